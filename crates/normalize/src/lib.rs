@@ -1,0 +1,22 @@
+//! Normalisation: the pure functions that turn the strings an agency typed into comparable values —
+//! Spanish and English names (two surnames, particles, married names, nicknames, phonetic keys),
+//! partial and ambiguous dates, phones in E.164, and identifiers (CURP, DPI/CUI, A-number,
+//! passports, plates, accounts) with their validity checks.
+//!
+//! Nothing here touches files, databases or the network; everything is deterministic and safe to
+//! call on any input (no panics), which the property tests and fuzz targets hold it to.
+#![forbid(unsafe_code)]
+
+pub mod date;
+pub mod fold;
+pub mod ids;
+pub mod name;
+pub mod phonetic;
+pub mod sex;
+
+pub use date::{DateError, DateOrder, PartialDate, parse_date};
+pub use fold::fold;
+pub use ids::{IdKind, Identifier, normalize_identifier};
+pub use name::{NameError, NameInput, PersonName, parse_name};
+pub use phonetic::spanish_phonetic;
+pub use sex::Sex;

@@ -1,0 +1,66 @@
+//! An encoded record: everything about a record that leaves its holder.
+
+use enlace_normalize::IdKind;
+use subtle::ConstantTimeEq;
+
+use crate::bloom::BitVector;
+
+/// Keyed hash of one valid identifier (BLAKE3 under the identifier kind's key).
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct IdHash {
+    pub kind: IdKind,
+    pub hash: [u8; 32],
+}
+
+impl IdHash {
+    /// Constant-time equality, for uses where a match authenticates something.
+    pub fn ct_eq(&self, other: &IdHash) -> bool {
+        self.kind == other.kind && bool::from(self.hash.ct_eq(&other.hash))
+    }
+
+    /// The first 8 bytes as a number, for use as a blocking key.
+    pub fn token(&self) -> u64 {
+        let mut first = [0u8; 8];
+        first.copy_from_slice(&self.hash[..8]);
+        u64::from_le_bytes(first)
+    }
+}
+
+impl std::fmt::Debug for IdHash {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "IdHash({}, {})",
+            self.kind.as_str(),
+            hex::encode(&self.hash[..6])
+        )
+    }
+}
+
+/// A keyed blocking token: two records share it only if the underlying values agree.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct BlockToken(pub u64);
+
+/// One record as it leaves its holder.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EncodedRecord {
+    /// Opaque reference that only the holder can map back to the record.
+    pub reference: u64,
+    /// One filter per schema field, in schema order; all zero when the value is absent.
+    pub fields: Vec<BitVector>,
+    /// Bit i set: field i had a value.
+    pub present: u32,
+    /// The record-level CLK, when the schema has one.
+    pub clk: Option<BitVector>,
+    /// Keyed hashes of the valid identifiers, in record order, duplicates removed.
+    pub id_hashes: Vec<IdHash>,
+    /// One entry per schema blocking key, `None` where a part of its input was missing.
+    pub block_tokens: Vec<Option<BlockToken>>,
+}
+
+impl EncodedRecord {
+    /// Whether field `i` had a value.
+    pub fn has_field(&self, i: usize) -> bool {
+        i < 32 && self.present >> i & 1 == 1
+    }
+}

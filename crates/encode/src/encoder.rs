@@ -1,0 +1,279 @@
+//! The encoder a data holder runs: record in, [`EncodedRecord`] out, under keys derived from the
+//! project secret. The secret itself is not kept; only the derived keys are, wiped on drop.
+
+use enlace_model::Record;
+use enlace_normalize::{IdKind, Identifier};
+use rand::{RngCore, SeedableRng};
+use rand_chacha::ChaCha12Rng;
+use rayon::prelude::*;
+
+use crate::bloom::{BitVector, draw, reduce};
+use crate::encoded::{BlockToken, EncodedRecord, IdHash};
+use crate::keys::{Key, KeyCheck, Purpose, derive};
+use crate::schema::{Field, SaltSource, Schema, SchemaError};
+use crate::secret::ProjectSecret;
+use crate::tokens::{blocking_input, for_each_token};
+
+/// Identifier kinds that can be encoded, in a fixed order.
+const ID_KINDS: [IdKind; 8] = [
+    IdKind::Phone,
+    IdKind::Curp,
+    IdKind::DpiCui,
+    IdKind::ANumber,
+    IdKind::Passport,
+    IdKind::Plate,
+    IdKind::Account,
+    IdKind::Other,
+];
+
+/// How one field is encoded: into its own filter, into the CLK, or both, from one hash stream.
+struct FieldPlan {
+    field: Field,
+    key: Key,
+    /// Index among the schema's field filters and positions per token there.
+    filter: Option<(usize, u16)>,
+    /// Positions per token in the CLK (0: not in the CLK).
+    clk_k: u16,
+}
+
+/// Encodes records under one schema and secret.
+pub struct Encoder {
+    schema: Schema,
+    key_check: KeyCheck,
+    plans: Vec<FieldPlan>,
+    id_keys: Vec<Key>,
+    block_keys: Vec<Key>,
+    flip_key: Key,
+    reference_key: Key,
+}
+
+impl std::fmt::Debug for Encoder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Encoder")
+            .field("schema", &self.schema.id)
+            .field("keys", &"<redacted>")
+            .finish()
+    }
+}
+
+impl Encoder {
+    /// Derives every key the schema needs from `secret`.
+    pub fn new(secret: &ProjectSecret, schema: Schema) -> Result<Encoder, SchemaError> {
+        schema.validate()?;
+        let mut plans: Vec<FieldPlan> = Vec::new();
+        for (i, spec) in schema.fields.iter().enumerate() {
+            plans.push(FieldPlan {
+                field: spec.field,
+                key: derive(secret, &schema, spec.field.as_str(), Purpose::Bloom),
+                filter: Some((i, spec.k)),
+                clk_k: 0,
+            });
+        }
+        for c in schema.clk.iter().flat_map(|c| &c.fields) {
+            match plans.iter_mut().find(|p| p.field == c.field) {
+                Some(plan) => plan.clk_k = c.k,
+                None => plans.push(FieldPlan {
+                    field: c.field,
+                    key: derive(secret, &schema, c.field.as_str(), Purpose::Bloom),
+                    filter: None,
+                    clk_k: c.k,
+                }),
+            }
+        }
+        let id_keys = ID_KINDS
+            .iter()
+            .map(|k| derive(secret, &schema, k.as_str(), Purpose::Identifier))
+            .collect();
+        let block_keys = schema
+            .blocking
+            .iter()
+            .map(|b| derive(secret, &schema, b.as_str(), Purpose::Blocking))
+            .collect();
+        Ok(Encoder {
+            key_check: KeyCheck::compute(secret, &schema),
+            flip_key: derive(secret, &schema, "filters", Purpose::Flip),
+            reference_key: derive(secret, &schema, "records", Purpose::Reference),
+            plans,
+            id_keys,
+            block_keys,
+            schema,
+        })
+    }
+
+    pub fn schema(&self) -> &Schema {
+        &self.schema
+    }
+
+    /// The key-check value to publish with the encodings.
+    pub fn key_check(&self) -> KeyCheck {
+        self.key_check
+    }
+
+    /// An opaque, stable reference for a record key: a keyed hash, so the linkage unit cannot
+    /// recover the key while the holder can map references back by recomputing them.
+    pub fn reference_for(&self, record_key: &str) -> u64 {
+        let h = blake3::keyed_hash(self.reference_key.bytes(), record_key.as_bytes());
+        let mut first = [0u8; 8];
+        first.copy_from_slice(&h.as_bytes()[..8]);
+        u64::from_le_bytes(first)
+    }
+
+    /// Encodes one record.
+    pub fn encode(&self, record: &Record, reference: u64) -> EncodedRecord {
+        let s = &self.schema;
+        let fbits = s.filter_bits;
+        let mut fields = vec![BitVector::zeros(fbits as usize); s.fields.len()];
+        let mut clk = s.clk.as_ref().map(|c| BitVector::zeros(c.bits as usize));
+        let clk_bits = s.clk.as_ref().map_or(0, |c| c.bits);
+        let mut present = 0u32;
+
+        let salt = match s.hardening.salt {
+            None => None,
+            // A missing year salts as empty: such records compare only among themselves.
+            Some(SaltSource::BirthYear) => Some(
+                record
+                    .birth_date
+                    .map(|d| d.year.to_string())
+                    .unwrap_or_default(),
+            ),
+        };
+        let q = usize::from(s.q);
+        for plan in &self.plans {
+            let salt = salt
+                .as_deref()
+                .filter(|_| plan.field != Field::BirthDate)
+                .map(str::as_bytes);
+            let k_field = plan.filter.map_or(0, |(_, k)| usize::from(k));
+            let n = k_field + usize::from(plan.clk_k);
+            let mut any = false;
+            let (mut filter, index) = match plan.filter {
+                Some((i, _)) => (Some(&mut fields[i]), i),
+                None => (None, 0),
+            };
+            for_each_token(plan.field, record, q, s.padded, &mut |token| {
+                any = true;
+                // The first k_field draws place the token in the field filter, the rest in the
+                // CLK: disjoint parts of one PRF output, so the two placements are independent.
+                draw(plan.key.bytes(), salt, token, n, &mut |i, raw| {
+                    if i < k_field {
+                        if let Some(f) = filter.as_deref_mut() {
+                            f.set(reduce(raw, fbits));
+                        }
+                    } else if let Some(c) = clk.as_mut() {
+                        c.set(reduce(raw, clk_bits));
+                    }
+                });
+            });
+            if any && plan.filter.is_some() {
+                present |= 1 << index;
+            }
+        }
+
+        if s.hardening.flip_ppm > 0 {
+            for (i, f) in fields.iter_mut().enumerate() {
+                if present >> i & 1 == 1 {
+                    self.flip(f, s.fields[i].field.as_str());
+                }
+            }
+            if let Some(c) = clk.as_mut().filter(|c| !c.is_empty()) {
+                self.flip(c, "clk");
+            }
+        }
+
+        EncodedRecord {
+            reference,
+            fields,
+            present,
+            clk,
+            id_hashes: self.id_hashes(&record.identifiers),
+            block_tokens: s
+                .blocking
+                .iter()
+                .zip(&self.block_keys)
+                .map(|(&b, key)| blocking_input(b, record).map(|input| block_token(key, &input)))
+                .collect(),
+        }
+    }
+
+    /// Encodes many records across rayon's threads; `reference` gives each record's reference.
+    pub fn encode_all(
+        &self,
+        records: &[Record],
+        reference: impl Fn(usize, &Record) -> u64 + Sync,
+    ) -> Vec<EncodedRecord> {
+        records
+            .par_iter()
+            .enumerate()
+            .map(|(i, r)| self.encode(r, reference(i, r)))
+            .collect()
+    }
+
+    fn id_hashes(&self, ids: &[Identifier]) -> Vec<IdHash> {
+        let mut out: Vec<IdHash> = Vec::new();
+        for id in ids {
+            if out.len() >= usize::from(self.schema.max_identifiers) {
+                break;
+            }
+            let Some(input) = id_input(id) else { continue };
+            let Some(slot) = ID_KINDS.iter().position(|&k| k == id.kind) else {
+                continue;
+            };
+            let hash = *blake3::keyed_hash(self.id_keys[slot].bytes(), input.as_bytes()).as_bytes();
+            let h = IdHash {
+                kind: id.kind,
+                hash,
+            };
+            if !out.contains(&h) {
+                out.push(h);
+            }
+        }
+        out
+    }
+
+    /// BLIP: flips each bit with probability flip_ppm / 10⁶, drawn from a generator keyed by the
+    /// flip key and seeded by the filter's own content, so the same record always gets the same
+    /// noise.
+    fn flip(&self, filter: &mut BitVector, domain: &str) {
+        let mut h = blake3::Hasher::new_keyed(self.flip_key.bytes());
+        h.update(domain.as_bytes());
+        h.update(&[0]);
+        for w in filter.words() {
+            h.update(&w.to_le_bytes());
+        }
+        let mut rng = ChaCha12Rng::from_seed(*h.finalize().as_bytes());
+        let limit = (u64::from(self.schema.hardening.flip_ppm) << 32) / 1_000_000;
+        for i in 0..filter.bits() {
+            if u64::from(rng.next_u32()) < limit {
+                filter.flip(i);
+            }
+        }
+    }
+}
+
+/// The canonical text hashed for an identifier, or `None` when it is not encoded: invalid or
+/// empty values, and passports or plates with no issuing country (a bare number is not unique
+/// across countries).
+fn id_input(id: &Identifier) -> Option<String> {
+    if !id.valid || id.value.trim().is_empty() {
+        return None;
+    }
+    let value = id.value.trim();
+    match id.kind {
+        IdKind::Passport | IdKind::Plate => {
+            let country = id
+                .country
+                .as_deref()
+                .map(str::trim)
+                .filter(|c| !c.is_empty())?;
+            Some(format!("{}\0{}", country.to_ascii_uppercase(), value))
+        }
+        _ => Some(value.to_string()),
+    }
+}
+
+fn block_token(key: &Key, input: &str) -> BlockToken {
+    let h = blake3::keyed_hash(key.bytes(), input.as_bytes());
+    let mut first = [0u8; 8];
+    first.copy_from_slice(&h.as_bytes()[..8]);
+    BlockToken(u64::from_le_bytes(first))
+}

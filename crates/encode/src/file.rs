@@ -1,0 +1,520 @@
+//! The encoding file: a self-describing, versioned, checksummed container of encoded records.
+//! The byte layout is specified in docs/encoding.md; this module is its reference
+//! implementation. The reader takes bytes from outside, so every length and count is checked
+//! before use and no input makes it panic.
+
+use std::io::{Read, Write};
+
+use enlace_normalize::IdKind;
+
+use crate::bloom::BitVector;
+use crate::encoded::{BlockToken, EncodedRecord, IdHash};
+use crate::kernel::{FilterSet, KernelError};
+use crate::keys::KeyCheck;
+use crate::schema::{Schema, SchemaError};
+
+/// First bytes of every encoding file.
+pub const MAGIC: [u8; 8] = *b"ENLACEBF";
+/// The format version this code writes and reads.
+pub const FORMAT_VERSION: u16 = 1;
+/// Fixed header length; the schema JSON follows it.
+pub const HEADER_LEN: usize = 128;
+/// Largest schema JSON accepted.
+pub const MAX_SCHEMA_LEN: u32 = 1 << 20;
+/// Fixed part of every record before the filters.
+pub const RECORD_PREFIX_LEN: usize = 24;
+/// Bytes per identifier slot: kind code, 7 reserved bytes, 32-byte hash.
+pub const ID_SLOT_LEN: usize = 40;
+
+const CHECKSUM_AT: usize = 96;
+
+/// Why an encoding file could not be read or written.
+#[derive(Debug, thiserror::Error)]
+pub enum FileError {
+    #[error("not an encoding file: magic bytes are {found:02x?}, expected \"ENLACEBF\"")]
+    BadMagic { found: [u8; 8] },
+    #[error(
+        "encoding file format version {found} is not supported (this build reads version {supported})"
+    )]
+    UnsupportedVersion { found: u16, supported: u16 },
+    #[error("encoding file is truncated: {needed} bytes needed, {found} present")]
+    Truncated { needed: u64, found: u64 },
+    #[error("encoding file header announces {header} records but the body holds {body}")]
+    CountMismatch { header: u64, body: u64 },
+    #[error("encoding file has {0} bytes after its last record")]
+    TrailingBytes(u64),
+    #[error("encoding file checksum mismatch: stored {stored}, computed {computed}")]
+    ChecksumMismatch { stored: String, computed: String },
+    #[error("encoding file header is invalid: {0}")]
+    BadHeader(String),
+    #[error("encoding file schema: {0}")]
+    Schema(#[from] SchemaError),
+    #[error("encoding file records are {header} bytes but its schema implies {schema}")]
+    RecordSizeMismatch { header: u64, schema: u64 },
+    #[error("record {index}: {reason}")]
+    BadRecord { index: u64, reason: String },
+    #[error("encoding file exceeds the {limit}-byte limit")]
+    TooLarge { limit: u64 },
+    #[error("encodings were made under different project secrets (key checks differ)")]
+    DifferentSecret,
+    #[error(transparent)]
+    Kernel(#[from] KernelError),
+    #[error("encoding file I/O: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// A schema, the key check of the secret the records were encoded under, and the records.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EncodingFile {
+    pub schema: Schema,
+    pub key_check: KeyCheck,
+    pub records: Vec<EncodedRecord>,
+}
+
+fn id_code(kind: IdKind) -> u8 {
+    match kind {
+        IdKind::Phone => 1,
+        IdKind::Curp => 2,
+        IdKind::DpiCui => 3,
+        IdKind::ANumber => 4,
+        IdKind::Passport => 5,
+        IdKind::Plate => 6,
+        IdKind::Account => 7,
+        IdKind::Other => 8,
+    }
+}
+
+fn id_kind(code: u8) -> Option<IdKind> {
+    Some(match code {
+        1 => IdKind::Phone,
+        2 => IdKind::Curp,
+        3 => IdKind::DpiCui,
+        4 => IdKind::ANumber,
+        5 => IdKind::Passport,
+        6 => IdKind::Plate,
+        7 => IdKind::Account,
+        8 => IdKind::Other,
+        _ => return None,
+    })
+}
+
+/// Size in bytes of one record under `schema`.
+pub fn record_size(schema: &Schema) -> u64 {
+    let words =
+        schema.fields.len() * schema.filter_words() + schema.clk_words() + schema.blocking.len();
+    (RECORD_PREFIX_LEN + 8 * words + ID_SLOT_LEN * usize::from(schema.max_identifiers)) as u64
+}
+
+fn checksum(file: &[u8]) -> [u8; 32] {
+    let mut h = blake3::Hasher::new();
+    h.update(&file[..CHECKSUM_AT]);
+    h.update(&file[HEADER_LEN..]);
+    *h.finalize().as_bytes()
+}
+
+/// Little-endian cursor over a slice whose length the caller has already checked.
+struct Cursor<'a> {
+    bytes: &'a [u8],
+    at: usize,
+}
+
+impl<'a> Cursor<'a> {
+    fn take(&mut self, n: usize) -> &'a [u8] {
+        let end = (self.at + n).min(self.bytes.len());
+        let out = &self.bytes[self.at.min(end)..end];
+        self.at = end;
+        out
+    }
+
+    fn array<const N: usize>(&mut self) -> [u8; N] {
+        let mut out = [0u8; N];
+        let src = self.take(N);
+        out[..src.len()].copy_from_slice(src);
+        out
+    }
+
+    fn u8(&mut self) -> u8 {
+        self.array::<1>()[0]
+    }
+    fn u16(&mut self) -> u16 {
+        u16::from_le_bytes(self.array())
+    }
+    fn u32(&mut self) -> u32 {
+        u32::from_le_bytes(self.array())
+    }
+    fn u64(&mut self) -> u64 {
+        u64::from_le_bytes(self.array())
+    }
+}
+
+impl EncodingFile {
+    /// Checks that every record has the shape the schema prescribes.
+    fn check_shape(&self) -> Result<(), FileError> {
+        let s = &self.schema;
+        for (index, r) in self.records.iter().enumerate() {
+            let bad = |reason: String| FileError::BadRecord {
+                index: index as u64,
+                reason,
+            };
+            if r.fields.len() != s.fields.len() {
+                return Err(bad(format!(
+                    "{} field filters, schema has {}",
+                    r.fields.len(),
+                    s.fields.len()
+                )));
+            }
+            if r.fields.iter().any(|f| f.words().len() != s.filter_words()) {
+                return Err(bad("a field filter has the wrong width".to_string()));
+            }
+            if s.fields.len() < 32 && r.present >> s.fields.len() != 0 {
+                return Err(bad(
+                    "presence bits set beyond the schema's fields".to_string()
+                ));
+            }
+            if r.clk.as_ref().map_or(0, |c| c.words().len()) != s.clk_words() {
+                return Err(bad("CLK missing or of the wrong width".to_string()));
+            }
+            if r.block_tokens.len() != s.blocking.len() {
+                return Err(bad(format!(
+                    "{} blocking tokens, schema has {}",
+                    r.block_tokens.len(),
+                    s.blocking.len()
+                )));
+            }
+            if r.id_hashes.len() > usize::from(s.max_identifiers) {
+                return Err(bad(format!(
+                    "{} identifiers, schema allows {}",
+                    r.id_hashes.len(),
+                    s.max_identifiers
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    /// The file's bytes.
+    pub fn to_bytes(&self) -> Result<Vec<u8>, FileError> {
+        self.schema.validate()?;
+        self.check_shape()?;
+        let schema_json = self.schema.to_json();
+        let schema_len = u32::try_from(schema_json.len())
+            .ok()
+            .filter(|&l| l <= MAX_SCHEMA_LEN)
+            .ok_or_else(|| FileError::BadHeader("schema JSON too long".to_string()))?;
+        let rsize = record_size(&self.schema);
+        let rsize32 = u32::try_from(rsize)
+            .map_err(|_| FileError::BadHeader("record too large".to_string()))?;
+        let body_at = (HEADER_LEN + schema_json.len()).next_multiple_of(8);
+        let mut out = Vec::with_capacity(body_at + self.records.len() * rsize as usize);
+        out.extend_from_slice(&MAGIC);
+        out.extend_from_slice(&FORMAT_VERSION.to_le_bytes());
+        out.extend_from_slice(&0u16.to_le_bytes());
+        out.extend_from_slice(&schema_len.to_le_bytes());
+        out.extend_from_slice(&(self.records.len() as u64).to_le_bytes());
+        out.extend_from_slice(&rsize32.to_le_bytes());
+        out.extend_from_slice(&0u32.to_le_bytes());
+        out.extend_from_slice(&self.schema.fingerprint().0);
+        out.extend_from_slice(&self.key_check.0);
+        out.extend_from_slice(&[0u8; 32]); // checksum, filled in below
+        out.extend_from_slice(schema_json.as_bytes());
+        out.resize(body_at, 0);
+        for r in &self.records {
+            write_record(&mut out, &self.schema, r);
+        }
+        let sum = checksum(&out);
+        out[CHECKSUM_AT..HEADER_LEN].copy_from_slice(&sum);
+        Ok(out)
+    }
+
+    /// Writes the file to `w`.
+    pub fn write_to(&self, mut w: impl Write) -> Result<(), FileError> {
+        w.write_all(&self.to_bytes()?)?;
+        Ok(())
+    }
+
+    /// Reads a whole file from `r`, refusing more than `limit` bytes.
+    pub fn read_from(r: impl Read, limit: u64) -> Result<EncodingFile, FileError> {
+        let mut bytes = Vec::new();
+        r.take(limit.saturating_add(1)).read_to_end(&mut bytes)?;
+        if bytes.len() as u64 > limit {
+            return Err(FileError::TooLarge { limit });
+        }
+        EncodingFile::from_bytes(&bytes)
+    }
+
+    /// Parses and validates a file's bytes.
+    pub fn from_bytes(data: &[u8]) -> Result<EncodingFile, FileError> {
+        let found = data.len() as u64;
+        if data.len() < HEADER_LEN {
+            if data.len() >= MAGIC.len() && data[..MAGIC.len()] != MAGIC {
+                return Err(FileError::BadMagic {
+                    found: Cursor { bytes: data, at: 0 }.array(),
+                });
+            }
+            return Err(FileError::Truncated {
+                needed: HEADER_LEN as u64,
+                found,
+            });
+        }
+        let mut c = Cursor { bytes: data, at: 0 };
+        let magic: [u8; 8] = c.array();
+        if magic != MAGIC {
+            return Err(FileError::BadMagic { found: magic });
+        }
+        let version = c.u16();
+        if version != FORMAT_VERSION {
+            return Err(FileError::UnsupportedVersion {
+                found: version,
+                supported: FORMAT_VERSION,
+            });
+        }
+        if c.u16() != 0 {
+            return Err(FileError::BadHeader("unknown flags set".to_string()));
+        }
+        let schema_len = c.u32();
+        if schema_len > MAX_SCHEMA_LEN {
+            return Err(FileError::BadHeader(format!(
+                "schema length {schema_len} exceeds {MAX_SCHEMA_LEN}"
+            )));
+        }
+        let count = c.u64();
+        let rsize = u64::from(c.u32());
+        if c.u32() != 0 {
+            return Err(FileError::BadHeader(
+                "reserved header bytes are not zero".to_string(),
+            ));
+        }
+        if rsize == 0 {
+            return Err(FileError::BadHeader("record size is zero".to_string()));
+        }
+        let fingerprint: [u8; 32] = c.array();
+        let key_check = KeyCheck(c.array());
+        let stored_sum: [u8; 32] = c.array();
+
+        let schema_end = HEADER_LEN + schema_len as usize;
+        let body_at = schema_end.next_multiple_of(8);
+        if data.len() < body_at {
+            return Err(FileError::Truncated {
+                needed: body_at as u64,
+                found,
+            });
+        }
+        let body_len = (data.len() - body_at) as u64;
+        let expected = count.checked_mul(rsize).ok_or_else(|| {
+            FileError::BadHeader("record count times record size overflows".to_string())
+        })?;
+        if body_len != expected {
+            if body_len % rsize == 0 {
+                return Err(FileError::CountMismatch {
+                    header: count,
+                    body: body_len / rsize,
+                });
+            }
+            if body_len < expected {
+                return Err(FileError::Truncated {
+                    needed: (body_at as u64).saturating_add(expected),
+                    found,
+                });
+            }
+            return Err(FileError::TrailingBytes(body_len - expected));
+        }
+        let computed = checksum(data);
+        if computed != stored_sum {
+            return Err(FileError::ChecksumMismatch {
+                stored: hex::encode(stored_sum),
+                computed: hex::encode(computed),
+            });
+        }
+        if data[schema_end..body_at].iter().any(|&b| b != 0) {
+            return Err(FileError::BadHeader(
+                "padding after the schema is not zero".to_string(),
+            ));
+        }
+        let json = std::str::from_utf8(&data[HEADER_LEN..schema_end])
+            .map_err(|_| FileError::BadHeader("schema is not UTF-8".to_string()))?;
+        let schema = Schema::from_json(json)?;
+        if schema.fingerprint().0 != fingerprint {
+            return Err(FileError::BadHeader(
+                "stored schema fingerprint does not match the schema".to_string(),
+            ));
+        }
+        let implied = record_size(&schema);
+        if implied != rsize {
+            return Err(FileError::RecordSizeMismatch {
+                header: rsize,
+                schema: implied,
+            });
+        }
+        let body = &data[body_at..];
+        let records = body
+            .chunks_exact(rsize as usize)
+            .enumerate()
+            .map(|(i, bytes)| {
+                read_record(&schema, bytes).map_err(|reason| FileError::BadRecord {
+                    index: i as u64,
+                    reason,
+                })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(EncodingFile {
+            schema,
+            key_check,
+            records,
+        })
+    }
+
+    /// Refuses `other` unless it was encoded under the same schema and the same secret.
+    pub fn check_comparable(&self, other: &EncodingFile) -> Result<(), FileError> {
+        self.schema.check_compatible(&other.schema)?;
+        if !self.key_check.matches(&other.key_check) {
+            return Err(FileError::DifferentSecret);
+        }
+        Ok(())
+    }
+
+    /// The filters of field `i` of every record, ready for the kernel.
+    pub fn field_set(&self, i: usize) -> Result<FilterSet, FileError> {
+        let mut set = FilterSet::new(self.schema.filter_words())?;
+        for r in &self.records {
+            let f = r
+                .fields
+                .get(i)
+                .ok_or_else(|| FileError::BadHeader(format!("no field {i}")))?;
+            set.push(f.words())?;
+        }
+        Ok(set)
+    }
+
+    /// The CLKs of every record, or `None` when the schema has no CLK.
+    pub fn clk_set(&self) -> Result<Option<FilterSet>, FileError> {
+        if self.schema.clk.is_none() {
+            return Ok(None);
+        }
+        let mut set = FilterSet::new(self.schema.clk_words())?;
+        for r in &self.records {
+            let c = r
+                .clk
+                .as_ref()
+                .ok_or_else(|| FileError::BadHeader("record without CLK".to_string()))?;
+            set.push(c.words())?;
+        }
+        Ok(Some(set))
+    }
+}
+
+fn write_record(out: &mut Vec<u8>, schema: &Schema, r: &EncodedRecord) {
+    let mut block_mask = 0u32;
+    for (i, t) in r.block_tokens.iter().enumerate() {
+        if t.is_some() {
+            block_mask |= 1 << i;
+        }
+    }
+    out.extend_from_slice(&r.reference.to_le_bytes());
+    out.extend_from_slice(&r.present.to_le_bytes());
+    out.extend_from_slice(&block_mask.to_le_bytes());
+    out.push(r.id_hashes.len() as u8);
+    out.extend_from_slice(&[0u8; 7]);
+    for f in &r.fields {
+        for w in f.words() {
+            out.extend_from_slice(&w.to_le_bytes());
+        }
+    }
+    for w in r.clk.iter().flat_map(|c| c.words()) {
+        out.extend_from_slice(&w.to_le_bytes());
+    }
+    for t in &r.block_tokens {
+        out.extend_from_slice(&t.map_or(0, |t| t.0).to_le_bytes());
+    }
+    for slot in 0..usize::from(schema.max_identifiers) {
+        match r.id_hashes.get(slot) {
+            Some(id) => {
+                out.push(id_code(id.kind));
+                out.extend_from_slice(&[0u8; 7]);
+                out.extend_from_slice(&id.hash);
+            }
+            None => out.extend_from_slice(&[0u8; ID_SLOT_LEN]),
+        }
+    }
+}
+
+/// Parses one record of exactly `record_size(schema)` bytes.
+fn read_record(schema: &Schema, bytes: &[u8]) -> Result<EncodedRecord, String> {
+    let mut c = Cursor { bytes, at: 0 };
+    let reference = c.u64();
+    let present = c.u32();
+    let block_mask = c.u32();
+    let id_count = c.u8();
+    if c.take(7).iter().any(|&b| b != 0) {
+        return Err("reserved bytes are not zero".to_string());
+    }
+    let nf = schema.fields.len();
+    if nf < 32 && present >> nf != 0 {
+        return Err("presence bits set beyond the schema's fields".to_string());
+    }
+    let nb = schema.blocking.len();
+    if nb < 32 && block_mask >> nb != 0 {
+        return Err("blocking bits set beyond the schema's blocking keys".to_string());
+    }
+    if id_count > schema.max_identifiers {
+        return Err(format!(
+            "{id_count} identifiers, schema allows {}",
+            schema.max_identifiers
+        ));
+    }
+    let mut words = |n: usize| -> Vec<u64> { (0..n).map(|_| c.u64()).collect() };
+    let mut fields = Vec::with_capacity(nf);
+    for i in 0..nf {
+        let f = BitVector::from_words(words(schema.filter_words()));
+        if present >> i & 1 == 0 && !f.is_empty() {
+            return Err(format!(
+                "field {} is marked absent but its filter has bits set",
+                schema.fields[i].field.as_str()
+            ));
+        }
+        fields.push(f);
+    }
+    let clk = schema
+        .clk
+        .as_ref()
+        .map(|_| BitVector::from_words(words(schema.clk_words())));
+    let mut block_tokens = Vec::with_capacity(nb);
+    for i in 0..nb {
+        let t = c.u64();
+        if block_mask >> i & 1 == 1 {
+            block_tokens.push(Some(BlockToken(t)));
+        } else if t != 0 {
+            return Err(format!(
+                "blocking key {} is marked absent but has a value",
+                schema.blocking[i].as_str()
+            ));
+        } else {
+            block_tokens.push(None);
+        }
+    }
+    let mut id_hashes = Vec::with_capacity(usize::from(id_count));
+    for slot in 0..usize::from(schema.max_identifiers) {
+        let code = c.u8();
+        let reserved = c.take(7);
+        let hash: [u8; 32] = c.array();
+        if slot < usize::from(id_count) {
+            let kind = id_kind(code)
+                .ok_or_else(|| format!("identifier slot {slot}: unknown kind code {code}"))?;
+            if reserved.iter().any(|&b| b != 0) {
+                return Err(format!(
+                    "identifier slot {slot}: reserved bytes are not zero"
+                ));
+            }
+            id_hashes.push(IdHash { kind, hash });
+        } else if code != 0 || reserved.iter().any(|&b| b != 0) || hash.iter().any(|&b| b != 0) {
+            return Err(format!("identifier slot {slot} is unused but not zero"));
+        }
+    }
+    Ok(EncodedRecord {
+        reference,
+        fields,
+        present,
+        clk,
+        id_hashes,
+        block_tokens,
+    })
+}

@@ -1,0 +1,243 @@
+//! The x86-64 SIMD paths. Every function here that carries `#[target_feature]` is entered only
+//! through the safe wrappers at the top of each section, which are themselves reached only after
+//! [`super::Path::is_supported`] confirmed the features at run time (`check_path` in the public
+//! entry points). Memory is read only inside the slices passed in: a [`BlockSpan`] holds exactly
+//! `blocks × words × LANES` data words and `blocks × LANES` popcounts, and the query has
+//! `words` words (checked by the public entry points).
+
+use std::arch::x86_64::*;
+
+use super::{BlockSpan, LANES};
+
+// ---------------------------------------------------------------------------------------------
+// AVX-512 (F + DQ + VPOPCNTDQ)
+// ---------------------------------------------------------------------------------------------
+
+pub(super) fn and_popcount_avx512(a: &[u64], b: &[u64]) -> u32 {
+    debug_assert_eq!(a.len(), b.len());
+    // SAFETY: reached only after Path::Avx512Vpopcnt was found supported.
+    unsafe { and_popcount_avx512_impl(a, b) }
+}
+
+#[target_feature(enable = "avx512f,avx512dq,avx512vpopcntdq")]
+fn and_popcount_avx512_impl(a: &[u64], b: &[u64]) -> u32 {
+    let n = a.len().min(b.len());
+    let mut acc = _mm512_setzero_si512();
+    let mut i = 0;
+    while i < n {
+        let left = n - i;
+        // Lanes past the end are masked off and read as zero.
+        let mask: __mmask8 = if left >= 8 { 0xff } else { (1u8 << left) - 1 };
+        // SAFETY: the mask limits the loads to indices i..n, inside both slices.
+        let (x, y) = unsafe {
+            (
+                _mm512_maskz_loadu_epi64(mask, a.as_ptr().add(i).cast()),
+                _mm512_maskz_loadu_epi64(mask, b.as_ptr().add(i).cast()),
+            )
+        };
+        acc = _mm512_add_epi64(acc, _mm512_popcnt_epi64(_mm512_and_si512(x, y)));
+        i += 8;
+    }
+    _mm512_reduce_add_epi64(acc) as u32
+}
+
+pub(super) fn scan_avx512(
+    query: &[u64],
+    query_pop: u32,
+    span: &BlockSpan<'_>,
+    threshold: f64,
+    hit: &mut dyn FnMut(usize, u32),
+) {
+    debug_assert_eq!(query.len(), span.words);
+    // SAFETY: reached only after Path::Avx512Vpopcnt was found supported. The fixed-width
+    // instance is used only when the width is exactly 16 words.
+    unsafe {
+        if span.words == 16 {
+            scan_avx512_impl::<16>(query, query_pop, span, threshold, hit)
+        } else {
+            scan_avx512_impl::<0>(query, query_pop, span, threshold, hit)
+        }
+    }
+}
+
+/// `W` is the filter width when known at compile time (1024-bit filters: 16), so the loop over
+/// words unrolls and the query's broadcasts stay in registers across blocks; `W == 0` reads the
+/// width from the span.
+#[target_feature(enable = "avx512f,avx512dq,avx512vpopcntdq")]
+fn scan_avx512_impl<const W: usize>(
+    query: &[u64],
+    query_pop: u32,
+    span: &BlockSpan<'_>,
+    threshold: f64,
+    hit: &mut dyn FnMut(usize, u32),
+) {
+    let words = if W == 0 { span.words } else { W };
+    if query.len() < words || span.data.len() < span.blocks() * words * LANES {
+        return;
+    }
+    let tv = _mm512_set1_pd(threshold);
+    let qp = _mm512_set1_epi64(i64::from(query_pop));
+    let data = span.data.as_ptr();
+    let pops = span.popcounts.as_ptr();
+    for b in 0..span.blocks() {
+        let mut acc = _mm512_setzero_si512();
+        for (w, &q) in query[..words].iter().enumerate() {
+            // SAFETY: b < blocks and w < words, so the 8 words read lie inside span.data.
+            let row = unsafe { _mm512_loadu_si512(data.add((b * words + w) * LANES).cast()) };
+            let x = _mm512_and_si512(row, _mm512_set1_epi64(q as i64));
+            acc = _mm512_add_epi64(acc, _mm512_popcnt_epi64(x));
+        }
+        // SAFETY: span.popcounts holds LANES entries for every block.
+        let pb = unsafe { _mm256_loadu_si256(pops.add(b * LANES).cast()) };
+        let sum = _mm512_add_epi64(_mm512_cvtepu32_epi64(pb), qp);
+        // The same IEEE operations as `meets_threshold`: (2c) as f64 >= t * (|a|+|b|) as f64.
+        let lhs = _mm512_cvtepu64_pd(_mm512_add_epi64(acc, acc));
+        let rhs = _mm512_mul_pd(tv, _mm512_cvtepu64_pd(sum));
+        let mask = _mm512_cmp_pd_mask::<_CMP_GE_OQ>(lhs, rhs) & _mm512_test_epi64_mask(acc, acc);
+        if mask != 0 {
+            let mut counts = [0u64; LANES];
+            // SAFETY: counts is 8 u64s = 64 bytes.
+            unsafe { _mm512_storeu_si512(counts.as_mut_ptr().cast(), acc) };
+            for (lane, &c) in counts.iter().enumerate() {
+                if mask & (1 << lane) != 0 {
+                    hit(span.first + b * LANES + lane, c as u32);
+                }
+            }
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// AVX2: per-byte popcount by a nibble table (VPSHUFB), bytes summed per 64-bit lane by VPSADBW.
+// ---------------------------------------------------------------------------------------------
+
+/// Byte counts can grow by at most 8 per word added; flush to 64-bit sums before 255.
+const AVX2_FLUSH: usize = 31;
+
+#[target_feature(enable = "avx2")]
+fn nibble_table() -> __m256i {
+    _mm256_setr_epi8(
+        0, 1, 1, 2, 1, 2, 2, 3, 1, 2, 2, 3, 2, 3, 3, 4, 0, 1, 1, 2, 1, 2, 2, 3, 1, 2, 2, 3, 2, 3,
+        3, 4,
+    )
+}
+
+/// Popcount of every byte of `x`.
+#[target_feature(enable = "avx2")]
+fn byte_popcounts(table: __m256i, x: __m256i) -> __m256i {
+    let low = _mm256_set1_epi8(0x0f);
+    let lo = _mm256_shuffle_epi8(table, _mm256_and_si256(x, low));
+    let hi = _mm256_shuffle_epi8(table, _mm256_and_si256(_mm256_srli_epi16::<4>(x), low));
+    _mm256_add_epi8(lo, hi)
+}
+
+pub(super) fn and_popcount_avx2(a: &[u64], b: &[u64]) -> u32 {
+    debug_assert_eq!(a.len(), b.len());
+    // SAFETY: reached only after Path::Avx2 was found supported.
+    unsafe { and_popcount_avx2_impl(a, b) }
+}
+
+#[target_feature(enable = "avx2")]
+fn and_popcount_avx2_impl(a: &[u64], b: &[u64]) -> u32 {
+    let table = nibble_table();
+    let zero = _mm256_setzero_si256();
+    let mut bytes = zero;
+    let mut sums = zero;
+    let mut pending = 0;
+    let chunks = a.len().min(b.len()) / 4;
+    for i in 0..chunks {
+        // SAFETY: i < chunks, so words 4i..4i+4 lie inside both slices.
+        let (x, y) = unsafe {
+            (
+                _mm256_loadu_si256(a.as_ptr().add(4 * i).cast()),
+                _mm256_loadu_si256(b.as_ptr().add(4 * i).cast()),
+            )
+        };
+        bytes = _mm256_add_epi8(bytes, byte_popcounts(table, _mm256_and_si256(x, y)));
+        pending += 1;
+        if pending == AVX2_FLUSH {
+            sums = _mm256_add_epi64(sums, _mm256_sad_epu8(bytes, zero));
+            bytes = zero;
+            pending = 0;
+        }
+    }
+    sums = _mm256_add_epi64(sums, _mm256_sad_epu8(bytes, zero));
+    let mut lanes = [0u64; 4];
+    // SAFETY: lanes is 32 bytes.
+    unsafe { _mm256_storeu_si256(lanes.as_mut_ptr().cast(), sums) };
+    let tail: u32 = a[chunks * 4..]
+        .iter()
+        .zip(&b[chunks * 4..])
+        .map(|(x, y)| (x & y).count_ones())
+        .sum();
+    lanes.iter().sum::<u64>() as u32 + tail
+}
+
+pub(super) fn scan_avx2(
+    query: &[u64],
+    query_pop: u32,
+    span: &BlockSpan<'_>,
+    threshold: f64,
+    hit: &mut dyn FnMut(usize, u32),
+) {
+    debug_assert_eq!(query.len(), span.words);
+    // SAFETY: reached only after Path::Avx2 was found supported; the fixed-width instance is used
+    // only when the width is exactly 16 words.
+    unsafe {
+        if span.words == 16 {
+            scan_avx2_impl::<16>(query, query_pop, span, threshold, hit)
+        } else {
+            scan_avx2_impl::<0>(query, query_pop, span, threshold, hit)
+        }
+    }
+}
+
+#[target_feature(enable = "avx2")]
+fn scan_avx2_impl<const W: usize>(
+    query: &[u64],
+    query_pop: u32,
+    span: &BlockSpan<'_>,
+    threshold: f64,
+    hit: &mut dyn FnMut(usize, u32),
+) {
+    let words = if W == 0 { span.words } else { W };
+    if query.len() < words || span.data.len() < span.blocks() * words * LANES {
+        return;
+    }
+    let table = nibble_table();
+    let zero = _mm256_setzero_si256();
+    let data = span.data.as_ptr();
+    for b in 0..span.blocks() {
+        let (mut bytes_lo, mut bytes_hi) = (zero, zero);
+        let (mut sums_lo, mut sums_hi) = (zero, zero);
+        for (w, &q) in query[..words].iter().enumerate() {
+            let qv = _mm256_set1_epi64x(q as i64);
+            // SAFETY: b < blocks and w < words, so the 8 words read lie inside span.data.
+            let (lo, hi) = unsafe {
+                let p = data.add((b * words + w) * LANES);
+                (
+                    _mm256_loadu_si256(p.cast()),
+                    _mm256_loadu_si256(p.add(4).cast()),
+                )
+            };
+            bytes_lo = _mm256_add_epi8(bytes_lo, byte_popcounts(table, _mm256_and_si256(lo, qv)));
+            bytes_hi = _mm256_add_epi8(bytes_hi, byte_popcounts(table, _mm256_and_si256(hi, qv)));
+            if (w + 1) % AVX2_FLUSH == 0 {
+                sums_lo = _mm256_add_epi64(sums_lo, _mm256_sad_epu8(bytes_lo, zero));
+                sums_hi = _mm256_add_epi64(sums_hi, _mm256_sad_epu8(bytes_hi, zero));
+                bytes_lo = zero;
+                bytes_hi = zero;
+            }
+        }
+        sums_lo = _mm256_add_epi64(sums_lo, _mm256_sad_epu8(bytes_lo, zero));
+        sums_hi = _mm256_add_epi64(sums_hi, _mm256_sad_epu8(bytes_hi, zero));
+        let mut wide = [0u64; LANES];
+        // SAFETY: wide is 8 u64s; each store writes 4 of them.
+        unsafe {
+            _mm256_storeu_si256(wide.as_mut_ptr().cast(), sums_lo);
+            _mm256_storeu_si256(wide.as_mut_ptr().add(4).cast(), sums_hi);
+        }
+        let counts = wide.map(|c| c as u32);
+        super::portable::report(span, b, &counts, query_pop, threshold, hit);
+    }
+}

@@ -1,0 +1,223 @@
+mod common;
+
+use common::*;
+use enlace_encode::{Encoder, Field, SaltSource, Schema};
+use enlace_normalize::{IdKind, Sex};
+
+fn encoder(secret_byte: u8) -> Encoder {
+    Encoder::new(&secret(secret_byte), Schema::default_with_id("test")).unwrap()
+}
+
+fn field_dice(
+    e: &Encoder,
+    a: &enlace_model::Record,
+    b: &enlace_model::Record,
+    field: Field,
+) -> f64 {
+    let i = e.schema().field_index(field).unwrap();
+    e.encode(a, 0).fields[i].dice(&e.encode(b, 1).fields[i])
+}
+
+#[test]
+fn same_secret_and_record_give_the_same_encoding() {
+    let r = typical();
+    let a = encoder(1).encode(&r, 7);
+    let b = encoder(1).encode(&r, 7);
+    assert_eq!(a, b);
+    assert_eq!(a.reference, 7);
+    assert_eq!(a.present, 0b11_1111);
+    assert!(a.block_tokens.iter().all(Option::is_some));
+    assert_eq!(a.id_hashes.len(), 2);
+}
+
+#[test]
+fn different_secrets_give_unrelated_filters() {
+    let r = typical();
+    let a = encoder(1).encode(&r, 0);
+    let b = encoder(2).encode(&r, 0);
+    for (i, (x, y)) in a.fields.iter().zip(&b.fields).enumerate() {
+        // Random filters with fill ratios p and q share about p·q·m bits: Dice ≈ 2pq/(p+q).
+        let (p, q) = (
+            x.count_ones() as f64 / 1024.0,
+            y.count_ones() as f64 / 1024.0,
+        );
+        let baseline = 2.0 * p * q / (p + q);
+        let d = x.dice(y);
+        assert!(
+            (d - baseline).abs() < 0.15,
+            "field {i}: dice {d:.3} vs random baseline {baseline:.3}"
+        );
+    }
+    let d = a.clk.as_ref().unwrap().dice(b.clk.as_ref().unwrap());
+    assert!(d < 0.45, "clk dice {d}");
+    assert_ne!(a.id_hashes, b.id_hashes);
+    assert_ne!(a.block_tokens, b.block_tokens);
+}
+
+#[test]
+fn similar_names_score_high_and_different_names_low() {
+    let e = encoder(3);
+    let base = typical();
+    let typo = person(
+        "maria guadalupe",
+        "hernandes",
+        "lopes",
+        base.birth_date,
+        Sex::Female,
+    );
+    let other = person("jose luis", "ramirez", "castro", base.birth_date, Sex::Male);
+    let s_typo = field_dice(&e, &base, &typo, Field::Surname1);
+    let s_other = field_dice(&e, &base, &other, Field::Surname1);
+    assert!(s_typo > 0.75, "hernandez/hernandes {s_typo}");
+    assert!(s_other < 0.4, "hernandez/ramirez {s_other}");
+    assert_eq!(field_dice(&e, &base, &typo, Field::Given), 1.0);
+    let clk_typo = e
+        .encode(&base, 0)
+        .clk
+        .unwrap()
+        .dice(&e.encode(&typo, 1).clk.unwrap());
+    let clk_other = e
+        .encode(&base, 0)
+        .clk
+        .unwrap()
+        .dice(&e.encode(&other, 1).clk.unwrap());
+    assert!(
+        clk_typo > 0.85 && clk_other < 0.6,
+        "clk {clk_typo} vs {clk_other}"
+    );
+}
+
+#[test]
+fn only_valid_identifiers_are_encoded() {
+    let e = encoder(4);
+    let mut r = typical();
+    r.identifiers = vec![
+        id(IdKind::Phone, "+525512345678", Some("MX"), true),
+        id(IdKind::Phone, "123", Some("MX"), false),
+        id(IdKind::Passport, "G1234567", None, true),
+        id(IdKind::Passport, "G1234567", Some("MX"), true),
+        id(IdKind::Phone, "+525512345678", Some("MX"), true),
+    ];
+    let enc = e.encode(&r, 0);
+    let kinds: Vec<IdKind> = enc.id_hashes.iter().map(|h| h.kind).collect();
+    assert_eq!(kinds, [IdKind::Phone, IdKind::Passport]);
+    // The same passport number issued by another country is another identifier.
+    let mut r2 = r.clone();
+    r2.identifiers = vec![id(IdKind::Passport, "G1234567", Some("GT"), true)];
+    let other = e.encode(&r2, 0);
+    assert!(!enc.id_hashes[1].ct_eq(&other.id_hashes[0]));
+}
+
+#[test]
+fn matching_records_share_blocking_tokens() {
+    let e = encoder(5);
+    let a = typical();
+    let mut b = person("maria", "hernandez", "lopez", a.birth_date, Sex::Female);
+    b.identifiers.clear();
+    let (ea, eb) = (e.encode(&a, 0), e.encode(&b, 1));
+    assert_eq!(ea.block_tokens, eb.block_tokens);
+    let c = person(
+        "maria",
+        "hernandez",
+        "lopez",
+        Some(date(1986, 3, 14)),
+        Sex::Female,
+    );
+    assert_ne!(ea.block_tokens[0], e.encode(&c, 2).block_tokens[0]);
+    let mut d = a.clone();
+    d.birth_date = None;
+    assert_eq!(e.encode(&d, 3).block_tokens, vec![None, None, None]);
+}
+
+#[test]
+fn absent_fields_are_empty_and_marked() {
+    let e = encoder(6);
+    let r = person("ana", "ruiz", "", None, Sex::Unknown);
+    let enc = e.encode(&r, 0);
+    for f in [Field::Surname2, Field::BirthDate, Field::Sex] {
+        let i = e.schema().field_index(f).unwrap();
+        assert!(!enc.has_field(i) && enc.fields[i].is_empty(), "{f:?}");
+    }
+    assert!(enc.has_field(e.schema().field_index(Field::Given).unwrap()));
+}
+
+#[test]
+fn salting_separates_birth_years() {
+    let mut schema = Schema::default_with_id("salted");
+    schema.hardening.salt = Some(SaltSource::BirthYear);
+    let e = Encoder::new(&secret(7), schema).unwrap();
+    let a = typical();
+    let mut b = a.clone();
+    b.birth_date = Some(date(1990, 3, 14));
+    let i = e.schema().field_index(Field::Surname1).unwrap();
+    assert_eq!(e.encode(&a, 0).fields[i], e.encode(&a.clone(), 0).fields[i]);
+    assert!(e.encode(&a, 0).fields[i].dice(&e.encode(&b, 0).fields[i]) < 0.5);
+}
+
+#[test]
+fn bit_flips_are_deterministic_and_bounded() {
+    let mut schema = Schema::default_with_id("blip");
+    schema.hardening.flip_ppm = 20_000;
+    let e = Encoder::new(&secret(8), schema).unwrap();
+    let plain = encoder(8);
+    let r = typical();
+    assert_eq!(e.encode(&r, 0), e.encode(&r, 0));
+    let i = e.schema().field_index(Field::Given).unwrap();
+    let d = e.encode(&r, 0).fields[i].dice(&e.encode(&r, 0).fields[i]);
+    assert_eq!(d, 1.0);
+    // Different schema → different keys; just check the noisy filter is still a plausible size.
+    let ones = e.encode(&r, 0).fields[i].count_ones();
+    let plain_ones = plain.encode(&r, 0).fields[i].count_ones();
+    assert!(ones.abs_diff(plain_ones) < 120, "{ones} vs {plain_ones}");
+}
+
+#[test]
+fn references_are_stable_and_keyed() {
+    let (a, b) = (encoder(1), encoder(2));
+    assert_eq!(a.reference_for("R-1"), a.reference_for("R-1"));
+    assert_ne!(a.reference_for("R-1"), a.reference_for("R-2"));
+    assert_ne!(a.reference_for("R-1"), b.reference_for("R-1"));
+}
+
+#[test]
+fn parallel_encoding_matches_sequential() {
+    let e = encoder(9);
+    let records: Vec<_> = (0..50)
+        .map(|i| person("juan", &format!("perez{i}"), "gomez", None, Sex::Male))
+        .collect();
+    let par = e.encode_all(&records, |i, _| i as u64);
+    for (i, r) in records.iter().enumerate() {
+        assert_eq!(par[i], e.encode(r, i as u64));
+    }
+}
+
+#[test]
+fn secrets_never_print() {
+    let s = secret(0xab);
+    let shown = format!(
+        "{s:?} {:?}",
+        Encoder::new(&s, Schema::default_with_id("x")).unwrap()
+    );
+    assert!(!shown.contains("ab") || !shown.contains("abab"), "{shown}");
+    assert!(shown.contains("redacted"));
+}
+
+#[test]
+fn secret_files_hold_raw_bytes_or_hex() {
+    let dir = tempfile::tempdir().unwrap();
+    let raw = dir.path().join("raw");
+    std::fs::write(&raw, [9u8; 32]).unwrap();
+    let hexf = dir.path().join("hex");
+    std::fs::write(&hexf, format!("{}\n", "09".repeat(32))).unwrap();
+    let a = enlace_encode::ProjectSecret::from_file(&raw).unwrap();
+    let b = enlace_encode::ProjectSecret::from_file(&hexf).unwrap();
+    assert_eq!(a.to_hex().as_str(), b.to_hex().as_str());
+    let bad = dir.path().join("bad");
+    std::fs::write(&bad, "not a secret").unwrap();
+    let msg = enlace_encode::ProjectSecret::from_file(&bad)
+        .unwrap_err()
+        .to_string();
+    assert!(!msg.contains("not a secret"), "{msg}");
+    assert!(enlace_encode::ProjectSecret::from_bytes(&[0u8; 32]).is_err());
+    assert!(enlace_encode::ProjectSecret::from_bytes(&[1u8; 31]).is_err());
+}

@@ -127,16 +127,13 @@ impl Encoder {
         let clk_bits = s.clk.as_ref().map_or(0, |c| c.bits);
         let mut present = 0u32;
 
-        let salt = match s.hardening.salt {
-            None => None,
-            // A missing year salts as empty: such records compare only among themselves.
-            Some(SaltSource::BirthYear) => Some(
-                record
-                    .birth_date
-                    .map(|d| d.year.to_string())
-                    .unwrap_or_default(),
-            ),
-        };
+        // A missing year salts as empty: such records compare only among themselves.
+        let salt = s.hardening.salt.map(|SaltSource::BirthYear| {
+            record
+                .birth_date
+                .map(|d| d.year.to_string())
+                .unwrap_or_default()
+        });
         let q = usize::from(s.q);
         for plan in &self.plans {
             let salt = salt

@@ -304,7 +304,7 @@ impl EncodingFile {
             FileError::BadHeader("record count times record size overflows".to_string())
         })?;
         if body_len != expected {
-            if body_len % rsize == 0 {
+            if body_len.is_multiple_of(rsize) {
                 return Err(FileError::CountMismatch {
                     header: count,
                     body: body_len / rsize,

@@ -167,18 +167,23 @@ pub enum SchemaError {
     #[error("schema `{id}`: {reason}")]
     Invalid { id: String, reason: String },
     #[error(
-        "schema `{left_id}` version {left_version} (fingerprint {left_fp}) is not compatible with \
-         schema `{right_id}` version {right_version} (fingerprint {right_fp}): {difference}"
+        "schema `{}` version {} (fingerprint {}) is not compatible with schema `{}` version {} \
+         (fingerprint {}): {}",
+        .0.left_id, .0.left_version, .0.left_fp, .0.right_id, .0.right_version, .0.right_fp, .0.difference
     )]
-    Incompatible {
-        left_id: String,
-        left_version: u32,
-        left_fp: String,
-        right_id: String,
-        right_version: u32,
-        right_fp: String,
-        difference: String,
-    },
+    Incompatible(Box<Incompatibility>),
+}
+
+/// Two schemas that do not agree: both named, and the first difference found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Incompatibility {
+    pub left_id: String,
+    pub left_version: u32,
+    pub left_fp: String,
+    pub right_id: String,
+    pub right_version: u32,
+    pub right_fp: String,
+    pub difference: String,
 }
 
 /// A schema's fingerprint: SHA-256 of its canonical byte encoding.
@@ -375,7 +380,7 @@ impl Schema {
         if a == b {
             return Ok(());
         }
-        Err(SchemaError::Incompatible {
+        Err(SchemaError::Incompatible(Box::new(Incompatibility {
             left_id: self.id.clone(),
             left_version: self.version,
             left_fp: a.short(),
@@ -383,7 +388,7 @@ impl Schema {
             right_version: other.version,
             right_fp: b.short(),
             difference: self.first_difference(other),
-        })
+        })))
     }
 
     fn first_difference(&self, other: &Schema) -> String {
@@ -453,7 +458,7 @@ impl Schema {
 }
 
 fn check_bits(bits: u32) -> Result<(), String> {
-    if bits == 0 || bits % 64 != 0 || bits > MAX_FILTER_BITS {
+    if bits == 0 || !bits.is_multiple_of(64) || bits > MAX_FILTER_BITS {
         Err(format!(
             "must be a multiple of 64 from 64 to {MAX_FILTER_BITS}, got {bits}"
         ))

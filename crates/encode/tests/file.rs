@@ -1,0 +1,284 @@
+mod common;
+
+use common::*;
+use enlace_encode::file::{FORMAT_VERSION, HEADER_LEN, MAGIC, record_size};
+use enlace_encode::{Encoder, EncodingFile, FileError, Schema};
+use enlace_normalize::Sex;
+use proptest::prelude::*;
+
+fn sample_file(n: usize) -> EncodingFile {
+    let e = Encoder::new(&secret(1), Schema::default_with_id("file-test")).unwrap();
+    let mut records = Vec::new();
+    for i in 0..n {
+        let mut r = person(
+            "juan carlos",
+            &format!("perez{i}"),
+            "gomez",
+            Some(date(1980 + i as i32 % 30, 5, 6)),
+            Sex::Male,
+        );
+        if i % 3 == 0 {
+            r.identifiers.clear();
+            r.birth_date = None;
+        }
+        records.push(e.encode(&r, i as u64 * 31));
+    }
+    EncodingFile {
+        schema: e.schema().clone(),
+        key_check: e.key_check(),
+        records,
+    }
+}
+
+/// Recomputes the checksum after a deliberate edit, so that the check under test is reached.
+fn reseal(bytes: &mut [u8]) {
+    let mut h = blake3::Hasher::new();
+    h.update(&bytes[..96]);
+    h.update(&bytes[HEADER_LEN..]);
+    let sum = *h.finalize().as_bytes();
+    bytes[96..128].copy_from_slice(&sum);
+}
+
+fn body_at(bytes: &[u8]) -> usize {
+    let schema_len = u32::from_le_bytes(bytes[12..16].try_into().unwrap()) as usize;
+    (HEADER_LEN + schema_len).next_multiple_of(8)
+}
+
+#[test]
+fn round_trip() {
+    let f = sample_file(10);
+    let bytes = f.to_bytes().unwrap();
+    assert_eq!(&bytes[..8], &MAGIC);
+    assert_eq!(
+        bytes.len(),
+        body_at(&bytes) + 10 * record_size(&f.schema) as usize
+    );
+    let back = EncodingFile::from_bytes(&bytes).unwrap();
+    assert_eq!(back, f);
+    let mut written = Vec::new();
+    f.write_to(&mut written).unwrap();
+    assert_eq!(
+        EncodingFile::read_from(written.as_slice(), 1 << 30).unwrap(),
+        f
+    );
+    assert!(matches!(
+        EncodingFile::read_from(written.as_slice(), 100),
+        Err(FileError::TooLarge { .. })
+    ));
+    let empty = EncodingFile {
+        records: vec![],
+        ..f.clone()
+    };
+    assert_eq!(
+        EncodingFile::from_bytes(&empty.to_bytes().unwrap()).unwrap(),
+        empty
+    );
+}
+
+#[test]
+fn default_schema_record_size() {
+    // 24 + 6 × 128 (fields) + 128 (CLK) + 3 × 8 (blocking) + 8 × 40 (identifiers)
+    assert_eq!(
+        record_size(&Schema::default_with_id("x")),
+        24 + 768 + 128 + 24 + 320
+    );
+}
+
+#[test]
+fn wrong_magic() {
+    let mut b = sample_file(2).to_bytes().unwrap();
+    b[0] = b'X';
+    assert!(matches!(
+        EncodingFile::from_bytes(&b),
+        Err(FileError::BadMagic { .. })
+    ));
+    assert!(matches!(
+        EncodingFile::from_bytes(b"PK\x03\x04zipzipzip"),
+        Err(FileError::BadMagic { .. })
+    ));
+}
+
+#[test]
+fn wrong_version() {
+    let mut b = sample_file(2).to_bytes().unwrap();
+    b[8..10].copy_from_slice(&(FORMAT_VERSION + 1).to_le_bytes());
+    let err = EncodingFile::from_bytes(&b).unwrap_err();
+    assert!(
+        matches!(
+            err,
+            FileError::UnsupportedVersion {
+                found: 2,
+                supported: 1
+            }
+        ),
+        "{err}"
+    );
+}
+
+#[test]
+fn truncated() {
+    let b = sample_file(3).to_bytes().unwrap();
+    for cut in [0, 7, 50, HEADER_LEN + 5, b.len() - 1, b.len() - 100] {
+        let err = EncodingFile::from_bytes(&b[..cut]).unwrap_err();
+        assert!(
+            matches!(err, FileError::Truncated { .. }),
+            "cut {cut}: {err}"
+        );
+    }
+}
+
+#[test]
+fn checksum_mismatch() {
+    let mut b = sample_file(3).to_bytes().unwrap();
+    let last = b.len() - 1;
+    b[last] ^= 1;
+    let err = EncodingFile::from_bytes(&b).unwrap_err();
+    assert!(matches!(err, FileError::ChecksumMismatch { .. }), "{err}");
+}
+
+#[test]
+fn count_mismatch() {
+    let f = sample_file(3);
+    let mut b = f.to_bytes().unwrap();
+    b[16..24].copy_from_slice(&5u64.to_le_bytes());
+    reseal(&mut b);
+    let err = EncodingFile::from_bytes(&b).unwrap_err();
+    assert!(
+        matches!(err, FileError::CountMismatch { header: 5, body: 3 }),
+        "{err}"
+    );
+    b[16..24].copy_from_slice(&u64::MAX.to_le_bytes());
+    assert!(matches!(
+        EncodingFile::from_bytes(&b),
+        Err(FileError::BadHeader(_))
+    ));
+}
+
+#[test]
+fn trailing_bytes() {
+    let mut b = sample_file(1).to_bytes().unwrap();
+    b.extend_from_slice(&[0; 5]);
+    reseal(&mut b);
+    assert!(matches!(
+        EncodingFile::from_bytes(&b),
+        Err(FileError::TrailingBytes(5))
+    ));
+}
+
+#[test]
+fn record_size_mismatch() {
+    let mut b = sample_file(0).to_bytes().unwrap();
+    b[24..28].copy_from_slice(&8u32.to_le_bytes());
+    reseal(&mut b);
+    let err = EncodingFile::from_bytes(&b).unwrap_err();
+    assert!(
+        matches!(err, FileError::RecordSizeMismatch { header: 8, .. }),
+        "{err}"
+    );
+}
+
+#[test]
+fn bad_schema_and_fingerprint() {
+    let mut b = sample_file(1).to_bytes().unwrap();
+    // "filter_bits":1024 → "filter_bits":1000 keeps the length but breaks validation.
+    let at = body_at(&b);
+    let text = String::from_utf8_lossy(&b[HEADER_LEN..at])
+        .replace("\"filter_bits\":1024", "\"filter_bits\":1000");
+    b[HEADER_LEN..HEADER_LEN + text.len()].copy_from_slice(text.as_bytes());
+    reseal(&mut b);
+    assert!(matches!(
+        EncodingFile::from_bytes(&b),
+        Err(FileError::Schema(_))
+    ));
+
+    let mut b = sample_file(1).to_bytes().unwrap();
+    b[32] ^= 0xff;
+    reseal(&mut b);
+    let err = EncodingFile::from_bytes(&b).unwrap_err();
+    assert!(err.to_string().contains("fingerprint"), "{err}");
+}
+
+#[test]
+fn invalid_records_are_refused_with_their_index() {
+    let f = sample_file(3);
+    let rsize = record_size(&f.schema) as usize;
+    let base = f.to_bytes().unwrap();
+    let at = body_at(&base) + 2 * rsize;
+    for (offset, value) in [(17, 1u8), (8 + 3, 0x80), (16, 99)] {
+        let mut b = base.clone();
+        b[at + offset] = value;
+        reseal(&mut b);
+        let err = EncodingFile::from_bytes(&b).unwrap_err();
+        assert!(
+            matches!(err, FileError::BadRecord { index: 2, .. }),
+            "offset {offset}: {err}"
+        );
+    }
+}
+
+#[test]
+fn comparability_needs_same_schema_and_secret() {
+    let a = sample_file(1);
+    let e2 = Encoder::new(&secret(2), a.schema.clone()).unwrap();
+    let b = EncodingFile {
+        key_check: e2.key_check(),
+        ..a.clone()
+    };
+    assert!(matches!(
+        a.check_comparable(&b),
+        Err(FileError::DifferentSecret)
+    ));
+    let mut other = a.clone();
+    other.schema.id = "other".to_string();
+    let msg = a.check_comparable(&other).unwrap_err().to_string();
+    assert!(
+        msg.contains("`file-test`") && msg.contains("`other`"),
+        "{msg}"
+    );
+    a.check_comparable(&a.clone()).unwrap();
+}
+
+#[test]
+fn filter_sets_come_out_of_a_file() {
+    let f = sample_file(20);
+    let given = f.field_set(0).unwrap();
+    assert_eq!(given.len(), 20);
+    assert_eq!(given.row(3).unwrap(), f.records[3].fields[0].words());
+    let clk = f.clk_set().unwrap().unwrap();
+    let pairs = enlace_encode::kernel::search_many_vs_many(&clk, &clk, 1.0).unwrap();
+    assert!(pairs.iter().filter(|p| p.left == p.right).count() == 20);
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(512))]
+
+    #[test]
+    fn reader_never_panics_on_random_bytes(bytes in prop::collection::vec(any::<u8>(), 0..600)) {
+        let _ = EncodingFile::from_bytes(&bytes);
+    }
+
+    #[test]
+    fn reader_never_panics_on_mutated_files(
+        edits in prop::collection::vec((any::<prop::sample::Index>(), any::<u8>()), 1..8),
+        cut in any::<prop::sample::Index>(),
+        truncate in any::<bool>(),
+        fix_checksum in any::<bool>(),
+    ) {
+        let mut b = sample_file(2).to_bytes().unwrap();
+        for (i, v) in &edits {
+            let i = i.index(b.len());
+            b[i] = *v;
+        }
+        if truncate {
+            b.truncate(cut.index(b.len() + 1));
+        }
+        if fix_checksum && b.len() >= HEADER_LEN {
+            reseal(&mut b);
+        }
+        match EncodingFile::from_bytes(&b) {
+            // Any file that parses must write back to the same bytes.
+            Ok(f) => prop_assert_eq!(f.to_bytes().unwrap(), b),
+            Err(e) => prop_assert!(!e.to_string().is_empty()),
+        }
+    }
+}

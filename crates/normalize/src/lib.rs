@@ -5,12 +5,21 @@
 //!
 //! Nothing here touches files, databases or the network; everything is deterministic and safe to
 //! call on any input (no panics), which the property tests and fuzz targets hold it to.
+//!
+//! Check-digit helpers for making valid synthetic identifiers are public:
+//! [`curp::check_digit`], [`dpi::check_digit`] and [`clabe::check_digit`].
 #![forbid(unsafe_code)]
 
+pub mod clabe;
+pub mod curp;
 pub mod date;
+pub mod dpi;
 pub mod fold;
 pub mod ids;
 pub mod name;
+pub mod nicknames;
+pub mod particles;
+pub mod phone;
 pub mod phonetic;
 pub mod sex;
 

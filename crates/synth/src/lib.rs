@@ -312,7 +312,6 @@ pub fn generate(opts: &GenerateOptions, out: &Path) -> Result<GenerateSummary, S
         samplers: &samplers,
         today: opts.today,
     };
-    let mut counters = Counters::default();
     let mut summary = GenerateSummary {
         options: opts.clone(),
         people: opts.people,
@@ -333,35 +332,33 @@ pub fn generate(opts: &GenerateOptions, out: &Path) -> Result<GenerateSummary, S
     let batches = opts.people.div_ceil(BATCH_PEOPLE);
     let mut record_counter = [0u64; 3];
     let mut transfer_counter = 0u64;
-    for b in 0..batches {
-        let start = b * BATCH_PEOPLE;
-        let end = ((b + 1) * BATCH_PEOPLE).min(opts.people);
-        // Networks spread over batches in proportion to their people.
-        let nets =
-            total_networks * end / opts.people.max(1) - total_networks * start / opts.people.max(1);
-        // Every batch draws from its own ChaCha stream: the same seed gives the same batch
-        // whatever else happens.
-        let mut rng = ChaCha8Rng::seed_from_u64(opts.seed);
-        rng.set_stream(b as u64);
-        let mut builder = Builder::new(&mut rng, &maker, &mut counters, start as u64);
-        for _ in 0..nets {
-            builder.plant_network();
+    // Two stages on two threads: one builds and renders batches in order, the other numbers
+    // and writes them. Each batch's randomness comes from its own stream, and the order of
+    // batches is fixed by the channel, so the output does not depend on timing.
+    let maker = &maker;
+    std::thread::scope(|scope| -> Result<(), SynthError> {
+        let (tx, rx) = std::sync::mpsc::sync_channel::<Prepared>(0);
+        scope.spawn(move || {
+            let mut counters = Counters::default();
+            for b in 0..batches {
+                let prepared = prepare(opts, maker, &mut counters, b, total_networks);
+                if tx.send(prepared).is_err() {
+                    // The writer stopped on an error; it reports it.
+                    break;
+                }
+            }
+        });
+        for prepared in rx {
+            write_batch(
+                prepared,
+                &mut o,
+                &mut summary,
+                &mut record_counter,
+                &mut transfer_counter,
+            )?;
         }
-        builder.migrants(end - start);
-        builder.assign_events();
-        let batch = builder.finish();
-        write_batch(
-            &mut rng,
-            opts,
-            &batch,
-            b == 0,
-            &mut o,
-            &mut summary,
-            &mut record_counter,
-            &mut transfer_counter,
-        )?;
-    }
-    summary.networks = counters.networks as usize;
+        Ok(())
+    })?;
     o.us.finish()?;
     o.mx.finish()?;
     o.gt.finish()?;
@@ -395,18 +392,39 @@ fn net_id(gid: u32) -> String {
     format!("N{gid:04}")
 }
 
-/// Renders, shuffles and writes one batch, with its truth.
-#[allow(clippy::too_many_arguments)]
-fn write_batch(
-    rng: &mut ChaCha8Rng,
+/// One batch, rendered and shuffled, waiting to be numbered and written.
+struct Prepared {
+    batch: Batch,
+    rows: [Vec<(u32, Vec<String>)>; 3],
+    /// (source, appearance, column, problem) of the rows made invalid on purpose.
+    rejects: Vec<(usize, u32, &'static str, &'static str)>,
+}
+
+/// Builds batch `b` and renders its rows.
+fn prepare(
     opts: &GenerateOptions,
-    batch: &Batch,
-    first_batch: bool,
-    o: &mut Outputs,
-    summary: &mut GenerateSummary,
-    record_counter: &mut [u64; 3],
-    transfer_counter: &mut u64,
-) -> Result<(), SynthError> {
+    maker: &Maker<'_>,
+    counters: &mut Counters,
+    b: usize,
+    total_networks: usize,
+) -> Prepared {
+    let start = b * BATCH_PEOPLE;
+    let end = ((b + 1) * BATCH_PEOPLE).min(opts.people);
+    // Networks spread over batches in proportion to their people.
+    let people = opts.people.max(1);
+    let nets = total_networks * end / people - total_networks * start / people;
+    // Every batch draws from its own ChaCha stream of the seed.
+    let mut rng = ChaCha8Rng::seed_from_u64(opts.seed);
+    rng.set_stream(b as u64);
+    let rng = &mut rng;
+    let mut builder = Builder::new(rng, maker, counters, start as u64);
+    for _ in 0..nets {
+        builder.plant_network();
+    }
+    builder.migrants(end - start);
+    builder.assign_events();
+    let batch = builder.finish();
+    let first_batch = b == 0;
     // Render every appearance, grouped by source.
     let mut rows: [Vec<(u32, Vec<String>)>; 3] = [Vec::new(), Vec::new(), Vec::new()];
     for (i, app) in batch.apps.iter().enumerate() {
@@ -463,11 +481,35 @@ fn write_batch(
             rejects.push((source, *app_idx, header[col], problem));
         }
     }
-    // Shuffle each source's rows so a person's records are not side by side, then number them.
+    // Shuffle each source's rows so a person's records are not side by side.
+    for source_rows in rows.iter_mut() {
+        source_rows.shuffle(rng);
+    }
+    Prepared {
+        batch,
+        rows,
+        rejects,
+    }
+}
+
+/// Numbers one batch's rows and writes them with their truth.
+fn write_batch(
+    prepared: Prepared,
+    o: &mut Outputs,
+    summary: &mut GenerateSummary,
+    record_counter: &mut [u64; 3],
+    transfer_counter: &mut u64,
+) -> Result<(), SynthError> {
+    let Prepared {
+        batch,
+        mut rows,
+        rejects,
+    } = prepared;
+    let batch = &batch;
+    summary.networks += batch.networks.len();
     let mut app_record: Vec<String> = vec![String::new(); batch.apps.len()];
     let mut per_person: Vec<Vec<(usize, u32)>> = vec![Vec::new(); batch.persons.len()];
     for (source, source_rows) in rows.iter_mut().enumerate() {
-        source_rows.shuffle(rng);
         for (app_idx, fields) in source_rows.iter_mut() {
             record_counter[source] += 1;
             let id = record_id(source, record_counter[source]);

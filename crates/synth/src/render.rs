@@ -288,9 +288,10 @@ impl<R: Rng> Row<'_, R> {
         // Members mostly give the network's work phone.
         let phone = if p.role.is_member() && p.work_phone.is_some() && self.rng.random_bool(0.8) {
             p.work_phone.as_ref()
-        } else if p.contact_phone.is_some() && self.hit(self.prof.phone_contact) {
-            p.contact_phone.as_ref()
-        } else if p.phones.is_empty() {
+        } else if p.phones.is_empty()
+            || (p.contact_phone.is_some() && self.hit(self.prof.phone_contact))
+        {
+            // The contact's number, or the only number the person has.
             p.contact_phone.as_ref()
         } else {
             p.phones.get(self.rng.random_range(0..p.phones.len()))
@@ -328,10 +329,11 @@ fn name_parts<R: Rng>(
             second = None;
         }
     }
-    if source == US && row.hit(prof.anglicise) {
-        if let Some(a) = lookup(ANGLICISED, &first) {
-            first = a.to_string();
-        }
+    if source == US
+        && row.hit(prof.anglicise)
+        && let Some(a) = lookup(ANGLICISED, &first)
+    {
+        first = a.to_string();
     }
     if first == "María" && second.is_some() && row.hit(prof.ma_abbrev) {
         first = if row.rng.random_bool(0.7) {
@@ -350,13 +352,16 @@ fn name_parts<R: Rng>(
         s2 = None;
     }
     // Married Guatemalan women may add "de <husband's surname>".
-    if source == GT && p.female && p.age_at(event_date) >= 18 && row.rng.random_bool(0.3) {
-        if let Some(m) = p.married {
-            s2 = Some(match s2 {
-                Some(s) => format!("{s} de {m}"),
-                None => format!("de {m}"),
-            });
-        }
+    if source == GT
+        && p.female
+        && p.age_at(event_date) >= 18
+        && row.rng.random_bool(0.3)
+        && let Some(m) = p.married
+    {
+        s2 = Some(match s2 {
+            Some(s) => format!("{s} de {m}"),
+            None => format!("de {m}"),
+        });
     }
     let mut parts = Parts {
         first,
@@ -385,10 +390,10 @@ fn name_parts<R: Rng>(
             2 => Some(&mut parts.s1),
             _ => parts.s2.as_mut(),
         };
-        if let Some(t) = target {
-            if let Some(c) = confuse(row.rng, t) {
-                *t = c;
-            }
+        if let Some(t) = target
+            && let Some(c) = confuse(row.rng, t)
+        {
+            *t = c;
         }
     }
     parts
@@ -475,7 +480,7 @@ pub fn render<R: Rng>(rng: &mut R, p: &Person, source: usize, ctx: &Context<'_>)
                 let x: f64 = row.rng.random();
                 if x < 0.30 {
                     // Second surname dropped.
-                } else if x < 0.68 || x >= 0.90 {
+                } else if !(0.68..0.90).contains(&x) {
                     last = format!("{s1} {s2}");
                 } else if x < 0.80 {
                     last = format!("{s1}-{s2}");

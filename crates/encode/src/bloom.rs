@@ -29,6 +29,10 @@ impl BitVector {
         &self.words
     }
 
+    pub(crate) fn words_mut(&mut self) -> &mut [u64] {
+        &mut self.words
+    }
+
     pub fn into_words(self) -> Vec<u64> {
         self.words
     }
@@ -89,15 +93,12 @@ pub(crate) fn reduce(raw: u16, bits: u32) -> usize {
     ((u32::from(raw) * bits) >> 16) as usize
 }
 
-/// Draws `n` 16-bit values for `token` (after an optional salt) from keyed BLAKE3 and hands
-/// them to `sink` in order.
-pub(crate) fn draw(
-    key: &[u8; 32],
-    salt: Option<&[u8]>,
-    token: &[u8],
-    n: usize,
-    sink: &mut dyn FnMut(usize, u16),
-) {
+/// Most draws per token: field k plus CLK k.
+pub(crate) const MAX_DRAWS: usize = crate::schema::MAX_K as usize;
+
+/// Draws `out.len()` (at most [`MAX_DRAWS`]) 16-bit values for `token`, after an optional salt,
+/// from keyed BLAKE3.
+pub(crate) fn draw(key: &[u8; 32], salt: Option<&[u8]>, token: &[u8], out: &mut [u16]) {
     let mut hasher = blake3::Hasher::new_keyed(key);
     if let Some(salt) = salt {
         // Length-prefixed so that salt and token boundaries cannot be shifted.
@@ -105,14 +106,27 @@ pub(crate) fn draw(
         hasher.update(salt);
     }
     hasher.update(token);
-    let mut reader = hasher.finalize_xof();
-    let mut block = [0u8; 64];
-    for i in 0..n {
-        let j = i % 32;
-        if j == 0 {
-            reader.fill(&mut block);
+    let mut bytes = [0u8; 2 * MAX_DRAWS];
+    let n = out.len().min(MAX_DRAWS);
+    if n <= 16 {
+        // The plain 32-byte hash is the first 32 bytes of the XOF stream, and cheaper to get.
+        bytes[..32].copy_from_slice(hasher.finalize().as_bytes());
+    } else {
+        hasher.finalize_xof().fill(&mut bytes[..2 * n]);
+    }
+    for (i, slot) in out.iter_mut().take(n).enumerate() {
+        *slot = u16::from_le_bytes([bytes[2 * i], bytes[2 * i + 1]]);
+    }
+}
+
+/// Sets the bits `reduce(raw, bits)` of `words` for each raw draw.
+#[inline]
+pub(crate) fn set_positions(words: &mut [u64], bits: u32, draws: &[u16]) {
+    for &raw in draws {
+        let p = reduce(raw, bits);
+        if let Some(w) = words.get_mut(p / 64) {
+            *w |= 1 << (p % 64);
         }
-        sink(i, u16::from_le_bytes([block[2 * j], block[2 * j + 1]]));
     }
 }
 
@@ -133,8 +147,8 @@ mod tests {
     #[test]
     fn draws_depend_on_key_and_token() {
         let collect = |key: [u8; 32], token: &[u8]| {
-            let mut v = Vec::new();
-            draw(&key, None, token, 40, &mut |_, r| v.push(r));
+            let mut v = vec![0u16; 40];
+            draw(&key, None, token, &mut v);
             v
         };
         let a = collect([1; 32], b"an");
@@ -142,5 +156,9 @@ mod tests {
         assert_eq!(a, collect([1; 32], b"an"));
         assert_ne!(a, collect([2; 32], b"an"));
         assert_ne!(a, collect([1; 32], b"na"));
+        // Short draws are a prefix of long ones: both read the same XOF stream.
+        let mut short = [0u16; 16];
+        draw(&[1; 32], None, b"an", &mut short);
+        assert_eq!(&short[..], &a[..16]);
     }
 }

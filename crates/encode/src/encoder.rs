@@ -6,8 +6,10 @@ use enlace_normalize::{IdKind, Identifier};
 use rand::{RngCore, SeedableRng};
 use rand_chacha::ChaCha12Rng;
 use rayon::prelude::*;
+use std::collections::HashMap;
+use zeroize::Zeroize;
 
-use crate::bloom::{BitVector, draw, reduce};
+use crate::bloom::{BitVector, MAX_DRAWS, draw, set_positions};
 use crate::encoded::{BlockToken, EncodedRecord, IdHash};
 use crate::keys::{Key, KeyCheck, Purpose, derive};
 use crate::schema::{Field, SaltSource, Schema, SchemaError};
@@ -120,6 +122,25 @@ impl Encoder {
 
     /// Encodes one record.
     pub fn encode(&self, record: &Record, reference: u64) -> EncodedRecord {
+        self.encode_with(record, reference, None)
+    }
+
+    /// A session for encoding many records on one thread: it remembers the draws of tokens it
+    /// has seen (q-grams, date parts and phonetic keys recur constantly), so repeated tokens
+    /// cost a table look-up instead of a hash. Same output as [`Encoder::encode`].
+    pub fn session(&self) -> EncodeSession<'_> {
+        EncodeSession {
+            encoder: self,
+            memo: Memo::new(self.plans.len()),
+        }
+    }
+
+    fn encode_with(
+        &self,
+        record: &Record,
+        reference: u64,
+        mut memo: Option<&mut Memo>,
+    ) -> EncodedRecord {
         let s = &self.schema;
         let fbits = s.filter_bits;
         let mut fields = vec![BitVector::zeros(fbits as usize); s.fields.len()];
@@ -135,7 +156,7 @@ impl Encoder {
                 .unwrap_or_default()
         });
         let q = usize::from(s.q);
-        for plan in &self.plans {
+        for (plan_index, plan) in self.plans.iter().enumerate() {
             let salt = salt
                 .as_deref()
                 .filter(|_| plan.field != Field::BirthDate)
@@ -143,26 +164,29 @@ impl Encoder {
             let k_field = plan.filter.map_or(0, |(_, k)| usize::from(k));
             let n = k_field + usize::from(plan.clk_k);
             let mut any = false;
-            let (mut filter, index) = match plan.filter {
-                Some((i, _)) => (Some(&mut fields[i]), i),
-                None => (None, 0),
-            };
+            let mut draws = [0u16; MAX_DRAWS];
+            let draws = &mut draws[..n.min(MAX_DRAWS)];
             for_each_token(plan.field, record, q, s.padded, &mut |token| {
                 any = true;
                 // The first k_field draws place the token in the field filter, the rest in the
                 // CLK: disjoint parts of one PRF output, so the two placements are independent.
-                draw(plan.key.bytes(), salt, token, n, &mut |i, raw| {
-                    if i < k_field {
-                        if let Some(f) = filter.as_deref_mut() {
-                            f.set(reduce(raw, fbits));
-                        }
-                    } else if let Some(c) = clk.as_mut() {
-                        c.set(reduce(raw, clk_bits));
+                let drawn: &[u16] = match memo.as_deref_mut() {
+                    Some(m) => m.draws(plan_index, &plan.key, salt, token, draws),
+                    None => {
+                        draw(plan.key.bytes(), salt, token, draws);
+                        draws
                     }
-                });
+                };
+                let (to_field, to_clk) = drawn.split_at(k_field.min(drawn.len()));
+                if let Some((i, _)) = plan.filter {
+                    set_positions(fields[i].words_mut(), fbits, to_field);
+                }
+                if let Some(c) = clk.as_mut() {
+                    set_positions(c.words_mut(), clk_bits, to_clk);
+                }
             });
-            if any && plan.filter.is_some() {
-                present |= 1 << index;
+            if let (true, Some((i, _))) = (any, plan.filter) {
+                present |= 1 << i;
             }
         }
 
@@ -244,6 +268,94 @@ impl Encoder {
                 filter.flip(i);
             }
         }
+    }
+}
+
+/// Entries a session remembers per field before it stops adding (about 100 bytes each).
+const MEMO_LIMIT: usize = 1 << 16;
+
+/// Remembered draws, per field plan, by salt and token. The table maps tokens to filter
+/// positions, so it is as sensitive as the keys: wiped on drop.
+struct Memo {
+    tables: Vec<HashMap<Box<[u8]>, Box<[u16]>>>,
+    key: Vec<u8>,
+}
+
+impl Memo {
+    fn new(plans: usize) -> Memo {
+        Memo {
+            tables: (0..plans).map(|_| HashMap::new()).collect(),
+            key: Vec::new(),
+        }
+    }
+
+    /// The draws for `token`, from the table or freshly computed into `scratch` (and remembered).
+    fn draws<'a>(
+        &mut self,
+        plan: usize,
+        key: &Key,
+        salt: Option<&[u8]>,
+        token: &[u8],
+        scratch: &'a mut [u16],
+    ) -> &'a [u16] {
+        self.key.clear();
+        if let Some(salt) = salt {
+            self.key
+                .extend_from_slice(&(salt.len() as u32).to_le_bytes());
+            self.key.extend_from_slice(salt);
+        }
+        self.key.extend_from_slice(token);
+        let Some(table) = self.tables.get_mut(plan) else {
+            draw(key.bytes(), salt, token, scratch);
+            return scratch;
+        };
+        match table.get(&self.key[..]) {
+            Some(known) if known.len() == scratch.len() => scratch.copy_from_slice(known),
+            _ => {
+                draw(key.bytes(), salt, token, scratch);
+                if table.len() < MEMO_LIMIT {
+                    table.insert(
+                        self.key.clone().into_boxed_slice(),
+                        scratch.to_vec().into_boxed_slice(),
+                    );
+                }
+            }
+        }
+        scratch
+    }
+}
+
+impl Drop for Memo {
+    fn drop(&mut self) {
+        for table in &mut self.tables {
+            for (mut token, mut draws) in table.drain() {
+                token.zeroize();
+                draws.zeroize();
+            }
+        }
+        self.key.zeroize();
+    }
+}
+
+/// Encodes records one after another on one thread, remembering token draws; see
+/// [`Encoder::session`].
+pub struct EncodeSession<'a> {
+    encoder: &'a Encoder,
+    memo: Memo,
+}
+
+impl EncodeSession<'_> {
+    pub fn encode(&mut self, record: &Record, reference: u64) -> EncodedRecord {
+        self.encoder
+            .encode_with(record, reference, Some(&mut self.memo))
+    }
+}
+
+impl std::fmt::Debug for EncodeSession<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EncodeSession")
+            .field("encoder", self.encoder)
+            .finish_non_exhaustive()
     }
 }
 

@@ -33,7 +33,7 @@ pub mod kernel;
 
 pub use bloom::BitVector;
 pub use encoded::{BlockToken, EncodedRecord, IdHash};
-pub use encoder::Encoder;
+pub use encoder::{EncodeSession, Encoder};
 pub use file::{EncodingFile, FileError};
 pub use keys::KeyCheck;
 pub use schema::{

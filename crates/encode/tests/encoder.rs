@@ -221,3 +221,31 @@ fn secret_files_hold_raw_bytes_or_hex() {
     assert!(enlace_encode::ProjectSecret::from_bytes(&[0u8; 32]).is_err());
     assert!(enlace_encode::ProjectSecret::from_bytes(&[1u8; 31]).is_err());
 }
+
+#[test]
+fn sessions_encode_exactly_like_single_calls() {
+    for salted in [false, true] {
+        let mut schema = Schema::default_with_id("session");
+        if salted {
+            schema.hardening.salt = Some(SaltSource::BirthYear);
+        }
+        let e = Encoder::new(&secret(10), schema).unwrap();
+        let mut session = e.session();
+        for round in 0..2 {
+            for i in 0..40 {
+                let r = person(
+                    "ana maria",
+                    &format!("soto{}", i % 7),
+                    "vega",
+                    Some(date(1970 + i % 5, 1 + (i % 12) as u8, 9)),
+                    Sex::Female,
+                );
+                assert_eq!(
+                    session.encode(&r, i as u64),
+                    e.encode(&r, i as u64),
+                    "round {round} record {i}"
+                );
+            }
+        }
+    }
+}

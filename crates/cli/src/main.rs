@@ -1,1 +1,61 @@
-fn main() {}
+//! `enlace`: every step of Enlace from the shell — generate a scenario, import an agency's files,
+//! inspect a store, run the demo.
+#![forbid(unsafe_code)]
+
+mod demo;
+mod generate;
+mod import;
+mod status;
+
+use anyhow::Result;
+use clap::{Parser, Subcommand};
+
+/// Enlace: find the same people, phones, vehicles and accounts across agencies' records without
+/// handing over raw data, and investigate the networks those links reveal.
+#[derive(Parser)]
+#[command(name = "enlace", version, propagate_version = true)]
+struct Cli {
+    /// More log output on stderr (-v info, -vv debug). Logs never contain personal data.
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    verbose: u8,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the whole story on this machine with synthetic data.
+    Demo(demo::DemoArgs),
+    /// Write a synthetic trilateral scenario: three agencies' files, their mappings, ground truth.
+    Generate(generate::GenerateArgs),
+    /// Import a file into a node's store through a declared mapping.
+    Import(import::ImportArgs),
+    /// Show a store's sources and import runs.
+    Status(status::StatusArgs),
+}
+
+fn init_logging(verbose: u8) {
+    let default = match verbose {
+        0 => "warn",
+        1 => "info",
+        _ => "debug",
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_env("ENLACE_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .init();
+}
+
+fn main() -> Result<()> {
+    let cli = Cli::parse();
+    init_logging(cli.verbose);
+    match cli.command {
+        Command::Demo(args) => demo::run(args),
+        Command::Generate(args) => generate::run(args),
+        Command::Import(args) => import::run(args),
+        Command::Status(args) => status::run(args),
+    }
+}

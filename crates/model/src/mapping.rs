@@ -83,7 +83,13 @@ pub enum TextEncoding {
     #[serde(rename = "utf-8", alias = "utf8")]
     Utf8,
     /// Windows-1252, a superset of Latin-1 for printable text; "latin1" is accepted as a name.
-    #[serde(rename = "windows-1252", alias = "latin1", alias = "latin-1", alias = "iso-8859-1", alias = "cp1252")]
+    #[serde(
+        rename = "windows-1252",
+        alias = "latin1",
+        alias = "latin-1",
+        alias = "iso-8859-1",
+        alias = "cp1252"
+    )]
     Windows1252,
 }
 
@@ -214,7 +220,8 @@ pub enum MappingError {
 impl Mapping {
     /// Parses and checks a mapping.
     pub fn from_toml(text: &str) -> Result<Mapping, MappingError> {
-        let mapping: Mapping = toml::from_str(text).map_err(|e| MappingError::Parse(e.to_string()))?;
+        let mapping: Mapping =
+            toml::from_str(text).map_err(|e| MappingError::Parse(e.to_string()))?;
         mapping.check()?;
         Ok(mapping)
     }
@@ -228,7 +235,8 @@ impl Mapping {
         }
         if self.source.delimiter != "auto" && self.source.delimiter.len() != 1 {
             return Err(MappingError::Invalid(
-                "source.delimiter must be one byte (\",\", \";\", \"|\", \"\\t\") or \"auto\"".into(),
+                "source.delimiter must be one byte (\",\", \";\", \"|\", \"\\t\") or \"auto\""
+                    .into(),
             ));
         }
         for id in &self.identifiers {
@@ -266,12 +274,20 @@ impl Mapping {
     pub fn columns(&self) -> Vec<&str> {
         let mut cols: Vec<&str> = vec![self.source.record_id.as_str()];
         match &self.name {
-            NameSpec::GivenSurnames { given, surname1, surname2 } => {
+            NameSpec::GivenSurnames {
+                given,
+                surname1,
+                surname2,
+            } => {
                 cols.extend(given.names());
                 cols.push(surname1);
                 cols.extend(surname2.as_deref());
             }
-            NameSpec::FirstMiddleLast { first, middle, last } => {
+            NameSpec::FirstMiddleLast {
+                first,
+                middle,
+                last,
+            } => {
                 cols.push(first);
                 cols.extend(middle.as_deref());
                 cols.push(last);

@@ -51,7 +51,10 @@ pub struct FieldProblem {
 
 impl FieldProblem {
     fn new(column: &str, reason: impl Into<String>) -> Self {
-        FieldProblem { column: column.to_string(), reason: reason.into() }
+        FieldProblem {
+            column: column.to_string(),
+            reason: reason.into(),
+        }
     }
 }
 
@@ -71,14 +74,19 @@ impl Binding {
             index.entry(name.trim().to_string()).or_insert(i);
         }
         for col in mapping.columns() {
-            if !index.contains_key(col) && !mapping.source.optional_columns.iter().any(|c| c == col) {
+            if !index.contains_key(col) && !mapping.source.optional_columns.iter().any(|c| c == col)
+            {
                 return Err(MappingError::MissingColumn {
                     column: col.to_string(),
                     found: header.join(", "),
                 });
             }
         }
-        Ok(Binding { mapping: mapping.clone(), index, header: header.to_vec() })
+        Ok(Binding {
+            mapping: mapping.clone(),
+            index,
+            header: header.to_vec(),
+        })
     }
 
     /// The header the binding was made for.
@@ -91,11 +99,19 @@ impl Binding {
     }
 
     fn get<'r>(&self, row: &[&'r str], column: &str) -> &'r str {
-        self.index.get(column).and_then(|&i| row.get(i)).map(|s| s.trim()).unwrap_or("")
+        self.index
+            .get(column)
+            .and_then(|&i| row.get(i))
+            .map(|s| s.trim())
+            .unwrap_or("")
     }
 
     /// Builds a record from one row, `today` bounding dates in the future.
-    pub fn apply(&self, row: &[&str], today: chrono_date::NaiveDate) -> Result<Record, FieldProblem> {
+    pub fn apply(
+        &self,
+        row: &[&str],
+        today: chrono_date::NaiveDate,
+    ) -> Result<Record, FieldProblem> {
         let m = &self.mapping;
         let mut warnings = Vec::new();
         let key = self.get(row, &m.source.record_id);
@@ -103,32 +119,56 @@ impl Binding {
             return Err(FieldProblem::new(&m.source.record_id, "record id is empty"));
         }
         let (name_column, name_input) = match &m.name {
-            NameSpec::GivenSurnames { given, surname1, surname2 } => {
+            NameSpec::GivenSurnames {
+                given,
+                surname1,
+                surname2,
+            } => {
                 let given_cols = given.names();
-                let parts: Vec<&str> =
-                    given_cols.iter().map(|c| self.get(row, c)).filter(|s| !s.is_empty()).collect();
+                let parts: Vec<&str> = given_cols
+                    .iter()
+                    .map(|c| self.get(row, c))
+                    .filter(|s| !s.is_empty())
+                    .collect();
                 (
                     given_cols.first().copied().unwrap_or(surname1.as_str()),
                     NameOwned::Parts {
                         given: parts.join(" "),
                         surname1: self.get(row, surname1).to_string(),
-                        surname2: surname2.as_deref().map(|c| self.get(row, c)).unwrap_or("").to_string(),
+                        surname2: surname2
+                            .as_deref()
+                            .map(|c| self.get(row, c))
+                            .unwrap_or("")
+                            .to_string(),
                     },
                 )
             }
-            NameSpec::FirstMiddleLast { first, middle, last } => (
+            NameSpec::FirstMiddleLast {
+                first,
+                middle,
+                last,
+            } => (
                 first.as_str(),
                 NameOwned::FirstMiddleLast {
                     first: self.get(row, first).to_string(),
-                    middle: middle.as_deref().map(|c| self.get(row, c)).unwrap_or("").to_string(),
+                    middle: middle
+                        .as_deref()
+                        .map(|c| self.get(row, c))
+                        .unwrap_or("")
+                        .to_string(),
                     last: self.get(row, last).to_string(),
                 },
             ),
-            NameSpec::FullName { column, order } => {
-                (column.as_str(), NameOwned::Full { full: self.get(row, column).to_string(), order: *order })
-            }
+            NameSpec::FullName { column, order } => (
+                column.as_str(),
+                NameOwned::Full {
+                    full: self.get(row, column).to_string(),
+                    order: *order,
+                },
+            ),
         };
-        let name = parse_name(name_input.as_input()).map_err(|e| FieldProblem::new(name_column, e.to_string()))?;
+        let name = parse_name(name_input.as_input())
+            .map_err(|e| FieldProblem::new(name_column, e.to_string()))?;
 
         let birth_date = match &m.birth_date {
             None => None,
@@ -140,7 +180,9 @@ impl Binding {
                     match parse_date(text, spec.order, today) {
                         Ok(d) => Some(d),
                         Err(e) => match spec.invalid {
-                            OnInvalid::Reject => return Err(FieldProblem::new(&spec.column, e.to_string())),
+                            OnInvalid::Reject => {
+                                return Err(FieldProblem::new(&spec.column, e.to_string()));
+                            }
                             OnInvalid::Blank => {
                                 warnings.push(format!("{}: {e}", spec.column));
                                 None
@@ -194,11 +236,18 @@ impl Binding {
                 .filter(|c| !c.is_empty())
                 .map(|c| {
                     let upper = c.to_ascii_uppercase();
-                    if is_country_code(&upper) { Some(upper) } else { builtin_country(&fold(c)).map(str::to_string) }
+                    if is_country_code(&upper) {
+                        Some(upper)
+                    } else {
+                        builtin_country(&fold(c)).map(str::to_string)
+                    }
                 });
             let country = match row_country {
                 Some(Some(c)) => Some(c),
-                _ => spec.country.clone().or_else(|| default_issuer(spec.kind, &m.source.country)),
+                _ => spec
+                    .country
+                    .clone()
+                    .or_else(|| default_issuer(spec.kind, &m.source.country)),
             };
             let id = normalize_identifier(spec.kind, text, country.as_deref());
             if let Some(problem) = &id.problem {
@@ -209,15 +258,26 @@ impl Binding {
 
         let mut events = Vec::new();
         for spec in &m.events {
-            let id = spec.id.as_deref().map(|c| self.get(row, c)).filter(|s| !s.is_empty());
-            let place = spec.place.as_deref().map(|c| self.get(row, c)).filter(|s| !s.is_empty());
+            let id = spec
+                .id
+                .as_deref()
+                .map(|c| self.get(row, c))
+                .filter(|s| !s.is_empty());
+            let place = spec
+                .place
+                .as_deref()
+                .map(|c| self.get(row, c))
+                .filter(|s| !s.is_empty());
             let date = match spec.date.as_deref() {
                 Some(col) => {
                     let text = self.get(row, col);
                     if text.is_empty() {
                         None
                     } else {
-                        Some(parse_date(text, spec.date_order, today).map_err(|e| FieldProblem::new(col, e.to_string()))?)
+                        Some(
+                            parse_date(text, spec.date_order, today)
+                                .map_err(|e| FieldProblem::new(col, e.to_string()))?,
+                        )
                     }
                 }
                 None => None,
@@ -263,21 +323,47 @@ pub mod chrono_date {
 }
 
 enum NameOwned {
-    Parts { given: String, surname1: String, surname2: String },
-    FirstMiddleLast { first: String, middle: String, last: String },
-    Full { full: String, order: enlace_normalize::name::FullNameOrder },
+    Parts {
+        given: String,
+        surname1: String,
+        surname2: String,
+    },
+    FirstMiddleLast {
+        first: String,
+        middle: String,
+        last: String,
+    },
+    Full {
+        full: String,
+        order: enlace_normalize::name::FullNameOrder,
+    },
 }
 
 impl NameOwned {
     fn as_input(&self) -> NameInput<'_> {
         match self {
-            NameOwned::Parts { given, surname1, surname2 } => {
-                NameInput::Parts { given, surname1, surname2 }
-            }
-            NameOwned::FirstMiddleLast { first, middle, last } => {
-                NameInput::FirstMiddleLast { first, middle, last }
-            }
-            NameOwned::Full { full, order } => NameInput::Full { full, order: *order },
+            NameOwned::Parts {
+                given,
+                surname1,
+                surname2,
+            } => NameInput::Parts {
+                given,
+                surname1,
+                surname2,
+            },
+            NameOwned::FirstMiddleLast {
+                first,
+                middle,
+                last,
+            } => NameInput::FirstMiddleLast {
+                first,
+                middle,
+                last,
+            },
+            NameOwned::Full { full, order } => NameInput::Full {
+                full,
+                order: *order,
+            },
         }
     }
 }
@@ -332,24 +418,93 @@ fn decode_country(spec: &CodedSpec, text: &str) -> Option<String> {
 fn builtin_country(folded: &str) -> Option<&'static str> {
     const TABLE: &[(&str, &[&str])] = &[
         ("MX", &["mex", "mexico", "mexicano", "mexicana", "mexican"]),
-        ("GT", &["gtm", "guatemala", "guatemalteco", "guatemalteca", "guatemalan"]),
-        ("US", &["usa", "united states", "estados unidos", "estadounidense", "american"]),
-        ("HN", &["hnd", "honduras", "hondureno", "hondurena", "honduran"]),
-        ("SV", &["slv", "el salvador", "salvadoreno", "salvadorena", "salvadoran"]),
+        (
+            "GT",
+            &[
+                "gtm",
+                "guatemala",
+                "guatemalteco",
+                "guatemalteca",
+                "guatemalan",
+            ],
+        ),
+        (
+            "US",
+            &[
+                "usa",
+                "united states",
+                "estados unidos",
+                "estadounidense",
+                "american",
+            ],
+        ),
+        (
+            "HN",
+            &["hnd", "honduras", "hondureno", "hondurena", "honduran"],
+        ),
+        (
+            "SV",
+            &[
+                "slv",
+                "el salvador",
+                "salvadoreno",
+                "salvadorena",
+                "salvadoran",
+            ],
+        ),
         ("NI", &["nic", "nicaragua", "nicaraguense", "nicaraguan"]),
         ("CR", &["cri", "costa rica", "costarricense", "costa rican"]),
-        ("PA", &["pan", "panama", "panameno", "panamena", "panamanian"]),
-        ("BZ", &["blz", "belize", "belice", "beliceno", "belicena", "belizean"]),
-        ("CO", &["col", "colombia", "colombiano", "colombiana", "colombian"]),
-        ("EC", &["ecu", "ecuador", "ecuatoriano", "ecuatoriana", "ecuadorian"]),
-        ("VE", &["ven", "venezuela", "venezolano", "venezolana", "venezuelan"]),
+        (
+            "PA",
+            &["pan", "panama", "panameno", "panamena", "panamanian"],
+        ),
+        (
+            "BZ",
+            &[
+                "blz", "belize", "belice", "beliceno", "belicena", "belizean",
+            ],
+        ),
+        (
+            "CO",
+            &["col", "colombia", "colombiano", "colombiana", "colombian"],
+        ),
+        (
+            "EC",
+            &["ecu", "ecuador", "ecuatoriano", "ecuatoriana", "ecuadorian"],
+        ),
+        (
+            "VE",
+            &["ven", "venezuela", "venezolano", "venezolana", "venezuelan"],
+        ),
         ("CU", &["cub", "cuba", "cubano", "cubana", "cuban"]),
         ("HT", &["hti", "haiti", "haitiano", "haitiana", "haitian"]),
         ("PE", &["per", "peru", "peruano", "peruana", "peruvian"]),
-        ("BR", &["bra", "brazil", "brasil", "brasileno", "brasilena", "brazilian"]),
-        ("DO", &["dom", "dominican republic", "republica dominicana", "dominicano", "dominicana"]),
+        (
+            "BR",
+            &[
+                "bra",
+                "brazil",
+                "brasil",
+                "brasileno",
+                "brasilena",
+                "brazilian",
+            ],
+        ),
+        (
+            "DO",
+            &[
+                "dom",
+                "dominican republic",
+                "republica dominicana",
+                "dominicano",
+                "dominicana",
+            ],
+        ),
     ];
-    TABLE.iter().find(|(_, names)| names.contains(&folded)).map(|(code, _)| *code)
+    TABLE
+        .iter()
+        .find(|(_, names)| names.contains(&folded))
+        .map(|(code, _)| *code)
 }
 
 #[cfg(test)]
@@ -390,7 +545,16 @@ kind = "phone"
     #[test]
     fn missing_column_names_it_and_lists_found() {
         let m = Mapping::from_toml(US).unwrap();
-        let err = m.bind(&header(&["ID", "FIRST_NAME", "LAST_NAME", "DOB", "SEX", "PHONE"])).unwrap_err();
+        let err = m
+            .bind(&header(&[
+                "ID",
+                "FIRST_NAME",
+                "LAST_NAME",
+                "DOB",
+                "SEX",
+                "PHONE",
+            ]))
+            .unwrap_err();
         let text = err.to_string();
         assert!(text.contains("`CIT`"), "{text}");
         assert!(text.contains("columns found: ID, FIRST_NAME"), "{text}");
@@ -399,8 +563,20 @@ kind = "phone"
     #[test]
     fn optional_column_may_be_absent() {
         let m = Mapping::from_toml(US).unwrap();
-        let b = m.bind(&header(&["ID", "FIRST_NAME", "LAST_NAME", "DOB", "SEX", "CIT", "PHONE"])).unwrap();
-        let r = b.apply(&["7", "Juan", "Pérez", "", "M", "MEXICO", ""], today()).unwrap();
+        let b = m
+            .bind(&header(&[
+                "ID",
+                "FIRST_NAME",
+                "LAST_NAME",
+                "DOB",
+                "SEX",
+                "CIT",
+                "PHONE",
+            ]))
+            .unwrap();
+        let r = b
+            .apply(&["7", "Juan", "Pérez", "", "M", "MEXICO", ""], today())
+            .unwrap();
         assert_eq!(r.key, "7");
         assert_eq!(r.sex, Sex::Male);
         assert_eq!(r.nationality.as_deref(), Some("MX"));
@@ -409,16 +585,40 @@ kind = "phone"
     #[test]
     fn empty_record_id_is_a_problem_naming_the_column() {
         let m = Mapping::from_toml(US).unwrap();
-        let b = m.bind(&header(&["ID", "FIRST_NAME", "LAST_NAME", "DOB", "SEX", "CIT", "PHONE"])).unwrap();
-        let err = b.apply(&["", "Juan", "Pérez", "", "M", "MX", ""], today()).unwrap_err();
+        let b = m
+            .bind(&header(&[
+                "ID",
+                "FIRST_NAME",
+                "LAST_NAME",
+                "DOB",
+                "SEX",
+                "CIT",
+                "PHONE",
+            ]))
+            .unwrap();
+        let err = b
+            .apply(&["", "Juan", "Pérez", "", "M", "MX", ""], today())
+            .unwrap_err();
         assert_eq!(err.column, "ID");
     }
 
     #[test]
     fn unknown_sex_code_is_a_warning_not_a_reject() {
         let m = Mapping::from_toml(US).unwrap();
-        let b = m.bind(&header(&["ID", "FIRST_NAME", "LAST_NAME", "DOB", "SEX", "CIT", "PHONE"])).unwrap();
-        let r = b.apply(&["1", "Ana", "Ruiz", "", "Q", "", ""], today()).unwrap();
+        let b = m
+            .bind(&header(&[
+                "ID",
+                "FIRST_NAME",
+                "LAST_NAME",
+                "DOB",
+                "SEX",
+                "CIT",
+                "PHONE",
+            ]))
+            .unwrap();
+        let r = b
+            .apply(&["1", "Ana", "Ruiz", "", "Q", "", ""], today())
+            .unwrap();
         assert_eq!(r.sex, Sex::Unknown);
         assert_eq!(r.warnings, vec!["SEX: unrecognised sex code".to_string()]);
     }
@@ -432,7 +632,10 @@ kind = "phone"
     #[test]
     fn unknown_mapping_key_is_refused() {
         let text = format!("{US}\n[extra]\nx = 1\n");
-        assert!(matches!(Mapping::from_toml(&text), Err(MappingError::Parse(_))));
+        assert!(matches!(
+            Mapping::from_toml(&text),
+            Err(MappingError::Parse(_))
+        ));
     }
 
     #[test]

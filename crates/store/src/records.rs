@@ -1,0 +1,479 @@
+//! Writing import batches and reading records back.
+
+use enlace_model::{Event, Record};
+use enlace_normalize::{IdKind, Identifier, PartialDate, PersonName, Sex};
+use rusqlite::{Transaction, params};
+use serde::Serialize;
+
+use crate::{ImportId, Result, SourceId, Store, StoreError};
+
+/// Counts of an import run or batch. `read` always equals the sum of the others.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct BatchCounts {
+    pub read: i64,
+    pub stored: i64,
+    /// Rows whose record id was already stored, from an earlier import, with the same content.
+    pub unchanged: i64,
+    /// Rows whose record id was already stored, from an earlier import, with other content.
+    pub updated: i64,
+    pub rejected: i64,
+}
+
+impl BatchCounts {
+    pub fn add(&mut self, other: &BatchCounts) {
+        self.read += other.read;
+        self.stored += other.stored;
+        self.unchanged += other.unchanged;
+        self.updated += other.updated;
+        self.rejected += other.rejected;
+    }
+
+    /// Whether the counts add up.
+    pub fn balanced(&self) -> bool {
+        self.read == self.stored + self.unchanged + self.updated + self.rejected
+    }
+}
+
+/// One input row on its way into the store.
+#[derive(Debug, Clone)]
+pub enum RowOutcome {
+    /// A row that became a record. `raw` is the row's values as a JSON array, in header order.
+    Record {
+        line: u64,
+        raw: String,
+        record: Box<Record>,
+    },
+    /// A row that did not. `raw` is the row as read (its text, or its values as JSON).
+    Reject {
+        line: u64,
+        column: Option<String>,
+        reason: String,
+        raw: String,
+    },
+}
+
+/// A record read back from the store.
+#[derive(Debug, Clone)]
+pub struct StoredRecord {
+    pub id: i64,
+    pub source: String,
+    pub line: u64,
+    pub record: Record,
+}
+
+const FLAG_PLACEHOLDER: i64 = 1;
+const FLAG_AMBIGUOUS: i64 = 2;
+
+fn date_parts(d: Option<&PartialDate>) -> (Option<String>, Option<i32>, i64) {
+    match d {
+        None => (None, None, 0),
+        Some(d) => {
+            let flags = if d.placeholder { FLAG_PLACEHOLDER } else { 0 }
+                | if d.ambiguous_order { FLAG_AMBIGUOUS } else { 0 };
+            (Some(d.iso()), Some(d.year), flags)
+        }
+    }
+}
+
+fn parse_date_parts(iso: Option<String>, flags: i64) -> Option<PartialDate> {
+    let iso = iso?;
+    let mut parts = iso.split('-');
+    let year = parts.next()?.parse().ok()?;
+    let month = parts.next().and_then(|m| m.parse().ok());
+    let day = parts.next().and_then(|d| d.parse().ok());
+    Some(PartialDate {
+        year,
+        month,
+        day,
+        placeholder: flags & FLAG_PLACEHOLDER != 0,
+        ambiguous_order: flags & FLAG_AMBIGUOUS != 0,
+    })
+}
+
+/// Lists are stored joined by ';', which folded names never contain.
+fn join_list(items: &[String]) -> String {
+    items.join(";")
+}
+
+fn split_list(text: &str) -> Vec<String> {
+    text.split(';')
+        .filter(|s| !s.is_empty())
+        .map(str::to_string)
+        .collect()
+}
+
+impl Store {
+    /// Writes one batch of an import and moves its checkpoint, all in one transaction.
+    /// `key_column` names the record-id column, for the reason given when an id repeats.
+    pub fn write_batch(
+        &mut self,
+        import: ImportId,
+        source: SourceId,
+        key_column: &str,
+        rows: &[RowOutcome],
+        checkpoint: &str,
+    ) -> Result<BatchCounts> {
+        let tx = self.conn.transaction()?;
+        let mut counts = BatchCounts::default();
+        for row in rows {
+            counts.read += 1;
+            match row {
+                RowOutcome::Record { line, raw, record } => {
+                    match write_record(&tx, import, source, *line, raw, record)? {
+                        Written::Stored => counts.stored += 1,
+                        Written::Unchanged => counts.unchanged += 1,
+                        Written::Updated => counts.updated += 1,
+                        Written::Repeated { first_line } => {
+                            counts.rejected += 1;
+                            insert_reject(
+                                &tx,
+                                import,
+                                *line,
+                                Some(key_column),
+                                &format!(
+                                    "record id repeats a row already stored from line {first_line} of this file"
+                                ),
+                                raw,
+                            )?;
+                        }
+                    }
+                }
+                RowOutcome::Reject {
+                    line,
+                    column,
+                    reason,
+                    raw,
+                } => {
+                    counts.rejected += 1;
+                    insert_reject(&tx, import, *line, column.as_deref(), reason, raw)?;
+                }
+            }
+        }
+        tx.execute(
+            "UPDATE imports SET rows_read = rows_read + ?2, rows_stored = rows_stored + ?3,
+                    rows_unchanged = rows_unchanged + ?4, rows_updated = rows_updated + ?5,
+                    rows_rejected = rows_rejected + ?6, checkpoint = ?7
+             WHERE id = ?1",
+            params![
+                import.0,
+                counts.read,
+                counts.stored,
+                counts.unchanged,
+                counts.updated,
+                counts.rejected,
+                checkpoint
+            ],
+        )?;
+        tx.commit()?;
+        Ok(counts)
+    }
+
+    /// Every record of a source, in record-id order of storage.
+    pub fn records(&self, source: &str) -> Result<Vec<StoredRecord>> {
+        let source_id = self.source_id(source)?;
+        let mut ids_stmt = self.conn.prepare_cached(
+            "SELECT record_id, kind, raw, value, country, valid, problem FROM identifiers
+             WHERE record_id IN (SELECT id FROM records WHERE source_id = ?1) ORDER BY record_id, rowid",
+        )?;
+        let mut identifiers: std::collections::HashMap<i64, Vec<Identifier>> = Default::default();
+        let rows = ids_stmt.query_map([source_id.0], |r| {
+            Ok((
+                r.get::<_, i64>(0)?,
+                r.get::<_, String>(1)?,
+                r.get(2)?,
+                r.get(3)?,
+                r.get(4)?,
+                r.get(5)?,
+                r.get(6)?,
+            ))
+        })?;
+        for row in rows {
+            let (record_id, kind, raw, value, country, valid, problem) = row?;
+            let kind = parse_kind(&kind)?;
+            identifiers.entry(record_id).or_default().push(Identifier {
+                kind,
+                raw,
+                value,
+                country,
+                valid,
+                problem,
+            });
+        }
+        let mut ev_stmt = self.conn.prepare_cached(
+            "SELECT record_id, kind, event_key, date, date_flags, place FROM events
+             WHERE record_id IN (SELECT id FROM records WHERE source_id = ?1) ORDER BY record_id, rowid",
+        )?;
+        let mut events: std::collections::HashMap<i64, Vec<Event>> = Default::default();
+        let rows = ev_stmt.query_map([source_id.0], |r| {
+            Ok((
+                r.get::<_, i64>(0)?,
+                r.get(1)?,
+                r.get(2)?,
+                r.get(3)?,
+                r.get(4)?,
+                r.get(5)?,
+            ))
+        })?;
+        for row in rows {
+            let (record_id, kind, id, date, flags, place) = row?;
+            events.entry(record_id).or_default().push(Event {
+                kind,
+                id,
+                date: parse_date_parts(date, flags),
+                place,
+            });
+        }
+
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT id, record_key, line, given_display, surnames_display, given, given_alternates, surname1, surname2,
+                    married_surname, given_phonetic, surname1_phonetic, surname2_phonetic, birth_date, birth_flags,
+                    sex, nationality, attributes, warnings
+             FROM records WHERE source_id = ?1 ORDER BY id",
+        )?;
+        let rows = stmt.query_map([source_id.0], |r| {
+            let id: i64 = r.get(0)?;
+            let given: String = r.get(5)?;
+            let alternates: String = r.get(6)?;
+            let sex: String = r.get(15)?;
+            let attributes: Option<String> = r.get(17)?;
+            let warnings: Option<String> = r.get(18)?;
+            Ok((
+                id,
+                r.get::<_, String>(1)?,
+                r.get::<_, i64>(2)?,
+                PersonName {
+                    given_display: r.get(3)?,
+                    surnames_display: r.get(4)?,
+                    given: split_list(&given),
+                    given_alternates: split_list(&alternates),
+                    surname1: r.get(7)?,
+                    surname2: r.get(8)?,
+                    married_surname: r.get(9)?,
+                    given_phonetic: r.get(10)?,
+                    surname1_phonetic: r.get(11)?,
+                    surname2_phonetic: r.get(12)?,
+                },
+                parse_date_parts(r.get(13)?, r.get(14)?),
+                sex,
+                r.get::<_, Option<String>>(16)?,
+                attributes,
+                warnings,
+            ))
+        })?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (id, key, line, name, birth_date, sex, nationality, attributes, warnings) = row?;
+            let attributes: Vec<(String, String)> = match attributes {
+                Some(text) => serde_json::from_str(&text)
+                    .map_err(|e| StoreError::Corrupt(format!("attributes: {e}")))?,
+                None => Vec::new(),
+            };
+            let warnings: Vec<String> = match warnings {
+                Some(text) => serde_json::from_str(&text)
+                    .map_err(|e| StoreError::Corrupt(format!("warnings: {e}")))?,
+                None => Vec::new(),
+            };
+            out.push(StoredRecord {
+                id,
+                source: source.to_string(),
+                line: line as u64,
+                record: Record {
+                    key,
+                    name,
+                    birth_date,
+                    sex: parse_sex(&sex)?,
+                    nationality,
+                    identifiers: identifiers.remove(&id).unwrap_or_default(),
+                    events: events.remove(&id).unwrap_or_default(),
+                    attributes,
+                    warnings,
+                },
+            });
+        }
+        Ok(out)
+    }
+
+    /// How many records a source holds.
+    pub fn record_count(&self, source: &str) -> Result<i64> {
+        let id = self.source_id(source)?;
+        Ok(self.conn.query_row(
+            "SELECT COUNT(*) FROM records WHERE source_id = ?1",
+            [id.0],
+            |r| r.get(0),
+        )?)
+    }
+}
+
+enum Written {
+    Stored,
+    Unchanged,
+    Updated,
+    Repeated { first_line: i64 },
+}
+
+fn write_record(
+    tx: &Transaction<'_>,
+    import: ImportId,
+    source: SourceId,
+    line: u64,
+    raw: &str,
+    record: &Record,
+) -> Result<Written> {
+    let name = &record.name;
+    let (birth_date, birth_year, birth_flags) = date_parts(record.birth_date.as_ref());
+    let attributes = if record.attributes.is_empty() {
+        None
+    } else {
+        Some(to_json(&record.attributes)?)
+    };
+    let warnings = if record.warnings.is_empty() {
+        None
+    } else {
+        Some(to_json(&record.warnings)?)
+    };
+    let inserted = tx.prepare_cached(
+        "INSERT INTO records(source_id, record_key, import_id, line, seen_import_id, seen_line, raw, given_display, surnames_display, given,
+                             given_alternates, surname1, surname2, married_surname, given_phonetic,
+                             surname1_phonetic, surname2_phonetic, birth_date, birth_year, birth_flags, sex,
+                             nationality, attributes, warnings)
+         VALUES (?1, ?2, ?3, ?4, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20,
+                 ?21, ?22)
+         ON CONFLICT(source_id, record_key) DO NOTHING",
+    )?
+    .execute(params![
+        source.0,
+        record.key,
+        import.0,
+        line as i64,
+        raw,
+        name.given_display,
+        name.surnames_display,
+        join_list(&name.given),
+        join_list(&name.given_alternates),
+        name.surname1,
+        name.surname2,
+        name.married_surname,
+        name.given_phonetic,
+        name.surname1_phonetic,
+        name.surname2_phonetic,
+        birth_date,
+        birth_year,
+        birth_flags,
+        record.sex.code(),
+        record.nationality,
+        attributes,
+        warnings,
+    ])?;
+    let (record_id, outcome) = if inserted == 1 {
+        (tx.last_insert_rowid(), Written::Stored)
+    } else {
+        let (id, old_raw, seen_import, seen_line): (i64, String, i64, i64) = tx
+            .prepare_cached(
+                "SELECT id, raw, seen_import_id, seen_line FROM records WHERE source_id = ?1 AND record_key = ?2",
+            )?
+            .query_row(params![source.0, record.key], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?;
+        if seen_import == import.0 {
+            return Ok(Written::Repeated {
+                first_line: seen_line,
+            });
+        }
+        if old_raw == raw {
+            tx.prepare_cached(
+                "UPDATE records SET seen_import_id = ?2, seen_line = ?3 WHERE id = ?1",
+            )?
+            .execute(params![id, import.0, line as i64])?;
+            return Ok(Written::Unchanged);
+        }
+        // A newer delivery of the same record replaces the old one whole, identifiers and events
+        // included, so no stale identifier keeps matching.
+        tx.prepare_cached("DELETE FROM identifiers WHERE record_id = ?1")?
+            .execute([id])?;
+        tx.prepare_cached("DELETE FROM events WHERE record_id = ?1")?
+            .execute([id])?;
+        tx.prepare_cached(
+            "UPDATE records SET import_id = ?2, line = ?3, seen_import_id = ?2, seen_line = ?3, raw = ?4, given_display = ?5, surnames_display = ?6,
+                    given = ?7, given_alternates = ?8, surname1 = ?9, surname2 = ?10, married_surname = ?11,
+                    given_phonetic = ?12, surname1_phonetic = ?13, surname2_phonetic = ?14, birth_date = ?15,
+                    birth_year = ?16, birth_flags = ?17, sex = ?18, nationality = ?19, attributes = ?20,
+                    warnings = ?21
+             WHERE id = ?1",
+        )?
+        .execute(params![
+            id,
+            import.0,
+            line as i64,
+            raw,
+            name.given_display,
+            name.surnames_display,
+            join_list(&name.given),
+            join_list(&name.given_alternates),
+            name.surname1,
+            name.surname2,
+            name.married_surname,
+            name.given_phonetic,
+            name.surname1_phonetic,
+            name.surname2_phonetic,
+            birth_date,
+            birth_year,
+            birth_flags,
+            record.sex.code(),
+            record.nationality,
+            attributes,
+            warnings,
+        ])?;
+        (id, Written::Updated)
+    };
+    let mut id_stmt = tx.prepare_cached(
+        "INSERT INTO identifiers(record_id, kind, raw, value, country, valid, problem) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+    )?;
+    for id in &record.identifiers {
+        id_stmt.execute(params![
+            record_id,
+            id.kind.as_str(),
+            id.raw,
+            id.value,
+            id.country,
+            id.valid,
+            id.problem
+        ])?;
+    }
+    let mut ev_stmt = tx.prepare_cached(
+        "INSERT INTO events(record_id, kind, event_key, date, date_flags, place) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    )?;
+    for ev in &record.events {
+        let (date, _, flags) = date_parts(ev.date.as_ref());
+        ev_stmt.execute(params![record_id, ev.kind, ev.id, date, flags, ev.place])?;
+    }
+    Ok(outcome)
+}
+
+fn insert_reject(
+    tx: &Transaction<'_>,
+    import: ImportId,
+    line: u64,
+    column: Option<&str>,
+    reason: &str,
+    raw: &str,
+) -> Result<()> {
+    tx.prepare_cached("INSERT INTO rejects(import_id, line, column_name, reason, raw) VALUES (?1, ?2, ?3, ?4, ?5)")?
+        .execute(params![import.0, line as i64, column, reason, raw])?;
+    Ok(())
+}
+
+fn to_json<T: Serialize>(value: &T) -> Result<String> {
+    serde_json::to_string(value).map_err(|e| StoreError::Corrupt(e.to_string()))
+}
+
+fn parse_kind(s: &str) -> Result<IdKind> {
+    serde_json::from_value(serde_json::Value::String(s.to_string()))
+        .map_err(|_| StoreError::Corrupt(format!("unknown identifier kind `{s}`")))
+}
+
+fn parse_sex(s: &str) -> Result<Sex> {
+    match s {
+        "M" => Ok(Sex::Male),
+        "F" => Ok(Sex::Female),
+        "U" => Ok(Sex::Unknown),
+        other => Err(StoreError::Corrupt(format!("unknown sex code `{other}`"))),
+    }
+}

@@ -274,10 +274,13 @@ impl Encoder {
 /// Entries a session remembers per field before it stops adding (about 100 bytes each).
 const MEMO_LIMIT: usize = 1 << 16;
 
+/// Draws by (length-prefixed salt ‖ token).
+type DrawTable = HashMap<Box<[u8]>, Box<[u16]>>;
+
 /// Remembered draws, per field plan, by salt and token. The table maps tokens to filter
 /// positions, so it is as sensitive as the keys: wiped on drop.
 struct Memo {
-    tables: Vec<HashMap<Box<[u8]>, Box<[u16]>>>,
+    tables: Vec<DrawTable>,
     key: Vec<u8>,
 }
 

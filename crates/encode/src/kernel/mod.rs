@@ -371,8 +371,10 @@ pub fn search_one_vs_many_with(
 
 /// Blocks of the right-hand set compared against a chunk of left rows before moving on: sized so
 /// that the tile (plus the rows) stays in a 32 KiB L1 data cache.
+const TILE_BYTES: usize = 24 * 1024;
+
 fn tile_blocks(words: usize) -> usize {
-    (24 * 1024 / (words * LANES * 8)).max(1)
+    (TILE_BYTES / (words * LANES * 8)).max(1)
 }
 
 /// Left rows handled together by one task: each right tile is loaded once per chunk.

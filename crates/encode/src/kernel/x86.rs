@@ -79,31 +79,50 @@ fn scan_avx512_impl<const W: usize>(
     let qp = _mm512_set1_epi64(i64::from(query_pop));
     let data = span.data.as_ptr();
     let pops = span.popcounts.as_ptr();
-    for b in 0..span.blocks() {
-        let mut acc = _mm512_setzero_si512();
-        for (w, &q) in query[..words].iter().enumerate() {
-            // SAFETY: b < blocks and w < words, so the 8 words read lie inside span.data.
-            let row = unsafe { _mm512_loadu_si512(data.add((b * words + w) * LANES).cast()) };
-            let x = _mm512_and_si512(row, _mm512_set1_epi64(q as i64));
-            acc = _mm512_add_epi64(acc, _mm512_popcnt_epi64(x));
+    // Blocks are scanned in groups with no call inside the group's loop, so the query's
+    // broadcasts stay in registers; hits are reported after each group.
+    const GROUP: usize = 32;
+    let mut masks = [0u8; GROUP];
+    let mut counts = [[0u64; LANES]; GROUP];
+    let blocks = span.blocks();
+    let mut start = 0;
+    while start < blocks {
+        let end = (start + GROUP).min(blocks);
+        let mut any = 0u8;
+        for b in start..end {
+            let mut acc = _mm512_setzero_si512();
+            for (w, &q) in query[..words].iter().enumerate() {
+                // SAFETY: b < blocks and w < words, so the 8 words read lie inside span.data.
+                let row = unsafe { _mm512_loadu_si512(data.add((b * words + w) * LANES).cast()) };
+                let x = _mm512_and_si512(row, _mm512_set1_epi64(q as i64));
+                acc = _mm512_add_epi64(acc, _mm512_popcnt_epi64(x));
+            }
+            // SAFETY: span.popcounts holds LANES entries for every block.
+            let pb = unsafe { _mm256_loadu_si256(pops.add(b * LANES).cast()) };
+            let sum = _mm512_add_epi64(_mm512_cvtepu32_epi64(pb), qp);
+            // The same IEEE operations as `meets_threshold`: (2c) as f64 >= t * (|a|+|b|) as f64.
+            let lhs = _mm512_cvtepu64_pd(_mm512_add_epi64(acc, acc));
+            let rhs = _mm512_mul_pd(tv, _mm512_cvtepu64_pd(sum));
+            let mask =
+                _mm512_cmp_pd_mask::<_CMP_GE_OQ>(lhs, rhs) & _mm512_test_epi64_mask(acc, acc);
+            masks[b - start] = mask;
+            any |= mask;
+            if mask != 0 {
+                // SAFETY: counts[b - start] is 8 u64s = 64 bytes.
+                unsafe { _mm512_storeu_si512(counts[b - start].as_mut_ptr().cast(), acc) };
+            }
         }
-        // SAFETY: span.popcounts holds LANES entries for every block.
-        let pb = unsafe { _mm256_loadu_si256(pops.add(b * LANES).cast()) };
-        let sum = _mm512_add_epi64(_mm512_cvtepu32_epi64(pb), qp);
-        // The same IEEE operations as `meets_threshold`: (2c) as f64 >= t * (|a|+|b|) as f64.
-        let lhs = _mm512_cvtepu64_pd(_mm512_add_epi64(acc, acc));
-        let rhs = _mm512_mul_pd(tv, _mm512_cvtepu64_pd(sum));
-        let mask = _mm512_cmp_pd_mask::<_CMP_GE_OQ>(lhs, rhs) & _mm512_test_epi64_mask(acc, acc);
-        if mask != 0 {
-            let mut counts = [0u64; LANES];
-            // SAFETY: counts is 8 u64s = 64 bytes.
-            unsafe { _mm512_storeu_si512(counts.as_mut_ptr().cast(), acc) };
-            for (lane, &c) in counts.iter().enumerate() {
-                if mask & (1 << lane) != 0 {
-                    hit(span.first + b * LANES + lane, c as u32);
+        if any != 0 {
+            for b in start..end {
+                let mask = masks[b - start];
+                for (lane, &c) in counts[b - start].iter().enumerate() {
+                    if mask & (1 << lane) != 0 {
+                        hit(span.first + b * LANES + lane, c as u32);
+                    }
                 }
             }
         }
+        start = end;
     }
 }
 

@@ -433,8 +433,7 @@ fn nationality(p: &Person, source: usize, claims_mexican: bool) -> String {
     }
 }
 
-/// What a row needs besides the person: the event and whether the person travelled alone as a
-/// minor (US "UAC").
+/// What a row needs besides the person: the event it records and the run's noise multiplier.
 pub struct Context<'a> {
     pub event: &'a Event,
     pub noise: f64,

@@ -1,0 +1,129 @@
+//! The README's first command, run as a person would: it must tell its story and exit 0, and
+//! neither its output nor its most verbose logs may carry a name from the data.
+
+use std::process::Command;
+
+const BIN: &str = env!("CARGO_BIN_EXE_enlace");
+
+#[test]
+fn demo_tells_the_story_and_logs_no_personal_data() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("demo");
+    let out = Command::new(BIN)
+        .args(["-vv", "demo", "--people", "1500", "--exit", "--dir"])
+        .arg(&dir)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stdout}\n{stderr}");
+    for node in ["[US]", "[MX]", "[GT]"] {
+        assert!(stdout.contains(node), "{stdout}");
+    }
+    assert!(stdout.contains("AlreadyImported"), "{stdout}");
+    assert!(
+        stderr.contains("import complete"),
+        "debug logs were expected: {stderr}"
+    );
+
+    // Every name in the Guatemalan file (UTF-8) must be absent from everything printed.
+    let mut names = std::collections::BTreeSet::new();
+    let mut reader = csv::Reader::from_path(dir.join("data/gt-registros.csv")).unwrap();
+    for row in reader.records() {
+        let row = row.unwrap();
+        for col in [1, 3] {
+            let v = row[col].trim();
+            if v.len() >= 4 {
+                names.insert(v.to_string());
+            }
+        }
+    }
+    assert!(names.len() > 50);
+    for name in &names {
+        assert!(
+            !stdout.contains(name.as_str()),
+            "stdout shows a name from the data"
+        );
+        assert!(
+            !stderr.contains(name.as_str()),
+            "logs show a name from the data"
+        );
+    }
+}
+
+#[test]
+fn every_subcommand_has_help() {
+    for sub in ["demo", "generate", "import", "status"] {
+        let out = Command::new(BIN).args([sub, "--help"]).output().unwrap();
+        assert!(out.status.success());
+        assert!(String::from_utf8_lossy(&out.stdout).contains("Usage:"));
+    }
+}
+
+#[test]
+fn status_lists_sources_and_imports_as_json() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    let out = Command::new(BIN)
+        .args([
+            "generate", "--people", "300", "--seed", "5", "--json", "--out",
+        ])
+        .arg(&data)
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let store = tmp.path().join("store");
+    let out = Command::new(BIN)
+        .args(["import", "--json", "--store"])
+        .arg(&store)
+        .arg("--mapping")
+        .arg(data.join("mappings/mx-registros.toml"))
+        .arg(data.join("mx-registros.csv"))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let counts = &report["counts"];
+    let read = counts["read"].as_i64().unwrap();
+    assert!(read > 0);
+    assert_eq!(
+        read,
+        counts["stored"].as_i64().unwrap() + counts["rejected"].as_i64().unwrap()
+    );
+    assert_eq!(report["encoding"], "windows-1252");
+
+    let out = Command::new(BIN)
+        .args(["status", "--json", "--store"])
+        .arg(&store)
+        .output()
+        .unwrap();
+    let status: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(status["sources"][0]["name"], "mx-registros");
+    assert_eq!(
+        status["sources"][0]["records"].as_i64().unwrap(),
+        counts["stored"].as_i64().unwrap()
+    );
+    assert_eq!(status["imports"][0]["status"], "complete");
+}
+
+#[test]
+fn a_missing_mapping_file_is_a_clear_error() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = Command::new(BIN)
+        .args(["import", "--store"])
+        .arg(tmp.path().join("s"))
+        .args([
+            "--mapping",
+            "/nonexistent/mapping.toml",
+            "/nonexistent/input.csv",
+        ])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("/nonexistent/mapping.toml"), "{stderr}");
+}

@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 use std::time::Instant;
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 use clap::Args;
 use enlace_store::Store;
 
@@ -33,8 +33,37 @@ const AGENCIES: &[(&str, &str, &str)] = &[
     ("gt", "gt-registros.csv", "gt-registros.toml"),
 ];
 
+/// Marks a directory as the demo's own, so a rerun may clear it and nothing else ever is.
+const MARKER: &str = ".enlace-demo";
+
+fn prepare_dir(dir: &std::path::Path) -> Result<()> {
+    if dir.exists() {
+        let ours = dir.join(MARKER).exists();
+        let empty = std::fs::read_dir(dir)
+            .with_context(|| format!("reading {}", dir.display()))?
+            .next()
+            .is_none();
+        if !ours && !empty {
+            anyhow::bail!(
+                "{} exists and is not a demo directory; choose another with --dir",
+                dir.display()
+            );
+        }
+        std::fs::remove_dir_all(dir)
+            .with_context(|| format!("clearing the previous demo in {}", dir.display()))?;
+    }
+    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    std::fs::write(
+        dir.join(MARKER),
+        "A directory made by `enlace demo`; the next demo run clears it.\n",
+    )
+    .with_context(|| format!("writing into {}", dir.display()))?;
+    Ok(())
+}
+
 pub fn run(args: DemoArgs) -> Result<()> {
     let started = Instant::now();
+    prepare_dir(&args.dir)?;
     let data = args.dir.join("data");
     println!(
         "Enlace demo — {} people, seed {}, in {}",

@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use clap::Args;
 use enlace_ingest::{ImportOptions, ImportOutcome, ImportReport, Progress};
 use indicatif::{ProgressBar, ProgressStyle};
@@ -73,7 +73,8 @@ pub fn import_file(args: &ImportArgs) -> Result<ImportReport> {
     if let Some(bar) = bar {
         bar.finish_and_clear();
     }
-    result.with_context(|| format!("importing {}", args.input.display()))
+    // Import errors already name the file (and line and column where there is one).
+    Ok(result?)
 }
 
 fn progress_bar() -> ProgressBar {

@@ -1,6 +1,6 @@
 //! The normalised record and the binding that builds one from a row of a mapped file.
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap;
 
 use enlace_normalize::name::NameInput;
 use enlace_normalize::{
@@ -62,13 +62,15 @@ impl FieldProblem {
 #[derive(Debug, Clone)]
 pub struct Binding {
     mapping: Mapping,
-    index: HashMap<String, usize>,
+    /// Column name → position. Looked up for every field of every row, so a fast hash matters
+    /// (SipHash showed up at 3% of an import's time).
+    index: FxHashMap<String, usize>,
     header: Vec<String>,
 }
 
 impl Binding {
     pub(crate) fn new(mapping: &Mapping, header: &[String]) -> Result<Binding, MappingError> {
-        let mut index = HashMap::new();
+        let mut index = FxHashMap::default();
         for (i, name) in header.iter().enumerate() {
             // A header column named twice keeps its first position.
             index.entry(name.trim().to_string()).or_insert(i);

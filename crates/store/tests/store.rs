@@ -7,11 +7,16 @@ fn opening_twice_keeps_the_schema_and_refuses_a_newer_one() {
     let dir = tempfile::tempdir().unwrap();
     let store_dir = dir.path().join("node");
     let store = Store::open(&store_dir).unwrap();
-    let id = store.ensure_source("us", Some("US-CBP"), "US", "mapping").unwrap();
+    let id = store
+        .ensure_source("us", Some("US-CBP"), "US", "mapping")
+        .unwrap();
     drop(store);
     let store = Store::open(&store_dir).unwrap();
     assert_eq!(store.source_id("us").unwrap(), id);
-    store.connection().pragma_update(None, "user_version", 99).unwrap();
+    store
+        .connection()
+        .pragma_update(None, "user_version", 99)
+        .unwrap();
     drop(store);
     match Store::open(&store_dir) {
         Err(StoreError::TooNew { found: 99, .. }) => {}
@@ -28,7 +33,11 @@ fn store_files_are_private() {
     let store_dir = dir.path().join("node");
     let store = Store::open(&store_dir).unwrap();
     let dir_mode = std::fs::metadata(&store_dir).unwrap().permissions().mode() & 0o777;
-    let db_mode = std::fs::metadata(store.path()).unwrap().permissions().mode() & 0o777;
+    let db_mode = std::fs::metadata(store.path())
+        .unwrap()
+        .permissions()
+        .mode()
+        & 0o777;
     assert_eq!(dir_mode, 0o700);
     assert_eq!(db_mode, 0o600);
 }
@@ -59,9 +68,16 @@ fn counts_that_do_not_add_up_are_refused_by_the_database() {
             header: &header,
         })
         .unwrap();
-    let bad = store.connection().execute("UPDATE imports SET rows_read = 5 WHERE id = ?1", [id.0]);
-    assert!(bad.is_err(), "the CHECK constraint must refuse unbalanced counts");
-    store.finish_import(id, ImportStatus::Complete, None).unwrap();
+    let bad = store
+        .connection()
+        .execute("UPDATE imports SET rows_read = 5 WHERE id = ?1", [id.0]);
+    assert!(
+        bad.is_err(),
+        "the CHECK constraint must refuse unbalanced counts"
+    );
+    store
+        .finish_import(id, ImportStatus::Complete, None)
+        .unwrap();
     let run = store.import(id).unwrap();
     assert_eq!(run.status, ImportStatus::Complete);
     assert_eq!(store.import_header(id).unwrap(), header);

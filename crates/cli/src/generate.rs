@@ -22,7 +22,17 @@ pub struct GenerateArgs {
 }
 
 pub fn run(args: GenerateArgs) -> Result<()> {
-    let summary = generate(&args.out, args.people, args.seed)?;
+    let spinner = (!args.json).then(|| {
+        let bar = indicatif::ProgressBar::new_spinner();
+        bar.set_message(format!("generating {} people…", args.people));
+        bar.enable_steady_tick(std::time::Duration::from_millis(120));
+        bar
+    });
+    let summary = generate(&args.out, args.people, args.seed);
+    if let Some(bar) = spinner {
+        bar.finish_and_clear();
+    }
+    let summary = summary?;
     if args.json {
         println!("{}", serde_json::to_string_pretty(&summary)?);
     } else {
@@ -32,7 +42,27 @@ pub fn run(args: GenerateArgs) -> Result<()> {
             args.seed,
             args.people
         );
-        println!("{}", serde_json::to_string_pretty(&summary)?);
+        // The summary's shape belongs to the generator: show its headline figures and leave
+        // the rest to summary.json.
+        let v = serde_json::to_value(&summary)?;
+        for (source, file) in [
+            ("us", "us-encounters.csv"),
+            ("mx", "mx-registros.csv"),
+            ("gt", "gt-registros.csv"),
+        ] {
+            println!(
+                "  {file:<20} {:>9} records",
+                v["records"][source].as_u64().unwrap_or(0)
+            );
+        }
+        println!(
+            "  planted networks: {}   true record pairs: {}",
+            v["networks"], v["true_pairs"]
+        );
+        println!(
+            "  mappings in {0}/mappings, ground truth in {0}/truth, all figures in {0}/summary.json",
+            args.out.display()
+        );
     }
     Ok(())
 }

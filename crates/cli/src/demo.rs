@@ -65,22 +65,22 @@ pub fn run(args: DemoArgs) -> Result<()> {
     let started = Instant::now();
     prepare_dir(&args.dir)?;
     let data = args.dir.join("data");
-    println!(
+    outln!(
         "Enlace demo — {} people, seed {}, in {}",
         args.people,
         args.seed,
         args.dir.display()
     );
-    println!("\n1. Generating a synthetic trilateral scenario (US, MX, GT) with ground truth…");
+    outln!("\n1. Generating a synthetic trilateral scenario (US, MX, GT) with ground truth…");
     crate::generate::generate(&data, args.people, args.seed)?;
     for (_, file, _) in AGENCIES {
         let size = std::fs::metadata(data.join(file))
             .map(|m| m.len())
             .unwrap_or(0);
-        println!("   {file:<22} {:>8} KiB", size / 1024);
+        outln!("   {file:<22} {:>8} KiB", size / 1024);
     }
 
-    println!(
+    outln!(
         "\n2. Each agency imports its own file into its own node store, through its declared mapping:"
     );
     for (node, file, mapping) in AGENCIES {
@@ -97,7 +97,7 @@ pub fn run(args: DemoArgs) -> Result<()> {
             input: data.join(file),
         };
         let report = import_file(&import)?;
-        print!("   [{}] ", node.to_uppercase());
+        out!("   [{}] ", node.to_uppercase());
         print_report(&report);
         let store = Store::open(&store)?;
         let rejects = store.rejects(enlace_store::ImportId(report.import_id))?;
@@ -110,11 +110,11 @@ pub fn run(args: DemoArgs) -> Result<()> {
             }
         }
         for (reason, n) in reasons.iter().take(4) {
-            println!("      {n} × {reason}");
+            outln!("      {n} × {reason}");
         }
     }
 
-    println!("\n3. Importing the same files again adds nothing:");
+    outln!("\n3. Importing the same files again adds nothing:");
     for (node, file, mapping) in AGENCIES {
         let import = ImportArgs {
             store: args.dir.join("nodes").join(node),
@@ -128,7 +128,7 @@ pub fn run(args: DemoArgs) -> Result<()> {
             input: data.join(file),
         };
         let report = import_file(&import)?;
-        println!(
+        outln!(
             "   [{}] {} — {:?}",
             node.to_uppercase(),
             report.file,
@@ -136,13 +136,13 @@ pub fn run(args: DemoArgs) -> Result<()> {
         );
     }
 
-    println!(
+    outln!(
         "\nDone in {:.1} s. Stores: {}/nodes/{{us,mx,gt}}; ground truth: {}/truth.",
         started.elapsed().as_secs_f64(),
         args.dir.display(),
         data.display()
     );
-    println!(
+    outln!(
         "Next steps of the story (linkage, the linkage unit, follow-up requests) arrive with later releases."
     );
     if !args.exit {

@@ -34,9 +34,9 @@ pub fn run(args: GenerateArgs) -> Result<()> {
     }
     let summary = summary?;
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&summary)?);
+        outln!("{}", serde_json::to_string_pretty(&summary)?);
     } else {
-        println!(
+        outln!(
             "Scenario written to {} (seed {}, {} people):",
             args.out.display(),
             args.seed,
@@ -50,16 +50,17 @@ pub fn run(args: GenerateArgs) -> Result<()> {
             ("mx", "mx-registros.csv"),
             ("gt", "gt-registros.csv"),
         ] {
-            println!(
+            outln!(
                 "  {file:<20} {:>9} records",
                 v["records"][source].as_u64().unwrap_or(0)
             );
         }
-        println!(
+        outln!(
             "  planted networks: {}   true record pairs: {}",
-            v["networks"], v["true_pairs"]
+            v["networks"],
+            v["true_pairs"]
         );
-        println!(
+        outln!(
             "  mappings in {0}/mappings, ground truth in {0}/truth, all figures in {0}/summary.json",
             args.out.display()
         );

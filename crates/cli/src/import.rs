@@ -41,7 +41,7 @@ pub struct ImportArgs {
 pub fn run(args: ImportArgs) -> Result<()> {
     let report = import_file(&args)?;
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&report)?);
+        outln!("{}", serde_json::to_string_pretty(&report)?);
     } else {
         print_report(&report);
     }
@@ -97,16 +97,25 @@ pub fn print_report(r: &ImportReport) {
         }
     };
     let c = &r.counts;
-    println!(
+    outln!(
         "{} → source `{}` (import #{}): {how}",
-        r.file, r.source, r.import_id
+        r.file,
+        r.source,
+        r.import_id
     );
-    println!(
+    outln!(
         "  read {}  = stored {} + unchanged {} + updated {} + rejected {}   [{} {}, {:.2} s]",
-        c.read, c.stored, c.unchanged, c.updated, c.rejected, r.format, r.encoding, r.seconds
+        c.read,
+        c.stored,
+        c.unchanged,
+        c.updated,
+        c.rejected,
+        r.format,
+        r.encoding,
+        r.seconds
     );
     if c.rejected > 0 {
-        println!(
+        outln!(
             "  rejects with line, column and reason: {}",
             r.rejects_file.display()
         );

@@ -2,6 +2,27 @@
 //! inspect a store, run the demo.
 #![forbid(unsafe_code)]
 
+/// `println!` for the command's output: a closed pipe (`enlace status | head`) ends the program
+/// quietly instead of panicking, as a shell user expects.
+macro_rules! outln {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        if let Err(e) = writeln!(std::io::stdout(), $($arg)*) {
+            $crate::output_failed(e);
+        }
+    }};
+}
+
+/// `print!` with the same handling of a closed pipe.
+macro_rules! out {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        if let Err(e) = write!(std::io::stdout(), $($arg)*) {
+            $crate::output_failed(e);
+        }
+    }};
+}
+
 mod demo;
 mod generate;
 mod import;
@@ -66,6 +87,14 @@ fn main() -> std::process::ExitCode {
             std::process::ExitCode::FAILURE
         }
     }
+}
+
+fn output_failed(e: std::io::Error) -> ! {
+    if e.kind() == std::io::ErrorKind::BrokenPipe {
+        std::process::exit(0);
+    }
+    eprintln!("error: writing output: {e}");
+    std::process::exit(1);
 }
 
 fn run(command: Command) -> Result<()> {

@@ -25,7 +25,7 @@ pub fn run(args: StatusArgs) -> Result<()> {
     let sources = store.sources()?;
     let imports = store.imports()?;
     if args.json {
-        println!(
+        outln!(
             "{}",
             serde_json::to_string_pretty(
                 &serde_json::json!({ "sources": sources, "imports": imports })
@@ -33,9 +33,9 @@ pub fn run(args: StatusArgs) -> Result<()> {
         );
         return Ok(());
     }
-    println!("Sources:");
+    outln!("Sources:");
     for s in &sources {
-        println!(
+        outln!(
             "  {:<20} {:<10} {}  {:>9} records  {} imports",
             s.name,
             s.agency.as_deref().unwrap_or("-"),
@@ -44,10 +44,10 @@ pub fn run(args: StatusArgs) -> Result<()> {
             s.imports
         );
     }
-    println!("Imports:");
+    outln!("Imports:");
     for i in &imports {
         let c = &i.counts;
-        println!(
+        outln!(
             "  #{:<4} {:<20} {:<28} {:<9} read {} stored {} unchanged {} updated {} rejected {}",
             i.id.0,
             i.source,
@@ -60,7 +60,7 @@ pub fn run(args: StatusArgs) -> Result<()> {
             c.rejected
         );
         if let Some(e) = &i.error {
-            println!("        error: {e}");
+            outln!("        error: {e}");
         }
     }
     Ok(())

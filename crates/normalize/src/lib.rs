@@ -20,6 +20,7 @@ pub mod name;
 pub mod nicknames;
 pub mod particles;
 pub mod phone;
+mod phone_plan;
 pub mod phonetic;
 pub mod sex;
 

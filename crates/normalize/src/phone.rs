@@ -30,6 +30,16 @@ const MAX_DIGITS: usize = 20;
 /// Normalises a phone number; `default_country` (ISO alpha-2) applies to numbers written without
 /// a country code.
 pub fn normalize_phone(raw: &str, default_country: Option<&str>) -> Phone {
+    normalize_phone_with(raw, default_country, true)
+}
+
+/// The same, always through the `phonenumber` crate's full parser: the reference the fast path
+/// is tested against.
+pub fn normalize_phone_full(raw: &str, default_country: Option<&str>) -> Phone {
+    normalize_phone_with(raw, default_country, false)
+}
+
+fn normalize_phone_with(raw: &str, default_country: Option<&str>, use_fast_path: bool) -> Phone {
     let (mut plus, mut digits) = extract(raw);
     let invalid = |plus: bool, digits: &str, problem| Phone {
         value: if plus {
@@ -60,6 +70,16 @@ pub fn normalize_phone(raw: &str, default_country: Option<&str>) -> Phone {
     mexican_legacy(&mut digits, plus, country == Some(Id::MX));
     if !plus && country.is_none() {
         return invalid(plus, &digits, "no country code and no default country");
+    }
+    if use_fast_path
+        && let Some((value, region)) =
+            crate::phone_plan::fast_e164(&digits, plus, country.as_ref().map(|id| id.as_ref()))
+    {
+        return Phone {
+            value,
+            country: Some(region.to_string()),
+            problem: None,
+        };
     }
     let text = if plus {
         format!("+{digits}")
@@ -168,6 +188,46 @@ mod tests {
                 norm(raw, *country),
                 (want.to_string(), *valid),
                 "{raw} {country:?}"
+            );
+        }
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(4000))]
+        /// The fast path never gives another answer than the full parser.
+        #[test]
+        fn fast_path_agrees_with_the_full_parser(
+            // Random digit strings, and strings shaped like NANP and Guatemalan numbers so that
+            // most cases reach the fast path's "valid" answer.
+            national in proptest::prop_oneof!["[0-9]{7,12}", "[2-9][0-9]{2}[2-9][0-9]{6}", "[2-7][0-9]{7}"],
+            prefix in proptest::sample::select(vec!["", "+", "+1", "+52", "+502", "1", "01", "044", "00"]),
+            region in proptest::sample::select(vec!["US", "MX", "GT"]),
+        ) {
+            let raw = format!("{prefix}{national}");
+            proptest::prop_assert_eq!(normalize_phone(&raw, Some(region)), normalize_phone_full(&raw, Some(region)), "{} {}", raw, region);
+        }
+    }
+
+    #[test]
+    fn fast_path_agrees_on_realistic_numbers() {
+        // Area codes and exchanges that exist, written as agencies write them.
+        let cases = [
+            ("(956) 555-0142", "US"),
+            ("1 915 555 0199", "US"),
+            ("+1 210 555 0101", "MX"),
+            ("55 1234 5678", "MX"),
+            ("962 123 4567", "MX"),
+            ("+52 1 962 123 4567", "GT"),
+            ("5555 1234", "GT"),
+            ("2232 1234", "GT"),
+            ("+502 4444 5555", "US"),
+            ("+52 999 111 2222", "MX"),
+        ];
+        for (raw, region) in cases {
+            assert_eq!(
+                normalize_phone(raw, Some(region)),
+                normalize_phone_full(raw, Some(region)),
+                "{raw} {region}"
             );
         }
     }

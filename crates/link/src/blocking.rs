@@ -1,0 +1,294 @@
+//! Blocking: the candidate pairs worth comparing. Each rule puts records sharing a key in a
+//! block; a pair is a candidate when some rule puts both records in the same block. The rules'
+//! pairs are unioned without duplicates.
+//!
+//! Blocks larger than `max_block` records are skipped (and counted in the report): a block of
+//! n records costs n²/2 comparisons, and a huge block means the key is too common to say
+//! anything ("hernandez" born in 1990). The other rules still see those records, so a true pair
+//! is lost only when every rule that could find it falls in an oversized block.
+
+use rustc_hash::{FxHashMap, FxHashSet};
+use serde::Serialize;
+
+use crate::Dataset;
+use crate::compare::Field;
+use enlace_model::Record;
+use enlace_normalize::IdKind;
+
+/// One way of keying records into blocks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BlockingRule {
+    /// Phonetic key of the first surname, and birth year.
+    Surname1PhoneticYear,
+    /// Phonetic key of the first given name, and the full birth date.
+    GivenPhoneticBirthDate,
+    /// Each valid personal identifier (kind and value): phone, CURP, DPI/CUI, A-number, passport.
+    Identifier,
+    /// Phonetic keys of the second surname and of the first given name.
+    Surname2PhoneticGivenPhonetic,
+    /// Phonetic keys of the first surname and of the first given name: finds pairs whose birth
+    /// dates disagree or are missing.
+    Surname1PhoneticGivenPhonetic,
+    /// The full birth date alone (not a placeholder): finds pairs whose names were swapped
+    /// between fields or badly misspelt.
+    BirthDate,
+    /// Each valid official identifier (CURP, DPI/CUI, A-number, passport), phones left out.
+    /// Not a default blocking rule (`Identifier` covers it) but the cleanest set to train on:
+    /// two records sharing one are almost always the same person, whereas relatives share
+    /// household phones.
+    OfficialIdentifier,
+}
+
+impl BlockingRule {
+    /// The default rule set.
+    pub const DEFAULT: [BlockingRule; 6] = [
+        BlockingRule::Surname1PhoneticYear,
+        BlockingRule::GivenPhoneticBirthDate,
+        BlockingRule::Identifier,
+        BlockingRule::Surname2PhoneticGivenPhonetic,
+        BlockingRule::Surname1PhoneticGivenPhonetic,
+        BlockingRule::BirthDate,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            BlockingRule::Surname1PhoneticYear => "surname1_phonetic+birth_year",
+            BlockingRule::GivenPhoneticBirthDate => "given_phonetic+birth_date",
+            BlockingRule::Identifier => "identifier",
+            BlockingRule::Surname2PhoneticGivenPhonetic => "surname2_phonetic+given_phonetic",
+            BlockingRule::Surname1PhoneticGivenPhonetic => "surname1_phonetic+given_phonetic",
+            BlockingRule::BirthDate => "birth_date",
+            BlockingRule::OfficialIdentifier => "official_identifier",
+        }
+    }
+
+    /// The compared fields a rule's key is made of: their agreement is forced by the block, so
+    /// training on the rule's pairs learns nothing about them.
+    pub fn fields(self) -> &'static [Field] {
+        match self {
+            BlockingRule::Surname1PhoneticYear => &[Field::Surnames, Field::BirthDate],
+            BlockingRule::GivenPhoneticBirthDate => &[Field::GivenName, Field::BirthDate],
+            BlockingRule::Identifier => &[Field::Identifier, Field::Phone],
+            BlockingRule::Surname2PhoneticGivenPhonetic
+            | BlockingRule::Surname1PhoneticGivenPhonetic => &[Field::Surnames, Field::GivenName],
+            BlockingRule::BirthDate => &[Field::BirthDate],
+            BlockingRule::OfficialIdentifier => &[Field::Identifier],
+        }
+    }
+
+    /// The keys a record gets under this rule (none when a needed value is missing).
+    pub fn keys(self, r: &Record) -> Vec<String> {
+        let n = &r.name;
+        let date = r
+            .birth_date
+            .filter(|d| !d.is_null_sentinel())
+            .map(|d| (d, d.month.is_some() && d.day.is_some() && !d.placeholder));
+        let full_date = date.filter(|(_, full)| *full).map(|(d, _)| d.iso());
+        let nonempty = |s: &Option<String>| s.clone().filter(|k| !k.is_empty());
+        match self {
+            BlockingRule::Surname1PhoneticYear => match (nonempty(&n.surname1_phonetic), date) {
+                (Some(s), Some((d, _))) => vec![format!("{s}|{}", d.year)],
+                _ => vec![],
+            },
+            BlockingRule::GivenPhoneticBirthDate => {
+                match (nonempty(&n.given_phonetic), full_date) {
+                    (Some(g), Some(d)) => vec![format!("{g}|{d}")],
+                    _ => vec![],
+                }
+            }
+            BlockingRule::Identifier | BlockingRule::OfficialIdentifier => r
+                .identifiers
+                .iter()
+                .filter(|i| {
+                    i.valid
+                        && match i.kind {
+                            IdKind::Phone => self == BlockingRule::Identifier,
+                            IdKind::Curp | IdKind::DpiCui | IdKind::ANumber | IdKind::Passport => {
+                                true
+                            }
+                            _ => false,
+                        }
+                })
+                .map(|i| format!("{}|{}", i.kind.as_str(), i.value))
+                .collect(),
+            BlockingRule::Surname2PhoneticGivenPhonetic => {
+                match (nonempty(&n.surname2_phonetic), nonempty(&n.given_phonetic)) {
+                    (Some(s), Some(g)) => vec![format!("{s}|{g}")],
+                    _ => vec![],
+                }
+            }
+            BlockingRule::Surname1PhoneticGivenPhonetic => {
+                match (nonempty(&n.surname1_phonetic), nonempty(&n.given_phonetic)) {
+                    (Some(s), Some(g)) => vec![format!("{s}|{g}")],
+                    _ => vec![],
+                }
+            }
+            BlockingRule::BirthDate => full_date.into_iter().collect(),
+        }
+    }
+}
+
+/// Which pairs of records are wanted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PairScope {
+    /// Every pair, within and across sources.
+    All,
+    /// Only pairs of records from different sources (linking).
+    Across,
+    /// Only pairs of records from the same source (deduplication).
+    Within,
+}
+
+impl PairScope {
+    fn admits(self, data: &Dataset, a: u32, b: u32) -> bool {
+        match self {
+            PairScope::All => true,
+            PairScope::Across => data.source_of(a) != data.source_of(b),
+            PairScope::Within => data.source_of(a) == data.source_of(b),
+        }
+    }
+
+    /// Number of pairs of the scope over all the data: the denominator of the reduction ratio.
+    pub(crate) fn possible(self, data: &Dataset) -> u64 {
+        let sizes: Vec<u64> = data
+            .sources
+            .iter()
+            .map(|s| s.records.len() as u64)
+            .collect();
+        let within: u64 = sizes.iter().map(|n| n * n.saturating_sub(1) / 2).sum();
+        let n: u64 = sizes.iter().sum();
+        let all = n * n.saturating_sub(1) / 2;
+        match self {
+            PairScope::All => all,
+            PairScope::Within => within,
+            PairScope::Across => all - within,
+        }
+    }
+}
+
+/// Blocking rules with their cap and scope.
+#[derive(Debug, Clone)]
+pub struct Blocker {
+    pub rules: Vec<BlockingRule>,
+    /// Blocks with more records than this are skipped.
+    pub max_block: usize,
+    pub scope: PairScope,
+}
+
+impl Default for Blocker {
+    fn default() -> Self {
+        Blocker {
+            rules: BlockingRule::DEFAULT.to_vec(),
+            max_block: 300,
+            scope: PairScope::All,
+        }
+    }
+}
+
+/// What one rule contributed.
+#[derive(Debug, Clone, Serialize)]
+pub struct RuleReport {
+    pub rule: BlockingRule,
+    pub blocks: usize,
+    /// Pairs this rule generated (before the union removed those other rules found too).
+    pub pairs: usize,
+    /// Pairs first found by this rule (rules run in order).
+    pub new_pairs: usize,
+    /// Blocks skipped for exceeding the cap, and the records in them.
+    pub capped_blocks: usize,
+    pub capped_records: usize,
+}
+
+/// What blocking produced.
+#[derive(Debug, Clone, Serialize)]
+pub struct BlockingReport {
+    pub rules: Vec<RuleReport>,
+    /// Distinct candidate pairs.
+    pub pairs: usize,
+    /// Pairs of the scope over the whole data.
+    pub possible_pairs: u64,
+    /// 1 − pairs / possible pairs.
+    pub reduction_ratio: f64,
+}
+
+impl Blocker {
+    /// The pairs one rule generates (each once, `a < b`, in block-key order), and its report.
+    pub fn rule_pairs(&self, data: &Dataset, rule: BlockingRule) -> (Vec<(u32, u32)>, RuleReport) {
+        let mut blocks: FxHashMap<String, Vec<u32>> = FxHashMap::default();
+        for id in 0..data.len() as u32 {
+            let mut keys = rule.keys(data.record(id));
+            keys.sort();
+            keys.dedup();
+            for k in keys {
+                blocks.entry(k).or_default().push(id);
+            }
+        }
+        // Visit blocks in key order so the output does not depend on hashing.
+        let mut keys: Vec<&String> = blocks.keys().collect();
+        keys.sort();
+        let mut rep = RuleReport {
+            rule,
+            blocks: blocks.len(),
+            pairs: 0,
+            new_pairs: 0,
+            capped_blocks: 0,
+            capped_records: 0,
+        };
+        let mut seen: FxHashSet<(u32, u32)> = FxHashSet::default();
+        let mut out = Vec::new();
+        for k in keys {
+            let members = &blocks[k];
+            if members.len() > self.max_block {
+                rep.capped_blocks += 1;
+                rep.capped_records += members.len();
+                continue;
+            }
+            for (i, &a) in members.iter().enumerate() {
+                for &b in &members[i + 1..] {
+                    let pair = (a.min(b), a.max(b));
+                    if pair.0 == pair.1 || !self.scope.admits(data, a, b) {
+                        continue;
+                    }
+                    // A record with two phones may meet another in two blocks of one rule.
+                    if seen.insert(pair) {
+                        out.push(pair);
+                    }
+                }
+            }
+        }
+        rep.pairs = out.len();
+        (out, rep)
+    }
+
+    /// The candidate pairs `(a, b)`, `a < b`, sorted, without duplicates, and a report.
+    pub fn pairs(&self, data: &Dataset) -> (Vec<(u32, u32)>, BlockingReport) {
+        let mut seen: FxHashSet<(u32, u32)> = FxHashSet::default();
+        let mut out = Vec::new();
+        let mut reports = Vec::new();
+        for &rule in &self.rules {
+            let (pairs, mut rep) = self.rule_pairs(data, rule);
+            for p in pairs {
+                if seen.insert(p) {
+                    rep.new_pairs += 1;
+                    out.push(p);
+                }
+            }
+            reports.push(rep);
+        }
+        out.sort_unstable();
+        let possible = self.scope.possible(data);
+        let report = BlockingReport {
+            rules: reports,
+            pairs: out.len(),
+            possible_pairs: possible,
+            reduction_ratio: if possible == 0 {
+                0.0
+            } else {
+                1.0 - out.len() as f64 / possible as f64
+            },
+        };
+        (out, report)
+    }
+}

@@ -1,0 +1,262 @@
+//! Scoring linkage against ground truth, and explaining a pair's weight.
+//!
+//! Truth pairs are all pairs of records that share a person id, within and across sources,
+//! restricted to records present in the dataset (rows the import rejected cannot be linked and
+//! are not counted against recall).
+
+use std::fmt::Write as _;
+use std::path::Path;
+
+use rustc_hash::{FxHashMap, FxHashSet};
+use serde::Serialize;
+
+use crate::compare::Field;
+use crate::model::Model;
+use crate::solve::Cluster;
+use crate::{Dataset, LinkError};
+use enlace_model::Record;
+
+/// Who each record truly is: `(source, record key)` → person id.
+#[derive(Debug, Clone, Default)]
+pub struct Truth {
+    person: FxHashMap<(String, String), String>,
+}
+
+impl Truth {
+    /// From `(source, record key, person id)` triples.
+    pub fn from_assignments<I, S>(items: I) -> Truth
+    where
+        I: IntoIterator<Item = (S, S, S)>,
+        S: Into<String>,
+    {
+        Truth {
+            person: items
+                .into_iter()
+                .map(|(s, k, p)| ((s.into(), k.into()), p.into()))
+                .collect(),
+        }
+    }
+
+    /// Reads a CSV with columns `source`, `record_id`, `person_id` (the scenario's
+    /// `truth/records.csv`).
+    pub fn from_records_csv(path: &Path) -> Result<Truth, LinkError> {
+        let csv_err = |source| LinkError::Csv {
+            path: path.to_path_buf(),
+            source,
+        };
+        let mut reader = csv::Reader::from_path(path).map_err(csv_err)?;
+        let header = reader.headers().map_err(csv_err)?.clone();
+        let col = |name: &str| {
+            header
+                .iter()
+                .position(|h| h == name)
+                .ok_or_else(|| LinkError::MissingColumn {
+                    path: path.to_path_buf(),
+                    column: name.to_string(),
+                })
+        };
+        let (s, r, p) = (col("source")?, col("record_id")?, col("person_id")?);
+        let mut person = FxHashMap::default();
+        for row in reader.records() {
+            let row = row.map_err(csv_err)?;
+            let get = |i: usize| row.get(i).unwrap_or("").to_string();
+            person.insert((get(s), get(r)), get(p));
+        }
+        Ok(Truth { person })
+    }
+
+    /// The person of a record, when known.
+    pub fn person(&self, source: &str, key: &str) -> Option<&str> {
+        self.person
+            .get(&(source.to_string(), key.to_string()))
+            .map(String::as_str)
+    }
+
+    /// All true pairs `(a, b)`, `a < b`, among the dataset's records.
+    pub fn pairs(&self, data: &Dataset) -> FxHashSet<(u32, u32)> {
+        let mut by_person: FxHashMap<&str, Vec<u32>> = FxHashMap::default();
+        for id in 0..data.len() as u32 {
+            let (s, k) = data.key(id);
+            if let Some(p) = self.person(s, k) {
+                by_person.entry(p).or_default().push(id);
+            }
+        }
+        let mut out = FxHashSet::default();
+        for ids in by_person.values() {
+            for (i, &a) in ids.iter().enumerate() {
+                for &b in &ids[i + 1..] {
+                    out.insert((a.min(b), a.max(b)));
+                }
+            }
+        }
+        out
+    }
+}
+
+/// Pairwise precision, recall and F1.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Metrics {
+    pub true_positives: usize,
+    pub false_positives: usize,
+    pub false_negatives: usize,
+    pub precision: f64,
+    pub recall: f64,
+    pub f1: f64,
+}
+
+impl Metrics {
+    /// Scores predicted pairs (any order within a pair; duplicates ignored) against truth.
+    pub fn of_pairs(predicted: &[(u32, u32)], truth: &FxHashSet<(u32, u32)>) -> Metrics {
+        let predicted: FxHashSet<(u32, u32)> = predicted
+            .iter()
+            .map(|&(a, b)| (a.min(b), a.max(b)))
+            .filter(|(a, b)| a != b)
+            .collect();
+        let tp = predicted.iter().filter(|p| truth.contains(p)).count();
+        let fp = predicted.len() - tp;
+        let fneg = truth.len() - tp;
+        let ratio = |n: usize, d: usize| if d == 0 { 1.0 } else { n as f64 / d as f64 };
+        let precision = ratio(tp, tp + fp);
+        let recall = ratio(tp, tp + fneg);
+        let f1 = if precision + recall > 0.0 {
+            2.0 * precision * recall / (precision + recall)
+        } else {
+            0.0
+        };
+        Metrics {
+            true_positives: tp,
+            false_positives: fp,
+            false_negatives: fneg,
+            precision,
+            recall,
+            f1,
+        }
+    }
+
+    /// Scores clusters: every pair of records in one cluster is a predicted pair.
+    pub fn of_clusters(clusters: &[Cluster], truth: &FxHashSet<(u32, u32)>) -> Metrics {
+        Metrics::of_pairs(&cluster_pairs(clusters), truth)
+    }
+}
+
+/// All pairs of records sharing a cluster.
+pub fn cluster_pairs(clusters: &[Cluster]) -> Vec<(u32, u32)> {
+    let mut out = Vec::new();
+    for c in clusters {
+        for (i, &a) in c.members.iter().enumerate() {
+            for &b in &c.members[i + 1..] {
+                out.push((a.min(b), a.max(b)));
+            }
+        }
+    }
+    out
+}
+
+/// Share of the true pairs that blocking generated (1.0 when there are none).
+pub fn pairs_completeness(candidates: &[(u32, u32)], truth: &FxHashSet<(u32, u32)>) -> f64 {
+    if truth.is_empty() {
+        return 1.0;
+    }
+    let found = candidates
+        .iter()
+        .filter(|&&(a, b)| truth.contains(&(a.min(b), a.max(b))))
+        .count();
+    found as f64 / truth.len() as f64
+}
+
+/// One field's part in a pair's weight.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct FieldWeight {
+    pub field: Field,
+    pub level: u8,
+    pub level_name: &'static str,
+    pub m: Option<f64>,
+    pub u: Option<f64>,
+    /// log2(m/u); 0 for the null level.
+    pub weight: f64,
+}
+
+/// Why a pair got its weight: the prior, each field's level and weight, the surname
+/// term-frequency adjustment, the total and the match probability.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Explanation {
+    pub prior: f64,
+    pub fields: Vec<FieldWeight>,
+    pub tf_adjustment: f64,
+    pub total: f64,
+    pub probability: f64,
+    pub threshold: f64,
+}
+
+/// Explains the model's weight for two records.
+pub fn explain(model: &Model, a: &Record, b: &Record) -> Explanation {
+    let score = model.score(a, b);
+    let fields = Field::ALL
+        .iter()
+        .map(|&f| {
+            let level = score.comparison.level(f);
+            let p = &model.fields[f.index()];
+            let known = level != 0;
+            FieldWeight {
+                field: f,
+                level,
+                level_name: f.levels().get(level as usize).copied().unwrap_or("?"),
+                m: p.m.get(level as usize).copied().filter(|_| known),
+                u: p.u.get(level as usize).copied().filter(|_| known),
+                weight: model.level_weight(f, level),
+            }
+        })
+        .collect();
+    Explanation {
+        prior: model.prior_weight(),
+        fields,
+        tf_adjustment: model.pair_tf_adjustment(&score.comparison, a),
+        total: score.weight,
+        probability: model.probability(score.weight),
+        threshold: model.threshold,
+    }
+}
+
+impl Explanation {
+    /// A text waterfall: one line per step with its weight, a bar, and the running total.
+    pub fn render(&self) -> String {
+        let mut out = String::new();
+        let mut running = 0.0;
+        let line = |out: &mut String, label: &str, w: f64, running: f64| {
+            let n = (w.abs().round() as usize).min(30);
+            let bar = if w >= 0.0 {
+                "+".repeat(n)
+            } else {
+                "-".repeat(n)
+            };
+            let _ = writeln!(out, "{label:<58} {w:>+7.2}  {running:>+7.2}  {bar}");
+        };
+        running += self.prior;
+        line(&mut out, "prior (lambda)", self.prior, running);
+        for f in &self.fields {
+            running += f.weight;
+            let label = format!("{}: {}", f.field.name(), f.level_name);
+            line(&mut out, &label, f.weight, running);
+        }
+        if self.tf_adjustment != 0.0 {
+            running += self.tf_adjustment;
+            line(
+                &mut out,
+                "surname frequency adjustment",
+                self.tf_adjustment,
+                running,
+            );
+        }
+        let verdict = if self.total >= self.threshold {
+            "link"
+        } else {
+            "no link"
+        };
+        let _ = writeln!(
+            out,
+            "total {:+.2} (threshold {:+.2}): match probability {:.4}, {verdict}",
+            self.total, self.threshold, self.probability
+        );
+        out
+    }
+}

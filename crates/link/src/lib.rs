@@ -1,0 +1,99 @@
+//! Plaintext record linkage for Enlace: comparing two normalised records field by field,
+//! a Fellegi–Sunter model (u by random sampling, m and λ by EM, term-frequency adjustment for
+//! surnames), blocking rules that generate candidate pairs, solving (one-to-one linking between two
+//! sources, within-source deduplication, clustering across sources) and evaluation against ground
+//! truth with per-pair explanations.
+//!
+//! This crate works on [`enlace_model::Record`]s already in memory; it does not read stores or
+//! files other than its own model JSON and truth CSVs. Everything is deterministic given a seed.
+//! The encoded (privacy-preserving) comparison path lives elsewhere and reuses the model and the
+//! solvers. `docs/linkage.md` describes every rule.
+#![forbid(unsafe_code)]
+
+pub mod blocking;
+pub mod compare;
+mod error;
+pub mod evaluate;
+pub mod model;
+pub mod pipeline;
+pub mod solve;
+
+pub use blocking::{Blocker, BlockingReport, BlockingRule, PairScope};
+pub use compare::{Comparison, Field, compare};
+pub use error::LinkError;
+pub use evaluate::{Explanation, Metrics, Truth, explain};
+pub use model::{Model, TrainOptions};
+pub use pipeline::{LinkOutput, run, score_pairs};
+pub use solve::{Cluster, ScoredPair, cluster_id, dedupe_then_link, one_to_one};
+
+use enlace_model::Record;
+
+/// One source's records, as loaded from a store.
+#[derive(Debug, Clone)]
+pub struct Source {
+    /// The source's name in the store ("us-encounters").
+    pub name: String,
+    pub records: Vec<Record>,
+}
+
+/// A record's place among several sources: `(source index, record index)`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct RecordRef {
+    pub source: u32,
+    pub index: u32,
+}
+
+/// All records of the sources being linked, addressed by a dense global id (`u32`), so pairs are
+/// two integers and every pass can use plain vectors.
+#[derive(Debug, Clone)]
+pub struct Dataset {
+    pub sources: Vec<Source>,
+    /// Global id → place. Ids run source by source, in record order.
+    refs: Vec<RecordRef>,
+}
+
+impl Dataset {
+    pub fn new(sources: Vec<Source>) -> Dataset {
+        let mut refs = Vec::new();
+        for (s, src) in sources.iter().enumerate() {
+            for i in 0..src.records.len() {
+                refs.push(RecordRef {
+                    source: s as u32,
+                    index: i as u32,
+                });
+            }
+        }
+        Dataset { sources, refs }
+    }
+
+    /// Number of records over all sources.
+    pub fn len(&self) -> usize {
+        self.refs.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.refs.is_empty()
+    }
+
+    pub fn place(&self, id: u32) -> RecordRef {
+        self.refs[id as usize]
+    }
+
+    pub fn record(&self, id: u32) -> &Record {
+        let r = self.refs[id as usize];
+        &self.sources[r.source as usize].records[r.index as usize]
+    }
+
+    pub fn source_of(&self, id: u32) -> u32 {
+        self.refs[id as usize].source
+    }
+
+    pub fn source_name(&self, id: u32) -> &str {
+        &self.sources[self.refs[id as usize].source as usize].name
+    }
+
+    /// `(source name, record key)` of a record: how truth files and reports name it.
+    pub fn key(&self, id: u32) -> (&str, &str) {
+        (self.source_name(id), &self.record(id).key)
+    }
+}

@@ -1,0 +1,596 @@
+//! The Fellegi–Sunter model: for each field and level, m = P(level | match) and
+//! u = P(level | non-match); the match weight of a pair is log2(λ/(1−λ)) plus the sum over its
+//! non-null levels of log2(m/u).
+//!
+//! * u is estimated from random pairs of records (seeded): almost all random pairs are
+//!   non-matches, so their level frequencies are the non-match distribution.
+//! * m and λ are estimated by expectation–maximisation over the blocked candidate pairs, with u
+//!   held fixed (fixing u keeps EM from wandering to a "match" class that is really something
+//!   else, such as "same family").
+//! * Surnames get a term-frequency adjustment on the levels where the first surnames agree
+//!   exactly: agreeing on García is weaker evidence than agreeing on Tzunún.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use rayon::prelude::*;
+use rustc_hash::FxHashMap;
+use serde::{Deserialize, Serialize};
+
+use crate::blocking::{Blocker, BlockingRule};
+use crate::compare::{Comparison, FIELD_COUNT, Field, NULL_LEVEL, compare, surname};
+use crate::{Dataset, LinkError};
+use enlace_model::Record;
+
+/// The model file format's version; bumped when the meaning of a field or level changes.
+pub const MODEL_VERSION: u32 = 1;
+
+/// Smallest probability a level may have, so no weight is infinite.
+const MIN_PROB: f64 = 1e-6;
+
+/// Term-frequency adjustments are clamped to ±this many bits: a surname seen once in a small
+/// dataset would otherwise outweigh every other field.
+const MAX_TF_BITS: f64 = 4.0;
+
+/// Surnames seen fewer times than this are not listed in the model's table (they all share the
+/// `tf_rare` frequency): the table stays small and does not list rare names verbatim.
+const TF_MIN_COUNT: usize = 3;
+
+/// m and u of one field, indexed by level (index 0, the null level, is unused and kept at 1).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FieldParams {
+    pub field: Field,
+    pub m: Vec<f64>,
+    pub u: Vec<f64>,
+}
+
+/// A trained (or loaded) linkage model.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Model {
+    pub version: u32,
+    /// Prior probability that a blocked candidate pair is a match.
+    pub lambda: f64,
+    pub fields: Vec<FieldParams>,
+    /// Relative frequency of each first surname (compacted) seen at least `TF_MIN_COUNT` times.
+    pub surname_tf: BTreeMap<String, f64>,
+    /// Frequency assumed for surnames not in the table.
+    pub tf_rare: f64,
+    /// Σ f², the probability that two random records share a first surname: the frequency of
+    /// the "average" agreeing value, against which a value's own frequency is compared.
+    pub tf_mean: f64,
+    /// Pairs at or above this match weight are links.
+    pub threshold: f64,
+    /// EM iterations run, and whether they converged, for the record.
+    pub em_iterations: usize,
+    pub em_converged: bool,
+}
+
+/// How to train a model.
+#[derive(Debug, Clone)]
+pub struct TrainOptions {
+    pub seed: u64,
+    /// Random pairs drawn to estimate u.
+    pub u_samples: usize,
+    pub max_em_iterations: usize,
+    /// EM stops when no m or λ moves by more than this.
+    pub em_tolerance: f64,
+    /// λ to start EM from.
+    pub initial_lambda: f64,
+    /// The rules whose pairs m is trained on, one EM session each (with the blocker's cap and
+    /// scope). They need not be the blocking rules: training wants sets where the fields left
+    /// free separate matches from non-matches, and where relatives are rare.
+    pub training_rules: Vec<BlockingRule>,
+}
+
+impl Default for TrainOptions {
+    fn default() -> Self {
+        TrainOptions {
+            seed: 1,
+            u_samples: 200_000,
+            max_em_iterations: 100,
+            em_tolerance: 1e-5,
+            initial_lambda: 0.05,
+            training_rules: vec![
+                BlockingRule::OfficialIdentifier,
+                BlockingRule::GivenPhoneticBirthDate,
+                BlockingRule::Surname1PhoneticYear,
+            ],
+        }
+    }
+}
+
+/// The match weight of a pair with the comparison it came from.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Score {
+    pub comparison: Comparison,
+    pub weight: f64,
+}
+
+/// Level counts per field.
+type Counts = Vec<Vec<f64>>;
+
+fn empty_counts() -> Counts {
+    Field::ALL
+        .iter()
+        .map(|f| vec![0.0; f.level_count()])
+        .collect()
+}
+
+/// Normalises counts over the non-null levels, with `prior` added to each so an unseen level
+/// keeps a small probability.
+fn normalise(counts: &[f64], prior: f64) -> Vec<f64> {
+    let total: f64 = counts.iter().skip(1).map(|c| c + prior).sum();
+    let mut out = vec![1.0; counts.len()];
+    for l in 1..counts.len() {
+        out[l] = if total > 0.0 {
+            ((counts[l] + prior) / total).max(MIN_PROB)
+        } else {
+            1.0 / (counts.len() - 1) as f64
+        };
+    }
+    out
+}
+
+/// Starting m for EM: strong agreement likely, disagreement unlikely (any decreasing
+/// distribution does; EM moves it).
+fn initial_m(field: Field) -> Vec<f64> {
+    let n = field.level_count();
+    let raw: Vec<f64> = (0..n)
+        .map(|l| if l == 0 { 0.0 } else { 0.5f64.powi(l as i32) })
+        .collect();
+    normalise(&raw, 0.0)
+}
+
+pub(crate) fn surname_key(r: &Record) -> Option<String> {
+    r.name
+        .surname1
+        .as_deref()
+        .map(|s| s.chars().filter(|c| *c != ' ' && *c != '-').collect())
+}
+
+impl Model {
+    /// Trains a model on `data`:
+    /// * u from `opts.u_samples` random pairs;
+    /// * m by EM once per training rule (`opts.training_rules`), on that rule's pairs only,
+    ///   leaving out the fields the rule's key is made of (their agreement is forced by the
+    ///   block, not a sign of a match); each field's m is the average over the rules that did
+    ///   not use it;
+    /// * λ by EM with m and u fixed over `pairs` (the union of the rules' pairs), as the share
+    ///   of matches among *all* pairs of the blocker's scope, so that it is the prior that goes
+    ///   with u from random pairs (pairs blocking missed count as non-matches);
+    /// * the surname frequency table from all records;
+    /// * the threshold from the weights of `pairs` (see [`Model::choose_threshold`]).
+    pub fn train(
+        data: &Dataset,
+        blocker: &Blocker,
+        pairs: &[(u32, u32)],
+        opts: &TrainOptions,
+    ) -> Result<Model, LinkError> {
+        if data.len() < 2 {
+            return Err(LinkError::Training("fewer than two records".into()));
+        }
+        if pairs.is_empty() {
+            return Err(LinkError::Training("no candidate pairs".into()));
+        }
+        let u = estimate_u(data, opts);
+        let (surname_tf, tf_rare, tf_mean) = surname_frequencies(data);
+        let mut m_sum: Counts = empty_counts();
+        let mut m_sessions = [0usize; FIELD_COUNT];
+        let mut iterations = 0;
+        let mut converged = true;
+        for &rule in &opts.training_rules {
+            let (rule_pairs, _) = blocker.rule_pairs(data, rule);
+            if rule_pairs.is_empty() {
+                continue;
+            }
+            let patterns = count_patterns(data, &rule_pairs);
+            let mut active = [true; FIELD_COUNT];
+            for f in rule.fields() {
+                active[f.index()] = false;
+            }
+            let mut m: Counts = Field::ALL.iter().map(|&f| initial_m(f)).collect();
+            let mut lambda = opts.initial_lambda.clamp(MIN_PROB, 0.5);
+            let total: f64 = patterns.iter().map(|(_, n)| n).sum();
+            let (it, conv) = em(
+                &patterns,
+                &mut m,
+                &u,
+                &mut lambda,
+                EmSettings {
+                    active,
+                    update_m: true,
+                    lambda_total: total,
+                    max_iter: opts.max_em_iterations,
+                    tolerance: opts.em_tolerance,
+                },
+            );
+            iterations += it;
+            converged &= conv;
+            for f in 0..FIELD_COUNT {
+                if active[f] {
+                    m_sessions[f] += 1;
+                    for (acc, x) in m_sum[f].iter_mut().zip(&m[f]) {
+                        *acc += x;
+                    }
+                }
+            }
+        }
+        let m: Counts = Field::ALL
+            .iter()
+            .map(|&f| {
+                let n = m_sessions[f.index()];
+                if n == 0 {
+                    // No rule left this field free: keep the prior guess.
+                    initial_m(f)
+                } else {
+                    m_sum[f.index()].iter().map(|x| x / n as f64).collect()
+                }
+            })
+            .collect();
+        let mut model = Model {
+            version: MODEL_VERSION,
+            lambda: 1e-4,
+            fields: Field::ALL
+                .iter()
+                .zip(m.into_iter().zip(u.clone()))
+                .map(|(&field, (m, u))| FieldParams { field, m, u })
+                .collect(),
+            surname_tf,
+            tf_rare,
+            tf_mean,
+            threshold: 0.0,
+            em_iterations: 0,
+            em_converged: false,
+        };
+        let patterns = count_patterns(data, pairs);
+        let mut m_fixed: Counts = model.fields.iter().map(|p| p.m.clone()).collect();
+        let mut lambda = model.lambda;
+        let (it, conv) = em(
+            &patterns,
+            &mut m_fixed,
+            &u,
+            &mut lambda,
+            EmSettings {
+                active: [true; FIELD_COUNT],
+                update_m: false,
+                lambda_total: (blocker.scope.possible(data) as f64).max(1.0),
+                max_iter: opts.max_em_iterations,
+                // λ is tiny among all pairs: its tolerance is relative.
+                tolerance: opts.em_tolerance * 1e-4,
+            },
+        );
+        model.lambda = lambda;
+        model.em_iterations = iterations + it;
+        model.em_converged = converged && conv;
+        let weights: Vec<f64> = pairs
+            .par_iter()
+            .map(|&(a, b)| model.score(data.record(a), data.record(b)).weight)
+            .collect();
+        model.threshold = model.choose_threshold(&weights);
+        Ok(model)
+    }
+
+    /// Runs EM for m and λ on distinct comparison vectors with their counts, all fields free,
+    /// u fixed, λ as the share of matches among the given pairs.
+    pub fn run_em(&mut self, patterns: &[(Comparison, f64)], max_iter: usize, tolerance: f64) {
+        let mut m: Counts = self.fields.iter().map(|p| p.m.clone()).collect();
+        let u: Counts = self.fields.iter().map(|p| p.u.clone()).collect();
+        let mut lambda = self.lambda;
+        let total: f64 = patterns.iter().map(|(_, n)| n).sum();
+        let (it, conv) = em(
+            patterns,
+            &mut m,
+            &u,
+            &mut lambda,
+            EmSettings {
+                active: [true; FIELD_COUNT],
+                update_m: true,
+                lambda_total: total,
+                max_iter,
+                tolerance,
+            },
+        );
+        for (p, m) in self.fields.iter_mut().zip(m) {
+            p.m = m;
+        }
+        self.lambda = lambda;
+        self.em_iterations = it;
+        self.em_converged = conv;
+    }
+
+    /// log2 of the prior odds, λ/(1−λ).
+    pub fn prior_weight(&self) -> f64 {
+        (self.lambda / (1.0 - self.lambda)).log2()
+    }
+
+    /// log2(m/u) of one field's level; 0 for the null level.
+    pub fn level_weight(&self, field: Field, level: u8) -> f64 {
+        if level == NULL_LEVEL {
+            return 0.0;
+        }
+        let p = &self.fields[field.index()];
+        let l = level as usize;
+        match (p.m.get(l), p.u.get(l)) {
+            (Some(m), Some(u)) => (m / u).log2(),
+            _ => 0.0,
+        }
+    }
+
+    /// Sum of the fields' log2 Bayes factors, without prior or term-frequency adjustment.
+    pub fn bayes_weight(&self, c: &Comparison) -> f64 {
+        Field::ALL
+            .iter()
+            .map(|&f| self.level_weight(f, c.level(f)))
+            .sum()
+    }
+
+    /// The term-frequency adjustment (bits) for a pair whose first surnames agree on `value`:
+    /// u of the level scaled by f(value)/Σf², i.e. log2(Σf²/f(value)), clamped.
+    pub fn tf_adjustment(&self, value: &str) -> f64 {
+        let f = self.surname_tf.get(value).copied().unwrap_or(self.tf_rare);
+        if f <= 0.0 || self.tf_mean <= 0.0 {
+            return 0.0;
+        }
+        (self.tf_mean / f).log2().clamp(-MAX_TF_BITS, MAX_TF_BITS)
+    }
+
+    /// The term-frequency adjustment that applies to a compared pair (0 when none does).
+    pub fn pair_tf_adjustment(&self, c: &Comparison, a: &Record) -> f64 {
+        if surname::first_agrees(c.level(Field::Surnames)) {
+            surname_key(a)
+                .map(|k| self.tf_adjustment(&k))
+                .unwrap_or(0.0)
+        } else {
+            0.0
+        }
+    }
+
+    /// Compares two records and gives their match weight (prior, fields and TF adjustment).
+    pub fn score(&self, a: &Record, b: &Record) -> Score {
+        let comparison = compare(a, b);
+        let weight = self.prior_weight()
+            + self.bayes_weight(&comparison)
+            + self.pair_tf_adjustment(&comparison, a);
+        Score { comparison, weight }
+    }
+
+    /// Match probability of a match weight: 2^w / (1 + 2^w).
+    pub fn probability(&self, weight: f64) -> f64 {
+        let odds = weight.clamp(-60.0, 60.0).exp2();
+        odds / (1.0 + odds)
+    }
+
+    /// The threshold that maximises the F1 the model itself expects: each pair counts as
+    /// p true positives and 1−p false positives when above the threshold, p false negatives
+    /// when below, p being its match probability. No truth is needed; it is only as good as the
+    /// model's calibration.
+    pub fn choose_threshold(&self, weights: &[f64]) -> f64 {
+        let mut w: Vec<f64> = weights.iter().copied().filter(|x| x.is_finite()).collect();
+        if w.is_empty() {
+            return 0.0;
+        }
+        w.sort_by(|a, b| b.total_cmp(a));
+        let total_p: f64 = w.iter().map(|&x| self.probability(x)).sum();
+        let (mut tp, mut fp) = (0.0, 0.0);
+        let (mut best, mut best_f1) = (w[0], -1.0);
+        for (i, &x) in w.iter().enumerate() {
+            let p = self.probability(x);
+            tp += p;
+            fp += 1.0 - p;
+            // Only cut between distinct weights.
+            if w.get(i + 1).is_some_and(|&next| next == x) {
+                continue;
+            }
+            let fneg = total_p - tp;
+            let f1 = 2.0 * tp / (2.0 * tp + fp + fneg).max(f64::MIN_POSITIVE);
+            if f1 > best_f1 {
+                best_f1 = f1;
+                best = x;
+            }
+        }
+        best
+    }
+
+    pub fn to_json(&self) -> Result<String, LinkError> {
+        Ok(serde_json::to_string_pretty(self)?)
+    }
+
+    pub fn from_json(text: &str) -> Result<Model, LinkError> {
+        let model: Model = serde_json::from_str(text)?;
+        model.validate()?;
+        Ok(model)
+    }
+
+    pub fn save(&self, path: &Path) -> Result<(), LinkError> {
+        std::fs::write(path, self.to_json()?).map_err(|source| LinkError::Io {
+            path: path.to_path_buf(),
+            source,
+        })
+    }
+
+    pub fn load(path: &Path) -> Result<Model, LinkError> {
+        let text = std::fs::read_to_string(path).map_err(|source| LinkError::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        Model::from_json(&text)
+    }
+
+    /// Checks a loaded model: its version, one entry per field in order, one probability per
+    /// level, all within (0, 1].
+    pub fn validate(&self) -> Result<(), LinkError> {
+        let bad = |s: String| Err(LinkError::InvalidModel(s));
+        if self.version != MODEL_VERSION {
+            return bad(format!(
+                "version {} (this build reads {MODEL_VERSION})",
+                self.version
+            ));
+        }
+        if !(self.lambda > 0.0 && self.lambda < 1.0) {
+            return bad("lambda must lie strictly between 0 and 1".into());
+        }
+        if self.fields.len() != FIELD_COUNT {
+            return bad(format!(
+                "{} fields, expected {FIELD_COUNT}",
+                self.fields.len()
+            ));
+        }
+        for (p, f) in self.fields.iter().zip(Field::ALL) {
+            if p.field != f {
+                return bad(format!("field {:?} where {:?} was expected", p.field, f));
+            }
+            for v in [&p.m, &p.u] {
+                if v.len() != f.level_count() {
+                    return bad(format!("{}: wrong number of levels", f.name()));
+                }
+                if v.iter().any(|x| !(*x > 0.0 && *x <= 1.0)) {
+                    return bad(format!("{}: probabilities must lie in (0, 1]", f.name()));
+                }
+            }
+        }
+        if !self.threshold.is_finite() {
+            return bad("threshold must be finite".into());
+        }
+        Ok(())
+    }
+}
+
+/// u per field from `opts.u_samples` random pairs of distinct records.
+fn estimate_u(data: &Dataset, opts: &TrainOptions) -> Vec<Vec<f64>> {
+    let n = data.len() as u32;
+    let mut rng = ChaCha8Rng::seed_from_u64(opts.seed);
+    let pairs: Vec<(u32, u32)> = (0..opts.u_samples)
+        .map(|_| {
+            let a = rng.random_range(0..n);
+            // Draw b among the n−1 others, so a pair is never a record with itself.
+            let mut b = rng.random_range(0..n - 1);
+            if b >= a {
+                b += 1;
+            }
+            (a, b)
+        })
+        .collect();
+    let comparisons: Vec<Comparison> = pairs
+        .par_iter()
+        .map(|&(a, b)| compare(data.record(a), data.record(b)))
+        .collect();
+    let mut counts = empty_counts();
+    for c in &comparisons {
+        for (f, &l) in c.0.iter().enumerate() {
+            if l != NULL_LEVEL {
+                counts[f][l as usize] += 1.0;
+            }
+        }
+    }
+    // Half a pair added to every level: strong agreement levels are rare among random pairs,
+    // and a zero would make their weight infinite.
+    counts.iter().map(|c| normalise(c, 0.5)).collect()
+}
+
+/// Distinct comparison vectors of `pairs` with their counts, in a fixed order.
+pub(crate) fn count_patterns(data: &Dataset, pairs: &[(u32, u32)]) -> Vec<(Comparison, f64)> {
+    let comparisons: Vec<Comparison> = pairs
+        .par_iter()
+        .map(|&(a, b)| compare(data.record(a), data.record(b)))
+        .collect();
+    let mut map: FxHashMap<Comparison, f64> = FxHashMap::default();
+    for c in comparisons {
+        *map.entry(c).or_insert(0.0) += 1.0;
+    }
+    let mut out: Vec<(Comparison, f64)> = map.into_iter().collect();
+    out.sort_by_key(|a| a.0);
+    out
+}
+
+/// The first-surname frequency table, the frequency of rare surnames, and Σ f².
+fn surname_frequencies(data: &Dataset) -> (BTreeMap<String, f64>, f64, f64) {
+    let mut counts: BTreeMap<String, usize> = BTreeMap::new();
+    let mut total = 0usize;
+    for s in &data.sources {
+        for r in &s.records {
+            if let Some(k) = surname_key(r) {
+                *counts.entry(k).or_insert(0) += 1;
+                total += 1;
+            }
+        }
+    }
+    if total == 0 {
+        return (BTreeMap::new(), 0.0, 0.0);
+    }
+    let t = total as f64;
+    let tf_mean = counts.values().map(|&c| (c as f64 / t).powi(2)).sum();
+    let tf_rare = 1.5 / t;
+    let table = counts
+        .into_iter()
+        .filter(|(_, c)| *c >= TF_MIN_COUNT)
+        .map(|(k, c)| (k, c as f64 / t))
+        .collect();
+    (table, tf_rare, tf_mean)
+}
+
+/// What one EM run estimates.
+struct EmSettings {
+    /// Fields that count in the posterior (and whose m is updated).
+    active: [bool; FIELD_COUNT],
+    update_m: bool,
+    /// λ = Σ posterior / this.
+    lambda_total: f64,
+    max_iter: usize,
+    tolerance: f64,
+}
+
+/// Expectation–maximisation over comparison patterns with u fixed. Returns the iterations run
+/// and whether the largest change fell below the tolerance.
+fn em(
+    patterns: &[(Comparison, f64)],
+    m: &mut Counts,
+    u: &Counts,
+    lambda: &mut f64,
+    s: EmSettings,
+) -> (usize, bool) {
+    for it in 0..s.max_iter {
+        let mut counts = empty_counts();
+        let mut matched = 0.0;
+        let prior = (*lambda / (1.0 - *lambda)).log2();
+        for (c, n) in patterns {
+            let mut w = prior;
+            for (f, &l) in c.0.iter().enumerate() {
+                if s.active[f] && l != NULL_LEVEL {
+                    w += (m[f][l as usize] / u[f][l as usize]).log2();
+                }
+            }
+            let odds = w.clamp(-60.0, 60.0).exp2();
+            let p = odds / (1.0 + odds);
+            matched += p * n;
+            if s.update_m {
+                for (f, &l) in c.0.iter().enumerate() {
+                    if l != NULL_LEVEL {
+                        counts[f][l as usize] += p * n;
+                    }
+                }
+            }
+        }
+        let mut change: f64 = 0.0;
+        if s.update_m {
+            for f in 0..FIELD_COUNT {
+                if !s.active[f] {
+                    continue;
+                }
+                let new = normalise(&counts[f], 1e-3);
+                for (old, new) in m[f].iter().zip(&new) {
+                    change = change.max((old - new).abs());
+                }
+                m[f] = new;
+            }
+        }
+        let new_lambda = (matched / s.lambda_total.max(1.0)).clamp(1e-12, 1.0 - MIN_PROB);
+        change = change.max((new_lambda - *lambda).abs());
+        *lambda = new_lambda;
+        if change < s.tolerance {
+            return (it + 1, true);
+        }
+    }
+    (s.max_iter, false)
+}

@@ -1,0 +1,54 @@
+//! The whole plaintext run: block, train (or take a model), score, deduplicate and link.
+
+use rayon::prelude::*;
+
+use crate::blocking::{Blocker, BlockingReport};
+use crate::model::{Model, TrainOptions};
+use crate::solve::{Cluster, ScoredPair, dedupe_then_link};
+use crate::{Dataset, LinkError};
+
+/// What a run produced.
+#[derive(Debug, Clone)]
+pub struct LinkOutput {
+    pub model: Model,
+    pub blocking: BlockingReport,
+    /// Every candidate pair with its weight, in blocking order.
+    pub scored: Vec<ScoredPair>,
+    pub clusters: Vec<Cluster>,
+}
+
+/// Scores candidate pairs with a model, in parallel, keeping their order.
+pub fn score_pairs(model: &Model, data: &Dataset, pairs: &[(u32, u32)]) -> Vec<ScoredPair> {
+    pairs
+        .par_iter()
+        .map(|&(a, b)| ScoredPair {
+            a,
+            b,
+            weight: model.score(data.record(a), data.record(b)).weight,
+        })
+        .collect()
+}
+
+/// Blocks, trains a model when none is given, scores the candidates, deduplicates within each
+/// source and links across, at the model's threshold.
+pub fn run(
+    data: &Dataset,
+    blocker: &Blocker,
+    model: Option<Model>,
+    train: &TrainOptions,
+) -> Result<LinkOutput, LinkError> {
+    let (pairs, blocking) = blocker.pairs(data);
+    let model = match model {
+        Some(m) => m,
+        None => Model::train(data, blocker, &pairs, train)?,
+    };
+    let scored = score_pairs(&model, data, &pairs);
+    let score = |a: u32, b: u32| model.score(data.record(a), data.record(b)).weight;
+    let clusters = dedupe_then_link(data, &scored, model.threshold, &score);
+    Ok(LinkOutput {
+        model,
+        blocking,
+        scored,
+        clusters,
+    })
+}

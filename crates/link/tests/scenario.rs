@@ -1,0 +1,136 @@
+//! End to end on a generated scenario: generate, import into a store through the shipped
+//! mappings, link US↔MX↔GT with deduplication, and score against the scenario's truth.
+
+use std::path::Path;
+use std::time::Instant;
+
+use enlace_ingest::{ImportOptions, import};
+use enlace_link::evaluate::pairs_completeness;
+use enlace_link::{Blocker, Dataset, Metrics, Source, TrainOptions, Truth, explain, run};
+use enlace_store::Store;
+
+const PEOPLE: usize = 1_500;
+const SEED: u64 = 7;
+const SOURCES: [&str; 3] = ["us-encounters", "mx-registros", "gt-registros"];
+
+fn load(dir: &Path) -> Dataset {
+    let store_dir = dir.join("store");
+    for name in SOURCES {
+        let mut opts = ImportOptions::new(
+            &store_dir,
+            &dir.join("mappings").join(format!("{name}.toml")),
+            &dir.join(format!("{name}.csv")),
+        );
+        opts.today = chrono::NaiveDate::from_ymd_opt(2025, 6, 30).unwrap();
+        import(&opts).unwrap();
+    }
+    let store = Store::open(&store_dir).unwrap();
+    Dataset::new(
+        SOURCES
+            .iter()
+            .map(|name| Source {
+                name: name.to_string(),
+                records: store
+                    .records(name)
+                    .unwrap()
+                    .into_iter()
+                    .map(|r| r.record)
+                    .collect(),
+            })
+            .collect(),
+    )
+}
+
+#[test]
+fn links_generated_scenario() {
+    let t0 = Instant::now();
+    let dir = tempfile::tempdir().unwrap();
+    let opts = enlace_synth::GenerateOptions::new(PEOPLE, SEED);
+    enlace_synth::generate(&opts, dir.path()).unwrap();
+    let data = load(dir.path());
+    let truth = Truth::from_records_csv(&dir.path().join("truth/records.csv")).unwrap();
+    let truth_pairs = truth.pairs(&data);
+    let t_load = t0.elapsed();
+
+    let train = TrainOptions {
+        seed: 11,
+        u_samples: 60_000,
+        ..TrainOptions::default()
+    };
+    let out = run(&data, &Blocker::default(), None, &train).unwrap();
+    let candidates: Vec<(u32, u32)> = out.scored.iter().map(|p| (p.a, p.b)).collect();
+    let completeness = pairs_completeness(&candidates, &truth_pairs);
+    let m = Metrics::of_clusters(&out.clusters, &truth_pairs);
+    println!(
+        "scenario: {PEOPLE} people, seed {SEED}; {} records; {} true pairs",
+        data.len(),
+        truth_pairs.len()
+    );
+    println!(
+        "blocking: {} pairs, reduction ratio {:.5}, pairs completeness {:.4}",
+        out.blocking.pairs, out.blocking.reduction_ratio, completeness
+    );
+    println!(
+        "model: lambda {:.5}, EM {} iterations (converged: {}), threshold {:.2}",
+        out.model.lambda, out.model.em_iterations, out.model.em_converged, out.model.threshold
+    );
+    println!(
+        "pairwise: precision {:.4} recall {:.4} F1 {:.4} (tp {}, fp {}, fn {})",
+        m.precision, m.recall, m.f1, m.true_positives, m.false_positives, m.false_negatives
+    );
+    println!("load {:?}, total {:?}", t_load, t0.elapsed());
+    if std::env::var_os("ENLACE_LINK_DEBUG").is_some() {
+        let predicted: rustc_hash::FxHashSet<(u32, u32)> =
+            enlace_link::evaluate::cluster_pairs(&out.clusters)
+                .into_iter()
+                .collect();
+        let mut shown = 0;
+        for &(a, b) in &truth_pairs {
+            if !predicted.contains(&(a, b)) && shown < 12 {
+                shown += 1;
+                println!(
+                    "MISSED {:?} {:?}\n{:?}\n{:?}",
+                    data.key(a),
+                    data.key(b),
+                    data.record(a).name,
+                    data.record(b).name
+                );
+                println!(
+                    "{:?} {:?}",
+                    data.record(a).birth_date,
+                    data.record(b).birth_date
+                );
+                println!(
+                    "{}",
+                    explain(&out.model, data.record(a), data.record(b)).render()
+                );
+            }
+        }
+        shown = 0;
+        for &(a, b) in &predicted {
+            if !truth_pairs.contains(&(a, b)) && shown < 12 {
+                shown += 1;
+                println!(
+                    "FALSE {:?} {:?}\n{:?}\n{:?}",
+                    data.key(a),
+                    data.key(b),
+                    data.record(a).name,
+                    data.record(b).name
+                );
+                println!(
+                    "{:?} {:?}",
+                    data.record(a).birth_date,
+                    data.record(b).birth_date
+                );
+                println!(
+                    "{}",
+                    explain(&out.model, data.record(a), data.record(b)).render()
+                );
+            }
+        }
+        for f in &out.model.fields {
+            println!("{:?} m={:.4?} u={:.5?}", f.field, f.m, f.u);
+        }
+    }
+    assert!(m.f1 > 0.0);
+}

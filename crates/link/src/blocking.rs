@@ -292,3 +292,111 @@ impl Blocker {
         (out, report)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Source;
+    use crate::testutil::{rec, with_id};
+
+    fn data() -> Dataset {
+        let phone = |r| with_id(r, IdKind::Phone, "962 123 4567", "MX");
+        Dataset::new(vec![
+            Source {
+                name: "us".into(),
+                records: vec![
+                    phone(rec("u1", "Juan", "Pérez", "García", "1990-03-05")),
+                    rec("u2", "Juan", "Perez", "", "1990-03-05"),
+                    rec("u3", "Ana", "Xol", "Caal", "1985-07-01"),
+                ],
+            },
+            Source {
+                name: "mx".into(),
+                records: vec![
+                    phone(rec("m1", "Juan", "Pérez", "García", "1990-03-05")),
+                    rec("m2", "Ana", "Xol", "Caal", "1985-07-01"),
+                    rec("m3", "Pedro", "Tzul", "", "1970-01-20"),
+                ],
+            },
+        ])
+    }
+
+    #[test]
+    fn union_has_no_duplicate_pairs() {
+        let d = data();
+        let (pairs, report) = Blocker::default().pairs(&d);
+        let mut sorted = pairs.clone();
+        sorted.sort_unstable();
+        sorted.dedup();
+        assert_eq!(sorted, pairs);
+        assert!(pairs.iter().all(|(a, b)| a < b));
+        // u1–m1 share every key, and appear once.
+        assert!(pairs.contains(&(0, 3)));
+        let generated: usize = report.rules.iter().map(|r| r.pairs).sum();
+        assert!(
+            generated > pairs.len(),
+            "rules overlap, the union removes repeats"
+        );
+        assert_eq!(
+            report.rules.iter().map(|r| r.new_pairs).sum::<usize>(),
+            pairs.len()
+        );
+        assert!(report.reduction_ratio > 0.0 && report.reduction_ratio < 1.0);
+    }
+
+    #[test]
+    fn scopes_and_caps() {
+        let d = data();
+        let across = Blocker {
+            scope: PairScope::Across,
+            ..Blocker::default()
+        };
+        let (pairs, report) = across.pairs(&d);
+        assert!(pairs.iter().all(|&(a, b)| d.source_of(a) != d.source_of(b)));
+        assert_eq!(report.possible_pairs, 9);
+        let within = Blocker {
+            scope: PairScope::Within,
+            ..Blocker::default()
+        };
+        let (pairs, _) = within.pairs(&d);
+        assert_eq!(pairs, vec![(0, 1)]);
+        let capped = Blocker {
+            max_block: 1,
+            ..Blocker::default()
+        };
+        let (pairs, report) = capped.pairs(&d);
+        assert!(pairs.is_empty());
+        assert!(report.rules.iter().any(|r| r.capped_blocks > 0));
+    }
+
+    #[test]
+    fn invalid_identifiers_make_no_keys() {
+        let r = with_id(rec("1", "A", "B", "", ""), IdKind::Phone, "123", "MX");
+        assert!(BlockingRule::Identifier.keys(&r).is_empty());
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn union_is_duplicate_free(names in proptest::collection::vec((0u8..4, 0u8..4, 0u8..3), 2..40)) {
+            let given = ["Juan", "Ana", "Luis", "Rosa"];
+            let surnames = ["Pérez", "Xol", "García", "Tzul"];
+            let dates = ["1990-03-05", "1985-07-01", ""];
+            let records: Vec<Record> = names
+                .iter()
+                .enumerate()
+                .map(|(i, &(g, s, d))| {
+                    rec(&i.to_string(), given[g as usize], surnames[s as usize], "", dates[d as usize])
+                })
+                .collect();
+            let half = records.len() / 2;
+            let d = Dataset::new(vec![
+                Source { name: "a".into(), records: records[..half].to_vec() },
+                Source { name: "b".into(), records: records[half..].to_vec() },
+            ]);
+            let (pairs, _) = Blocker::default().pairs(&d);
+            let set: FxHashSet<(u32, u32)> = pairs.iter().copied().collect();
+            proptest::prop_assert_eq!(set.len(), pairs.len());
+            proptest::prop_assert!(pairs.iter().all(|(a, b)| a < b));
+        }
+    }
+}

@@ -169,9 +169,17 @@ impl Comparison {
 
 /// Compares two records field by field.
 pub fn compare(a: &Record, b: &Record) -> Comparison {
+    let swapped;
+    let b_name = match fields_swapped(&a.name, &b.name) {
+        Some(n) => {
+            swapped = n;
+            &swapped
+        }
+        None => &b.name,
+    };
     Comparison([
-        compare_given(&a.name, &b.name),
-        compare_surnames(&a.name, &b.name),
+        compare_given(&a.name, b_name),
+        compare_surnames(&a.name, b_name),
         compare_dates(a.birth_date.as_ref(), b.birth_date.as_ref()),
         compare_sex(a.sex, b.sex),
         compare_ids(a, b, |k| k != IdKind::Phone && is_personal(k)),
@@ -188,6 +196,38 @@ fn is_personal(kind: IdKind) -> bool {
     )
 }
 
+/// When one record has the given names and surnames in each other's fields (a clerk's slip in
+/// 1–2% of rows), `b`'s name with its first given name and first surname exchanged, so the
+/// fields compare like with like; `None` otherwise. The swap is recognised only when the
+/// crossed comparison agrees on both sides and the straight one on neither.
+fn fields_swapped(a: &PersonName, b: &PersonName) -> Option<PersonName> {
+    let (ag, bg) = (a.given.first()?, b.given.first()?);
+    let (a1, b1) = (a.surname1.as_ref()?, b.surname1.as_ref()?);
+    let close = |x: &str, y: &str| x == y || compact(x) == compact(y) || jaro_winkler(x, y) >= 0.9;
+    if close(ag, bg) || close(a1, b1) || !close(ag, b1) || !close(a1, bg) {
+        return None;
+    }
+    let mut n = b.clone();
+    n.given[0] = b1.clone();
+    n.surname1 = Some(bg.clone());
+    n.given_alternates.clear();
+    std::mem::swap(&mut n.given_phonetic, &mut n.surname1_phonetic);
+    Some(n)
+}
+
+/// Whether `a`'s first given name, or an alternate of it, is among `b`'s given names and
+/// alternates.
+fn first_among(a: &PersonName, b: &PersonName) -> bool {
+    let Some(first) = a.given.first() else {
+        return false;
+    };
+    if is_initial(first) {
+        return false;
+    }
+    let in_b = |x: &str| b.given.iter().chain(&b.given_alternates).any(|y| y == x);
+    in_b(first) || enlace_normalize::nicknames::alternates(first).any(in_b)
+}
+
 fn is_initial(s: &str) -> bool {
     s.chars().count() == 1
 }
@@ -199,16 +239,11 @@ pub(crate) fn compare_given(a: &PersonName, b: &PersonName) -> u8 {
     if fa == fb && !is_initial(fa) {
         return given::EXACT;
     }
-    // Any given name or alternate of one side among the other's: "Lupe"/"Guadalupe",
-    // "José Luis"/"Luis", "John"/"Juan".
-    let names_a = a.given.iter().chain(&a.given_alternates);
-    for x in names_a {
-        if is_initial(x) {
-            continue;
-        }
-        if b.given.iter().chain(&b.given_alternates).any(|y| y == x) {
-            return given::ALTERNATE;
-        }
+    // One side's first given name (or one of its alternates) among the other's names or
+    // alternates: "Lupe"/"Guadalupe", "Luis"/"José Luis", "John"/"Juan". Sharing only a second
+    // name does not count: sisters are often "María Guadalupe" and "Rosa Guadalupe".
+    if first_among(a, b) || first_among(b, a) {
+        return given::ALTERNATE;
     }
     if is_initial(fa) || is_initial(fb) {
         // An initial agrees with a name it begins; that is weak evidence, like a near spelling.
@@ -376,5 +411,194 @@ fn compare_ids(a: &Record, b: &Record, keep: impl Fn(IdKind) -> bool) -> u8 {
         agree::DISAGREE
     } else {
         NULL_LEVEL
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testutil::{rec, with_id};
+
+    fn given_level(a: &str, b: &str) -> u8 {
+        compare(&rec("1", a, "perez", "", ""), &rec("2", b, "perez", "", ""))
+            .level(Field::GivenName)
+    }
+
+    fn surname_level(a: (&str, &str), b: (&str, &str)) -> u8 {
+        compare(
+            &rec("1", "juan", a.0, a.1, ""),
+            &rec("2", "juan", b.0, b.1, ""),
+        )
+        .level(Field::Surnames)
+    }
+
+    fn date_level(a: &str, b: &str) -> u8 {
+        compare(
+            &rec("1", "juan", "perez", "", a),
+            &rec("2", "juan", "perez", "", b),
+        )
+        .level(Field::BirthDate)
+    }
+
+    #[test]
+    fn given_name_levels() {
+        assert_eq!(given_level("José", "JOSE"), given::EXACT);
+        assert_eq!(given_level("Lupe", "Guadalupe"), given::ALTERNATE);
+        assert_eq!(given_level("Juan", "John"), given::ALTERNATE);
+        assert_eq!(given_level("Luis", "José Luis"), given::ALTERNATE);
+        assert_eq!(given_level("Fernando", "Fernadno"), given::JW_HIGH);
+        assert_eq!(given_level("Jose", "Joel"), given::JW_LOW);
+        assert_eq!(given_level("Juan", "Pedro"), given::DIFFERENT);
+        // Sharing only a second given name is not agreement (sisters).
+        assert_eq!(
+            given_level("Rosa Guadalupe", "Marta Guadalupe"),
+            given::DIFFERENT
+        );
+    }
+
+    #[test]
+    fn surname_levels() {
+        assert_eq!(
+            surname_level(("Pérez", "García"), ("PEREZ", "GARCIA")),
+            surname::BOTH
+        );
+        assert_eq!(
+            surname_level(("Pérez", "García"), ("Perez", "")),
+            surname::FIRST_SECOND_MISSING
+        );
+        assert_eq!(
+            surname_level(("Pérez", "García"), ("García", "Pérez")),
+            surname::SWAPPED
+        );
+        assert_eq!(
+            surname_level(("Pérez", "García"), ("Perez", "Garcia de Lopez")),
+            surname::BOTH,
+            "a married name is kept apart from the second surname"
+        );
+        assert_eq!(
+            surname_level(("Pérez", "García"), ("Perez", "Gracia")),
+            surname::FIRST_SECOND_SIMILAR
+        );
+        assert_eq!(
+            surname_level(("Pérez", "García"), ("Perez", "Tzul")),
+            surname::FIRST_SECOND_DIFFERS
+        );
+        assert_eq!(
+            surname_level(("González", ""), ("Gonzales", "")),
+            surname::JW_HIGH
+        );
+        assert_eq!(
+            surname_level(("Vásquez", ""), ("Basquez", "")),
+            surname::JW_LOW_OR_PHONETIC
+        );
+        assert_eq!(
+            surname_level(("Pérez", ""), ("Xol", "")),
+            surname::DIFFERENT
+        );
+        assert_eq!(
+            surname_level(("de la Cruz", ""), ("Delacruz", "")),
+            surname::FIRST_SECOND_MISSING
+        );
+    }
+
+    #[test]
+    fn second_surname_moved_to_middle_name() {
+        let us = enlace_model::Record {
+            name: enlace_normalize::parse_name(enlace_normalize::NameInput::FirstMiddleLast {
+                first: "JUAN",
+                middle: "GARCIA",
+                last: "PEREZ",
+            })
+            .unwrap(),
+            ..rec("1", "x", "x", "", "")
+        };
+        let mx = rec("2", "Juan", "Pérez", "García", "");
+        assert_eq!(compare(&us, &mx).level(Field::Surnames), surname::BOTH);
+    }
+
+    #[test]
+    fn given_names_and_surnames_swapped_between_fields() {
+        let a = rec("1", "Sonia", "Hernández", "", "1986-06-26");
+        let b = rec("2", "Hernandez", "Sonia", "", "1986-06-26");
+        let c = compare(&a, &b);
+        assert_eq!(c.level(Field::GivenName), given::EXACT);
+        assert_eq!(c.level(Field::Surnames), surname::FIRST_SECOND_MISSING);
+    }
+
+    #[test]
+    fn birth_date_levels() {
+        assert_eq!(date_level("1990-03-05", "1990-03-05"), date::EXACT);
+        assert_eq!(date_level("1990-03-05", "1990-05-03"), date::SWAPPED);
+        assert_eq!(date_level("1990-03-31", "1990-04-01"), date::WITHIN_2_DAYS);
+        assert_eq!(date_level("1990-03-05", "1990-03-25"), date::SAME_MONTH);
+        assert_eq!(
+            date_level("1990-03-05", "1991-03-05"),
+            date::YEAR_OFF_BY_ONE
+        );
+        assert_eq!(date_level("1990-01-01", "1990-07-14"), date::WEAK_YEAR);
+        assert_eq!(date_level("1990", "1990-07-14"), date::WEAK_YEAR);
+        assert_eq!(date_level("1990-03-05", "1975-08-20"), date::DIFFERENT);
+        assert_eq!(date_level("", "1990-07-14"), NULL_LEVEL);
+        assert_eq!(
+            date_level("1900-01-01", "1990-07-14"),
+            NULL_LEVEL,
+            "null sentinel"
+        );
+    }
+
+    #[test]
+    fn sex_and_nationality() {
+        let a = rec("1", "Ana", "Ruiz", "", "");
+        let mut b = rec("2", "Ana", "Ruiz", "", "");
+        assert_eq!(compare(&a, &b).level(Field::Sex), agree::AGREE);
+        b.sex = Sex::Female;
+        assert_eq!(compare(&a, &b).level(Field::Sex), agree::DISAGREE);
+        b.sex = Sex::Unknown;
+        assert_eq!(compare(&a, &b).level(Field::Sex), NULL_LEVEL);
+        b.nationality = Some("GT".into());
+        assert_eq!(compare(&a, &b).level(Field::Nationality), agree::DISAGREE);
+        b.nationality = None;
+        assert_eq!(compare(&a, &b).level(Field::Nationality), NULL_LEVEL);
+    }
+
+    #[test]
+    fn identifiers_valid_only() {
+        let base = || rec("1", "Ana", "Ruiz", "", "");
+        let a = with_id(base(), IdKind::Phone, "962 123 4567", "MX");
+        let b = with_id(base(), IdKind::Phone, "(962) 123-4567", "MX");
+        assert_eq!(compare(&a, &b).level(Field::Phone), agree::AGREE);
+        let c = with_id(base(), IdKind::Phone, "962 765 4321", "MX");
+        assert_eq!(compare(&a, &c).level(Field::Phone), agree::DISAGREE);
+        // An invalid value never agrees, even with itself, and never disagrees either.
+        let bad1 = with_id(base(), IdKind::Phone, "123", "MX");
+        let bad2 = with_id(base(), IdKind::Phone, "123", "MX");
+        assert!(!bad1.identifiers[0].valid);
+        assert_eq!(compare(&bad1, &bad2).level(Field::Phone), NULL_LEVEL);
+        assert_eq!(compare(&a, &bad2).level(Field::Phone), NULL_LEVEL);
+        // A phone is not an official identifier.
+        assert_eq!(compare(&a, &b).level(Field::Identifier), NULL_LEVEL);
+        let curp17 = "PEGJ900315HDFRRN0";
+        let curp = format!(
+            "{curp17}{}",
+            enlace_normalize::curp::check_digit(curp17).unwrap()
+        );
+        let x = with_id(base(), IdKind::Curp, &curp, "MX");
+        let y = with_id(base(), IdKind::Curp, &curp.to_lowercase(), "MX");
+        assert!(x.identifiers[0].valid, "{:?}", x.identifiers[0]);
+        assert_eq!(compare(&x, &y).level(Field::Identifier), agree::AGREE);
+        let mut wrong = curp.clone();
+        wrong.pop();
+        wrong.push(if curp.ends_with('0') { '1' } else { '0' });
+        let z = with_id(base(), IdKind::Curp, &wrong, "MX");
+        assert!(!z.identifiers[0].valid);
+        assert_eq!(compare(&x, &z).level(Field::Identifier), NULL_LEVEL);
+    }
+
+    #[test]
+    fn every_level_has_a_name() {
+        for f in Field::ALL {
+            assert_eq!(f.levels()[0], "null");
+            assert!(f.level_count() >= 3);
+        }
     }
 }

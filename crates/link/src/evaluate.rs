@@ -260,3 +260,109 @@ impl Explanation {
         out
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Source;
+    use crate::testutil::rec;
+
+    #[test]
+    fn metrics_count_pairs() {
+        let truth: FxHashSet<(u32, u32)> = [(0, 1), (2, 3), (2, 4), (3, 4)].into_iter().collect();
+        let m = Metrics::of_pairs(&[(1, 0), (2, 3), (5, 6), (0, 1)], &truth);
+        assert_eq!(
+            (m.true_positives, m.false_positives, m.false_negatives),
+            (2, 1, 2)
+        );
+        assert!((m.precision - 2.0 / 3.0).abs() < 1e-12);
+        assert!((m.recall - 0.5).abs() < 1e-12);
+        assert!((m.f1 - 4.0 / 7.0).abs() < 1e-12);
+        assert!((pairs_completeness(&[(0, 1), (3, 2)], &truth) - 0.5).abs() < 1e-12);
+    }
+
+    #[test]
+    fn truth_pairs_within_and_across_sources() {
+        let d = Dataset::new(vec![
+            Source {
+                name: "us".into(),
+                records: vec![rec("a", "X", "Y", "", ""), rec("b", "X", "Y", "", "")],
+            },
+            Source {
+                name: "mx".into(),
+                records: vec![rec("c", "X", "Y", "", ""), rec("d", "X", "Y", "", "")],
+            },
+        ]);
+        let t = Truth::from_assignments([
+            ("us", "a", "p1"),
+            ("us", "b", "p1"),
+            ("mx", "c", "p1"),
+            ("mx", "d", "p2"),
+            ("gt", "rejected-row", "p2"),
+        ]);
+        let pairs = t.pairs(&d);
+        let expected: FxHashSet<(u32, u32)> = [(0, 1), (0, 2), (1, 2)].into_iter().collect();
+        assert_eq!(pairs, expected);
+    }
+
+    #[test]
+    fn truth_from_csv() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("records.csv");
+        std::fs::write(&p, "source,record_id,person_id\nus,a,P1\nmx,c,P1\n").unwrap();
+        let t = Truth::from_records_csv(&p).unwrap();
+        assert_eq!(t.person("mx", "c"), Some("P1"));
+        std::fs::write(&p, "source,id\nus,a\n").unwrap();
+        assert!(matches!(
+            Truth::from_records_csv(&p),
+            Err(LinkError::MissingColumn { .. })
+        ));
+    }
+
+    #[test]
+    fn explanation_adds_up_and_renders() {
+        let m: Vec<(Vec<f64>, Vec<f64>)> = Field::ALL
+            .iter()
+            .map(|f| {
+                let n = f.level_count();
+                let mut m = vec![1.0; n];
+                let mut u = vec![1.0; n];
+                for l in 1..n {
+                    m[l] = if l == 1 { 0.9 } else { 0.1 / (n - 2) as f64 };
+                    u[l] = if l == n - 1 {
+                        0.9
+                    } else {
+                        0.1 / (n - 2) as f64
+                    };
+                }
+                (m, u)
+            })
+            .collect();
+        let model = Model {
+            version: crate::model::MODEL_VERSION,
+            lambda: 0.001,
+            fields: Field::ALL
+                .iter()
+                .zip(m)
+                .map(|(&field, (m, u))| crate::model::FieldParams { field, m, u })
+                .collect(),
+            surname_tf: Default::default(),
+            tf_rare: 0.001,
+            tf_mean: 0.01,
+            threshold: 0.0,
+            em_iterations: 0,
+            em_converged: true,
+        };
+        let a = rec("1", "Juan", "Pérez", "García", "1990-03-05");
+        let b = rec("2", "Juan", "Perez", "Garcia", "1990-03-05");
+        let e = explain(&model, &a, &b);
+        let sum: f64 = e.prior + e.fields.iter().map(|f| f.weight).sum::<f64>() + e.tf_adjustment;
+        assert!((sum - e.total).abs() < 1e-9);
+        assert!(e.tf_adjustment > 0.0, "a surname seen nowhere is rare");
+        let text = e.render();
+        assert!(text.contains("given_name: exact"), "{text}");
+        assert!(text.contains("birth_date: exact"), "{text}");
+        assert!(text.contains("identifier: null"), "{text}");
+        assert!(text.contains(", link"), "{text}");
+    }
+}

@@ -97,3 +97,44 @@ impl Dataset {
         (self.source_name(id), &self.record(id).key)
     }
 }
+
+#[cfg(test)]
+pub(crate) mod testutil {
+    use enlace_model::Record;
+    use enlace_normalize::{IdKind, NameInput, PartialDate, Sex, normalize_identifier, parse_name};
+
+    /// A record with the given names, surnames and ISO birth date ("" for none).
+    pub fn rec(key: &str, given: &str, s1: &str, s2: &str, dob: &str) -> Record {
+        let name = parse_name(NameInput::Parts {
+            given,
+            surname1: s1,
+            surname2: s2,
+        })
+        .unwrap();
+        Record {
+            key: key.to_string(),
+            name,
+            birth_date: date(dob),
+            sex: Sex::Male,
+            nationality: Some("MX".into()),
+            identifiers: vec![],
+            events: vec![],
+            attributes: vec![],
+            warnings: vec![],
+        }
+    }
+
+    pub fn date(dob: &str) -> Option<PartialDate> {
+        if dob.is_empty() {
+            return None;
+        }
+        let today = chrono::NaiveDate::from_ymd_opt(2025, 6, 30).unwrap();
+        Some(enlace_normalize::parse_date(dob, enlace_normalize::DateOrder::Ymd, today).unwrap())
+    }
+
+    pub fn with_id(mut r: Record, kind: IdKind, raw: &str, country: &str) -> Record {
+        r.identifiers
+            .push(normalize_identifier(kind, raw, Some(country)));
+        r
+    }
+}

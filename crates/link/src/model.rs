@@ -95,7 +95,6 @@ impl Default for TrainOptions {
             training_rules: vec![
                 BlockingRule::OfficialIdentifier,
                 BlockingRule::GivenPhoneticBirthDate,
-                BlockingRule::Surname1PhoneticYear,
             ],
         }
     }
@@ -593,4 +592,147 @@ fn em(
         }
     }
     (s.max_iter, false)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand::Rng;
+
+    /// A level distribution for a field: decreasing from level 1 (matches) or increasing towards
+    /// the last level (non-matches).
+    fn dist(field: Field, matches: bool) -> Vec<f64> {
+        let n = field.level_count();
+        let raw: Vec<f64> = (0..n)
+            .map(|l| {
+                if l == 0 {
+                    0.0
+                } else if matches {
+                    0.4f64.powi(l as i32)
+                } else {
+                    0.4f64.powi((n - l) as i32)
+                }
+            })
+            .collect();
+        normalise(&raw, 0.0)
+    }
+
+    fn draw(rng: &mut ChaCha8Rng, p: &[f64]) -> u8 {
+        let x: f64 = rng.random();
+        let mut acc = 0.0;
+        for (l, q) in p.iter().enumerate().skip(1) {
+            acc += q;
+            if x < acc {
+                return l as u8;
+            }
+        }
+        (p.len() - 1) as u8
+    }
+
+    fn model_with(m: Vec<Vec<f64>>, u: Vec<Vec<f64>>, lambda: f64) -> Model {
+        Model {
+            version: MODEL_VERSION,
+            lambda,
+            fields: Field::ALL
+                .iter()
+                .zip(m.into_iter().zip(u))
+                .map(|(&field, (m, u))| FieldParams { field, m, u })
+                .collect(),
+            surname_tf: BTreeMap::from([
+                ("garcia".to_string(), 0.1),
+                ("tzunun".to_string(), 0.001),
+            ]),
+            tf_rare: 0.0005,
+            tf_mean: 0.02,
+            threshold: 3.5,
+            em_iterations: 0,
+            em_converged: false,
+        }
+    }
+
+    #[test]
+    fn em_recovers_known_m_and_lambda() {
+        let true_m: Vec<Vec<f64>> = Field::ALL.iter().map(|&f| dist(f, true)).collect();
+        let u: Vec<Vec<f64>> = Field::ALL.iter().map(|&f| dist(f, false)).collect();
+        let true_lambda = 0.2;
+        let mut rng = ChaCha8Rng::seed_from_u64(5);
+        let mut counts: FxHashMap<Comparison, f64> = FxHashMap::default();
+        for _ in 0..40_000 {
+            let is_match = rng.random::<f64>() < true_lambda;
+            let mut c = [0u8; FIELD_COUNT];
+            for f in 0..FIELD_COUNT {
+                c[f] = draw(&mut rng, if is_match { &true_m[f] } else { &u[f] });
+            }
+            *counts.entry(Comparison(c)).or_insert(0.0) += 1.0;
+        }
+        let mut patterns: Vec<(Comparison, f64)> = counts.into_iter().collect();
+        patterns.sort_by_key(|p| p.0);
+        let start: Vec<Vec<f64>> = Field::ALL.iter().map(|&f| initial_m(f)).collect();
+        let mut model = model_with(start, u, 0.05);
+        model.run_em(&patterns, 500, 1e-7);
+        assert!(model.em_converged);
+        assert!(
+            (model.lambda - true_lambda).abs() < 0.01,
+            "lambda {}",
+            model.lambda
+        );
+        for (p, m) in model.fields.iter().zip(&true_m) {
+            for (l, (got, want)) in p.m.iter().zip(m).enumerate().skip(1) {
+                assert!(
+                    (got - want).abs() < 0.02,
+                    "{:?} level {l}: m {got:.4} expected {want:.4}",
+                    p.field
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn json_round_trip_and_validation() {
+        let m: Vec<Vec<f64>> = Field::ALL.iter().map(|&f| dist(f, true)).collect();
+        let u: Vec<Vec<f64>> = Field::ALL.iter().map(|&f| dist(f, false)).collect();
+        let model = model_with(m, u, 0.01);
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("model.json");
+        model.save(&path).unwrap();
+        assert_eq!(Model::load(&path).unwrap(), model);
+
+        let mut bad = model.clone();
+        bad.version = 99;
+        assert!(Model::from_json(&bad.to_json().unwrap()).is_err());
+        let mut bad = model.clone();
+        bad.fields[2].m.pop();
+        assert!(Model::from_json(&bad.to_json().unwrap()).is_err());
+        let mut bad = model.clone();
+        bad.fields.swap(0, 1);
+        assert!(Model::from_json(&bad.to_json().unwrap()).is_err());
+        assert!(Model::from_json("{").is_err());
+    }
+
+    #[test]
+    fn term_frequency_weakens_common_and_strengthens_rare_surnames() {
+        let m: Vec<Vec<f64>> = Field::ALL.iter().map(|&f| dist(f, true)).collect();
+        let u: Vec<Vec<f64>> = Field::ALL.iter().map(|&f| dist(f, false)).collect();
+        let model = model_with(m, u, 0.01);
+        assert!(model.tf_adjustment("garcia") < 0.0);
+        assert!(model.tf_adjustment("tzunun") > 0.0);
+        assert!(model.tf_adjustment("neverseen") <= MAX_TF_BITS);
+        let a = crate::testutil::rec("1", "Juan", "García", "", "1990-01-02");
+        let b = crate::testutil::rec("2", "Juan", "Garcia", "", "1990-01-02");
+        let x = crate::testutil::rec("3", "Juan", "Tzunún", "", "1990-01-02");
+        let y = crate::testutil::rec("4", "Juan", "Tzunun", "", "1990-01-02");
+        assert!(model.score(&x, &y).weight > model.score(&a, &b).weight);
+    }
+
+    #[test]
+    fn threshold_separates_clear_groups() {
+        let m: Vec<Vec<f64>> = Field::ALL.iter().map(|&f| dist(f, true)).collect();
+        let u: Vec<Vec<f64>> = Field::ALL.iter().map(|&f| dist(f, false)).collect();
+        let model = model_with(m, u, 0.01);
+        let mut w = vec![-20.0; 100];
+        w.extend(vec![20.0; 10]);
+        let t = model.choose_threshold(&w);
+        assert!(t > -20.0 && t <= 20.0, "{t}");
+        assert_eq!(model.choose_threshold(&[]), 0.0);
+    }
 }

@@ -216,3 +216,109 @@ pub fn cluster_id(data: &Dataset, members: &[u32]) -> String {
     }
     format!("c{h:016x}")
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Source;
+    use crate::testutil::rec;
+
+    fn dataset(sizes: &[usize]) -> Dataset {
+        Dataset::new(
+            sizes
+                .iter()
+                .enumerate()
+                .map(|(s, &n)| Source {
+                    name: format!("s{s}"),
+                    records: (0..n)
+                        .map(|i| rec(&format!("r{i:03}"), "Ana", "Ruiz", "", ""))
+                        .collect(),
+                })
+                .collect(),
+        )
+    }
+
+    fn sp(a: u32, b: u32, weight: f64) -> ScoredPair {
+        ScoredPair {
+            a: a.min(b),
+            b: a.max(b),
+            weight,
+        }
+    }
+
+    #[test]
+    fn one_to_one_takes_heaviest_first() {
+        let d = dataset(&[2, 2]);
+        // 0,1 in source 0; 2,3 in source 1.
+        let pairs = [sp(0, 2, 10.0), sp(0, 3, 9.0), sp(1, 2, 8.0), sp(1, 3, 1.0)];
+        let links = one_to_one(&d, &pairs, 0, 1, 0.0);
+        assert_eq!(links, vec![sp(0, 2, 10.0), sp(1, 3, 1.0)]);
+        let links = one_to_one(&d, &pairs, 0, 1, 5.0);
+        assert_eq!(links, vec![sp(0, 2, 10.0)]);
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn one_to_one_never_assigns_a_record_twice(
+            edges in proptest::collection::vec((0u32..6, 0u32..6, -10.0f64..10.0), 0..60)
+        ) {
+            let d = dataset(&[6, 6]);
+            let pairs: Vec<ScoredPair> = edges.iter().map(|&(a, b, w)| sp(a, 6 + b, w)).collect();
+            let links = one_to_one(&d, &pairs, 0, 1, -5.0);
+            let mut used = std::collections::HashSet::new();
+            for l in &links {
+                proptest::prop_assert!(l.weight >= -5.0);
+                proptest::prop_assert!(used.insert(l.a));
+                proptest::prop_assert!(used.insert(l.b));
+            }
+        }
+    }
+
+    #[test]
+    fn dedupe_does_not_chain_through_a_middle_record() {
+        let d = dataset(&[3]);
+        // 0–1 and 1–2 look alike, 0–2 clearly do not (a father, a record like both, a son).
+        let w = |a: u32, b: u32| match (a.min(b), a.max(b)) {
+            (0, 1) => 12.0,
+            (1, 2) => 10.0,
+            _ => -30.0,
+        };
+        let pairs = [sp(0, 1, 12.0), sp(1, 2, 10.0), sp(0, 2, -30.0)];
+        let groups = dedupe(&d, &pairs, 0.0, &w);
+        assert_eq!(groups, vec![vec![0, 1], vec![2]]);
+        // Connected components would have put all three together.
+        let w_ok = |_: u32, _: u32| 5.0;
+        let groups = dedupe(&d, &pairs, 0.0, &w_ok);
+        assert_eq!(groups, vec![vec![0, 1, 2]]);
+    }
+
+    #[test]
+    fn linking_keeps_one_entity_per_source() {
+        let d = dataset(&[2, 1, 1]);
+        // Records 0 and 1 (source 0) were not deduplicated; both resemble record 2 (source 1).
+        let w = |_: u32, _: u32| 8.0;
+        let pairs = [sp(0, 2, 9.0), sp(1, 2, 8.0), sp(2, 3, 7.0)];
+        let entities: Vec<Vec<u32>> = (0..4).map(|i| vec![i]).collect();
+        let clusters = link_entities(&d, entities, &pairs, 0.0, &w);
+        let members: Vec<Vec<u32>> = clusters.iter().map(|c| c.members.clone()).collect();
+        assert_eq!(members, vec![vec![0, 2, 3], vec![1]]);
+        // Deduplicated first, both records of source 0 join the cluster.
+        let all = dedupe_then_link(&d, &[sp(0, 1, 9.5), sp(0, 2, 9.0), sp(2, 3, 7.0)], 0.0, &w);
+        assert_eq!(all.len(), 1);
+        assert_eq!(all[0].members, vec![0, 1, 2, 3]);
+    }
+
+    #[test]
+    fn cluster_ids_are_stable() {
+        let d = dataset(&[3, 2]);
+        let id = cluster_id(&d, &[1, 3, 4]);
+        assert_eq!(id, cluster_id(&d, &[4, 3, 1]));
+        assert_eq!(
+            id,
+            cluster_id(&d, &[1]),
+            "named by the smallest (source, key)"
+        );
+        assert_ne!(id, cluster_id(&d, &[3]));
+        assert_eq!(id.len(), 17);
+    }
+}

@@ -33,6 +33,7 @@ const GIVEN_LEVELS: &[&str] = &[
     "null",
     "exact",
     "nickname or alternate",
+    "first agrees, second differs",
     "jaro-winkler >= 0.92",
     "jaro-winkler >= 0.80",
     "phonetic key equal",
@@ -113,10 +114,11 @@ impl Field {
 pub mod given {
     pub const EXACT: u8 = 1;
     pub const ALTERNATE: u8 = 2;
-    pub const JW_HIGH: u8 = 3;
-    pub const JW_LOW: u8 = 4;
-    pub const PHONETIC: u8 = 5;
-    pub const DIFFERENT: u8 = 6;
+    pub const SECOND_DIFFERS: u8 = 3;
+    pub const JW_HIGH: u8 = 4;
+    pub const JW_LOW: u8 = 5;
+    pub const PHONETIC: u8 = 6;
+    pub const DIFFERENT: u8 = 7;
 }
 
 /// Surname levels.
@@ -237,7 +239,14 @@ pub(crate) fn compare_given(a: &PersonName, b: &PersonName) -> u8 {
         return NULL_LEVEL;
     };
     if fa == fb && !is_initial(fa) {
-        return given::EXACT;
+        // "Juan Luis" and "Juan Alfredo" are brothers more often than one man: both second
+        // names written and different is its own, weaker level. One missing is still exact.
+        return match (a.given.get(1), b.given.get(1)) {
+            (Some(x), Some(y)) if x != y && !is_initial(x) && !is_initial(y) => {
+                given::SECOND_DIFFERS
+            }
+            _ => given::EXACT,
+        };
     }
     // One side's first given name (or one of its alternates) among the other's names or
     // alternates: "Lupe"/"Guadalupe", "Luis"/"José Luis", "John"/"Juan". Sharing only a second
@@ -447,6 +456,12 @@ mod tests {
         assert_eq!(given_level("Juan", "John"), given::ALTERNATE);
         assert_eq!(given_level("Luis", "José Luis"), given::ALTERNATE);
         assert_eq!(given_level("Fernando", "Fernadno"), given::JW_HIGH);
+        assert_eq!(given_level("Juan Luis", "Juan"), given::EXACT);
+        assert_eq!(given_level("Juan Luis", "Juan L"), given::EXACT);
+        assert_eq!(
+            given_level("Juan Luis", "Juan Alfredo"),
+            given::SECOND_DIFFERS
+        );
         assert_eq!(given_level("Jose", "Joel"), given::JW_LOW);
         assert_eq!(given_level("Juan", "Pedro"), given::DIFFERENT);
         // Sharing only a second given name is not agreement (sisters).

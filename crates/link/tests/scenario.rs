@@ -45,7 +45,19 @@ fn load(dir: &Path) -> Dataset {
 fn links_generated_scenario() {
     let t0 = Instant::now();
     let dir = tempfile::tempdir().unwrap();
-    let opts = enlace_synth::GenerateOptions::new(PEOPLE, SEED);
+    // Other sizes and seeds can be measured with ENLACE_LINK_PEOPLE and ENLACE_LINK_SEED (the
+    // floors below hold for the defaults).
+    let env = |k: &str, d: u64| {
+        std::env::var(k)
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(d)
+    };
+    let (people, seed) = (
+        env("ENLACE_LINK_PEOPLE", PEOPLE as u64) as usize,
+        env("ENLACE_LINK_SEED", SEED),
+    );
+    let opts = enlace_synth::GenerateOptions::new(people, seed);
     enlace_synth::generate(&opts, dir.path()).unwrap();
     let data = load(dir.path());
     let truth = Truth::from_records_csv(&dir.path().join("truth/records.csv")).unwrap();
@@ -62,7 +74,7 @@ fn links_generated_scenario() {
     let completeness = pairs_completeness(&candidates, &truth_pairs);
     let m = Metrics::of_clusters(&out.clusters, &truth_pairs);
     println!(
-        "scenario: {PEOPLE} people, seed {SEED}; {} records; {} true pairs",
+        "scenario: {people} people, seed {seed}; {} records; {} true pairs",
         data.len(),
         truth_pairs.len()
     );
@@ -172,6 +184,40 @@ fn links_generated_scenario() {
             }
         }
         println!("hist (bin: true, false) {hist:?}");
+        let mut cl_of = vec![usize::MAX; data.len()];
+        for (i, c) in out.clusters.iter().enumerate() {
+            for &r in &c.members {
+                cl_of[r as usize] = i;
+            }
+        }
+        let mut shown = 0;
+        for p in &truth_pairs {
+            if !predicted.contains(p) && w.get(p).is_some_and(|&x| x >= t) && shown < 6 {
+                shown += 1;
+                for r in [p.0, p.1] {
+                    let c = &out.clusters[cl_of[r as usize]];
+                    let desc: Vec<String> = c
+                        .members
+                        .iter()
+                        .map(|&m| {
+                            format!(
+                                "{:?}={:?} {}",
+                                data.key(m),
+                                truth.person(data.key(m).0, data.key(m).1),
+                                data.record(m).name.given_display.clone()
+                                    + " "
+                                    + &data.record(m).name.surnames_display
+                            )
+                        })
+                        .collect();
+                    println!(
+                        "ABOVE-MISSED {:?} w={:.1} cluster: {desc:?}",
+                        data.key(r),
+                        w[p]
+                    );
+                }
+            }
+        }
         println!(
             "missed but above threshold: {missed_above}; false and above threshold: {false_direct}"
         );

@@ -8,7 +8,9 @@
 //! * [`dedupe`]: records of one person within a source (repeat encounters). Pairs above the
 //!   threshold are merged heaviest first, but two groups merge only when the *average* weight
 //!   over all their cross pairs is at or above the threshold (average linkage). Plain connected
-//!   components would chain a father to his son through a record that resembles both.
+//!   components would chain a father to his son through a record that resembles both. Two
+//!   groups holding records of the same event never merge: a source records a person once per
+//!   event, so those are relatives or companions caught together.
 //! * [`link_entities`]: clusters across sources, at most one entity (a record, or a deduplicated
 //!   group of records) per source per cluster; entity pairs are merged heaviest first, by the
 //!   average weight of their record pairs, when the clusters hold no source in common.
@@ -184,6 +186,9 @@ fn merge(
         if one_per_source && sources[lo].iter().any(|s| sources[hi].contains(s)) {
             continue;
         }
+        if !one_per_source && share_an_event(data, &members[lo], &members[hi]) {
+            continue;
+        }
         if average_linkage(&members[lo], &members[hi], score) >= threshold {
             let moved = std::mem::take(&mut members[hi]);
             for &r in &moved {
@@ -200,6 +205,24 @@ fn merge(
     let mut out: Vec<Vec<u32>> = members.into_iter().filter(|m| !m.is_empty()).collect();
     out.sort();
     out
+}
+
+/// Whether a record of `a` and a record of `b` took part in the same event. Within a source a
+/// person is recorded once per event, so two such records are two people: the twins, the
+/// father and son, the family caught together. Event ids are per source, which is all
+/// deduplication compares.
+fn share_an_event(data: &Dataset, a: &[u32], b: &[u32]) -> bool {
+    a.iter().any(|&x| {
+        let ex = &data.record(x).events;
+        b.iter().any(|&y| {
+            data.source_of(x) == data.source_of(y)
+                && data
+                    .record(y)
+                    .events
+                    .iter()
+                    .any(|e| e.id.is_some() && ex.iter().any(|f| f.kind == e.kind && f.id == e.id))
+        })
+    })
 }
 
 /// A cluster's stable id: FNV-1a (64 bits) of the smallest `(source name, record key)` among
@@ -290,6 +313,25 @@ mod tests {
         let w_ok = |_: u32, _: u32| 5.0;
         let groups = dedupe(&d, &pairs, 0.0, &w_ok);
         assert_eq!(groups, vec![vec![0, 1, 2]]);
+    }
+
+    #[test]
+    fn records_of_one_event_are_never_merged() {
+        let mut d = dataset(&[3]);
+        let event = |id: &str| enlace_model::Event {
+            kind: "encounter".into(),
+            id: Some(id.into()),
+            date: None,
+            place: None,
+        };
+        d.sources[0].records[0].events = vec![event("E1")];
+        d.sources[0].records[1].events = vec![event("E1")];
+        d.sources[0].records[2].events = vec![event("E2")];
+        let w = |_: u32, _: u32| 10.0;
+        let pairs = [sp(0, 1, 20.0), sp(1, 2, 10.0), sp(0, 2, 10.0)];
+        // Twins caught together (0 and 1) stay apart; record 2 joins the heavier side.
+        let groups = dedupe(&d, &pairs, 0.0, &w);
+        assert_eq!(groups, vec![vec![0, 2], vec![1]]);
     }
 
     #[test]

@@ -33,6 +33,12 @@ pub enum BlockingRule {
     /// The full birth date alone (not a placeholder): finds pairs whose names were swapped
     /// between fields or badly misspelt.
     BirthDate,
+    /// Phonetic keys of both surnames, in either order: finds pairs whose given name and birth
+    /// date both carry errors, and surnames written in the wrong order.
+    SurnamesPhonetic,
+    /// Phonetic key of the first surname, birth month and day: finds birth years off by one or
+    /// two when the given name is misspelt too.
+    Surname1PhoneticMonthDay,
     /// Each valid official identifier (CURP, DPI/CUI, A-number, passport), phones left out.
     /// Not a default blocking rule (`Identifier` covers it) but the cleanest set to train on:
     /// two records sharing one are almost always the same person, whereas relatives share
@@ -42,13 +48,15 @@ pub enum BlockingRule {
 
 impl BlockingRule {
     /// The default rule set.
-    pub const DEFAULT: [BlockingRule; 6] = [
+    pub const DEFAULT: [BlockingRule; 8] = [
         BlockingRule::Surname1PhoneticYear,
         BlockingRule::GivenPhoneticBirthDate,
         BlockingRule::Identifier,
         BlockingRule::Surname2PhoneticGivenPhonetic,
         BlockingRule::Surname1PhoneticGivenPhonetic,
         BlockingRule::BirthDate,
+        BlockingRule::SurnamesPhonetic,
+        BlockingRule::Surname1PhoneticMonthDay,
     ];
 
     pub fn name(self) -> &'static str {
@@ -59,6 +67,8 @@ impl BlockingRule {
             BlockingRule::Surname2PhoneticGivenPhonetic => "surname2_phonetic+given_phonetic",
             BlockingRule::Surname1PhoneticGivenPhonetic => "surname1_phonetic+given_phonetic",
             BlockingRule::BirthDate => "birth_date",
+            BlockingRule::SurnamesPhonetic => "surnames_phonetic",
+            BlockingRule::Surname1PhoneticMonthDay => "surname1_phonetic+birth_month_day",
             BlockingRule::OfficialIdentifier => "official_identifier",
         }
     }
@@ -73,6 +83,8 @@ impl BlockingRule {
             BlockingRule::Surname2PhoneticGivenPhonetic
             | BlockingRule::Surname1PhoneticGivenPhonetic => &[Field::Surnames, Field::GivenName],
             BlockingRule::BirthDate => &[Field::BirthDate],
+            BlockingRule::SurnamesPhonetic => &[Field::Surnames],
+            BlockingRule::Surname1PhoneticMonthDay => &[Field::Surnames, Field::BirthDate],
             BlockingRule::OfficialIdentifier => &[Field::Identifier],
         }
     }
@@ -125,6 +137,25 @@ impl BlockingRule {
                 }
             }
             BlockingRule::BirthDate => full_date.into_iter().collect(),
+            BlockingRule::SurnamesPhonetic => {
+                match (
+                    nonempty(&n.surname1_phonetic),
+                    nonempty(&n.surname2_phonetic),
+                ) {
+                    (Some(a), Some(b)) if a <= b => vec![format!("{a}|{b}")],
+                    (Some(a), Some(b)) => vec![format!("{b}|{a}")],
+                    _ => vec![],
+                }
+            }
+            BlockingRule::Surname1PhoneticMonthDay => {
+                let month_day = date
+                    .filter(|(_, full)| *full)
+                    .and_then(|(d, _)| Some((d.month?, d.day?)));
+                match (nonempty(&n.surname1_phonetic), month_day) {
+                    (Some(s), Some((m, d))) => vec![format!("{s}|{m:02}-{d:02}")],
+                    _ => vec![],
+                }
+            }
         }
     }
 }

@@ -44,7 +44,8 @@ const SURNAME_LEVELS: &[&str] = &[
     "both surnames agree",
     "first agrees, one second missing",
     "first agrees, second similar",
-    "surnames swapped or crossed",
+    "surnames swapped",
+    "surnames crossed",
     "first agrees, second differs",
     "jaro-winkler >= 0.92",
     "jaro-winkler >= 0.80 or phonetic equal",
@@ -127,10 +128,11 @@ pub mod surname {
     pub const FIRST_SECOND_MISSING: u8 = 2;
     pub const FIRST_SECOND_SIMILAR: u8 = 3;
     pub const SWAPPED: u8 = 4;
-    pub const FIRST_SECOND_DIFFERS: u8 = 5;
-    pub const JW_HIGH: u8 = 6;
-    pub const JW_LOW_OR_PHONETIC: u8 = 7;
-    pub const DIFFERENT: u8 = 8;
+    pub const CROSSED: u8 = 5;
+    pub const FIRST_SECOND_DIFFERS: u8 = 6;
+    pub const JW_HIGH: u8 = 7;
+    pub const JW_LOW_OR_PHONETIC: u8 = 8;
+    pub const DIFFERENT: u8 = 9;
 
     /// The levels on which the first surnames agree exactly: those the term-frequency adjustment
     /// applies to.
@@ -319,9 +321,14 @@ pub(crate) fn compare_surnames(a: &PersonName, b: &PersonName) -> u8 {
             _ => surname::FIRST_SECOND_MISSING,
         };
     }
-    // Surnames in the wrong order, or the one surname a record kept is the other's second.
-    if same(&a.surname1, &b2) || same(&a2, &b.surname1) {
+    // Surnames in the wrong order: strong. One surname in the other's other place: weak, since
+    // a mother's first surname is her child's second.
+    let (x, y) = (same(&a.surname1, &b2), same(&a2, &b.surname1));
+    if x && y {
         return surname::SWAPPED;
+    }
+    if x || y {
+        return surname::CROSSED;
     }
     let jw = jaro_winkler(a1, b1);
     if jw >= 0.92 {
@@ -484,6 +491,14 @@ mod tests {
         assert_eq!(
             surname_level(("Pérez", "García"), ("García", "Pérez")),
             surname::SWAPPED
+        );
+        assert_eq!(
+            surname_level(("Pérez", "García"), ("García", "")),
+            surname::CROSSED
+        );
+        assert_eq!(
+            surname_level(("Pérez", "García"), ("García", "López")),
+            surname::CROSSED
         );
         assert_eq!(
             surname_level(("Pérez", "García"), ("Perez", "Garcia de Lopez")),

@@ -24,7 +24,9 @@ pub use error::LinkError;
 pub use evaluate::{Explanation, Metrics, Truth, explain};
 pub use model::{Model, TrainOptions};
 pub use pipeline::{LinkOutput, run, score_pairs};
-pub use solve::{Cluster, ScoredPair, cluster_id, dedupe_then_link, one_to_one};
+pub use solve::{
+    Cluster, ScoredPair, cluster_id, dedupe, dedupe_then_link, link_entities, one_to_one,
+};
 
 use enlace_model::Record;
 

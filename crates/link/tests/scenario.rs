@@ -1,13 +1,18 @@
 //! End to end on a generated scenario: generate, import into a store through the shipped
 //! mappings, link US↔MX↔GT with deduplication, and score against the scenario's truth.
 
+use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::Instant;
 
 use enlace_ingest::{ImportOptions, import};
-use enlace_link::evaluate::pairs_completeness;
-use enlace_link::{Blocker, Dataset, Metrics, Source, TrainOptions, Truth, explain, run};
+use enlace_link::evaluate::{cluster_pairs, pairs_completeness};
+use enlace_link::{
+    Blocker, Dataset, LinkOutput, Metrics, Source, TrainOptions, Truth, dedupe_then_link, explain,
+    run,
+};
 use enlace_store::Store;
+use rustc_hash::FxHashSet;
 
 const PEOPLE: usize = 1_500;
 const SEED: u64 = 7;
@@ -92,172 +97,9 @@ fn links_generated_scenario() {
     );
     println!("load {:?}, total {:?}", t_load, t0.elapsed());
     if std::env::var_os("ENLACE_LINK_DEBUG").is_some() {
-        let predicted: rustc_hash::FxHashSet<(u32, u32)> =
-            enlace_link::evaluate::cluster_pairs(&out.clusters)
-                .into_iter()
-                .collect();
-        let mut shown = 0;
-        for &(a, b) in &truth_pairs {
-            if !predicted.contains(&(a, b)) && shown < 12 {
-                shown += 1;
-                println!(
-                    "MISSED {:?} {:?}\n{:?}\n{:?}",
-                    data.key(a),
-                    data.key(b),
-                    data.record(a).name,
-                    data.record(b).name
-                );
-                println!(
-                    "{:?} {:?}",
-                    data.record(a).birth_date,
-                    data.record(b).birth_date
-                );
-                println!(
-                    "{}",
-                    explain(&out.model, data.record(a), data.record(b)).render()
-                );
-            }
-        }
-        shown = 0;
-        for &(a, b) in &predicted {
-            if !truth_pairs.contains(&(a, b)) && shown < 12 {
-                shown += 1;
-                println!(
-                    "FALSE {:?} {:?}\n{:?}\n{:?}",
-                    data.key(a),
-                    data.key(b),
-                    data.record(a).name,
-                    data.record(b).name
-                );
-                println!(
-                    "{:?} {:?}",
-                    data.record(a).birth_date,
-                    data.record(b).birth_date
-                );
-                println!(
-                    "{}",
-                    explain(&out.model, data.record(a), data.record(b)).render()
-                );
-            }
-        }
-        let w: rustc_hash::FxHashMap<(u32, u32), f64> =
-            out.scored.iter().map(|p| ((p.a, p.b), p.weight)).collect();
-        let t = out.model.threshold;
-        let missed_above = truth_pairs
-            .iter()
-            .filter(|p| !predicted.contains(p) && w.get(p).is_some_and(|&x| x >= t))
-            .count();
-        let false_direct = predicted
-            .iter()
-            .filter(|p| !truth_pairs.contains(p) && w.get(p).is_some_and(|&x| x >= t))
-            .count();
-        let cand: rustc_hash::FxHashSet<(u32, u32)> = candidates.iter().copied().collect();
-        for p in truth_pairs.iter().filter(|p| !cand.contains(p)).take(15) {
-            let show = |r: u32| {
-                let x = data.record(r);
-                format!(
-                    "{} / {} / {:?}",
-                    x.name.given_display,
-                    x.name.surnames_display,
-                    x.birth_date.map(|d| d.iso())
-                )
-            };
-            println!("UNBLOCKED {} || {}", show(p.0), show(p.1));
-        }
-        let kind = |a: u32, b: u32| format!("{}-{}", data.source_of(a), data.source_of(b));
-        let mut fp_kinds: std::collections::BTreeMap<String, usize> = Default::default();
-        for &(a, b) in &predicted {
-            if !truth_pairs.contains(&(a, b)) {
-                *fp_kinds.entry(kind(a, b)).or_default() += 1;
-            }
-        }
-        let mut fn_kinds: std::collections::BTreeMap<String, usize> = Default::default();
-        for &(a, b) in &truth_pairs {
-            if !predicted.contains(&(a, b)) {
-                *fn_kinds.entry(kind(a, b)).or_default() += 1;
-            }
-        }
-        println!("fp by sources {fp_kinds:?}; fn by sources {fn_kinds:?}");
-        for tw in [-2.0, 0.0, 2.0, 4.0] {
-            for ta in [-2.0, 0.0, 2.0, 4.0] {
-                let score = |a: u32, b: u32| out.model.score(data.record(a), data.record(b)).weight;
-                let e = enlace_link::solve::dedupe(&data, &out.scored, tw, &score);
-                let c = enlace_link::solve::link_entities(&data, e, &out.scored, ta, &score);
-                let m = Metrics::of_clusters(&c, &truth_pairs);
-                println!(
-                    "within {tw} across {ta}: P {:.4} R {:.4} F1 {:.4}",
-                    m.precision, m.recall, m.f1
-                );
-            }
-        }
-        let within_true = truth_pairs
-            .iter()
-            .filter(|p| data.source_of(p.0) == data.source_of(p.1))
-            .count();
-        println!(
-            "true pairs within {within_true} across {}",
-            truth_pairs.len() - within_true
-        );
-        for t in [-4.0, -2.0, 0.0, 2.0, 4.0, 6.0, 8.0] {
-            let score = |a: u32, b: u32| out.model.score(data.record(a), data.record(b)).weight;
-            let c = enlace_link::dedupe_then_link(&data, &out.scored, t, &score);
-            let m = Metrics::of_clusters(&c, &truth_pairs);
-            println!(
-                "threshold {t}: P {:.4} R {:.4} F1 {:.4}",
-                m.precision, m.recall, m.f1
-            );
-        }
-        let mut hist: std::collections::BTreeMap<i64, (usize, usize)> = Default::default();
-        for p in &out.scored {
-            let e = hist.entry((p.weight / 2.0).floor() as i64 * 2).or_default();
-            if truth_pairs.contains(&(p.a, p.b)) {
-                e.0 += 1
-            } else {
-                e.1 += 1
-            }
-        }
-        println!("hist (bin: true, false) {hist:?}");
-        let mut cl_of = vec![usize::MAX; data.len()];
-        for (i, c) in out.clusters.iter().enumerate() {
-            for &r in &c.members {
-                cl_of[r as usize] = i;
-            }
-        }
-        let mut shown = 0;
-        for p in &truth_pairs {
-            if !predicted.contains(p) && w.get(p).is_some_and(|&x| x >= t) && shown < 6 {
-                shown += 1;
-                for r in [p.0, p.1] {
-                    let c = &out.clusters[cl_of[r as usize]];
-                    let desc: Vec<String> = c
-                        .members
-                        .iter()
-                        .map(|&m| {
-                            format!(
-                                "{:?}={:?} {}",
-                                data.key(m),
-                                truth.person(data.key(m).0, data.key(m).1),
-                                data.record(m).name.given_display.clone()
-                                    + " "
-                                    + &data.record(m).name.surnames_display
-                            )
-                        })
-                        .collect();
-                    println!(
-                        "ABOVE-MISSED {:?} w={:.1} cluster: {desc:?}",
-                        data.key(r),
-                        w[p]
-                    );
-                }
-            }
-        }
-        println!(
-            "missed but above threshold: {missed_above}; false and above threshold: {false_direct}"
-        );
-        for f in &out.model.fields {
-            println!("{:?} m={:.4?} u={:.5?}", f.field, f.m, f.u);
-        }
+        report_errors(&data, &out, &truth_pairs, &candidates);
     }
+
     // Measured on this scenario: P 0.981, R 0.979, F1 0.980 (docs/linkage.md); the floors
     // leave a margin for small changes elsewhere in the pipeline.
     assert!(completeness > 0.98, "pairs completeness {completeness}");
@@ -271,4 +113,65 @@ fn links_generated_scenario() {
     let model = enlace_link::Model::load(&path).unwrap();
     let again = run(&data, &Blocker::default(), Some(model), &train).unwrap();
     assert_eq!(again.clusters, out.clusters);
+}
+
+/// Prints what went wrong, for tuning: samples of missed, unblocked and false pairs with their
+/// waterfalls, errors by pair of sources, and F1 over a sweep of thresholds.
+fn report_errors(
+    data: &Dataset,
+    out: &LinkOutput,
+    truth: &FxHashSet<(u32, u32)>,
+    candidates: &[(u32, u32)],
+) {
+    let predicted: FxHashSet<(u32, u32)> = cluster_pairs(&out.clusters).into_iter().collect();
+    let show = |label: &str, a: u32, b: u32| {
+        let (x, y) = (data.record(a), data.record(b));
+        println!("{label} {:?} {:?}", data.key(a), data.key(b));
+        for r in [x, y] {
+            println!(
+                "  {} / {} / {:?}",
+                r.name.given_display,
+                r.name.surnames_display,
+                r.birth_date.map(|d| d.iso())
+            );
+        }
+        println!("{}", explain(&out.model, x, y).render());
+    };
+    let mut missed: Vec<&(u32, u32)> = truth.iter().filter(|p| !predicted.contains(p)).collect();
+    missed.sort();
+    for p in missed.iter().take(12) {
+        show("MISSED", p.0, p.1);
+    }
+    let mut false_pairs: Vec<&(u32, u32)> =
+        predicted.iter().filter(|p| !truth.contains(p)).collect();
+    false_pairs.sort();
+    for p in false_pairs.iter().take(12) {
+        show("FALSE", p.0, p.1);
+    }
+    let cand: FxHashSet<(u32, u32)> = candidates.iter().copied().collect();
+    for p in missed.iter().filter(|p| !cand.contains(p)).take(12) {
+        show("UNBLOCKED", p.0, p.1);
+    }
+    let by_sources = |pairs: &[&(u32, u32)]| {
+        let mut m: BTreeMap<(u32, u32), usize> = BTreeMap::new();
+        for p in pairs {
+            *m.entry((data.source_of(p.0), data.source_of(p.1)))
+                .or_default() += 1;
+        }
+        m
+    };
+    println!("false pairs by sources {:?}", by_sources(&false_pairs));
+    println!("missed pairs by sources {:?}", by_sources(&missed));
+    let score = |a: u32, b: u32| out.model.score(data.record(a), data.record(b)).weight;
+    for t in [-4.0, -2.0, 0.0, 2.0, 4.0, 6.0, 8.0] {
+        let c = dedupe_then_link(data, &out.scored, t, &score);
+        let m = Metrics::of_clusters(&c, truth);
+        println!(
+            "threshold {t:+}: P {:.4} R {:.4} F1 {:.4}",
+            m.precision, m.recall, m.f1
+        );
+    }
+    for f in &out.model.fields {
+        println!("{:?} m={:.4?} u={:.5?}", f.field, f.m, f.u);
+    }
 }

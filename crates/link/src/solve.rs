@@ -7,13 +7,14 @@
 //!   and it is O(p log p) where the Hungarian method is cubic.
 //! * [`dedupe`]: records of one person within a source (repeat encounters). Pairs above the
 //!   threshold are merged heaviest first, but two groups merge only when the *average* weight
-//!   over all their cross pairs is at or above the threshold (average linkage). Plain connected
+//!   over all their cross pairs, and at least half of those pairs, are at or above the
+//!   threshold (average linkage with a majority). Plain connected
 //!   components would chain a father to his son through a record that resembles both. Two
 //!   groups holding records of the same event never merge: a source records a person once per
 //!   event, so those are relatives or companions caught together.
 //! * [`link_entities`]: clusters across sources, at most one entity (a record, or a deduplicated
 //!   group of records) per source per cluster; entity pairs are merged heaviest first, by the
-//!   average weight of their record pairs, when the clusters hold no source in common.
+//!   same rule over all the records of the two clusters, when they hold no source in common.
 //! * [`dedupe_then_link`]: the two together.
 //!
 //! Cluster ids are stable across reruns and input order: a hash of the smallest
@@ -77,15 +78,28 @@ pub fn one_to_one(
     out
 }
 
-/// Average of `score` over all pairs across two groups.
-fn average_linkage(a: &[u32], b: &[u32], score: &(dyn Fn(u32, u32) -> f64 + Sync)) -> f64 {
+/// Whether two groups may merge: the average of `score` over all pairs across them is at or
+/// above `threshold` (average linkage), and so are at least half of those pairs — the average
+/// alone lets one very strong pair carry several that clearly disagree.
+fn may_merge(
+    a: &[u32],
+    b: &[u32],
+    threshold: f64,
+    score: &(dyn Fn(u32, u32) -> f64 + Sync),
+) -> bool {
     let mut sum = 0.0;
+    let mut above = 0usize;
     for &x in a {
         for &y in b {
-            sum += score(x, y);
+            let w = score(x, y);
+            sum += w;
+            if w >= threshold {
+                above += 1;
+            }
         }
     }
-    sum / (a.len() * b.len()).max(1) as f64
+    let n = (a.len() * b.len()).max(1);
+    sum / n as f64 >= threshold && 2 * above >= n
 }
 
 /// Groups of records of one person within each source, by average linkage over the
@@ -189,7 +203,7 @@ fn merge(
         if !one_per_source && share_an_event(data, &members[lo], &members[hi]) {
             continue;
         }
-        if average_linkage(&members[lo], &members[hi], score) >= threshold {
+        if may_merge(&members[lo], &members[hi], threshold, score) {
             let moved = std::mem::take(&mut members[hi]);
             for &r in &moved {
                 group_of[r as usize] = lo as u32;

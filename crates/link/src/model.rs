@@ -19,7 +19,7 @@ use rayon::prelude::*;
 use rustc_hash::FxHashMap;
 use serde::{Deserialize, Serialize};
 
-use crate::blocking::{Blocker, BlockingRule};
+use crate::blocking::{Blocker, BlockingRule, PairScope};
 use crate::compare::{Comparison, FIELD_COUNT, Field, NULL_LEVEL, compare, surname};
 use crate::{Dataset, LinkError};
 use enlace_model::Record;
@@ -152,7 +152,8 @@ pub(crate) fn surname_key(r: &Record) -> Option<String> {
 impl Model {
     /// Trains a model on `data`:
     /// * u from `opts.u_samples` random pairs;
-    /// * m by EM once per training rule (`opts.training_rules`), on that rule's pairs only,
+    /// * m by EM once per training rule (`opts.training_rules`, with the blocker's cap, pairs
+    ///   within and across sources whatever the blocker's scope), on that rule's pairs only,
     ///   leaving out the fields the rule's key is made of (their agreement is forced by the
     ///   block, not a sign of a match); each field's m is the average over the rules that did
     ///   not use it;
@@ -179,8 +180,15 @@ impl Model {
         let mut m_sessions = [0usize; FIELD_COUNT];
         let mut iterations = 0;
         let mut converged = true;
+        // Training looks at pairs of every scope: when linking only across sources, the cleanest
+        // training set (records sharing a CURP, DPI or A-number) is within sources.
+        let trainer = Blocker {
+            rules: opts.training_rules.clone(),
+            max_block: blocker.max_block,
+            scope: PairScope::All,
+        };
         for &rule in &opts.training_rules {
-            let (rule_pairs, _) = blocker.rule_pairs(data, rule);
+            let (rule_pairs, _) = trainer.rule_pairs(data, rule);
             if rule_pairs.is_empty() {
                 continue;
             }

@@ -107,6 +107,31 @@ fn links_generated_scenario() {
     assert!(m.recall > 0.955, "recall {}", m.recall);
     assert!(m.f1 > 0.96, "F1 {}", m.f1);
 
+    // Linking only across sources: training still finds its (within-source) training pairs, and
+    // one-to-one US↔MX links are precise (recall is bounded: a US person with repeat
+    // encounters has one MX record to pair with).
+    let across = Blocker {
+        scope: enlace_link::PairScope::Across,
+        ..Blocker::default()
+    };
+    let out_across = run(&data, &across, None, &train).unwrap();
+    let date_m = &out_across.model.fields[enlace_link::Field::BirthDate.index()].m;
+    assert!(date_m[1] > 0.5, "m(birth date exact) {}", date_m[1]);
+    let links =
+        enlace_link::one_to_one(&data, &out_across.scored, 0, 1, out_across.model.threshold);
+    let pairs: Vec<(u32, u32)> = links.iter().map(|l| (l.a, l.b)).collect();
+    let m11 = Metrics::of_pairs(&pairs, &truth_pairs);
+    println!(
+        "one-to-one US-MX: {} links, precision {:.4}",
+        links.len(),
+        m11.precision
+    );
+    assert!(
+        m11.precision > 0.95,
+        "one-to-one precision {}",
+        m11.precision
+    );
+
     // A saved and reloaded model links to the same clusters, with the same ids.
     let path = dir.path().join("model.json");
     out.model.save(&path).unwrap();

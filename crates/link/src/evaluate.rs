@@ -195,14 +195,16 @@ pub fn explain(model: &Model, a: &Record, b: &Record) -> Explanation {
         .iter()
         .map(|&f| {
             let level = score.comparison.level(f);
-            let p = &model.fields[f.index()];
+            let p = model.fields.get(f.index());
             let known = level != 0;
             FieldWeight {
                 field: f,
                 level,
                 level_name: f.levels().get(level as usize).copied().unwrap_or("?"),
-                m: p.m.get(level as usize).copied().filter(|_| known),
-                u: p.u.get(level as usize).copied().filter(|_| known),
+                m: p.and_then(|p| p.m.get(level as usize).copied())
+                    .filter(|_| known),
+                u: p.and_then(|p| p.u.get(level as usize).copied())
+                    .filter(|_| known),
                 weight: model.level_weight(f, level),
             }
         })

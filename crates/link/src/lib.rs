@@ -46,7 +46,8 @@ pub struct RecordRef {
 }
 
 /// All records of the sources being linked, addressed by a dense global id (`u32`), so pairs are
-/// two integers and every pass can use plain vectors.
+/// two integers and every pass can use plain vectors. Ids are `0..len()`; the accessors panic on
+/// an id that is not this dataset's, which is a caller's bug, never a data problem.
 #[derive(Debug, Clone)]
 pub struct Dataset {
     pub sources: Vec<Source>,

@@ -317,7 +317,9 @@ impl Model {
         if level == NULL_LEVEL {
             return 0.0;
         }
-        let p = &self.fields[field.index()];
+        let Some(p) = self.fields.get(field.index()) else {
+            return 0.0;
+        };
         let l = level as usize;
         match (p.m.get(l), p.u.get(l)) {
             (Some(m), Some(u)) => (m / u).log2(),

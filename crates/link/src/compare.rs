@@ -201,21 +201,47 @@ fn is_personal(kind: IdKind) -> bool {
 }
 
 /// When one record has the given names and surnames in each other's fields (a clerk's slip in
-/// 1–2% of rows), `b`'s name with its first given name and first surname exchanged, so the
-/// fields compare like with like; `None` otherwise. The swap is recognised only when the
-/// crossed comparison agrees on both sides and the straight one on neither.
+/// 1–2% of rows), `b`'s name with the fields put back, so they compare like with like; `None`
+/// otherwise. The swap is recognised on first words — "CHAVEZ-GONZALEZ DE JESUS / PETRONA"
+/// against "Petrona de Jesús / Chávez González" — when the crossed comparison agrees on both
+/// sides and the straight one on neither.
 fn fields_swapped(a: &PersonName, b: &PersonName) -> Option<PersonName> {
-    let (ag, bg) = (a.given.first()?, b.given.first()?);
-    let (a1, b1) = (a.surname1.as_ref()?, b.surname1.as_ref()?);
-    let close = |x: &str, y: &str| x == y || compact(x) == compact(y) || jaro_winkler(x, y) >= 0.9;
-    if close(ag, bg) || close(a1, b1) || !close(ag, b1) || !close(a1, bg) {
+    let words = |v: &[String]| -> Vec<String> {
+        v.iter()
+            .flat_map(|g| g.split([' ', '-']))
+            .filter(|w| !w.is_empty())
+            .map(str::to_string)
+            .collect()
+    };
+    let first_word = |s: &str| {
+        s.split([' ', '-'])
+            .find(|w| !w.is_empty())
+            .map(str::to_string)
+    };
+    let (aw, bw) = (words(&a.given), words(&b.given));
+    let (ag, bg) = (aw.first()?, bw.first()?);
+    let a1 = first_word(a.surname1.as_deref()?)?;
+    let b1 = first_word(b.surname1.as_deref()?)?;
+    let close = |x: &str, y: &str| x == y || jaro_winkler(x, y) >= 0.9;
+    if close(ag, bg) || close(&a1, &b1) || !close(ag, &b1) || !close(&a1, bg) {
         return None;
     }
+    const PARTICLES: &[&str] = &["de", "del", "la", "las", "los", "y"];
     let mut n = b.clone();
-    n.given[0] = b1.clone();
+    n.given = vec![b.surname1.clone()?];
+    n.given.extend(b.surname2.clone());
     n.surname1 = Some(bg.clone());
-    n.given_alternates.clear();
-    std::mem::swap(&mut n.given_phonetic, &mut n.surname1_phonetic);
+    n.surname2 = bw
+        .get(1)
+        .filter(|w| !PARTICLES.contains(&w.as_str()))
+        .cloned();
+    n.given_alternates = enlace_normalize::nicknames::alternates(&n.given[0])
+        .map(str::to_string)
+        .collect();
+    let key = |s: &Option<String>| s.as_deref().map(enlace_normalize::spanish_phonetic);
+    n.given_phonetic = Some(enlace_normalize::spanish_phonetic(&n.given[0]));
+    n.surname1_phonetic = key(&n.surname1);
+    n.surname2_phonetic = key(&n.surname2);
     Some(n)
 }
 
@@ -553,6 +579,23 @@ mod tests {
         let c = compare(&a, &b);
         assert_eq!(c.level(Field::GivenName), given::EXACT);
         assert_eq!(c.level(Field::Surnames), surname::FIRST_SECOND_MISSING);
+    }
+
+    #[test]
+    fn multi_word_fields_swapped() {
+        let us = enlace_model::Record {
+            name: enlace_normalize::parse_name(enlace_normalize::NameInput::FirstMiddleLast {
+                first: "VELAZQUEZ",
+                middle: "BARRERA",
+                last: "ALEXANDER",
+            })
+            .unwrap(),
+            ..rec("1", "x", "x", "", "2002-10-15")
+        };
+        let mx = rec("2", "Alexander", "Velázquez", "Barrera", "2002-10-15");
+        let c = compare(&mx, &us);
+        assert_eq!(c.level(Field::GivenName), given::EXACT);
+        assert_eq!(c.level(Field::Surnames), surname::BOTH);
     }
 
     #[test]

@@ -30,6 +30,11 @@ pub const MODEL_VERSION: u32 = 1;
 /// Smallest probability a level may have, so no weight is infinite.
 const MIN_PROB: f64 = 1e-6;
 
+/// Smallest m EM may give a level. A level never seen among the training matches still happens
+/// (the surnames of a record whose fields were swapped in a way no rule recognises); without a
+/// floor its weight would be −20 bits, enough to veto every other field.
+const MIN_M: f64 = 1e-3;
+
 /// Term-frequency adjustments are clamped to ±this many bits: a surname seen once in a small
 /// dataset would otherwise outweigh every other field.
 const MAX_TF_BITS: f64 = 4.0;
@@ -587,7 +592,10 @@ fn em(
                 if !s.active[f] {
                     continue;
                 }
-                let new = normalise(&counts[f], 1e-3);
+                let mut new = normalise(&counts[f], 1e-3);
+                for x in new.iter_mut().skip(1) {
+                    *x = x.max(MIN_M);
+                }
                 for (old, new) in m[f].iter().zip(&new) {
                     change = change.max((old - new).abs());
                 }

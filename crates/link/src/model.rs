@@ -173,6 +173,23 @@ impl Model {
         pairs: &[(u32, u32)],
         opts: &TrainOptions,
     ) -> Result<Model, LinkError> {
+        let mut model = Model::fit(data, blocker, pairs, opts)?;
+        let weights: Vec<f64> = pairs
+            .par_iter()
+            .map(|&(a, b)| model.score(data.record(a), data.record(b)).weight)
+            .collect();
+        model.threshold = model.choose_threshold(&weights);
+        Ok(model)
+    }
+
+    /// [`Model::train`] without choosing the threshold (left at 0), for callers that score the
+    /// pairs anyway and choose it from those weights.
+    pub(crate) fn fit(
+        data: &Dataset,
+        blocker: &Blocker,
+        pairs: &[(u32, u32)],
+        opts: &TrainOptions,
+    ) -> Result<Model, LinkError> {
         if data.len() < 2 {
             return Err(LinkError::Training("fewer than two records".into()));
         }
@@ -276,11 +293,6 @@ impl Model {
         model.lambda = lambda;
         model.em_iterations = iterations + it;
         model.em_converged = converged && conv;
-        let weights: Vec<f64> = pairs
-            .par_iter()
-            .map(|&(a, b)| model.score(data.record(a), data.record(b)).weight)
-            .collect();
-        model.threshold = model.choose_threshold(&weights);
         Ok(model)
     }
 

@@ -38,11 +38,21 @@ pub fn run(
     train: &TrainOptions,
 ) -> Result<LinkOutput, LinkError> {
     let (pairs, blocking) = blocker.pairs(data);
-    let model = match model {
-        Some(m) => m,
-        None => Model::train(data, blocker, &pairs, train)?,
+    let (model, scored) = match model {
+        Some(m) => {
+            let scored = score_pairs(&m, data, &pairs);
+            (m, scored)
+        }
+        None => {
+            // Score once and choose the threshold from those weights (what `Model::train`
+            // does), rather than scoring every pair twice.
+            let mut m = Model::fit(data, blocker, &pairs, train)?;
+            let scored = score_pairs(&m, data, &pairs);
+            let weights: Vec<f64> = scored.iter().map(|p| p.weight).collect();
+            m.threshold = m.choose_threshold(&weights);
+            (m, scored)
+        }
     };
-    let scored = score_pairs(&model, data, &pairs);
     let score = |a: u32, b: u32| model.score(data.record(a), data.record(b)).weight;
     let clusters = dedupe_then_link(data, &scored, model.threshold, &score);
     Ok(LinkOutput {

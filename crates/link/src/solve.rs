@@ -8,10 +8,10 @@
 //! * [`dedupe`]: records of one person within a source (repeat encounters). Pairs above the
 //!   threshold are merged heaviest first, but two groups merge only when the *average* weight
 //!   over all their cross pairs, and at least half of those pairs, are at or above the
-//!   threshold (average linkage with a majority). Plain connected
-//!   components would chain a father to his son through a record that resembles both. Two
-//!   groups holding records of the same event never merge: a source records a person once per
-//!   event, so those are relatives or companions caught together.
+//!   threshold (average linkage with a majority). Plain connected components would chain a
+//!   father to his son through a record that resembles both. Two groups holding records of the
+//!   same event never merge: a source records a person once per event, so those are relatives
+//!   or companions caught together.
 //! * [`link_entities`]: clusters across sources, at most one entity (a record, or a deduplicated
 //!   group of records) per source per cluster; entity pairs are merged heaviest first, by the
 //!   same rule over all the records of the two clusters, when they hold no source in common.

@@ -173,7 +173,7 @@ impl Model {
         pairs: &[(u32, u32)],
         opts: &TrainOptions,
     ) -> Result<Model, LinkError> {
-        let mut model = Model::fit(data, blocker, pairs, opts)?;
+        let mut model = Model::fit(data, blocker, pairs, None, opts)?;
         let weights: Vec<f64> = pairs
             .par_iter()
             .map(|&(a, b)| model.score(data.record(a), data.record(b)).weight)
@@ -184,10 +184,12 @@ impl Model {
 
     /// [`Model::train`] without choosing the threshold (left at 0), for callers that score the
     /// pairs anyway and choose it from those weights.
+    /// `comparisons`, when given, are those of `pairs` in order, already computed.
     pub(crate) fn fit(
         data: &Dataset,
         blocker: &Blocker,
         pairs: &[(u32, u32)],
+        comparisons: Option<&[Comparison]>,
         opts: &TrainOptions,
     ) -> Result<Model, LinkError> {
         if data.len() < 2 {
@@ -273,7 +275,10 @@ impl Model {
             em_iterations: 0,
             em_converged: false,
         };
-        let patterns = count_patterns(data, pairs);
+        let patterns = match comparisons {
+            Some(c) => patterns_of(c.iter().copied()),
+            None => count_patterns(data, pairs),
+        };
         let mut m_fixed: Counts = model.fields.iter().map(|p| p.m.clone()).collect();
         let mut lambda = model.lambda;
         let (it, conv) = em(
@@ -376,10 +381,14 @@ impl Model {
     /// Compares two records and gives their match weight (prior, fields and TF adjustment).
     pub fn score(&self, a: &Record, b: &Record) -> Score {
         let comparison = compare(a, b);
-        let weight = self.prior_weight()
-            + self.bayes_weight(&comparison)
-            + self.pair_tf_adjustment(&comparison, a);
+        let weight = self.weight(&comparison, a);
         Score { comparison, weight }
+    }
+
+    /// The match weight of a comparison of `a` with another record: prior, fields and the
+    /// surname frequency adjustment (which needs `a`'s surname).
+    pub fn weight(&self, comparison: &Comparison, a: &Record) -> f64 {
+        self.prior_weight() + self.bayes_weight(comparison) + self.pair_tf_adjustment(comparison, a)
     }
 
     /// Match probability of a match weight: 2^w / (1 + 2^w).
@@ -521,6 +530,11 @@ pub(crate) fn count_patterns(data: &Dataset, pairs: &[(u32, u32)]) -> Vec<(Compa
         .par_iter()
         .map(|&(a, b)| compare(data.record(a), data.record(b)))
         .collect();
+    patterns_of(comparisons)
+}
+
+/// Distinct comparison vectors with their counts, in a fixed order.
+fn patterns_of(comparisons: impl IntoIterator<Item = Comparison>) -> Vec<(Comparison, f64)> {
     let mut map: FxHashMap<Comparison, f64> = FxHashMap::default();
     for c in comparisons {
         *map.entry(c).or_insert(0.0) += 1.0;

@@ -3,6 +3,7 @@
 use rayon::prelude::*;
 
 use crate::blocking::{Blocker, BlockingReport};
+use crate::compare::{Comparison, compare};
 use crate::model::{Model, TrainOptions};
 use crate::solve::{Cluster, ScoredPair, dedupe_then_link};
 use crate::{Dataset, LinkError};
@@ -44,10 +45,22 @@ pub fn run(
             (m, scored)
         }
         None => {
-            // Score once and choose the threshold from those weights (what `Model::train`
-            // does), rather than scoring every pair twice.
-            let mut m = Model::fit(data, blocker, &pairs, train)?;
-            let scored = score_pairs(&m, data, &pairs);
+            // Compare every pair once, for λ's EM and for the weights, and choose the threshold
+            // from those weights (what `Model::train` does).
+            let comparisons: Vec<Comparison> = pairs
+                .par_iter()
+                .map(|&(a, b)| compare(data.record(a), data.record(b)))
+                .collect();
+            let mut m = Model::fit(data, blocker, &pairs, Some(&comparisons), train)?;
+            let scored: Vec<ScoredPair> = pairs
+                .iter()
+                .zip(&comparisons)
+                .map(|(&(a, b), c)| ScoredPair {
+                    a,
+                    b,
+                    weight: m.weight(c, data.record(a)),
+                })
+                .collect();
             let weights: Vec<f64> = scored.iter().map(|p| p.weight).collect();
             m.threshold = m.choose_threshold(&weights);
             (m, scored)

@@ -75,3 +75,54 @@ pub fn run(
         clusters,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Source;
+    use crate::testutil::rec;
+
+    fn data() -> Dataset {
+        let people = [
+            ("Juan", "Pérez", "García", "1990-03-05"),
+            ("Ana", "Xol", "Caal", "1985-07-01"),
+            ("Pedro", "Tzul", "Pop", "1970-01-20"),
+            ("Rosa", "López", "Cruz", "2001-11-30"),
+            ("Luis", "Hernández", "Ruiz", "1999-02-14"),
+        ];
+        let source = |name: &str, prefix: &str| Source {
+            name: name.into(),
+            records: people
+                .iter()
+                .enumerate()
+                .map(|(i, p)| rec(&format!("{prefix}{i}"), p.0, p.1, p.2, p.3))
+                .collect(),
+        };
+        Dataset::new(vec![
+            source("us", "u"),
+            source("mx", "m"),
+            source("gt", "g"),
+        ])
+    }
+
+    #[test]
+    fn runs_are_deterministic_and_train_matches_run() {
+        let d = data();
+        let opts = TrainOptions {
+            u_samples: 2_000,
+            ..TrainOptions::default()
+        };
+        let a = run(&d, &Blocker::default(), None, &opts).unwrap();
+        let b = run(&d, &Blocker::default(), None, &opts).unwrap();
+        assert_eq!(a.model, b.model);
+        assert_eq!(a.clusters, b.clusters);
+        assert_eq!(a.scored, b.scored);
+        // `run`'s shortcut (compare once) gives the same model as `Model::train`.
+        let (pairs, _) = Blocker::default().pairs(&d);
+        let trained = Model::train(&d, &Blocker::default(), &pairs, &opts).unwrap();
+        assert_eq!(trained, a.model);
+        // Each person's three records end up together, one per source.
+        assert_eq!(a.clusters.len(), 5, "{:?}", a.clusters);
+        assert!(a.clusters.iter().all(|c| c.members.len() == 3));
+    }
+}

@@ -61,6 +61,19 @@ fn prepare_dir(dir: &std::path::Path) -> Result<()> {
     Ok(())
 }
 
+/// Counts of equal reasons, most frequent first (ties in first-seen order).
+fn tally(reasons: impl Iterator<Item = String>) -> Vec<(String, usize)> {
+    let mut counts: Vec<(String, usize)> = Vec::new();
+    for reason in reasons {
+        match counts.iter_mut().find(|(k, _)| *k == reason) {
+            Some((_, n)) => *n += 1,
+            None => counts.push((reason, 1)),
+        }
+    }
+    counts.sort_by(|a, b| b.1.cmp(&a.1));
+    counts
+}
+
 pub fn run(args: DemoArgs) -> Result<()> {
     let started = Instant::now();
     prepare_dir(&args.dir)?;
@@ -100,17 +113,19 @@ pub fn run(args: DemoArgs) -> Result<()> {
         out!("   [{}] ", node.to_uppercase());
         print_report(&report);
         let store = Store::open(&store)?;
-        let rejects = store.rejects(enlace_store::ImportId(report.import_id))?;
-        let mut reasons: Vec<(String, usize)> = Vec::new();
-        for r in &rejects {
-            let key = format!("{}: {}", r.column.as_deref().unwrap_or("row"), r.reason);
-            match reasons.iter_mut().find(|(k, _)| *k == key) {
-                Some((_, n)) => *n += 1,
-                None => reasons.push((key, 1)),
-            }
+        let import_id = enlace_store::ImportId(report.import_id);
+        let rejects = store.rejects(import_id)?;
+        let rejected = rejects
+            .iter()
+            .map(|r| format!("{}: {}", r.column.as_deref().unwrap_or("row"), r.reason));
+        for (reason, n) in tally(rejected).iter().take(4) {
+            outln!("      rejected {n} × {reason}");
         }
-        for (reason, n) in reasons.iter().take(4) {
-            outln!("      {n} × {reason}");
+        for (warning, n) in tally(store.warnings(import_id, 1_000)?.into_iter())
+            .iter()
+            .take(4)
+        {
+            outln!("      kept with a warning {n} × {warning}");
         }
     }
 

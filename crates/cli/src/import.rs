@@ -114,6 +114,12 @@ pub fn print_report(r: &ImportReport) {
         r.encoding,
         r.seconds
     );
+    if c.warned > 0 {
+        outln!(
+            "  {} stored with a warning (an invalid identifier kept but never matched, an unknown code)",
+            c.warned
+        );
+    }
     if c.rejected > 0 {
         outln!(
             "  rejects with line, column and reason: {}",

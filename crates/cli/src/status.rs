@@ -48,7 +48,7 @@ pub fn run(args: StatusArgs) -> Result<()> {
     for i in &imports {
         let c = &i.counts;
         outln!(
-            "  #{:<4} {:<20} {:<28} {:<9} read {} stored {} unchanged {} updated {} rejected {}",
+            "  #{:<4} {:<20} {:<28} {:<9} read {} stored {} unchanged {} updated {} rejected {} (warned {})",
             i.id.0,
             i.source,
             i.file_name,
@@ -57,7 +57,8 @@ pub fn run(args: StatusArgs) -> Result<()> {
             c.stored,
             c.unchanged,
             c.updated,
-            c.rejected
+            c.rejected,
+            c.warned
         );
         if let Some(e) = &i.error {
             outln!("        error: {e}");

@@ -281,7 +281,7 @@ impl Store {
             .query_row(
                 "SELECT i.id, s.name, i.file_name, i.file_sha256, i.file_size, i.mapping_sha256, i.format, i.encoding,
                         i.status, i.rows_read, i.rows_stored, i.rows_unchanged, i.rows_updated, i.rows_rejected,
-                        i.checkpoint, i.started_at, i.finished_at, i.error
+                        i.checkpoint, i.rows_warned, i.started_at, i.finished_at, i.error
                  FROM imports i JOIN sources s ON s.id = i.source_id WHERE i.id = ?1",
                 [id.0],
                 import_from_row,
@@ -294,7 +294,7 @@ impl Store {
         let mut stmt = self.conn.prepare(
             "SELECT i.id, s.name, i.file_name, i.file_sha256, i.file_size, i.mapping_sha256, i.format, i.encoding,
                     i.status, i.rows_read, i.rows_stored, i.rows_unchanged, i.rows_updated, i.rows_rejected,
-                    i.checkpoint, i.started_at, i.finished_at, i.error
+                    i.checkpoint, i.rows_warned, i.started_at, i.finished_at, i.error
              FROM imports i JOIN sources s ON s.id = i.source_id ORDER BY i.id DESC",
         )?;
         let rows = stmt.query_map([], import_from_row)?;
@@ -342,6 +342,23 @@ impl Store {
         Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
     }
 
+    /// Up to `limit` warnings noted on records stored by an import run, as "COLUMN: reason".
+    pub fn warnings(&self, id: ImportId, limit: usize) -> Result<Vec<String>> {
+        let mut stmt = self.conn.prepare(
+            "SELECT warnings FROM records WHERE import_id = ?1 AND warnings IS NOT NULL LIMIT ?2",
+        )?;
+        let rows = stmt.query_map(rusqlite::params![id.0, limit as i64], |r| {
+            r.get::<_, String>(0)
+        })?;
+        let mut out = Vec::new();
+        for text in rows {
+            let list: Vec<String> = serde_json::from_str(&text?)
+                .map_err(|e| StoreError::Corrupt(format!("warnings: {e}")))?;
+            out.extend(list);
+        }
+        Ok(out)
+    }
+
     /// The header stored for an import run.
     pub fn import_header(&self, id: ImportId) -> Result<Vec<String>> {
         let text: String =
@@ -377,11 +394,12 @@ fn import_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<ImportRowResult> {
             unchanged: r.get(11)?,
             updated: r.get(12)?,
             rejected: r.get(13)?,
+            warned: r.get(15)?,
         },
         checkpoint: r.get(14)?,
-        started_at: r.get(15)?,
-        finished_at: r.get(16)?,
-        error: r.get(17)?,
+        started_at: r.get(16)?,
+        finished_at: r.get(17)?,
+        error: r.get(18)?,
     }))
 }
 

@@ -34,6 +34,9 @@ const MIGRATIONS: &[&str] = &[
         rows_unchanged INTEGER NOT NULL DEFAULT 0,
         rows_updated   INTEGER NOT NULL DEFAULT 0,
         rows_rejected  INTEGER NOT NULL DEFAULT 0,
+        -- Of the stored and updated rows, those kept with a warning (an invalid identifier kept
+        -- unmatched, an unrecognised code).
+        rows_warned    INTEGER NOT NULL DEFAULT 0,
         checkpoint     TEXT,
         started_at     TEXT NOT NULL,
         finished_at    TEXT,

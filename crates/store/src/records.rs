@@ -17,6 +17,8 @@ pub struct BatchCounts {
     /// Rows whose record id was already stored, from an earlier import, with other content.
     pub updated: i64,
     pub rejected: i64,
+    /// Of the stored and updated rows, those kept with a warning; not part of the balance.
+    pub warned: i64,
 }
 
 impl BatchCounts {
@@ -26,6 +28,7 @@ impl BatchCounts {
         self.unchanged += other.unchanged;
         self.updated += other.updated;
         self.rejected += other.rejected;
+        self.warned += other.warned;
     }
 
     /// Whether the counts add up.
@@ -121,9 +124,15 @@ impl Store {
             match row {
                 RowOutcome::Record { line, raw, record } => {
                     match write_record(&tx, &mut hot, import, source, *line, raw, record)? {
-                        Written::Stored => counts.stored += 1,
+                        Written::Stored => {
+                            counts.stored += 1;
+                            counts.warned += i64::from(!record.warnings.is_empty());
+                        }
                         Written::Unchanged => counts.unchanged += 1,
-                        Written::Updated => counts.updated += 1,
+                        Written::Updated => {
+                            counts.updated += 1;
+                            counts.warned += i64::from(!record.warnings.is_empty());
+                        }
                         Written::Repeated { first_line } => {
                             counts.rejected += 1;
                             insert_reject(
@@ -154,7 +163,7 @@ impl Store {
         tx.execute(
             "UPDATE imports SET rows_read = rows_read + ?2, rows_stored = rows_stored + ?3,
                     rows_unchanged = rows_unchanged + ?4, rows_updated = rows_updated + ?5,
-                    rows_rejected = rows_rejected + ?6, checkpoint = ?7
+                    rows_rejected = rows_rejected + ?6, checkpoint = ?7, rows_warned = rows_warned + ?8
              WHERE id = ?1",
             params![
                 import.0,
@@ -163,7 +172,8 @@ impl Store {
                 counts.unchanged,
                 counts.updated,
                 counts.rejected,
-                checkpoint
+                checkpoint,
+                counts.warned
             ],
         )?;
         tx.commit()?;

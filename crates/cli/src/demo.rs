@@ -70,7 +70,7 @@ fn tally(reasons: impl Iterator<Item = String>) -> Vec<(String, usize)> {
             None => counts.push((reason, 1)),
         }
     }
-    counts.sort_by(|a, b| b.1.cmp(&a.1));
+    counts.sort_by_key(|c| std::cmp::Reverse(c.1));
     counts
 }
 

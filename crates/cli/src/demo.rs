@@ -61,6 +61,26 @@ fn prepare_dir(dir: &std::path::Path) -> Result<()> {
     Ok(())
 }
 
+/// The import of one agency's generated file into its node's store.
+fn agency_import(
+    store: &std::path::Path,
+    data: &std::path::Path,
+    file: &str,
+    mapping: &str,
+) -> ImportArgs {
+    ImportArgs {
+        store: store.to_path_buf(),
+        source: None,
+        mapping: data.join("mappings").join(mapping),
+        rejects: None,
+        batch_rows: enlace_ingest::DEFAULT_BATCH_ROWS,
+        today: None,
+        json: false,
+        quiet: true,
+        input: data.join(file),
+    }
+}
+
 /// Counts of equal reasons, most frequent first (ties in first-seen order).
 fn tally(reasons: impl Iterator<Item = String>) -> Vec<(String, usize)> {
     let mut counts: Vec<(String, usize)> = Vec::new();
@@ -98,18 +118,7 @@ pub fn run(args: DemoArgs) -> Result<()> {
     );
     for (node, file, mapping) in AGENCIES {
         let store = args.dir.join("nodes").join(node);
-        let import = ImportArgs {
-            store: store.clone(),
-            source: None,
-            mapping: data.join("mappings").join(mapping),
-            rejects: None,
-            batch_rows: enlace_ingest::DEFAULT_BATCH_ROWS,
-            today: None,
-            json: false,
-            quiet: true,
-            input: data.join(file),
-        };
-        let report = import_file(&import)?;
+        let report = import_file(&agency_import(&store, &data, file, mapping))?;
         out!("   [{}] ", node.to_uppercase());
         print_report(&report);
         let store = Store::open(&store)?;
@@ -131,18 +140,12 @@ pub fn run(args: DemoArgs) -> Result<()> {
 
     outln!("\n3. Importing the same files again adds nothing:");
     for (node, file, mapping) in AGENCIES {
-        let import = ImportArgs {
-            store: args.dir.join("nodes").join(node),
-            source: None,
-            mapping: data.join("mappings").join(mapping),
-            rejects: None,
-            batch_rows: enlace_ingest::DEFAULT_BATCH_ROWS,
-            today: None,
-            json: false,
-            quiet: true,
-            input: data.join(file),
-        };
-        let report = import_file(&import)?;
+        let report = import_file(&agency_import(
+            &args.dir.join("nodes").join(node),
+            &data,
+            file,
+            mapping,
+        ))?;
         outln!(
             "   [{}] {} — {:?}",
             node.to_uppercase(),

@@ -279,10 +279,7 @@ impl Store {
     pub fn import(&self, id: ImportId) -> Result<ImportRun> {
         self.conn
             .query_row(
-                "SELECT i.id, s.name, i.file_name, i.file_sha256, i.file_size, i.mapping_sha256, i.format, i.encoding,
-                        i.status, i.rows_read, i.rows_stored, i.rows_unchanged, i.rows_updated, i.rows_rejected,
-                        i.checkpoint, i.rows_warned, i.started_at, i.finished_at, i.error
-                 FROM imports i JOIN sources s ON s.id = i.source_id WHERE i.id = ?1",
+                &format!("{IMPORT_COLUMNS} WHERE i.id = ?1"),
                 [id.0],
                 import_from_row,
             )?
@@ -291,12 +288,9 @@ impl Store {
 
     /// Every import run, newest first.
     pub fn imports(&self) -> Result<Vec<ImportRun>> {
-        let mut stmt = self.conn.prepare(
-            "SELECT i.id, s.name, i.file_name, i.file_sha256, i.file_size, i.mapping_sha256, i.format, i.encoding,
-                    i.status, i.rows_read, i.rows_stored, i.rows_unchanged, i.rows_updated, i.rows_rejected,
-                    i.checkpoint, i.rows_warned, i.started_at, i.finished_at, i.error
-             FROM imports i JOIN sources s ON s.id = i.source_id ORDER BY i.id DESC",
-        )?;
+        let mut stmt = self
+            .conn
+            .prepare(&format!("{IMPORT_COLUMNS} ORDER BY i.id DESC"))?;
         let rows = stmt.query_map([], import_from_row)?;
         let mut out = Vec::new();
         for row in rows {
@@ -369,6 +363,12 @@ impl Store {
         serde_json::from_str(&text).map_err(|e| StoreError::Corrupt(format!("import header: {e}")))
     }
 }
+
+/// The columns `import_from_row` reads, in its order.
+const IMPORT_COLUMNS: &str = "SELECT i.id, s.name, i.file_name, i.file_sha256, i.file_size, i.mapping_sha256,
+        i.format, i.encoding, i.status, i.rows_read, i.rows_stored, i.rows_unchanged, i.rows_updated,
+        i.rows_rejected, i.checkpoint, i.rows_warned, i.started_at, i.finished_at, i.error
+    FROM imports i JOIN sources s ON s.id = i.source_id";
 
 type ImportRowResult = std::result::Result<ImportRun, String>;
 

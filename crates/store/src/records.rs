@@ -2,7 +2,8 @@
 
 use enlace_model::{Event, Record};
 use enlace_normalize::{IdKind, Identifier, PartialDate, PersonName, Sex};
-use rusqlite::{Transaction, params};
+use rusqlite::types::ToSql;
+use rusqlite::{Transaction, params, params_from_iter};
 use serde::Serialize;
 
 use crate::{ImportId, Result, SourceId, Store, StoreError};
@@ -376,30 +377,37 @@ fn write_record(
     } else {
         Some(to_json(&record.warnings)?)
     };
-    let inserted = hot.insert_record.execute(params![
-        source.0,
-        record.key,
-        import.0,
-        line as i64,
-        raw,
-        name.given_display,
-        name.surnames_display,
+    let (given, alternates, line) = (
         join_list(&name.given),
         join_list(&name.given_alternates),
-        name.surname1,
-        name.surname2,
-        name.married_surname,
-        name.given_phonetic,
-        name.surname1_phonetic,
-        name.surname2_phonetic,
-        birth_date,
-        birth_year,
-        birth_flags,
-        record.sex.code(),
-        record.nationality,
-        attributes,
-        warnings,
-    ])?;
+        line as i64,
+    );
+    // The record's columns from `raw` on, in the order both INSERT_RECORD (?5…) and the UPDATE
+    // below (?4…) name them.
+    let fields: [&dyn ToSql; 18] = [
+        &raw,
+        &name.given_display,
+        &name.surnames_display,
+        &given,
+        &alternates,
+        &name.surname1,
+        &name.surname2,
+        &name.married_surname,
+        &name.given_phonetic,
+        &name.surname1_phonetic,
+        &name.surname2_phonetic,
+        &birth_date,
+        &birth_year,
+        &birth_flags,
+        &record.sex.code(),
+        &record.nationality,
+        &attributes,
+        &warnings,
+    ];
+    let head: [&dyn ToSql; 4] = [&source.0, &record.key, &import.0, &line];
+    let inserted = hot
+        .insert_record
+        .execute(params_from_iter(head.iter().chain(fields.iter())))?;
     let (record_id, outcome) = if inserted == 1 {
         (tx.last_insert_rowid(), Written::Stored)
     } else {
@@ -417,7 +425,7 @@ fn write_record(
             tx.prepare_cached(
                 "UPDATE records SET seen_import_id = ?2, seen_line = ?3 WHERE id = ?1",
             )?
-            .execute(params![id, import.0, line as i64])?;
+            .execute(params![id, import.0, line])?;
             return Ok(Written::Unchanged);
         }
         // A newer delivery of the same record replaces the old one whole, identifiers and events
@@ -434,29 +442,7 @@ fn write_record(
                     warnings = ?21
              WHERE id = ?1",
         )?
-        .execute(params![
-            id,
-            import.0,
-            line as i64,
-            raw,
-            name.given_display,
-            name.surnames_display,
-            join_list(&name.given),
-            join_list(&name.given_alternates),
-            name.surname1,
-            name.surname2,
-            name.married_surname,
-            name.given_phonetic,
-            name.surname1_phonetic,
-            name.surname2_phonetic,
-            birth_date,
-            birth_year,
-            birth_flags,
-            record.sex.code(),
-            record.nationality,
-            attributes,
-            warnings,
-        ])?;
+        .execute(params_from_iter(([&id, &import.0, &line] as [&dyn ToSql; 3]).iter().chain(fields.iter())))?;
         (id, Written::Updated)
     };
     for (seq, id) in record.identifiers.iter().enumerate() {

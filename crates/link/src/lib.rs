@@ -13,6 +13,7 @@
 pub mod blocking;
 pub mod compare;
 mod error;
+mod estimate;
 pub mod evaluate;
 pub mod model;
 pub mod pipeline;

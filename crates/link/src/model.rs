@@ -13,35 +13,24 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use rand::{Rng, SeedableRng};
-use rand_chacha::ChaCha8Rng;
 use rayon::prelude::*;
-use rustc_hash::FxHashMap;
 use serde::{Deserialize, Serialize};
 
 use crate::blocking::{Blocker, BlockingRule, PairScope};
 use crate::compare::{Comparison, FIELD_COUNT, Field, NULL_LEVEL, compare, surname};
+use crate::estimate::{
+    Counts, EmSettings, MIN_PROB, count_patterns, em, empty_counts, estimate_u, initial_m,
+    patterns_of, surname_frequencies,
+};
 use crate::{Dataset, LinkError};
 use enlace_model::Record;
 
 /// The model file format's version; bumped when the meaning of a field or level changes.
 pub const MODEL_VERSION: u32 = 1;
 
-/// Smallest probability a level may have, so no weight is infinite.
-const MIN_PROB: f64 = 1e-6;
-
-/// Smallest m EM may give a level. A level never seen among the training matches still happens
-/// (the surnames of a record whose fields were swapped in a way no rule recognises); without a
-/// floor its weight would be −20 bits, enough to veto every other field.
-const MIN_M: f64 = 1e-3;
-
 /// Term-frequency adjustments are clamped to ±this many bits: a surname seen once in a small
 /// dataset would otherwise outweigh every other field.
 const MAX_TF_BITS: f64 = 4.0;
-
-/// Surnames seen fewer times than this are not listed in the model's table (they all share the
-/// `tf_rare` frequency): the table stays small and does not list rare names verbatim.
-const TF_MIN_COUNT: usize = 3;
 
 /// m and u of one field, indexed by level (index 0, the null level, is unused and kept at 1).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -110,41 +99,6 @@ impl Default for TrainOptions {
 pub struct Score {
     pub comparison: Comparison,
     pub weight: f64,
-}
-
-/// Level counts per field.
-type Counts = Vec<Vec<f64>>;
-
-fn empty_counts() -> Counts {
-    Field::ALL
-        .iter()
-        .map(|f| vec![0.0; f.level_count()])
-        .collect()
-}
-
-/// Normalises counts over the non-null levels, with `prior` added to each so an unseen level
-/// keeps a small probability.
-fn normalise(counts: &[f64], prior: f64) -> Vec<f64> {
-    let total: f64 = counts.iter().skip(1).map(|c| c + prior).sum();
-    let mut out = vec![1.0; counts.len()];
-    for l in 1..counts.len() {
-        out[l] = if total > 0.0 {
-            ((counts[l] + prior) / total).max(MIN_PROB)
-        } else {
-            1.0 / (counts.len() - 1) as f64
-        };
-    }
-    out
-}
-
-/// Starting m for EM: strong agreement likely, disagreement unlikely (any decreasing
-/// distribution does; EM moves it).
-fn initial_m(field: Field) -> Vec<f64> {
-    let n = field.level_count();
-    let raw: Vec<f64> = (0..n)
-        .map(|l| if l == 0 { 0.0 } else { 0.5f64.powi(l as i32) })
-        .collect();
-    normalise(&raw, 0.0)
 }
 
 pub(crate) fn surname_key(r: &Record) -> Option<String> {
@@ -492,156 +446,13 @@ impl Model {
     }
 }
 
-/// u per field from `opts.u_samples` random pairs of distinct records.
-fn estimate_u(data: &Dataset, opts: &TrainOptions) -> Vec<Vec<f64>> {
-    let n = data.len() as u32;
-    let mut rng = ChaCha8Rng::seed_from_u64(opts.seed);
-    let pairs: Vec<(u32, u32)> = (0..opts.u_samples)
-        .map(|_| {
-            let a = rng.random_range(0..n);
-            // Draw b among the n−1 others, so a pair is never a record with itself.
-            let mut b = rng.random_range(0..n - 1);
-            if b >= a {
-                b += 1;
-            }
-            (a, b)
-        })
-        .collect();
-    let comparisons: Vec<Comparison> = pairs
-        .par_iter()
-        .map(|&(a, b)| compare(data.record(a), data.record(b)))
-        .collect();
-    let mut counts = empty_counts();
-    for c in &comparisons {
-        for (f, &l) in c.0.iter().enumerate() {
-            if l != NULL_LEVEL {
-                counts[f][l as usize] += 1.0;
-            }
-        }
-    }
-    // Half a pair added to every level: strong agreement levels are rare among random pairs,
-    // and a zero would make their weight infinite.
-    counts.iter().map(|c| normalise(c, 0.5)).collect()
-}
-
-/// Distinct comparison vectors of `pairs` with their counts, in a fixed order.
-pub(crate) fn count_patterns(data: &Dataset, pairs: &[(u32, u32)]) -> Vec<(Comparison, f64)> {
-    let comparisons: Vec<Comparison> = pairs
-        .par_iter()
-        .map(|&(a, b)| compare(data.record(a), data.record(b)))
-        .collect();
-    patterns_of(comparisons)
-}
-
-/// Distinct comparison vectors with their counts, in a fixed order.
-fn patterns_of(comparisons: impl IntoIterator<Item = Comparison>) -> Vec<(Comparison, f64)> {
-    let mut map: FxHashMap<Comparison, f64> = FxHashMap::default();
-    for c in comparisons {
-        *map.entry(c).or_insert(0.0) += 1.0;
-    }
-    let mut out: Vec<(Comparison, f64)> = map.into_iter().collect();
-    out.sort_by_key(|a| a.0);
-    out
-}
-
-/// The first-surname frequency table, the frequency of rare surnames, and Σ f².
-fn surname_frequencies(data: &Dataset) -> (BTreeMap<String, f64>, f64, f64) {
-    let mut counts: BTreeMap<String, usize> = BTreeMap::new();
-    let mut total = 0usize;
-    for s in &data.sources {
-        for r in &s.records {
-            if let Some(k) = surname_key(r) {
-                *counts.entry(k).or_insert(0) += 1;
-                total += 1;
-            }
-        }
-    }
-    if total == 0 {
-        return (BTreeMap::new(), 0.0, 0.0);
-    }
-    let t = total as f64;
-    let tf_mean = counts.values().map(|&c| (c as f64 / t).powi(2)).sum();
-    let tf_rare = 1.5 / t;
-    let table = counts
-        .into_iter()
-        .filter(|(_, c)| *c >= TF_MIN_COUNT)
-        .map(|(k, c)| (k, c as f64 / t))
-        .collect();
-    (table, tf_rare, tf_mean)
-}
-
-/// What one EM run estimates.
-struct EmSettings {
-    /// Fields that count in the posterior (and whose m is updated).
-    active: [bool; FIELD_COUNT],
-    update_m: bool,
-    /// λ = Σ posterior / this.
-    lambda_total: f64,
-    max_iter: usize,
-    tolerance: f64,
-}
-
-/// Expectation–maximisation over comparison patterns with u fixed. Returns the iterations run
-/// and whether the largest change fell below the tolerance.
-fn em(
-    patterns: &[(Comparison, f64)],
-    m: &mut Counts,
-    u: &Counts,
-    lambda: &mut f64,
-    s: EmSettings,
-) -> (usize, bool) {
-    for it in 0..s.max_iter {
-        let mut counts = empty_counts();
-        let mut matched = 0.0;
-        let prior = (*lambda / (1.0 - *lambda)).log2();
-        for (c, n) in patterns {
-            let mut w = prior;
-            for (f, &l) in c.0.iter().enumerate() {
-                if s.active[f] && l != NULL_LEVEL {
-                    w += (m[f][l as usize] / u[f][l as usize]).log2();
-                }
-            }
-            let odds = w.clamp(-60.0, 60.0).exp2();
-            let p = odds / (1.0 + odds);
-            matched += p * n;
-            if s.update_m {
-                for (f, &l) in c.0.iter().enumerate() {
-                    if l != NULL_LEVEL {
-                        counts[f][l as usize] += p * n;
-                    }
-                }
-            }
-        }
-        let mut change: f64 = 0.0;
-        if s.update_m {
-            for f in 0..FIELD_COUNT {
-                if !s.active[f] {
-                    continue;
-                }
-                let mut new = normalise(&counts[f], 1e-3);
-                for x in new.iter_mut().skip(1) {
-                    *x = x.max(MIN_M);
-                }
-                for (old, new) in m[f].iter().zip(&new) {
-                    change = change.max((old - new).abs());
-                }
-                m[f] = new;
-            }
-        }
-        let new_lambda = (matched / s.lambda_total.max(1.0)).clamp(1e-12, 1.0 - MIN_PROB);
-        change = change.max((new_lambda - *lambda).abs());
-        *lambda = new_lambda;
-        if change < s.tolerance {
-            return (it + 1, true);
-        }
-    }
-    (s.max_iter, false)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use rand::Rng;
+    use crate::estimate::normalise;
+    use rand::{Rng, SeedableRng};
+    use rand_chacha::ChaCha8Rng;
+    use rustc_hash::FxHashMap;
 
     /// A level distribution for a field: decreasing from level 1 (matches) or increasing towards
     /// the last level (non-matches).

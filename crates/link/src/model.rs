@@ -4,9 +4,10 @@
 //!
 //! * u is estimated from random pairs of records (seeded): almost all random pairs are
 //!   non-matches, so their level frequencies are the non-match distribution.
-//! * m and λ are estimated by expectation–maximisation over the blocked candidate pairs, with u
-//!   held fixed (fixing u keeps EM from wandering to a "match" class that is really something
-//!   else, such as "same family").
+//! * m is estimated by expectation–maximisation with u held fixed, once per training rule on
+//!   that rule's pairs, leaving out the fields the rule's key forces to agree; λ then by EM over
+//!   all candidate pairs with m and u fixed. Fixing u, and training on sets where relatives are
+//!   rare, keeps EM from settling on a "match" class that is really "same family".
 //! * Surnames get a term-frequency adjustment on the levels where the first surnames agree
 //!   exactly: agreeing on García is weaker evidence than agreeing on Tzunún.
 

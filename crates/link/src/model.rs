@@ -234,26 +234,56 @@ impl Model {
             Some(c) => patterns_of(c.iter().copied()),
             None => count_patterns(data, pairs),
         };
-        let mut m_fixed: Counts = model.fields.iter().map(|p| p.m.clone()).collect();
-        let mut lambda = model.lambda;
-        let (it, conv) = em(
-            &patterns,
-            &mut m_fixed,
+        let possible = blocker.scope.possible(data) as f64;
+        let (it, conv) = model.fit_lambda(&patterns, possible, opts);
+        model.em_iterations = iterations + it;
+        model.em_converged = converged && conv;
+        Ok(model)
+    }
+
+    /// Re-estimates λ alone (m and u kept) for other data: λ is the share of matches among all
+    /// pairs, so it shrinks roughly as 1/N and a model saved from one dataset overstates the
+    /// prior on a larger one. `pairs` are the data's candidate pairs under `blocker`. The
+    /// threshold is kept.
+    pub fn reestimate_lambda(
+        &mut self,
+        data: &Dataset,
+        blocker: &Blocker,
+        pairs: &[(u32, u32)],
+        opts: &TrainOptions,
+    ) {
+        let patterns = count_patterns(data, pairs);
+        let possible = blocker.scope.possible(data) as f64;
+        self.fit_lambda(&patterns, possible, opts);
+    }
+
+    /// EM for λ with m and u fixed: the expected matches among `patterns` over `possible`
+    /// pairs (pairs blocking did not generate count as non-matches).
+    fn fit_lambda(
+        &mut self,
+        patterns: &[(Comparison, f64)],
+        possible: f64,
+        opts: &TrainOptions,
+    ) -> (usize, bool) {
+        let mut m: Counts = self.fields.iter().map(|p| p.m.clone()).collect();
+        let u: Counts = self.fields.iter().map(|p| p.u.clone()).collect();
+        let mut lambda = 1e-4;
+        let result = em(
+            patterns,
+            &mut m,
             &u,
             &mut lambda,
             EmSettings {
                 active: [true; FIELD_COUNT],
                 update_m: false,
-                lambda_total: (blocker.scope.possible(data) as f64).max(1.0),
+                lambda_total: possible.max(1.0),
                 max_iter: opts.max_em_iterations,
                 // λ is tiny among all pairs: its tolerance is relative.
                 tolerance: opts.em_tolerance * 1e-4,
             },
         );
-        model.lambda = lambda;
-        model.em_iterations = iterations + it;
-        model.em_converged = converged && conv;
-        Ok(model)
+        self.lambda = lambda;
+        result
     }
 
     /// Runs EM for m and λ on distinct comparison vectors with their counts, all fields free,

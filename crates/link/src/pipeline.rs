@@ -121,6 +121,26 @@ mod tests {
         let (pairs, _) = Blocker::default().pairs(&d);
         let trained = Model::train(&d, &Blocker::default(), &pairs, &opts).unwrap();
         assert_eq!(trained, a.model);
+        // λ re-estimated on the same data is the trained one; with unrelated records added
+        // (more pairs, no more matches) it is smaller.
+        let mut again = a.model.clone();
+        again.reestimate_lambda(&d, &Blocker::default(), &pairs, &opts);
+        assert!((again.lambda - a.model.lambda).abs() < 1e-12);
+        let mut bigger = d.sources.clone();
+        bigger[0].records.extend((0..20u8).map(|i| {
+            let surname = format!("Quispe{}", (b'a' + i) as char);
+            let date = format!("1960-05-{:02}", i + 1);
+            rec(&format!("x{i}"), "Zoe", &surname, "", &date)
+        }));
+        let big = Dataset::new(bigger);
+        let (big_pairs, _) = Blocker::default().pairs(&big);
+        again.reestimate_lambda(&big, &Blocker::default(), &big_pairs, &opts);
+        assert!(
+            again.lambda < a.model.lambda,
+            "{} vs {}",
+            again.lambda,
+            a.model.lambda
+        );
         // Each person's three records end up together, one per source.
         assert_eq!(a.clusters.len(), 5, "{:?}", a.clusters);
         assert!(a.clusters.iter().all(|c| c.members.len() == 3));

@@ -302,9 +302,14 @@ fn invalid_identifiers_are_kept_flagged_with_a_warning() {
     assert_eq!(report.counts.stored, 1);
     assert_eq!(report.counts.warned, 1, "one record kept with warnings");
     let store = Store::open(&f.store()).unwrap();
-    let warnings = store.warnings(enlace_store::ImportId(report.import_id), 10).unwrap();
+    let warnings = store
+        .warnings(enlace_store::ImportId(report.import_id), 10)
+        .unwrap();
     assert_eq!(warnings.len(), 2, "{warnings:?}");
-    assert!(warnings.iter().all(|w| !w.contains("PEGJ")), "warnings never quote the value");
+    assert!(
+        warnings.iter().all(|w| !w.contains("PEGJ")),
+        "warnings never quote the value"
+    );
     let r = &store.records("mx-registros").unwrap()[0].record;
     assert_eq!(r.identifiers.len(), 2);
     assert!(

@@ -26,6 +26,7 @@ macro_rules! out {
 mod demo;
 mod generate;
 mod import;
+mod link;
 mod status;
 
 use anyhow::Result;
@@ -57,6 +58,8 @@ enum Command {
     Generate(generate::GenerateArgs),
     /// Import a file into a node's store through a declared mapping.
     Import(import::ImportArgs),
+    /// Link records in plaintext: deduplicate each source and link across sources.
+    Link(link::LinkArgs),
     /// Show a store's sources and import runs.
     Status(status::StatusArgs),
 }
@@ -102,6 +105,7 @@ fn run(command: Command) -> Result<()> {
         Command::Demo(args) => demo::run(args),
         Command::Generate(args) => generate::run(args),
         Command::Import(args) => import::run(args),
+        Command::Link(args) => link::run(args),
         Command::Status(args) => status::run(args),
     }
 }

@@ -219,6 +219,52 @@ fn write_clusters(data: &Dataset, output: &LinkOutput, path: &Path) -> Result<()
     Ok(())
 }
 
+#[derive(Args)]
+pub struct ExplainArgs {
+    /// Where the two records are: a store directory or STORE:SOURCE. Repeat as needed.
+    #[arg(long = "from", required = true)]
+    pub from: Vec<String>,
+    /// The model that scored them (model.json from `enlace link`).
+    #[arg(long)]
+    pub model: PathBuf,
+    /// The first record, as SOURCE:RECORD_ID.
+    pub left: String,
+    /// The second record, as SOURCE:RECORD_ID.
+    pub right: String,
+    /// Print the explanation as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Explains one pair's weight field by field. Only levels and weights are shown, never the
+/// records' values.
+pub fn explain(args: ExplainArgs) -> Result<()> {
+    let sources = load_sources(&args.from)?;
+    let model = Model::load(&args.model)?;
+    let find = |spec: &str| -> Result<&enlace_model::Record> {
+        let Some((source, key)) = spec.split_once(':') else {
+            bail!("`{spec}`: give a record as SOURCE:RECORD_ID");
+        };
+        let Some(found) = sources.iter().find(|s| s.name == source) else {
+            bail!("no source `{source}` among the stores given");
+        };
+        found
+            .records
+            .iter()
+            .find(|r| r.key == key)
+            .with_context(|| format!("no record `{key}` in source `{source}`"))
+    };
+    let (left, right) = (find(&args.left)?, find(&args.right)?);
+    let explanation = enlace_link::explain(&model, left, right);
+    if args.json {
+        outln!("{}", serde_json::to_string_pretty(&explanation)?);
+    } else {
+        outln!("{} ~ {}", args.left, args.right);
+        out!("{}", explanation.render());
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -60,6 +60,8 @@ enum Command {
     Import(import::ImportArgs),
     /// Link records in plaintext: deduplicate each source and link across sources.
     Link(link::LinkArgs),
+    /// Explain one pair's match weight, field by field, as a text waterfall.
+    Explain(link::ExplainArgs),
     /// Show a store's sources and import runs.
     Status(status::StatusArgs),
 }
@@ -106,6 +108,7 @@ fn run(command: Command) -> Result<()> {
         Command::Generate(args) => generate::run(args),
         Command::Import(args) => import::run(args),
         Command::Link(args) => link::run(args),
+        Command::Explain(args) => link::explain(args),
         Command::Status(args) => status::run(args),
     }
 }

@@ -75,6 +75,44 @@ fn link_three_stores_and_evaluate_against_the_truth() {
         "every record is in exactly one cluster"
     );
 
+    // The first link, explained field by field from the saved model: levels and weights only.
+    let first = &rows[0];
+    let out = Command::new(BIN)
+        .arg("explain")
+        .args(["--from"])
+        .arg(nodes.join("us"))
+        .args(["--from"])
+        .arg(nodes.join("mx"))
+        .args(["--from"])
+        .arg(nodes.join("gt"))
+        .arg("--model")
+        .arg(result.join("model.json"))
+        .arg(format!("{}:{}", &first[0], &first[1]))
+        .arg(format!("{}:{}", &first[2], &first[3]))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("prior (lambda)") && text.contains("total"),
+        "{text}"
+    );
+    let weight: f64 = first[4].parse().unwrap();
+    let shown: f64 = text
+        .split("total ")
+        .nth(1)
+        .and_then(|rest| rest.split_whitespace().next())
+        .and_then(|n| n.parse().ok())
+        .expect("a total in the waterfall");
+    assert!(
+        (shown - weight).abs() < 0.01,
+        "the waterfall's total {shown} is the link's weight {weight}"
+    );
+
     // The saved model scores the same data to the same links.
     let again = tmp.path().join("again");
     let out = Command::new(BIN)

@@ -5,6 +5,27 @@ use std::process::Command;
 
 const BIN: &str = env!("CARGO_BIN_EXE_enlace");
 
+/// `enlace SUBCOMMAND` reading the demo's three node stores.
+fn over_nodes(subcommand: &str, nodes: &std::path::Path) -> Command {
+    let mut cmd = Command::new(BIN);
+    cmd.arg(subcommand);
+    for node in ["us", "mx", "gt"] {
+        cmd.arg("--from").arg(nodes.join(node));
+    }
+    cmd
+}
+
+/// Runs a command that must succeed, showing its stderr when it does not.
+fn run_ok(cmd: &mut Command) -> std::process::Output {
+    let out = cmd.output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
 #[test]
 fn link_three_stores_and_evaluate_against_the_truth() {
     let tmp = tempfile::tempdir().unwrap();
@@ -77,24 +98,12 @@ fn link_three_stores_and_evaluate_against_the_truth() {
 
     // The first link, explained field by field from the saved model: levels and weights only.
     let first = &rows[0];
-    let out = Command::new(BIN)
-        .arg("explain")
-        .args(["--from"])
-        .arg(nodes.join("us"))
-        .args(["--from"])
-        .arg(nodes.join("mx"))
-        .args(["--from"])
-        .arg(nodes.join("gt"))
-        .arg("--model")
-        .arg(result.join("model.json"))
-        .arg(format!("{}:{}", &first[0], &first[1]))
-        .arg(format!("{}:{}", &first[2], &first[3]))
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    let out = run_ok(
+        over_nodes("explain", &nodes)
+            .arg("--model")
+            .arg(result.join("model.json"))
+            .arg(format!("{}:{}", &first[0], &first[1]))
+            .arg(format!("{}:{}", &first[2], &first[3])),
     );
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(
@@ -115,24 +124,12 @@ fn link_three_stores_and_evaluate_against_the_truth() {
 
     // The saved model scores the same data to the same links.
     let again = tmp.path().join("again");
-    let out = Command::new(BIN)
-        .arg("link")
-        .args(["--from"])
-        .arg(nodes.join("us"))
-        .args(["--from"])
-        .arg(nodes.join("mx"))
-        .args(["--from"])
-        .arg(nodes.join("gt"))
-        .arg("--model")
-        .arg(result.join("model.json"))
-        .arg("--out")
-        .arg(&again)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    run_ok(
+        over_nodes("link", &nodes)
+            .arg("--model")
+            .arg(result.join("model.json"))
+            .arg("--out")
+            .arg(&again),
     );
     assert_eq!(
         std::fs::read(result.join("clusters.csv")).unwrap(),

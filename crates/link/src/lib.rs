@@ -17,6 +17,7 @@ mod estimate;
 pub mod evaluate;
 pub mod model;
 pub mod pipeline;
+pub mod report;
 pub mod solve;
 
 pub use blocking::{Blocker, BlockingReport, BlockingRule, PairScope};

@@ -19,6 +19,8 @@ pub const MAX_IDENTIFIERS: u8 = 32;
 pub enum Field {
     /// All given names, folded, joined by a space; q-grams.
     Given,
+    /// The first given name alone; q-grams.
+    GivenFirst,
     /// Alternate given names (nickname expansions, abbreviations); q-grams of each.
     GivenAlternates,
     /// First (paternal) surname; q-grams.
@@ -30,6 +32,9 @@ pub enum Field {
     /// Both surnames joined by a space; q-grams. Robust to sources that split surnames
     /// differently.
     Surnames,
+    /// Every given name and surname, each padded on its own; q-grams. Blind to which field a
+    /// name was written in, so it recognises names swapped between fields.
+    Names,
     /// The Spanish phonetic keys of the first given name and the two surnames, each one whole
     /// token tagged with its role.
     Phonetic,
@@ -47,11 +52,13 @@ impl Field {
     pub fn as_str(self) -> &'static str {
         match self {
             Field::Given => "given",
+            Field::GivenFirst => "given_first",
             Field::GivenAlternates => "given_alternates",
             Field::Surname1 => "surname1",
             Field::Surname2 => "surname2",
             Field::MarriedSurname => "married_surname",
             Field::Surnames => "surnames",
+            Field::Names => "names",
             Field::Phonetic => "phonetic",
             Field::BirthDate => "birth_date",
             Field::Sex => "sex",
@@ -222,6 +229,8 @@ impl Schema {
             padded: true,
             fields: vec![
                 spec(Field::Given, 20),
+                spec(Field::GivenAlternates, 20),
+                spec(Field::Names, 20),
                 spec(Field::Surname1, 20),
                 spec(Field::Surname2, 20),
                 spec(Field::Phonetic, 10),

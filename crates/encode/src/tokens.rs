@@ -25,6 +25,11 @@ pub(crate) fn for_each_token(
             let joined = join_nonempty(&name.given);
             qgrams(&joined, q, padded, emit);
         }
+        Field::GivenFirst => {
+            if let Some(first) = name.given.first() {
+                qgrams(first, q, padded, emit);
+            }
+        }
         Field::GivenAlternates => {
             for alt in &name.given_alternates {
                 qgrams(alt, q, padded, emit);
@@ -45,6 +50,12 @@ pub(crate) fn for_each_token(
                 .cloned()
                 .collect();
             qgrams(&join_nonempty(&parts), q, padded, emit);
+        }
+        Field::Names => {
+            let surnames = [&name.surname1, &name.surname2].into_iter().flatten();
+            for n in name.given.iter().chain(surnames) {
+                qgrams(n, q, padded, emit);
+            }
         }
         Field::Phonetic => {
             let mut buf = String::new();

@@ -10,8 +10,8 @@
 use rustc_hash::{FxHashMap, FxHashSet};
 use serde::Serialize;
 
-use crate::Dataset;
 use crate::compare::Field;
+use crate::{Dataset, Linkable};
 use enlace_model::Record;
 use enlace_normalize::IdKind;
 
@@ -173,7 +173,7 @@ pub enum PairScope {
 }
 
 impl PairScope {
-    fn admits(self, data: &Dataset, a: u32, b: u32) -> bool {
+    pub(crate) fn admits<D: Linkable + ?Sized>(self, data: &D, a: u32, b: u32) -> bool {
         match self {
             PairScope::All => true,
             PairScope::Across => data.source_of(a) != data.source_of(b),
@@ -181,13 +181,9 @@ impl PairScope {
         }
     }
 
-    /// Number of pairs of the scope over all the data: the denominator of the reduction ratio.
-    pub(crate) fn possible(self, data: &Dataset) -> u64 {
-        let sizes: Vec<u64> = data
-            .sources
-            .iter()
-            .map(|s| s.records.len() as u64)
-            .collect();
+    /// Number of pairs of the scope among sources of these sizes: the denominator of the
+    /// reduction ratio.
+    pub fn possible(self, sizes: &[u64]) -> u64 {
         let within: u64 = sizes.iter().map(|n| n * n.saturating_sub(1) / 2).sum();
         let n: u64 = sizes.iter().sum();
         let all = n * n.saturating_sub(1) / 2;
@@ -221,7 +217,8 @@ impl Default for Blocker {
 /// What one rule contributed.
 #[derive(Debug, Clone, Serialize)]
 pub struct RuleReport {
-    pub rule: BlockingRule,
+    /// The rule's name ([`BlockingRule::name`], or an encoded blocking key's).
+    pub rule: String,
     pub blocks: usize,
     /// Pairs this rule generated (before the union removed those other rules found too).
     pub pairs: usize,
@@ -260,7 +257,7 @@ impl Blocker {
         let mut keys: Vec<&String> = blocks.keys().collect();
         keys.sort();
         let mut rep = RuleReport {
-            rule,
+            rule: rule.name().to_string(),
             blocks: blocks.len(),
             pairs: 0,
             new_pairs: 0,
@@ -309,7 +306,7 @@ impl Blocker {
             reports.push(rep);
         }
         out.sort_unstable();
-        let possible = self.scope.possible(data);
+        let possible = self.scope.possible(&data.source_sizes());
         let report = BlockingReport {
             rules: reports,
             pairs: out.len(),

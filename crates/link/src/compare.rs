@@ -9,6 +9,17 @@ use enlace_normalize::{IdKind, PartialDate, PersonName, Sex};
 use serde::{Deserialize, Serialize};
 use strsim::jaro_winkler;
 
+/// How comparison vectors are made: from plaintext records ([`compare`]) or from keyed
+/// encodings (`crate::encoded`). The fields are the same; the levels differ, since encodings
+/// allow only similarities of Bloom filters and equality of keyed hashes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ComparisonKind {
+    #[default]
+    Plaintext,
+    Encoded,
+}
+
 /// The compared fields, in the order of a comparison vector.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, PartialOrd, Ord)]
 #[serde(rename_all = "snake_case")]
@@ -104,6 +115,18 @@ impl Field {
 
     pub fn level_count(self) -> usize {
         self.levels().len()
+    }
+
+    /// Names of the field's levels for comparisons of the given kind.
+    pub fn levels_of(self, kind: ComparisonKind) -> &'static [&'static str] {
+        match kind {
+            ComparisonKind::Plaintext => self.levels(),
+            ComparisonKind::Encoded => crate::encoded::levels(self),
+        }
+    }
+
+    pub fn level_count_of(self, kind: ComparisonKind) -> usize {
+        self.levels_of(kind).len()
     }
 
     pub fn index(self) -> usize {

@@ -8,9 +8,9 @@ use rand_chacha::ChaCha8Rng;
 use rayon::prelude::*;
 use rustc_hash::FxHashMap;
 
-use crate::Dataset;
-use crate::compare::{Comparison, FIELD_COUNT, Field, NULL_LEVEL, compare};
-use crate::model::{TrainOptions, surname_key};
+use crate::Linkable;
+use crate::compare::{Comparison, ComparisonKind, FIELD_COUNT, Field, NULL_LEVEL};
+use crate::model::TrainOptions;
 
 /// Smallest probability a level may have, so no weight is infinite.
 pub(crate) const MIN_PROB: f64 = 1e-6;
@@ -27,10 +27,10 @@ const TF_MIN_COUNT: usize = 3;
 /// Level counts per field.
 pub(crate) type Counts = Vec<Vec<f64>>;
 
-pub(crate) fn empty_counts() -> Counts {
+pub(crate) fn empty_counts(kind: ComparisonKind) -> Counts {
     Field::ALL
         .iter()
-        .map(|f| vec![0.0; f.level_count()])
+        .map(|f| vec![0.0; f.level_count_of(kind)])
         .collect()
 }
 
@@ -51,8 +51,8 @@ pub(crate) fn normalise(counts: &[f64], prior: f64) -> Vec<f64> {
 
 /// Starting m for EM: strong agreement likely, disagreement unlikely (any decreasing
 /// distribution does; EM moves it).
-pub(crate) fn initial_m(field: Field) -> Vec<f64> {
-    let n = field.level_count();
+pub(crate) fn initial_m(field: Field, kind: ComparisonKind) -> Vec<f64> {
+    let n = field.level_count_of(kind);
     let raw: Vec<f64> = (0..n)
         .map(|l| if l == 0 { 0.0 } else { 0.5f64.powi(l as i32) })
         .collect();
@@ -60,7 +60,7 @@ pub(crate) fn initial_m(field: Field) -> Vec<f64> {
 }
 
 /// u per field from `opts.u_samples` random pairs of distinct records.
-pub(crate) fn estimate_u(data: &Dataset, opts: &TrainOptions) -> Vec<Vec<f64>> {
+pub(crate) fn estimate_u<D: Linkable + ?Sized>(data: &D, opts: &TrainOptions) -> Vec<Vec<f64>> {
     let n = data.len() as u32;
     let mut rng = ChaCha8Rng::seed_from_u64(opts.seed);
     let pairs: Vec<(u32, u32)> = (0..opts.u_samples)
@@ -74,11 +74,8 @@ pub(crate) fn estimate_u(data: &Dataset, opts: &TrainOptions) -> Vec<Vec<f64>> {
             (a, b)
         })
         .collect();
-    let comparisons: Vec<Comparison> = pairs
-        .par_iter()
-        .map(|&(a, b)| compare(data.record(a), data.record(b)))
-        .collect();
-    let mut counts = empty_counts();
+    let comparisons: Vec<Comparison> = pairs.par_iter().map(|&(a, b)| data.compare(a, b)).collect();
+    let mut counts = empty_counts(data.kind());
     for c in &comparisons {
         for (f, &l) in c.0.iter().enumerate() {
             if l != NULL_LEVEL {
@@ -92,11 +89,11 @@ pub(crate) fn estimate_u(data: &Dataset, opts: &TrainOptions) -> Vec<Vec<f64>> {
 }
 
 /// Distinct comparison vectors of `pairs` with their counts, in a fixed order.
-pub(crate) fn count_patterns(data: &Dataset, pairs: &[(u32, u32)]) -> Vec<(Comparison, f64)> {
-    let comparisons: Vec<Comparison> = pairs
-        .par_iter()
-        .map(|&(a, b)| compare(data.record(a), data.record(b)))
-        .collect();
+pub(crate) fn count_patterns<D: Linkable + ?Sized>(
+    data: &D,
+    pairs: &[(u32, u32)],
+) -> Vec<(Comparison, f64)> {
+    let comparisons: Vec<Comparison> = pairs.par_iter().map(|&(a, b)| data.compare(a, b)).collect();
     patterns_of(comparisons)
 }
 
@@ -114,15 +111,15 @@ pub(crate) fn patterns_of(
 }
 
 /// The first-surname frequency table, the frequency of rare surnames, and Σ f².
-pub(crate) fn surname_frequencies(data: &Dataset) -> (BTreeMap<String, f64>, f64, f64) {
+pub(crate) fn surname_frequencies<D: Linkable + ?Sized>(
+    data: &D,
+) -> (BTreeMap<String, f64>, f64, f64) {
     let mut counts: BTreeMap<String, usize> = BTreeMap::new();
     let mut total = 0usize;
-    for s in &data.sources {
-        for r in &s.records {
-            if let Some(k) = surname_key(r) {
-                *counts.entry(k).or_insert(0) += 1;
-                total += 1;
-            }
+    for id in 0..data.len() as u32 {
+        if let Some(k) = data.surname_key(id) {
+            *counts.entry(k).or_insert(0) += 1;
+            total += 1;
         }
     }
     if total == 0 {
@@ -160,7 +157,7 @@ pub(crate) fn em(
     s: EmSettings,
 ) -> (usize, bool) {
     for it in 0..s.max_iter {
-        let mut counts = empty_counts();
+        let mut counts: Counts = m.iter().map(|l| vec![0.0; l.len()]).collect();
         let mut matched = 0.0;
         let prior = (*lambda / (1.0 - *lambda)).log2();
         for (c, n) in patterns {

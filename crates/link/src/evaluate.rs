@@ -13,7 +13,7 @@ use serde::Serialize;
 use crate::compare::Field;
 use crate::model::Model;
 use crate::solve::Cluster;
-use crate::{Dataset, LinkError};
+use crate::{LinkError, Linkable};
 use enlace_model::Record;
 
 /// Who each record truly is: `(source, record key)` → person id.
@@ -73,7 +73,7 @@ impl Truth {
     }
 
     /// All true pairs `(a, b)`, `a < b`, among the dataset's records.
-    pub fn pairs(&self, data: &Dataset) -> FxHashSet<(u32, u32)> {
+    pub fn pairs<D: Linkable + ?Sized>(&self, data: &D) -> FxHashSet<(u32, u32)> {
         let mut by_person: FxHashMap<&str, Vec<u32>> = FxHashMap::default();
         for id in 0..data.len() as u32 {
             let (s, k) = data.key(id);
@@ -266,6 +266,7 @@ impl Explanation {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::Dataset;
     use crate::Source;
     use crate::testutil::rec;
 
@@ -341,6 +342,7 @@ mod tests {
             })
             .collect();
         let model = Model {
+            kind: crate::ComparisonKind::Plaintext,
             version: crate::model::MODEL_VERSION,
             lambda: 0.001,
             fields: Field::ALL

@@ -12,6 +12,7 @@
 
 pub mod blocking;
 pub mod compare;
+pub mod encoded;
 mod error;
 mod estimate;
 pub mod evaluate;
@@ -21,16 +22,42 @@ pub mod report;
 pub mod solve;
 
 pub use blocking::{Blocker, BlockingReport, BlockingRule, PairScope};
-pub use compare::{Comparison, Field, compare};
+pub use compare::{Comparison, ComparisonKind, Field, compare};
 pub use error::LinkError;
 pub use evaluate::{Explanation, Metrics, Truth, explain};
-pub use model::{Model, TrainOptions};
-pub use pipeline::{LinkOutput, run, score_pairs};
+pub use model::{Model, TrainOptions, TrainingSet};
+pub use pipeline::{LinkOutput, run, run_encoded, score_pairs};
 pub use solve::{
     Cluster, ScoredPair, cluster_id, dedupe, dedupe_then_link, link_entities, one_to_one,
 };
 
 use enlace_model::Record;
+
+/// What the model, the solvers and the evaluation need of the records being linked, whatever
+/// form they take: plaintext [`Record`]s ([`Dataset`]) or keyed encodings
+/// ([`encoded::EncodedDataset`]). Records are addressed by dense global ids `0..len()`, source
+/// by source.
+pub trait Linkable: Sync {
+    /// Number of records over all sources.
+    fn len(&self) -> usize;
+    fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+    /// Number of records of each source, in source order.
+    fn source_sizes(&self) -> Vec<u64>;
+    fn source_of(&self, id: u32) -> u32;
+    /// `(source name, record key)` of a record: how truth files and reports name it.
+    fn key(&self, id: u32) -> (&str, &str);
+    /// How this data's comparison vectors are made, hence the model's level tables.
+    fn kind(&self) -> ComparisonKind;
+    /// The comparison vector of two records.
+    fn compare(&self, a: u32, b: u32) -> Comparison;
+    /// The value whose frequency adjusts the weight of an agreeing first surname; `None` where
+    /// the data cannot say (encodings do not reveal values).
+    fn surname_key(&self, id: u32) -> Option<String>;
+    /// Whether two records of one source took part in the same event (so are two people).
+    fn same_event(&self, a: u32, b: u32) -> bool;
+}
 
 /// One source's records, as loaded from a store.
 #[derive(Debug, Clone)]
@@ -100,6 +127,49 @@ impl Dataset {
     /// `(source name, record key)` of a record: how truth files and reports name it.
     pub fn key(&self, id: u32) -> (&str, &str) {
         (self.source_name(id), &self.record(id).key)
+    }
+}
+
+impl Linkable for Dataset {
+    fn len(&self) -> usize {
+        self.refs.len()
+    }
+
+    fn source_sizes(&self) -> Vec<u64> {
+        self.sources
+            .iter()
+            .map(|s| s.records.len() as u64)
+            .collect()
+    }
+
+    fn source_of(&self, id: u32) -> u32 {
+        self.refs[id as usize].source
+    }
+
+    fn key(&self, id: u32) -> (&str, &str) {
+        Dataset::key(self, id)
+    }
+
+    fn kind(&self) -> ComparisonKind {
+        ComparisonKind::Plaintext
+    }
+
+    fn compare(&self, a: u32, b: u32) -> Comparison {
+        compare(self.record(a), self.record(b))
+    }
+
+    fn surname_key(&self, id: u32) -> Option<String> {
+        model::surname_key(self.record(id))
+    }
+
+    fn same_event(&self, a: u32, b: u32) -> bool {
+        let ea = &self.record(a).events;
+        self.source_of(a) == self.source_of(b)
+            && self
+                .record(b)
+                .events
+                .iter()
+                .any(|e| e.id.is_some() && ea.iter().any(|f| f.kind == e.kind && f.id == e.id))
     }
 }
 

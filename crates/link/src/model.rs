@@ -18,12 +18,14 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::blocking::{Blocker, BlockingRule, PairScope};
-use crate::compare::{Comparison, FIELD_COUNT, Field, NULL_LEVEL, compare, surname};
+use crate::compare::{
+    Comparison, ComparisonKind, FIELD_COUNT, Field, NULL_LEVEL, compare, surname,
+};
 use crate::estimate::{
     Counts, EmSettings, MIN_PROB, count_patterns, em, empty_counts, estimate_u, initial_m,
     patterns_of, surname_frequencies,
 };
-use crate::{Dataset, LinkError};
+use crate::{Dataset, LinkError, Linkable};
 use enlace_model::Record;
 
 /// The model file format's version; bumped when the meaning of a field or level changes.
@@ -45,6 +47,9 @@ pub struct FieldParams {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Model {
     pub version: u32,
+    /// Plaintext or encoded comparisons: which level tables `fields` follow.
+    #[serde(default)]
+    pub kind: ComparisonKind,
     /// Prior probability that a blocked candidate pair is a match.
     pub lambda: f64,
     pub fields: Vec<FieldParams>,
@@ -109,6 +114,13 @@ pub(crate) fn surname_key(r: &Record) -> Option<String> {
         .map(|s| s.chars().filter(|c| *c != ' ' && *c != '-').collect())
 }
 
+/// One EM session's training pairs, and the fields left out of it because the rule that made
+/// the pairs forced them to agree.
+pub struct TrainingSet {
+    pub pairs: Vec<(u32, u32)>,
+    pub excluded: Vec<Field>,
+}
+
 impl Model {
     /// Trains a model on `data`:
     /// * u from `opts.u_samples` random pairs;
@@ -147,18 +159,6 @@ impl Model {
         comparisons: Option<&[Comparison]>,
         opts: &TrainOptions,
     ) -> Result<Model, LinkError> {
-        if data.len() < 2 {
-            return Err(LinkError::Training("fewer than two records".into()));
-        }
-        if pairs.is_empty() {
-            return Err(LinkError::Training("no candidate pairs".into()));
-        }
-        let u = estimate_u(data, opts);
-        let (surname_tf, tf_rare, tf_mean) = surname_frequencies(data);
-        let mut m_sum: Counts = empty_counts();
-        let mut m_sessions = [0usize; FIELD_COUNT];
-        let mut iterations = 0;
-        let mut converged = true;
         // Training looks at pairs of every scope: when linking only across sources, the cleanest
         // training set (records sharing a CURP, DPI or A-number) is within sources.
         let trainer = Blocker {
@@ -166,21 +166,58 @@ impl Model {
             max_block: blocker.max_block,
             scope: PairScope::All,
         };
-        for &rule in &opts.training_rules {
-            let (rule_pairs, _) = trainer.rule_pairs(data, rule);
-            if rule_pairs.is_empty() {
+        let sets: Vec<TrainingSet> = opts
+            .training_rules
+            .iter()
+            .map(|&rule| TrainingSet {
+                pairs: trainer.rule_pairs(data, rule).0,
+                excluded: rule.fields().to_vec(),
+            })
+            .collect();
+        let patterns = match comparisons {
+            Some(c) => patterns_of(c.iter().copied()),
+            None => count_patterns(data, pairs),
+        };
+        Model::fit_sets(data, &sets, &patterns, blocker.scope, opts)
+    }
+
+    /// The model of [`Model::fit`] for any kind of data: m by EM on each training set in turn,
+    /// λ over `patterns` (the distinct comparison vectors of all candidate pairs, with their
+    /// counts) among all pairs of `scope`.
+    pub fn fit_sets<D: Linkable + ?Sized>(
+        data: &D,
+        sets: &[TrainingSet],
+        patterns: &[(Comparison, f64)],
+        scope: PairScope,
+        opts: &TrainOptions,
+    ) -> Result<Model, LinkError> {
+        if data.len() < 2 {
+            return Err(LinkError::Training("fewer than two records".into()));
+        }
+        if patterns.is_empty() {
+            return Err(LinkError::Training("no candidate pairs".into()));
+        }
+        let kind = data.kind();
+        let u = estimate_u(data, opts);
+        let (surname_tf, tf_rare, tf_mean) = surname_frequencies(data);
+        let mut m_sum: Counts = empty_counts(kind);
+        let mut m_sessions = [0usize; FIELD_COUNT];
+        let mut iterations = 0;
+        let mut converged = true;
+        for set in sets {
+            if set.pairs.is_empty() {
                 continue;
             }
-            let patterns = count_patterns(data, &rule_pairs);
+            let set_patterns = count_patterns(data, &set.pairs);
             let mut active = [true; FIELD_COUNT];
-            for f in rule.fields() {
+            for f in &set.excluded {
                 active[f.index()] = false;
             }
-            let mut m: Counts = Field::ALL.iter().map(|&f| initial_m(f)).collect();
+            let mut m: Counts = Field::ALL.iter().map(|&f| initial_m(f, kind)).collect();
             let mut lambda = opts.initial_lambda.clamp(MIN_PROB, 0.5);
-            let total: f64 = patterns.iter().map(|(_, n)| n).sum();
+            let total: f64 = set_patterns.iter().map(|(_, n)| n).sum();
             let (it, conv) = em(
-                &patterns,
+                &set_patterns,
                 &mut m,
                 &u,
                 &mut lambda,
@@ -209,7 +246,7 @@ impl Model {
                 let n = m_sessions[f.index()];
                 if n == 0 {
                     // No rule left this field free: keep the prior guess.
-                    initial_m(f)
+                    initial_m(f, kind)
                 } else {
                     m_sum[f.index()].iter().map(|x| x / n as f64).collect()
                 }
@@ -217,6 +254,7 @@ impl Model {
             .collect();
         let mut model = Model {
             version: MODEL_VERSION,
+            kind,
             lambda: 1e-4,
             fields: Field::ALL
                 .iter()
@@ -230,12 +268,8 @@ impl Model {
             em_iterations: 0,
             em_converged: false,
         };
-        let patterns = match comparisons {
-            Some(c) => patterns_of(c.iter().copied()),
-            None => count_patterns(data, pairs),
-        };
-        let possible = blocker.scope.possible(data) as f64;
-        let (it, conv) = model.fit_lambda(&patterns, possible, opts);
+        let possible = scope.possible(&data.source_sizes()) as f64;
+        let (it, conv) = model.fit_lambda(patterns, possible, opts);
         model.em_iterations = iterations + it;
         model.em_converged = converged && conv;
         Ok(model)
@@ -253,7 +287,7 @@ impl Model {
         opts: &TrainOptions,
     ) {
         let patterns = count_patterns(data, pairs);
-        let possible = blocker.scope.possible(data) as f64;
+        let possible = blocker.scope.possible(&data.source_sizes()) as f64;
         self.fit_lambda(&patterns, possible, opts);
     }
 
@@ -354,13 +388,37 @@ impl Model {
 
     /// The term-frequency adjustment that applies to a compared pair (0 when none does).
     pub fn pair_tf_adjustment(&self, c: &Comparison, a: &Record) -> f64 {
-        if surname::first_agrees(c.level(Field::Surnames)) {
-            surname_key(a)
-                .map(|k| self.tf_adjustment(&k))
-                .unwrap_or(0.0)
+        self.tf_adjustment_for(c, surname_key(a).as_deref())
+    }
+
+    /// The term-frequency adjustment of a comparison whose first record's surname key is
+    /// `key` (0 when the levels do not call for one, or the key is unknown).
+    pub fn tf_adjustment_for(&self, c: &Comparison, key: Option<&str>) -> f64 {
+        match key {
+            Some(k)
+                if self.kind == ComparisonKind::Plaintext
+                    && surname::first_agrees(c.level(Field::Surnames)) =>
+            {
+                self.tf_adjustment(k)
+            }
+            _ => 0.0,
+        }
+    }
+
+    /// The match weight of records `a` and `b` of any kind of data.
+    pub fn weigh<D: Linkable + ?Sized>(&self, data: &D, a: u32, b: u32) -> f64 {
+        let c = data.compare(a, b);
+        self.weight_of(&c, data, a)
+    }
+
+    /// The match weight of a comparison of record `a` of `data` with another.
+    pub fn weight_of<D: Linkable + ?Sized>(&self, c: &Comparison, data: &D, a: u32) -> f64 {
+        let tf = if self.kind == ComparisonKind::Plaintext {
+            self.tf_adjustment_for(c, data.surname_key(a).as_deref())
         } else {
             0.0
-        }
+        };
+        self.prior_weight() + self.bayes_weight(c) + tf
     }
 
     /// Compares two records and gives their match weight (prior, fields and TF adjustment).
@@ -462,7 +520,7 @@ impl Model {
                 return bad(format!("field {:?} where {:?} was expected", p.field, f));
             }
             for v in [&p.m, &p.u] {
-                if v.len() != f.level_count() {
+                if v.len() != f.level_count_of(self.kind) {
                     return bad(format!("{}: wrong number of levels", f.name()));
                 }
                 if v.iter().any(|x| !(*x > 0.0 && *x <= 1.0)) {
@@ -518,6 +576,7 @@ mod tests {
     fn model_with(m: Vec<Vec<f64>>, u: Vec<Vec<f64>>, lambda: f64) -> Model {
         Model {
             version: MODEL_VERSION,
+            kind: ComparisonKind::Plaintext,
             lambda,
             fields: Field::ALL
                 .iter()
@@ -553,7 +612,10 @@ mod tests {
         }
         let mut patterns: Vec<(Comparison, f64)> = counts.into_iter().collect();
         patterns.sort_by_key(|p| p.0);
-        let start: Vec<Vec<f64>> = Field::ALL.iter().map(|&f| initial_m(f)).collect();
+        let start: Vec<Vec<f64>> = Field::ALL
+            .iter()
+            .map(|&f| initial_m(f, ComparisonKind::Plaintext))
+            .collect();
         let mut model = model_with(start, u, 0.05);
         model.run_em(&patterns, 500, 1e-7);
         assert!(model.em_converged);

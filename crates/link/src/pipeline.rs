@@ -4,9 +4,11 @@ use rayon::prelude::*;
 
 use crate::blocking::{Blocker, BlockingReport};
 use crate::compare::{Comparison, compare};
+use crate::encoded::{EncodedBlocker, EncodedDataset, training_sets};
+use crate::estimate::patterns_of;
 use crate::model::{Model, TrainOptions};
 use crate::solve::{Cluster, ScoredPair, dedupe_then_link};
-use crate::{Dataset, LinkError};
+use crate::{Dataset, LinkError, Linkable};
 
 /// What a run produced.
 #[derive(Debug, Clone)]
@@ -67,6 +69,57 @@ pub fn run(
         }
     };
     let score = |a: u32, b: u32| model.score(data.record(a), data.record(b)).weight;
+    let clusters = dedupe_then_link(data, &scored, model.threshold, &score);
+    Ok(LinkOutput {
+        model,
+        blocking,
+        scored,
+        clusters,
+    })
+}
+
+/// [`run`] on encodings: blocks with tokens, identifier hashes and CLK bands, trains an
+/// encoded model when none is given (refusing a plaintext one), scores, deduplicates within
+/// each source and links across.
+pub fn run_encoded(
+    data: &EncodedDataset,
+    blocker: &EncodedBlocker,
+    model: Option<Model>,
+    train: &TrainOptions,
+) -> Result<LinkOutput, LinkError> {
+    let (pairs, blocking) = blocker.pairs(data);
+    let comparisons: Vec<Comparison> = pairs.par_iter().map(|&(a, b)| data.compare(a, b)).collect();
+    let model = match model {
+        Some(m) if m.kind != data.kind() => {
+            return Err(LinkError::InvalidModel(format!(
+                "the model was trained on {:?} comparisons; these are {:?}",
+                m.kind,
+                data.kind()
+            )));
+        }
+        Some(m) => m,
+        None => {
+            let sets = training_sets(data, blocker);
+            let patterns = patterns_of(comparisons.iter().copied());
+            let mut m = Model::fit_sets(data, &sets, &patterns, blocker.scope, train)?;
+            let weights: Vec<f64> = comparisons
+                .iter()
+                .map(|c| m.weight_of(c, data, 0))
+                .collect();
+            m.threshold = m.choose_threshold(&weights);
+            m
+        }
+    };
+    let scored: Vec<ScoredPair> = pairs
+        .iter()
+        .zip(&comparisons)
+        .map(|(&(a, b), c)| ScoredPair {
+            a,
+            b,
+            weight: model.weight_of(c, data, a),
+        })
+        .collect();
+    let score = |a: u32, b: u32| model.weigh(data, a, b);
     let clusters = dedupe_then_link(data, &scored, model.threshold, &score);
     Ok(LinkOutput {
         model,

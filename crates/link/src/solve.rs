@@ -22,7 +22,7 @@
 
 use serde::Serialize;
 
-use crate::Dataset;
+use crate::Linkable;
 
 /// A candidate pair with its match weight.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
@@ -49,8 +49,8 @@ fn by_weight_desc(a: &ScoredPair, b: &ScoredPair) -> std::cmp::Ordering {
 }
 
 /// One-to-one links between `source_a` and `source_b` among `pairs` at or above `threshold`.
-pub fn one_to_one(
-    data: &Dataset,
+pub fn one_to_one<D: Linkable + ?Sized>(
+    data: &D,
     pairs: &[ScoredPair],
     source_a: u32,
     source_b: u32,
@@ -106,8 +106,8 @@ fn may_merge(
 /// within-source `pairs` at or above `threshold`; `score` gives the weight of any two records
 /// (pairs blocking did not generate are scored on demand). Every record is in exactly one group;
 /// groups are sorted by their smallest member.
-pub fn dedupe(
-    data: &Dataset,
+pub fn dedupe<D: Linkable + ?Sized>(
+    data: &D,
     pairs: &[ScoredPair],
     threshold: f64,
     score: &(dyn Fn(u32, u32) -> f64 + Sync),
@@ -123,8 +123,8 @@ pub fn dedupe(
 
 /// Clusters across sources: `entities` are groups of records of one source each (from
 /// [`dedupe`], or one record each); clusters hold at most one entity per source.
-pub fn link_entities(
-    data: &Dataset,
+pub fn link_entities<D: Linkable + ?Sized>(
+    data: &D,
     entities: Vec<Vec<u32>>,
     pairs: &[ScoredPair],
     threshold: f64,
@@ -148,8 +148,8 @@ pub fn link_entities(
 }
 
 /// Deduplicates within each source, then links the groups across sources.
-pub fn dedupe_then_link(
-    data: &Dataset,
+pub fn dedupe_then_link<D: Linkable + ?Sized>(
+    data: &D,
     pairs: &[ScoredPair],
     threshold: f64,
     score: &(dyn Fn(u32, u32) -> f64 + Sync),
@@ -160,8 +160,8 @@ pub fn dedupe_then_link(
 
 /// Agglomerative merging of `groups` along `pairs` (heaviest first) by average linkage at
 /// `threshold`. With `one_per_source`, a merge is refused when the two sides share a source.
-fn merge(
-    data: &Dataset,
+fn merge<D: Linkable + ?Sized>(
+    data: &D,
     groups: Vec<Vec<u32>>,
     pairs: &[ScoredPair],
     threshold: f64,
@@ -225,24 +225,14 @@ fn merge(
 /// person is recorded once per event, so two such records are two people: the twins, the
 /// father and son, the family caught together. Event ids are per source, which is all
 /// deduplication compares.
-fn share_an_event(data: &Dataset, a: &[u32], b: &[u32]) -> bool {
-    a.iter().any(|&x| {
-        let ex = &data.record(x).events;
-        b.iter().any(|&y| {
-            data.source_of(x) == data.source_of(y)
-                && data
-                    .record(y)
-                    .events
-                    .iter()
-                    .any(|e| e.id.is_some() && ex.iter().any(|f| f.kind == e.kind && f.id == e.id))
-        })
-    })
+fn share_an_event<D: Linkable + ?Sized>(data: &D, a: &[u32], b: &[u32]) -> bool {
+    a.iter().any(|&x| b.iter().any(|&y| data.same_event(x, y)))
 }
 
 /// A cluster's stable id: FNV-1a (64 bits) of the smallest `(source name, record key)` among
 /// its members, as `c` and 16 hex digits. It depends only on who is in the cluster, not on the
 /// order records were loaded or the run.
-pub fn cluster_id(data: &Dataset, members: &[u32]) -> String {
+pub fn cluster_id<D: Linkable + ?Sized>(data: &D, members: &[u32]) -> String {
     let smallest = members.iter().map(|&m| data.key(m)).min();
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
     if let Some((source, key)) = smallest {
@@ -257,8 +247,8 @@ pub fn cluster_id(data: &Dataset, members: &[u32]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::Source;
     use crate::testutil::rec;
+    use crate::{Dataset, Source};
 
     fn dataset(sizes: &[usize]) -> Dataset {
         Dataset::new(

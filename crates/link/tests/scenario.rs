@@ -2,49 +2,18 @@
 //! mappings, link US↔MX↔GT with deduplication, and score against the scenario's truth.
 
 use std::collections::BTreeMap;
-use std::path::Path;
 use std::time::Instant;
 
-use enlace_ingest::{ImportOptions, import};
 use enlace_link::evaluate::{cluster_pairs, pairs_completeness};
 use enlace_link::{
-    Blocker, Dataset, LinkOutput, Metrics, Source, TrainOptions, Truth, dedupe_then_link, explain,
-    run,
+    Blocker, Dataset, LinkOutput, Metrics, TrainOptions, Truth, dedupe_then_link, explain, run,
 };
-use enlace_store::Store;
 use rustc_hash::FxHashSet;
 
 const PEOPLE: usize = 1_500;
 const SEED: u64 = 7;
-const SOURCES: [&str; 3] = ["us-encounters", "mx-registros", "gt-registros"];
-
-fn load(dir: &Path) -> Dataset {
-    let store_dir = dir.join("store");
-    for name in SOURCES {
-        let mut opts = ImportOptions::new(
-            &store_dir,
-            &dir.join("mappings").join(format!("{name}.toml")),
-            &dir.join(format!("{name}.csv")),
-        );
-        opts.today = chrono::NaiveDate::from_ymd_opt(2025, 6, 30).unwrap();
-        import(&opts).unwrap();
-    }
-    let store = Store::open(&store_dir).unwrap();
-    Dataset::new(
-        SOURCES
-            .iter()
-            .map(|name| Source {
-                name: name.to_string(),
-                records: store
-                    .records(name)
-                    .unwrap()
-                    .into_iter()
-                    .map(|r| r.record)
-                    .collect(),
-            })
-            .collect(),
-    )
-}
+mod common;
+use common::load;
 
 #[test]
 fn links_generated_scenario() {

@@ -15,6 +15,7 @@ import argparse
 import csv
 import logging
 import math
+import re
 import sys
 from pathlib import Path
 
@@ -44,12 +45,16 @@ def splink_imports():
     return splink, cl, DuckDBAPI, Linker, SettingsCreator, block_on
 
 
-def make_db_api(DuckDBAPI, threads: int | None):
+def make_db_api(DuckDBAPI, threads: int | None, memory_limit: str | None):
     import duckdb
 
     con = duckdb.connect(":memory:")
     if threads:
         con.execute(f"SET threads = {int(threads)}")
+    if memory_limit:
+        if not re.fullmatch(r"\d+(\.\d+)?\s*[KMGT]i?B", memory_limit):
+            fail(f"--memory-limit {memory_limit!r}: give a size such as 8GB or 512MiB")
+        con.execute(f"SET memory_limit = '{memory_limit}'")
     return DuckDBAPI(connection=con), con
 
 
@@ -227,7 +232,7 @@ def run(args) -> dict:
     common.check_truth_covers(truth, keys)
     timer.step("read")
 
-    db_api, con = make_db_api(DuckDBAPI, args.threads)
+    db_api, con = make_db_api(DuckDBAPI, args.threads, args.memory_limit)
     frames = [
         db_api.register(df, table_name=name.replace("-", "_")) for name, df in tables.items()
     ]
@@ -289,6 +294,7 @@ def run(args) -> dict:
     n_links = write_links(pred, links_path, USUAL_THRESHOLD)
     linker.misc.save_model_to_json(str(out / f"splink-{name}-model.json"), overwrite=True)
     threads = con.execute("select current_setting('threads')").fetchone()[0]
+    memory_limit = con.execute("select current_setting('memory_limit')").fetchone()[0]
 
     result = {
         "peer": "splink",
@@ -298,6 +304,7 @@ def run(args) -> dict:
         "versions": common.versions("splink", "duckdb"),
         "machine": common.machine(),
         "duckdb_threads": int(threads),
+        "duckdb_memory_limit": memory_limit,
         "records": {s: len(df) for s, df in tables.items()},
         "link_type": "link_and_dedupe" if args.dataset == "scenario" else "link_only",
         "probability_two_random_records_match": linker._settings_obj._probability_two_random_records_match,
@@ -365,6 +372,11 @@ def main():
         help="EM training blocks for the scenario (default: as Splink's examples; see docs/peers.md)",
     )
     parser.add_argument("--threads", type=int, default=None, help="DuckDB threads (default: its own)")
+    parser.add_argument(
+        "--memory-limit",
+        default=None,
+        help="DuckDB memory limit, e.g. 8GB (default: DuckDB's own, 80%% of the machine's memory)",
+    )
     args = parser.parse_args()
     if args.dataset == "scenario" and not args.scenario:
         fail("scenario: give --scenario DIR")

@@ -6,32 +6,39 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
 use clap::Args;
-use enlace_link::{Blocker, Dataset, LinkOutput, Metrics, Model, Source, TrainOptions, Truth};
+use enlace_encode::EncodingFile;
+use enlace_ingest::{ImportOptions, import};
+use enlace_link::encoded::{EncodedBlocker, EncodedDataset, EncodedSource};
+use enlace_link::{
+    Blocker, Dataset, LinkOutput, Linkable, Metrics, Model, ScoredPair, Source, TrainOptions, Truth,
+};
 use enlace_store::Store;
 use serde::Serialize;
 
 #[derive(Args)]
 pub struct LinkArgs {
     /// A source to link: a store directory (all its sources) or STORE:SOURCE. Repeat for each.
-    #[arg(long = "from", required = true)]
+    #[arg(long = "from", conflicts_with = "encoded")]
     pub from: Vec<String>,
-    /// Directory for links.csv, clusters.csv and model.json (created if missing).
+    /// A file to link, with the mapping that reads it: FILE=MAPPING.toml. It is imported into a
+    /// scratch store first (rejects are written to the output directory). Repeat for each.
+    #[arg(long = "file", conflicts_with = "encoded")]
+    pub files: Vec<String>,
+    /// Link encodings instead (privacy-preserving path): an encoding file from `enlace encode`,
+    /// named after its file stem. Repeat for each agency.
     #[arg(long)]
-    pub out: PathBuf,
-    /// Score with this model (JSON, as written to model.json) instead of training one.
+    pub encoded: Vec<PathBuf>,
+    #[command(flatten)]
+    pub common: RunArgs,
+    /// Dates after this day are impossible (for --file imports; YYYY-MM-DD, default today).
     #[arg(long)]
-    pub model: Option<PathBuf>,
-    /// Ground truth (`source,record_id,person_id` CSV) to evaluate the result against.
-    #[arg(long)]
-    pub truth: Option<PathBuf>,
-    /// Print the summary as JSON.
-    #[arg(long)]
-    pub json: bool,
+    pub today: Option<chrono::NaiveDate>,
 }
 
 #[derive(Serialize)]
 struct Summary {
-    sources: Vec<(String, usize)>,
+    mode: &'static str,
+    sources: Vec<(String, u64)>,
     candidate_pairs: usize,
     reduction_ratio: f64,
     threshold: f64,
@@ -39,6 +46,7 @@ struct Summary {
     clusters: usize,
     clusters_across_sources: usize,
     evaluation: Option<Metrics>,
+    warnings: Vec<String>,
     out: PathBuf,
 }
 
@@ -80,38 +88,216 @@ fn load_sources(specs: &[String]) -> Result<Vec<Source>> {
             });
         }
     }
-    if sources.iter().all(|s| s.records.is_empty()) {
-        bail!("the sources hold no records");
-    }
     Ok(sources)
 }
 
-pub fn run(args: LinkArgs) -> Result<()> {
-    let data = Dataset::new(load_sources(&args.from)?);
-    let model = args.model.as_deref().map(Model::load).transpose()?;
-    let output = enlace_link::run(&data, &Blocker::default(), model, &TrainOptions::default())?;
-    std::fs::create_dir_all(&args.out)
-        .with_context(|| format!("creating {}", args.out.display()))?;
-    let links = write_links(&data, &output, &args.out.join("links.csv"))?;
-    write_clusters(&data, &output, &args.out.join("clusters.csv"))?;
-    output.model.save(&args.out.join("model.json"))?;
-
-    let evaluation = match &args.truth {
-        Some(path) => {
-            let truth = Truth::from_records_csv(path)?;
-            Some(Metrics::of_clusters(&output.clusters, &truth.pairs(&data)))
+/// Imports `FILE=MAPPING` specs into a scratch store under `scratch` and returns their sources.
+fn import_files(
+    specs: &[String],
+    scratch: &Path,
+    out: &Path,
+    today: chrono::NaiveDate,
+) -> Result<Vec<Source>> {
+    let store_dir = scratch.join("store");
+    let mut names = Vec::new();
+    for spec in specs {
+        let Some((file, mapping)) = spec.rsplit_once('=') else {
+            bail!("`--file {spec}`: give FILE=MAPPING.toml");
+        };
+        let mut opts = ImportOptions::new(&store_dir, Path::new(mapping), Path::new(file));
+        opts.today = today;
+        let stem = Path::new(file)
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "input".into());
+        opts.rejects = Some(out.join(format!("{stem}.rejects.csv")));
+        let report = import(&opts).with_context(|| format!("importing {file}"))?;
+        if report.counts.rejected > 0 {
+            eprintln!(
+                "warning: {file}: {} of {} rows rejected (reasons in {})",
+                report.counts.rejected,
+                report.counts.read,
+                report.rejects_file.display()
+            );
         }
-        None => None,
+        names.push(format!("{}:{}", store_dir.display(), report.source));
+    }
+    load_sources(&names)
+}
+
+pub fn run(args: LinkArgs) -> Result<()> {
+    let c = &args.common;
+    std::fs::create_dir_all(&c.out).with_context(|| format!("creating {}", c.out.display()))?;
+    let model = c.model.as_deref().map(Model::load).transpose()?;
+    let truth = c
+        .truth
+        .as_deref()
+        .map(Truth::from_records_csv)
+        .transpose()?;
+    if !args.encoded.is_empty() {
+        let data = load_encoded(&args.encoded)?;
+        let output = enlace_link::run_encoded(
+            &data,
+            &EncodedBlocker::default(),
+            model,
+            &TrainOptions::default(),
+        )?;
+        return finish(c, "encoded", &data, &output, truth.as_ref());
+    }
+    if args.from.is_empty() && args.files.is_empty() {
+        bail!(
+            "give the sources to link: --from STORE[:SOURCE], --file FILE=MAPPING or --encoded FILE"
+        );
+    }
+    let scratch = tempfile::tempdir().context("creating a scratch store")?;
+    let today = args
+        .today
+        .unwrap_or_else(|| chrono::Local::now().date_naive());
+    let mut sources = load_sources(&args.from)?;
+    sources.extend(import_files(&args.files, scratch.path(), &c.out, today)?);
+    check_distinct(&sources)?;
+    let data = Dataset::new(sources);
+    let output = enlace_link::run(&data, &Blocker::default(), model, &TrainOptions::default())?;
+    finish(c, "plaintext", &data, &output, truth.as_ref())
+}
+
+#[derive(Args)]
+pub struct DedupeArgs {
+    /// The source: STORE:SOURCE (or a store holding one source).
+    #[arg(long)]
+    pub from: String,
+    #[command(flatten)]
+    pub common: RunArgs,
+}
+
+/// Output options shared by `link` and `dedupe`.
+#[derive(Args)]
+pub struct RunArgs {
+    /// Directory for links.csv, clusters.csv and model.json (created if missing).
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Score with this model (JSON, as written to model.json) instead of training one.
+    #[arg(long)]
+    pub model: Option<PathBuf>,
+    /// Ground truth (`source,record_id,person_id` CSV) to evaluate the result against.
+    #[arg(long)]
+    pub truth: Option<PathBuf>,
+    /// Also write candidates.csv: every scored candidate pair, for `enlace evaluate` charts.
+    #[arg(long)]
+    pub candidates: bool,
+    /// Print the summary as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Deduplication of one source: the plaintext run on that source alone.
+pub fn dedupe(args: DedupeArgs) -> Result<()> {
+    let sources = load_sources(std::slice::from_ref(&args.from))?;
+    if sources.len() != 1 {
+        bail!(
+            "`--from {}` holds {} sources: name one as STORE:SOURCE",
+            args.from,
+            sources.len()
+        );
+    }
+    check_distinct(&sources)?;
+    let c = &args.common;
+    std::fs::create_dir_all(&c.out).with_context(|| format!("creating {}", c.out.display()))?;
+    let model = c.model.as_deref().map(Model::load).transpose()?;
+    let truth = c
+        .truth
+        .as_deref()
+        .map(Truth::from_records_csv)
+        .transpose()?;
+    let data = Dataset::new(sources);
+    let blocker = Blocker {
+        scope: enlace_link::PairScope::Within,
+        ..Blocker::default()
     };
+    let output = enlace_link::run(&data, &blocker, model, &TrainOptions::default())?;
+    finish(c, "dedupe", &data, &output, truth.as_ref())
+}
+
+/// Reads encoding files, names each source after its file stem, and checks they can be
+/// compared (same schema, same secret).
+pub fn load_encoded(paths: &[PathBuf]) -> Result<EncodedDataset> {
+    let mut sources = Vec::new();
+    for path in paths {
+        let file =
+            std::fs::File::open(path).with_context(|| format!("opening {}", path.display()))?;
+        let limit = 64 << 30;
+        let file = EncodingFile::read_from(std::io::BufReader::new(file), limit)
+            .with_context(|| format!("reading {}", path.display()))?;
+        let name = source_name_of(path);
+        if sources.iter().any(|s: &EncodedSource| s.name == name) {
+            bail!("two encoding files are named `{name}`");
+        }
+        sources.push(EncodedSource { name, file });
+    }
+    if sources.iter().all(|s| s.file.records.is_empty()) {
+        bail!("the encoding files hold no records");
+    }
+    let names: Vec<String> = paths.iter().map(|p| p.display().to_string()).collect();
+    EncodedDataset::new(sources).with_context(|| format!("comparing {}", names.join(" with ")))
+}
+
+/// An encoding file's source name: its file name up to the first dot.
+pub fn source_name_of(path: &Path) -> String {
+    path.file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .and_then(|n| n.split('.').next().map(str::to_string))
+        .filter(|n| !n.is_empty())
+        .unwrap_or_else(|| "encodings".into())
+}
+
+fn check_distinct(sources: &[Source]) -> Result<()> {
+    for (i, s) in sources.iter().enumerate() {
+        if sources[..i].iter().any(|t| t.name == s.name) {
+            bail!("source `{}` is named twice", s.name);
+        }
+    }
+    if sources.iter().all(|s| s.records.is_empty()) {
+        bail!("the sources hold no records");
+    }
+    Ok(())
+}
+
+/// Writes the outputs, evaluates against the truth when given, and prints the summary.
+pub(crate) fn finish<D: Linkable>(
+    args: &RunArgs,
+    mode: &'static str,
+    data: &D,
+    output: &LinkOutput,
+    truth: Option<&Truth>,
+) -> Result<()> {
+    let links = write_links(data, output, &args.out.join("links.csv"))?;
+    write_clusters(data, output, &args.out.join("clusters.csv"))?;
+    if args.candidates {
+        write_candidates(data, output, &args.out.join("candidates.csv"))?;
+    }
+    output.model.save(&args.out.join("model.json"))?;
+    let names = source_names(data);
+    let sizes = data.source_sizes();
+    let across = output
+        .clusters
+        .iter()
+        .filter(|c| {
+            c.members
+                .iter()
+                .any(|&m| data.source_of(m) != data.source_of(c.members[0]))
+        })
+        .count();
+    let mut warnings = Vec::new();
+    let smallest = sizes.iter().copied().filter(|&n| n > 0).min().unwrap_or(0);
+    if sizes.len() > 1 && smallest >= 100 && (across as f64) < 0.01 * smallest as f64 {
+        warnings.push(format!(
+            "near-zero match rate: {across} clusters across sources for {smallest} records in the smallest source; \
+             check that every agency encoded under the same project secret and schema, and that the mappings read the right columns"
+        ));
+    }
     let summary = Summary {
-        sources: (0..data.len() as u32).fold(Vec::<(String, usize)>::new(), |mut acc, id| {
-            let name = data.source_name(id);
-            match acc.iter_mut().find(|(n, _)| n == name) {
-                Some((_, count)) => *count += 1,
-                None => acc.push((name.to_string(), 1)),
-            }
-            acc
-        }),
+        mode,
+        sources: names.into_iter().zip(sizes).collect(),
         candidate_pairs: output.blocking.pairs,
         reduction_ratio: output.blocking.reduction_ratio,
         threshold: output.model.threshold,
@@ -121,18 +307,15 @@ pub fn run(args: LinkArgs) -> Result<()> {
             .iter()
             .filter(|c| c.members.len() > 1)
             .count(),
-        clusters_across_sources: output
-            .clusters
-            .iter()
-            .filter(|c| {
-                c.members
-                    .iter()
-                    .any(|&m| data.source_of(m) != data.source_of(c.members[0]))
-            })
-            .count(),
-        evaluation,
+        clusters_across_sources: across,
+        evaluation: truth.map(|t| Metrics::of_clusters(&output.clusters, &t.pairs(data))),
+        warnings,
         out: args.out.clone(),
     };
+    for w in &summary.warnings {
+        tracing::warn!("{w}");
+        eprintln!("warning: {w}");
+    }
     if args.json {
         outln!("{}", serde_json::to_string_pretty(&summary)?);
         return Ok(());
@@ -141,7 +324,8 @@ pub fn run(args: LinkArgs) -> Result<()> {
         outln!("  {name:<20} {n:>9} records");
     }
     outln!(
-        "candidate pairs {} (reduction ratio {:.5}); threshold {:.2}; {} links; {} clusters of 2 or more, {} across sources",
+        "{} linkage: candidate pairs {} (reduction ratio {:.5}); threshold {:.2}; {} links; {} clusters of 2 or more, {} across sources",
+        summary.mode,
         summary.candidate_pairs,
         summary.reduction_ratio,
         summary.threshold,
@@ -158,14 +342,33 @@ pub fn run(args: LinkArgs) -> Result<()> {
         );
     }
     outln!(
-        "written: {0}/links.csv, {0}/clusters.csv, {0}/model.json",
-        args.out.display()
+        "written: {0}/links.csv, {0}/clusters.csv, {0}/model.json{1}",
+        args.out.display(),
+        if args.candidates {
+            format!(", {}/candidates.csv", args.out.display())
+        } else {
+            String::new()
+        }
     );
     Ok(())
 }
 
+/// Source names in source order.
+fn source_names<D: Linkable>(data: &D) -> Vec<String> {
+    let mut names: Vec<String> = Vec::new();
+    let mut last = None;
+    for id in 0..data.len() as u32 {
+        let s = data.source_of(id);
+        if last != Some(s) {
+            names.push(data.key(id).0.to_string());
+            last = Some(s);
+        }
+    }
+    names
+}
+
 /// Scored pairs at or above the threshold whose records ended in the same cluster.
-fn write_links(data: &Dataset, output: &LinkOutput, path: &Path) -> Result<usize> {
+fn write_links<D: Linkable>(data: &D, output: &LinkOutput, path: &Path) -> Result<usize> {
     let cluster_of: HashMap<u32, usize> = output
         .clusters
         .iter()
@@ -174,14 +377,7 @@ fn write_links(data: &Dataset, output: &LinkOutput, path: &Path) -> Result<usize
         .collect();
     let mut out =
         csv::Writer::from_path(path).with_context(|| format!("writing {}", path.display()))?;
-    out.write_record([
-        "left_source",
-        "left_id",
-        "right_source",
-        "right_id",
-        "match_weight",
-        "match_probability",
-    ])?;
+    out.write_record(LINK_HEADER)?;
     let mut n = 0;
     for pair in &output.scored {
         if pair.weight < output.model.threshold
@@ -189,23 +385,54 @@ fn write_links(data: &Dataset, output: &LinkOutput, path: &Path) -> Result<usize
         {
             continue;
         }
-        let (ls, lk) = data.key(pair.a);
-        let (rs, rk) = data.key(pair.b);
-        out.write_record([
-            ls,
-            lk,
-            rs,
-            rk,
-            &format!("{:.3}", pair.weight),
-            &format!("{:.6}", output.model.probability(pair.weight)),
-        ])?;
+        write_pair(&mut out, data, output, pair)?;
         n += 1;
     }
     out.flush()?;
     Ok(n)
 }
 
-fn write_clusters(data: &Dataset, output: &LinkOutput, path: &Path) -> Result<()> {
+const LINK_HEADER: [&str; 6] = [
+    "left_source",
+    "left_id",
+    "right_source",
+    "right_id",
+    "match_weight",
+    "match_probability",
+];
+
+fn write_pair<D: Linkable>(
+    out: &mut csv::Writer<std::fs::File>,
+    data: &D,
+    output: &LinkOutput,
+    pair: &ScoredPair,
+) -> Result<()> {
+    let (ls, lk) = data.key(pair.a);
+    let (rs, rk) = data.key(pair.b);
+    out.write_record([
+        ls,
+        lk,
+        rs,
+        rk,
+        &format!("{:.3}", pair.weight),
+        &format!("{:.6}", output.model.probability(pair.weight)),
+    ])?;
+    Ok(())
+}
+
+/// Every scored candidate pair, links or not.
+fn write_candidates<D: Linkable>(data: &D, output: &LinkOutput, path: &Path) -> Result<()> {
+    let mut out =
+        csv::Writer::from_path(path).with_context(|| format!("writing {}", path.display()))?;
+    out.write_record(LINK_HEADER)?;
+    for pair in &output.scored {
+        write_pair(&mut out, data, output, pair)?;
+    }
+    out.flush()?;
+    Ok(())
+}
+
+fn write_clusters<D: Linkable>(data: &D, output: &LinkOutput, path: &Path) -> Result<()> {
     let mut out =
         csv::Writer::from_path(path).with_context(|| format!("writing {}", path.display()))?;
     out.write_record(["cluster_id", "source", "record_id"])?;

@@ -24,6 +24,8 @@ macro_rules! out {
 }
 
 mod demo;
+mod encode;
+mod evaluate;
 mod generate;
 mod import;
 mod link;
@@ -58,8 +60,17 @@ enum Command {
     Generate(generate::GenerateArgs),
     /// Import a file into a node's store through a declared mapping.
     Import(import::ImportArgs),
-    /// Link records in plaintext: deduplicate each source and link across sources.
+    /// Link records: deduplicate each source and link across sources, in plaintext (stores or
+    /// files with mappings) or on encodings (--encoded).
     Link(link::LinkArgs),
+    /// Deduplicate one source: find the records of one person within it.
+    Dedupe(link::DedupeArgs),
+    /// Write a new project secret to a file (shared by the agencies, never by the linkage unit).
+    Secret(encode::SecretArgs),
+    /// Encode a source's records under the project secret for privacy-preserving linkage.
+    Encode(encode::EncodeArgs),
+    /// Score a linkage run against ground truth and draw its precision/recall and weight charts.
+    Evaluate(evaluate::EvaluateArgs),
     /// Explain one pair's match weight, field by field, as a text waterfall.
     Explain(link::ExplainArgs),
     /// Show a store's sources and import runs.
@@ -108,6 +119,10 @@ fn run(command: Command) -> Result<()> {
         Command::Generate(args) => generate::run(args),
         Command::Import(args) => import::run(args),
         Command::Link(args) => link::run(args),
+        Command::Dedupe(args) => link::dedupe(args),
+        Command::Secret(args) => encode::secret(args),
+        Command::Encode(args) => encode::encode(args),
+        Command::Evaluate(args) => evaluate::run(args),
         Command::Explain(args) => link::explain(args),
         Command::Status(args) => status::run(args),
     }

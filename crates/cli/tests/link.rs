@@ -151,3 +151,161 @@ fn link_refuses_a_missing_store() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("no store at"));
 }
+
+/// The privacy-preserving path as the agencies and the linkage unit run it: a shared secret,
+/// each agency encodes its store, the linkage unit links the encoding files, and an agency
+/// scores the result through its references. Also `dedupe` on one store, and the refusals.
+#[test]
+fn encode_link_encoded_dedupe_and_evaluate() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("demo");
+    run_ok(
+        Command::new(BIN)
+            .args(["demo", "--people", "1200", "--exit", "--dir"])
+            .arg(&dir),
+    );
+    let nodes = dir.join("nodes");
+    let truth = dir.join("data/truth/records.csv");
+    let key = tmp.path().join("project.key");
+    run_ok(Command::new(BIN).arg("secret").arg("--out").arg(&key));
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&key).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+    // A second `secret` must not overwrite the first.
+    let again = Command::new(BIN)
+        .arg("secret")
+        .arg("--out")
+        .arg(&key)
+        .output()
+        .unwrap();
+    assert!(!again.status.success());
+
+    let mut files = Vec::new();
+    for (node, source) in [
+        ("us", "us-encounters"),
+        ("mx", "mx-registros"),
+        ("gt", "gt-registros"),
+    ] {
+        let out = tmp.path().join(format!("{source}.enc"));
+        run_ok(
+            Command::new(BIN)
+                .arg("encode")
+                .arg("--from")
+                .arg(format!("{}:{source}", nodes.join(node).display()))
+                .arg("--secret-file")
+                .arg(&key)
+                .arg("--project")
+                .arg("test")
+                .arg("--out")
+                .arg(&out),
+        );
+        files.push(out);
+    }
+    let run_dir = tmp.path().join("encoded");
+    let mut link = Command::new(BIN);
+    link.arg("link").arg("--json").arg("--candidates");
+    for f in &files {
+        link.arg("--encoded").arg(f);
+    }
+    let out = run_ok(link.arg("--out").arg(&run_dir));
+    let summary: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(summary["mode"], "encoded");
+    assert!(summary["clusters_across_sources"].as_u64().unwrap() > 50);
+    // The linkage unit's output names records only by opaque references.
+    let links = std::fs::read_to_string(run_dir.join("links.csv")).unwrap();
+    let refs = std::fs::read_to_string(tmp.path().join("us-encounters.enc.refs.csv")).unwrap();
+    let some_id = refs.lines().nth(1).unwrap().split(',').nth(2).unwrap();
+    assert!(
+        !links.contains(some_id),
+        "a record id reached the linkage unit's output"
+    );
+
+    let mut eval = Command::new(BIN);
+    eval.arg("evaluate")
+        .arg("--json")
+        .arg("--run")
+        .arg(&run_dir)
+        .arg("--truth")
+        .arg(&truth);
+    for f in &files {
+        let mut r = f.as_os_str().to_owned();
+        r.push(".refs.csv");
+        eval.arg("--refs").arg(r);
+    }
+    let out = run_ok(&mut eval);
+    let e: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let f1 = e["clusters"]["f1"].as_f64().unwrap();
+    assert!(f1 > 0.9, "encoded F1 {f1}");
+    assert_eq!(e["records_without_truth"], 0);
+    for chart in ["precision-recall.svg", "match-weights.svg"] {
+        let svg = std::fs::read_to_string(run_dir.join(chart)).unwrap();
+        assert!(
+            svg.starts_with("<svg") || svg.starts_with("<?xml"),
+            "{chart}"
+        );
+        assert!(svg.contains("threshold"), "{chart} has no threshold marker");
+    }
+    // Without the references the truth knows none of the records: a clear error.
+    let out = Command::new(BIN)
+        .arg("evaluate")
+        .arg("--run")
+        .arg(&run_dir)
+        .arg("--truth")
+        .arg(&truth)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--refs"));
+
+    // An agency that encoded under another secret is refused, naming both files.
+    let other_key = tmp.path().join("other.key");
+    run_ok(Command::new(BIN).arg("secret").arg("--out").arg(&other_key));
+    let stray = tmp.path().join("stray.enc");
+    run_ok(
+        Command::new(BIN)
+            .arg("encode")
+            .arg("--from")
+            .arg(format!("{}:gt-registros", nodes.join("gt").display()))
+            .arg("--secret-file")
+            .arg(&other_key)
+            .arg("--project")
+            .arg("test")
+            .arg("--out")
+            .arg(&stray),
+    );
+    let out = Command::new(BIN)
+        .arg("link")
+        .arg("--encoded")
+        .arg(&files[0])
+        .arg("--encoded")
+        .arg(&stray)
+        .arg("--out")
+        .arg(tmp.path().join("refused"))
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("different project secrets") && err.contains("stray.enc"),
+        "{err}"
+    );
+
+    // Deduplication of one store.
+    let out = run_ok(
+        Command::new(BIN)
+            .arg("dedupe")
+            .arg("--json")
+            .arg("--from")
+            .arg(nodes.join("us"))
+            .arg("--truth")
+            .arg(&truth)
+            .arg("--out")
+            .arg(tmp.path().join("dedupe")),
+    );
+    let d: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(d["clusters_across_sources"], 0);
+    assert!(d["evaluation"]["f1"].as_f64().unwrap() > 0.93);
+}

@@ -1,0 +1,180 @@
+//! `enlace secret` and `enlace encode`: the project secret, and a source's records turned into
+//! keyed encodings (the only form in which records leave an agency's node).
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use anyhow::{Context, Result, bail};
+use clap::Args;
+use enlace_encode::{Encoder, EncodingFile, ProjectSecret, Schema};
+use enlace_store::Store;
+use serde::Serialize;
+
+#[derive(Args)]
+pub struct SecretArgs {
+    /// Where to write the new secret (64 hex digits, readable by the owner only). Share it
+    /// with the other agencies over a channel the linkage unit cannot read.
+    #[arg(long)]
+    pub out: PathBuf,
+}
+
+/// Writes a fresh project secret to a new file, mode 0600; refuses to overwrite one.
+pub fn secret(args: SecretArgs) -> Result<()> {
+    let secret = ProjectSecret::generate(&mut rand::rng());
+    write_private(&args.out, secret.to_hex().as_bytes())?;
+    outln!(
+        "new project secret written to {} (owner-only); keep it off the linkage unit",
+        args.out.display()
+    );
+    Ok(())
+}
+
+fn write_private(path: &Path, bytes: &[u8]) -> Result<()> {
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        opts.mode(0o600);
+    }
+    let mut f = opts
+        .open(path)
+        .with_context(|| format!("creating {} (it must not exist yet)", path.display()))?;
+    f.write_all(bytes)?;
+    f.write_all(b"\n")?;
+    Ok(())
+}
+
+#[derive(Args)]
+pub struct EncodeArgs {
+    /// The source to encode: STORE:SOURCE.
+    #[arg(long)]
+    pub from: String,
+    /// File holding the project secret (from `enlace secret`). Never on the command line.
+    #[arg(long)]
+    pub secret_file: PathBuf,
+    /// The project's id, shared by every agency of the project; part of every derived key.
+    #[arg(long, default_value = "enlace")]
+    pub project: String,
+    /// An encoding schema (JSON) instead of the default one.
+    #[arg(long)]
+    pub schema: Option<PathBuf>,
+    /// The encoding file to write. Its stem names the source at the linkage unit. A file
+    /// `<out>.refs.csv` mapping opaque references back to record ids is written beside it:
+    /// it stays at the node.
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Print the summary as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Serialize)]
+struct EncodeSummary {
+    source: String,
+    records: usize,
+    schema: String,
+    fingerprint: String,
+    seconds: f64,
+    records_per_second: f64,
+    out: PathBuf,
+    references: PathBuf,
+}
+
+/// The file of references kept at the node beside an encoding file.
+pub fn references_path(out: &Path) -> PathBuf {
+    let mut name = out.as_os_str().to_owned();
+    name.push(".refs.csv");
+    PathBuf::from(name)
+}
+
+pub fn encode(args: EncodeArgs) -> Result<()> {
+    let Some((store_dir, source)) = args.from.rsplit_once(':') else {
+        bail!("`--from {}`: give STORE:SOURCE", args.from);
+    };
+    let secret = ProjectSecret::from_file(&args.secret_file)
+        .with_context(|| format!("reading the project secret {}", args.secret_file.display()))?;
+    let schema = match &args.schema {
+        Some(p) => {
+            let text =
+                std::fs::read_to_string(p).with_context(|| format!("reading {}", p.display()))?;
+            Schema::from_json(&text).with_context(|| format!("schema {}", p.display()))?
+        }
+        None => Schema::default_with_id(&args.project),
+    };
+    let encoder = Encoder::new(&secret, schema)?;
+    let store =
+        Store::open(Path::new(store_dir)).with_context(|| format!("opening store {store_dir}"))?;
+    let records: Vec<enlace_model::Record> = store
+        .records(source)
+        .with_context(|| format!("reading {source} from {store_dir}"))?
+        .into_iter()
+        .map(|r| r.record)
+        .collect();
+    if records.is_empty() {
+        bail!("source `{source}` in {store_dir} holds no records");
+    }
+    let t0 = Instant::now();
+    let encoded = encoder.encode_all(&records, |_, r| encoder.reference_for(&r.key));
+    let seconds = t0.elapsed().as_secs_f64();
+    let file = EncodingFile {
+        schema: encoder.schema().clone(),
+        key_check: encoder.key_check(),
+        records: encoded,
+    };
+    // Write to a temporary name and rename, so a killed run never leaves half a file.
+    let tmp = args.out.with_extension("partial");
+    let f = std::fs::File::create(&tmp).with_context(|| format!("creating {}", tmp.display()))?;
+    let mut w = std::io::BufWriter::new(f);
+    file.write_to(&mut w)?;
+    w.flush()?;
+    drop(w);
+    std::fs::rename(&tmp, &args.out).with_context(|| format!("writing {}", args.out.display()))?;
+
+    let refs = references_path(&args.out);
+    let mut body = String::from("source,reference,record_id\n");
+    {
+        let mut wr = csv::Writer::from_writer(Vec::new());
+        for (r, e) in records.iter().zip(&file.records) {
+            wr.write_record([
+                source,
+                &enlace_link::encoded::reference_key(e.reference),
+                &r.key,
+            ])?;
+        }
+        body.push_str(std::str::from_utf8(&wr.into_inner()?)?);
+    }
+    let _ = std::fs::remove_file(&refs);
+    write_private(&refs, body.trim_end().as_bytes())?;
+
+    let summary = EncodeSummary {
+        source: source.to_string(),
+        records: records.len(),
+        schema: file.schema.id.clone(),
+        fingerprint: file.schema.fingerprint().short(),
+        seconds,
+        records_per_second: records.len() as f64 / seconds.max(1e-9),
+        out: args.out.clone(),
+        references: refs,
+    };
+    if args.json {
+        outln!("{}", serde_json::to_string_pretty(&summary)?);
+    } else {
+        outln!(
+            "encoded {} records of {} in {:.2} s ({:.0} records/s); schema {} ({})",
+            summary.records,
+            summary.source,
+            summary.seconds,
+            summary.records_per_second,
+            summary.schema,
+            summary.fingerprint
+        );
+        outln!(
+            "written: {} (send to the linkage unit), {} (keep at the node)",
+            summary.out.display(),
+            summary.references.display()
+        );
+    }
+    Ok(())
+}

@@ -10,7 +10,8 @@ use enlace_encode::EncodingFile;
 use enlace_ingest::{ImportOptions, import};
 use enlace_link::encoded::{EncodedBlocker, EncodedDataset, EncodedSource};
 use enlace_link::{
-    Blocker, Dataset, LinkOutput, Linkable, Metrics, Model, ScoredPair, Source, TrainOptions, Truth,
+    Blocker, BlockingReport, Dataset, LinkOutput, Linkable, Metrics, Model, ScoredPair, Source,
+    TrainOptions, Truth,
 };
 use enlace_store::Store;
 use serde::Serialize;
@@ -28,6 +29,12 @@ pub struct LinkArgs {
     /// named after its file stem. Repeat for each agency.
     #[arg(long)]
     pub encoded: Vec<PathBuf>,
+    /// Locality-sensitive hashing bands over the CLK for encoded blocking (0 turns it off).
+    #[arg(long, default_value_t = EncodedBlocker::default().lsh_bands)]
+    pub lsh_bands: usize,
+    /// Sampled CLK bits per LSH band.
+    #[arg(long, default_value_t = EncodedBlocker::default().lsh_bits)]
+    pub lsh_bits: usize,
     #[command(flatten)]
     pub common: RunArgs,
     /// Dates after this day are impossible (for --file imports; YYYY-MM-DD, default today).
@@ -46,6 +53,8 @@ struct Summary {
     clusters: usize,
     clusters_across_sources: usize,
     evaluation: Option<Metrics>,
+    /// What each blocking rule contributed.
+    blocking: BlockingReport,
     warnings: Vec<String>,
     out: PathBuf,
 }
@@ -135,13 +144,20 @@ pub fn run(args: LinkArgs) -> Result<()> {
         .map(Truth::from_records_csv)
         .transpose()?;
     if !args.encoded.is_empty() {
+        if c.truth.is_some() {
+            bail!(
+                "--truth cannot score a run on encodings, whose records are opaque references: \
+                 run `enlace evaluate --run {} --truth ... --refs ...` with the agencies' references files",
+                c.out.display()
+            );
+        }
         let data = load_encoded(&args.encoded)?;
-        let output = enlace_link::run_encoded(
-            &data,
-            &EncodedBlocker::default(),
-            model,
-            &TrainOptions::default(),
-        )?;
+        let blocker = EncodedBlocker {
+            lsh_bands: args.lsh_bands,
+            lsh_bits: args.lsh_bits,
+            ..EncodedBlocker::default()
+        };
+        let output = enlace_link::run_encoded(&data, &blocker, model, &TrainOptions::default())?;
         return finish(c, "encoded", &data, &output, truth.as_ref());
     }
     if args.from.is_empty() && args.files.is_empty() {
@@ -309,6 +325,7 @@ pub(crate) fn finish<D: Linkable>(
             .count(),
         clusters_across_sources: across,
         evaluation: truth.map(|t| Metrics::of_clusters(&output.clusters, &t.pairs(data))),
+        blocking: output.blocking.clone(),
         warnings,
         out: args.out.clone(),
     };

@@ -1,13 +1,15 @@
-//! Plaintext record linkage for Enlace: comparing two normalised records field by field,
+//! Record linkage for Enlace: comparing two normalised records field by field,
 //! a Fellegi–Sunter model (u by random sampling, m and λ by EM, term-frequency adjustment for
 //! surnames), blocking rules that generate candidate pairs, solving (one-to-one linking between two
 //! sources, within-source deduplication, clustering across sources) and evaluation against ground
 //! truth with per-pair explanations.
 //!
-//! This crate works on [`enlace_model::Record`]s already in memory; it does not read stores or
+//! The same engine links keyed encodings ([`encoded`]): anything implementing [`Linkable`]
+//! can be trained on, scored, solved and evaluated.
+//!
+//! This crate works on records and encodings already in memory; it does not read stores or
 //! files other than its own model JSON and truth CSVs. Everything is deterministic given a seed.
-//! The encoded (privacy-preserving) comparison path lives elsewhere and reuses the model and the
-//! solvers. `docs/linkage.md` describes every rule.
+//! `docs/linkage.md` describes every rule.
 #![forbid(unsafe_code)]
 
 pub mod blocking;

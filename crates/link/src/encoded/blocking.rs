@@ -40,8 +40,8 @@ impl Default for EncodedBlocker {
         EncodedBlocker {
             max_block: 300,
             scope: PairScope::All,
-            lsh_bands: 24,
-            lsh_bits: 28,
+            lsh_bands: 32,
+            lsh_bits: 48,
             lsh_seed: 0x5eed,
         }
     }

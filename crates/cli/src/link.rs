@@ -304,6 +304,17 @@ pub(crate) fn finish<D: Linkable>(
         })
         .count();
     let mut warnings = Vec::new();
+    if let Some(t) = truth {
+        let (unknown, named) = t.unknown_in(data);
+        if named > 0 && unknown == named {
+            bail!("the truth file names none of these sources' records");
+        }
+        if unknown > 0 {
+            warnings.push(format!(
+                "the truth names {unknown} of its {named} records of these sources that the run does not hold (rejected at import?); they are left out of the evaluation"
+            ));
+        }
+    }
     let smallest = sizes.iter().copied().filter(|&n| n > 0).min().unwrap_or(0);
     if sizes.len() > 1 && smallest >= 100 && (across as f64) < 0.01 * smallest as f64 {
         warnings.push(format!(

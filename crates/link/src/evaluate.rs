@@ -72,6 +72,29 @@ impl Truth {
             .map(String::as_str)
     }
 
+    /// Records the truth names in the data's sources that the data does not hold (rows
+    /// rejected at import, or a truth file for other data), and how many it names there in all.
+    pub fn unknown_in<D: Linkable + ?Sized>(&self, data: &D) -> (usize, usize) {
+        let mut held: FxHashSet<(&str, &str)> = FxHashSet::default();
+        let mut sources: FxHashSet<&str> = FxHashSet::default();
+        for id in 0..data.len() as u32 {
+            let k = data.key(id);
+            sources.insert(k.0);
+            held.insert(k);
+        }
+        let mut named = 0;
+        let mut unknown = 0;
+        for (s, k) in self.person.keys() {
+            if sources.contains(s.as_str()) {
+                named += 1;
+                if !held.contains(&(s.as_str(), k.as_str())) {
+                    unknown += 1;
+                }
+            }
+        }
+        (unknown, named)
+    }
+
     /// All true pairs `(a, b)`, `a < b`, among the dataset's records.
     pub fn pairs<D: Linkable + ?Sized>(&self, data: &D) -> FxHashSet<(u32, u32)> {
         let mut by_person: FxHashMap<&str, Vec<u32>> = FxHashMap::default();

@@ -20,6 +20,37 @@ pub struct LinkOutput {
     pub clusters: Vec<Cluster>,
 }
 
+/// Refuses data with a source none of whose records has a field the comparison can use (every
+/// level null when a record is compared with itself): a mapping that read the wrong columns, or
+/// encodings without filters.
+pub fn check_usable<D: Linkable + ?Sized>(
+    data: &D,
+    source_names: &[String],
+) -> Result<(), LinkError> {
+    let sizes = data.source_sizes();
+    let mut start = 0u32;
+    for (s, &n) in sizes.iter().enumerate() {
+        let ids = start..start + n as u32;
+        start += n as u32;
+        if n == 0 {
+            continue;
+        }
+        let usable = ids.into_par_iter().any(|id| {
+            data.compare(id, id)
+                .0
+                .iter()
+                .any(|&l| l != crate::compare::NULL_LEVEL)
+        });
+        if !usable {
+            let name = source_names.get(s).map(String::as_str).unwrap_or("?");
+            return Err(LinkError::Training(format!(
+                "source `{name}`: no record has a name, birth date, sex or identifier to compare"
+            )));
+        }
+    }
+    Ok(())
+}
+
 /// Scores candidate pairs with a model, in parallel, keeping their order.
 pub fn score_pairs(model: &Model, data: &Dataset, pairs: &[(u32, u32)]) -> Vec<ScoredPair> {
     pairs
@@ -40,6 +71,8 @@ pub fn run(
     model: Option<Model>,
     train: &TrainOptions,
 ) -> Result<LinkOutput, LinkError> {
+    let names: Vec<String> = data.sources.iter().map(|s| s.name.clone()).collect();
+    check_usable(data, &names)?;
     let (pairs, blocking) = blocker.pairs(data);
     let (model, scored) = match model {
         Some(m) => {
@@ -87,6 +120,8 @@ pub fn run_encoded(
     model: Option<Model>,
     train: &TrainOptions,
 ) -> Result<LinkOutput, LinkError> {
+    let names: Vec<String> = data.sources.iter().map(|s| s.name.clone()).collect();
+    check_usable(data, &names)?;
     let (pairs, blocking) = blocker.pairs(data);
     let comparisons: Vec<Comparison> = pairs.par_iter().map(|&(a, b)| data.compare(a, b)).collect();
     let model = match model {
@@ -134,6 +169,27 @@ mod tests {
     use super::*;
     use crate::Source;
     use crate::testutil::rec;
+
+    #[test]
+    fn a_source_with_nothing_to_compare_is_refused_by_name() {
+        let mut empty = rec("x1", "Ana", "Xol", "", "");
+        empty.name = Default::default();
+        empty.sex = enlace_normalize::Sex::Unknown;
+        empty.nationality = None;
+        let data = Dataset::new(vec![
+            Source {
+                name: "good".into(),
+                records: vec![rec("g1", "Juan", "Pérez", "García", "1990-03-05")],
+            },
+            Source {
+                name: "blank".into(),
+                records: vec![empty.clone(), empty],
+            },
+        ]);
+        let err = run(&data, &Blocker::default(), None, &TrainOptions::default()).unwrap_err();
+        let text = err.to_string();
+        assert!(text.contains("`blank`") && text.contains("no record has"), "{text}");
+    }
 
     fn data() -> Dataset {
         let people = [

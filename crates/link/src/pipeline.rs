@@ -188,7 +188,10 @@ mod tests {
         ]);
         let err = run(&data, &Blocker::default(), None, &TrainOptions::default()).unwrap_err();
         let text = err.to_string();
-        assert!(text.contains("`blank`") && text.contains("no record has"), "{text}");
+        assert!(
+            text.contains("`blank`") && text.contains("no record has"),
+            "{text}"
+        );
     }
 
     fn data() -> Dataset {

@@ -5,8 +5,10 @@
 //! compute: Dice similarities of field Bloom filters (banded into levels), containment of one
 //! filter in another (a name among the other's names), and equality of keyed identifier
 //! hashes. The fields are the plaintext ones; the levels are this module's ([`levels`]).
-//! There is no term-frequency adjustment (it would need the values' frequencies, which the
-//! linkage unit must not learn) and no same-event rule (events do not leave a node).
+//! The term-frequency adjustment counts identical first-surname filters: equal surnames give
+//! identical filters (within a salt group when salting is on), which the linkage unit can see
+//! anyway, so the adjustment learns nothing the file does not already show. There is no
+//! same-event rule (events do not leave a node).
 
 use enlace_encode::schema::Field as EncField;
 use enlace_encode::{EncodedRecord, EncodingFile, FileError, kernel};
@@ -99,6 +101,8 @@ pub struct EncodedDataset {
     keys: Vec<Vec<String>>,
     refs: Vec<RecordRef>,
     slots: Slots,
+    /// Per global id: a digest of the first-surname filter, for the frequency adjustment.
+    surname_keys: Vec<Option<String>>,
 }
 
 /// The key under which an encoded record is reported: its reference in hex.
@@ -146,11 +150,19 @@ impl EncodedDataset {
                 });
             }
         }
+        let surname_keys = refs
+            .iter()
+            .map(|r| {
+                let rec = &sources[r.source as usize].file.records[r.index as usize];
+                filter(rec, slots.surname1).map(filter_digest)
+            })
+            .collect();
         Ok(EncodedDataset {
             sources,
             keys,
             refs,
             slots,
+            surname_keys,
         })
     }
 
@@ -167,6 +179,18 @@ impl EncodedDataset {
     pub fn schema(&self) -> Option<&enlace_encode::Schema> {
         self.sources.first().map(|s| &s.file.schema)
     }
+}
+
+/// A short digest of a filter's bits (FNV-1a over its words), in hex.
+fn filter_digest(words: &[u64]) -> String {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for w in words {
+        for b in w.to_le_bytes() {
+            h ^= u64::from(b);
+            h = h.wrapping_mul(0x0000_0100_0000_01b3);
+        }
+    }
+    format!("{h:016x}")
 }
 
 /// The filter of field `slot` when the record has a value there.
@@ -347,8 +371,8 @@ impl Linkable for EncodedDataset {
         ])
     }
 
-    fn surname_key(&self, _id: u32) -> Option<String> {
-        None
+    fn surname_key(&self, id: u32) -> Option<String> {
+        self.surname_keys[id as usize].clone()
     }
 
     fn same_event(&self, _a: u32, _b: u32) -> bool {

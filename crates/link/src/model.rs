@@ -394,13 +394,10 @@ impl Model {
     /// The term-frequency adjustment of a comparison whose first record's surname key is
     /// `key` (0 when the levels do not call for one, or the key is unknown).
     pub fn tf_adjustment_for(&self, c: &Comparison, key: Option<&str>) -> f64 {
+        // The encoded surname levels keep the plaintext numbering of the levels on which the
+        // first surnames agree.
         match key {
-            Some(k)
-                if self.kind == ComparisonKind::Plaintext
-                    && surname::first_agrees(c.level(Field::Surnames)) =>
-            {
-                self.tf_adjustment(k)
-            }
+            Some(k) if surname::first_agrees(c.level(Field::Surnames)) => self.tf_adjustment(k),
             _ => 0.0,
         }
     }
@@ -413,11 +410,7 @@ impl Model {
 
     /// The match weight of a comparison of record `a` of `data` with another.
     pub fn weight_of<D: Linkable + ?Sized>(&self, c: &Comparison, data: &D, a: u32) -> f64 {
-        let tf = if self.kind == ComparisonKind::Plaintext {
-            self.tf_adjustment_for(c, data.surname_key(a).as_deref())
-        } else {
-            0.0
-        };
+        let tf = self.tf_adjustment_for(c, data.surname_key(a).as_deref());
         self.prior_weight() + self.bayes_weight(c) + tf
     }
 

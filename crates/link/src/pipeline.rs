@@ -137,9 +137,10 @@ pub fn run_encoded(
             let sets = training_sets(data, blocker);
             let patterns = patterns_of(comparisons.iter().copied());
             let mut m = Model::fit_sets(data, &sets, &patterns, blocker.scope, train)?;
-            let weights: Vec<f64> = comparisons
+            let weights: Vec<f64> = pairs
                 .iter()
-                .map(|c| m.weight_of(c, data, 0))
+                .zip(&comparisons)
+                .map(|(&(a, _), c)| m.weight_of(c, data, a))
                 .collect();
             m.threshold = m.choose_threshold(&weights);
             m

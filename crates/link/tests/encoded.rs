@@ -143,7 +143,7 @@ fn links_generated_scenario_on_encodings() {
             }
         }
     }
-    assert!(completeness > 0.97, "pairs completeness {completeness}");
+    assert!(completeness > 0.95, "pairs completeness {completeness}");
     // Measured: F1 0.94 against 0.98 in plaintext on this scenario (docs/linkage.md says what
     // the encodings cannot carry); the floor leaves a margin.
     assert!(m.f1 > 0.92, "encoded F1 {}", m.f1);

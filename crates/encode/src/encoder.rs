@@ -191,13 +191,14 @@ impl Encoder {
         }
 
         if s.hardening.flip_ppm > 0 {
+            let seed = self.record_seed(record, &fields, clk.as_ref());
             for (i, f) in fields.iter_mut().enumerate() {
                 if present >> i & 1 == 1 {
-                    self.flip(f, s.fields[i].field.as_str());
+                    self.flip(f, &seed, s.fields[i].field.as_str());
                 }
             }
             if let Some(c) = clk.as_mut().filter(|c| !c.is_empty()) {
-                self.flip(c, "clk");
+                self.flip(c, &seed, "clk");
             }
         }
 
@@ -251,11 +252,35 @@ impl Encoder {
         out
     }
 
-    /// BLIP: flips each bit with probability flip_ppm / 10⁶, drawn from a generator keyed by the
-    /// flip key and seeded by the filter's own content, so the same record always gets the same
-    /// noise.
-    fn flip(&self, filter: &mut BitVector, domain: &str) {
+    /// What makes a record's noise its own: a keyed hash of the record's key and of all its
+    /// filters before noise. Two records with the same value in a field get independent noise
+    /// there (unless they are the same record: same key and same values), so equal values stop
+    /// giving equal filters; the same record encoded again gets the same noise.
+    fn record_seed(
+        &self,
+        record: &Record,
+        fields: &[BitVector],
+        clk: Option<&BitVector>,
+    ) -> [u8; 32] {
         let mut h = blake3::Hasher::new_keyed(self.flip_key.bytes());
+        h.update(b"record\0");
+        h.update(&(record.key.len() as u64).to_le_bytes());
+        h.update(record.key.as_bytes());
+        for f in fields.iter().chain(clk) {
+            for w in f.words() {
+                h.update(&w.to_le_bytes());
+            }
+        }
+        *h.finalize().as_bytes()
+    }
+
+    /// BLIP: flips each bit with probability flip_ppm / 10⁶, drawn from a generator keyed by the
+    /// flip key and seeded by the record's seed, the filter's domain and its content, so the same
+    /// record always gets the same noise (re-encoding it cannot average the noise away) while
+    /// other records with the same value get other noise.
+    fn flip(&self, filter: &mut BitVector, record_seed: &[u8; 32], domain: &str) {
+        let mut h = blake3::Hasher::new_keyed(self.flip_key.bytes());
+        h.update(record_seed);
         h.update(domain.as_bytes());
         h.update(&[0]);
         for w in filter.words() {

@@ -157,9 +157,17 @@ impl Encoder {
         });
         let q = usize::from(s.q);
         for (plan_index, plan) in self.plans.iter().enumerate() {
+            // The birth date is the salt; sex and nationality have a handful of values whose
+            // frequencies the linkage unit reads off anyway, so salting them hides nothing and
+            // only makes records of different years look different in them too.
             let salt = salt
                 .as_deref()
-                .filter(|_| plan.field != Field::BirthDate)
+                .filter(|_| {
+                    !matches!(
+                        plan.field,
+                        Field::BirthDate | Field::Sex | Field::Nationality
+                    )
+                })
                 .map(str::as_bytes);
             let k_field = plan.filter.map_or(0, |(_, k)| usize::from(k));
             let n = k_field + usize::from(plan.clk_k);

@@ -131,18 +131,41 @@ pub enum SaltSource {
     BirthYear,
 }
 
-/// Hardening against attacks on the published filters.
+/// Hardening against attacks on the published filters. `Default` (and a schema JSON without a
+/// `hardening` object) is no hardening; [`Schema::default_with_id`] uses
+/// [`Hardening::recommended`], chosen by the measurements in docs/privacy.md.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Hardening {
-    /// Attribute salting of every filter except the birth date's own.
+    /// Attribute salting of every filter (and CLK part) except those of the birth date, sex and
+    /// nationality.
     #[serde(default)]
     pub salt: Option<SaltSource>,
     /// Random bit flips (BLIP), in parts per million per bit; 0 is off. Flips are drawn from a
-    /// keyed generator seeded by the filter itself, so encoding stays deterministic and
-    /// re-encoding a record cannot average the noise away.
+    /// keyed generator seeded by the record (its key and all its filters) and the filter, so
+    /// two records with the same value get independent noise, while encoding stays
+    /// deterministic and re-encoding a record cannot average its noise away.
     #[serde(default)]
     pub flip_ppm: u32,
+}
+
+impl Hardening {
+    /// No hardening: equal values give equal filters across the whole file.
+    pub const NONE: Hardening = Hardening {
+        salt: None,
+        flip_ppm: 0,
+    };
+
+    /// The default: salting by birth year, no bit flips. Against the frequency alignment attack
+    /// of docs/privacy.md, salting stops alignment over the whole file and leaves what the
+    /// year-keyed blocking tokens leak anyway, for the loss of name similarity between records
+    /// whose birth years differ; bit flips cost more recall than they cost that attack.
+    pub fn recommended() -> Hardening {
+        Hardening {
+            salt: Some(SaltSource::BirthYear),
+            flip_ppm: 0,
+        }
+    }
 }
 
 /// The full description of an encoding.
@@ -216,8 +239,8 @@ impl std::fmt::Debug for Fingerprint {
 
 impl Schema {
     /// The default schema: 1024-bit bigram filters (padded) for given names and both surnames,
-    /// token filters for phonetic keys, birth date and sex, a 1024-bit CLK, three blocking keys
-    /// and eight identifier slots.
+    /// token filters for phonetic keys, birth date and sex, a 1024-bit CLK, three blocking keys,
+    /// eight identifier slots, and the [recommended](Hardening::recommended) hardening.
     pub fn default_with_id(id: &str) -> Schema {
         let spec = |field, k| FieldSpec { field, k };
         let clk = |field, k| ClkField { field, k };
@@ -253,7 +276,7 @@ impl Schema {
                 BlockingKey::Surname2PhoneticBirthYear,
             ],
             max_identifiers: 8,
-            hardening: Hardening::default(),
+            hardening: Hardening::recommended(),
         }
     }
 

@@ -1,10 +1,10 @@
 //! The frequency alignment attack of docs/privacy.md on a small generated scenario (1,500
 //! people, 2,720 records): it names most surnames from unhardened encodings, and under the
-//! default hardening no more than naming everyone with the most common surname would, and no
+//! default hardening no more than naming everyone without looking at the file would, and no
 //! more than the surname+year blocking token leaks anyway. The attack code is the measurement
-//! example's. At larger sizes the per-year attack does better (docs/privacy.md has the figures);
-//! the last assertion, salted filters leak no more than the blocking token, is the one that
-//! holds at every size measured.
+//! example's. At larger sizes the per-year attack does better than the baselines
+//! (docs/privacy.md has the figures); that salted filters leak no more than the blocking token
+//! is what holds at every size measured.
 
 #[path = "../examples/frequency_attack.rs"]
 #[allow(dead_code)]
@@ -12,7 +12,7 @@ mod frequency_attack;
 
 use enlace_encode::{Hardening, Schema};
 use frequency_attack::{
-    Target, attack_target, best, census, encode, load_scenario, nonpairs, quality, record_truth,
+    Maxima, Target, attack_target, census, encode, load_scenario, nonpairs, quality, record_truth,
     true_pairs,
 };
 
@@ -25,61 +25,94 @@ fn frequency_alignment_succeeds_unhardened_and_fails_under_the_default() {
     let near = [0.9, 0.8, 0.7];
 
     // Unhardened: equal surnames give equal filters across the file, and the ranks of the
-    // groups' sizes name them.
+    // groups' sizes name them (measured: 58% named, 62% within one rank, against baselines of
+    // 10% and 28%).
     let (schema, enc) = encode(&sc, &Hardening::NONE);
     let results = attack_target(Target::Surname1, &schema, &enc, &census, &truth, &[]);
     let exact = &results[0];
     assert_eq!(exact.variant, "exact, whole file");
     println!("unhardened, surname 1: {exact:?}");
-    assert!(exact.top10 >= 8, "top-10 groups named: {}", exact.top10);
     assert!(
-        exact.share_beyond_mode() > 0.3,
-        "records named beyond the mode: {:.3}",
-        exact.share_beyond_mode()
+        exact.share() > exact.baseline_share() + 0.2,
+        "named {:.3} against a baseline of {:.3}",
+        exact.share(),
+        exact.baseline_share()
+    );
+    assert!(
+        exact.within_one_share() > exact.baseline_three_share() + 0.2,
+        "named within one rank {:.3} against a baseline of {:.3}",
+        exact.within_one_share(),
+        exact.baseline_three_share()
     );
 
-    // The default: every variant (whole file or per birth year, exact or near groups).
+    // The default: the best of every variant (whole file or per birth year, exact or near
+    // groups) does no better than naming everyone without looking at the file...
     let default = Schema::default_with_id("x").hardening;
     assert_ne!(default, Hardening::NONE, "the default schema is hardened");
     let (schema, enc) = encode(&sc, &default);
     let mut surname1 = None;
     for target in [Target::Surname1, Target::Given] {
         let results = attack_target(target, &schema, &enc, &census, &truth, &near);
-        let b = best(&results).clone();
+        let m = Maxima::of(&results);
         println!(
-            "default, {}: best of {} variants {b:?}",
+            "default, {}: {} variants, best named {:.3} ({}), within one rank {:.3}, top-10 {}; \
+             baselines {:.3} and {:.3}",
             target.label(),
-            results.len()
-        );
-        // Naming every record with the census's most common value is right for about 10% of
-        // surnames (5% of given names); the attack must not do materially better.
-        assert!(
-            b.share() < b.baseline_share() + 0.02,
-            "{}: {:.3} named correctly against a {:.3} baseline ({})",
-            target.label(),
-            b.share(),
-            b.baseline_share(),
-            b.variant
+            results.len(),
+            m.share,
+            m.variant,
+            m.within_one,
+            m.top10,
+            m.baseline,
+            m.baseline_three
         );
         assert!(
-            b.top10 <= 3,
+            m.share < m.baseline + 0.02,
+            "{}: named {:.3} against a baseline of {:.3} ({})",
+            target.label(),
+            m.share,
+            m.baseline,
+            m.variant
+        );
+        assert!(
+            m.within_one < m.baseline_three + 0.03,
+            "{}: named within one rank {:.3} against a baseline of {:.3}",
+            target.label(),
+            m.within_one,
+            m.baseline_three
+        );
+        assert!(
+            m.top10 <= 3,
             "{}: top-10 groups named: {}",
             target.label(),
-            b.top10
+            m.top10
         );
         if target == Target::Surname1 {
-            surname1 = Some(b);
+            surname1 = Some(m);
         }
     }
+    // ...and no better than the surname+year blocking token, which every setting publishes
+    // (the comparison that holds at every size measured).
     let surname1 = surname1.unwrap();
-    let results = attack_target(Target::Surname1Block, &schema, &enc, &census, &truth, &[]);
-    let token = best(&results);
-    println!("surname1+year blocking token: {token:?}");
+    let token = Maxima::of(&attack_target(
+        Target::Surname1Block,
+        &schema,
+        &enc,
+        &census,
+        &truth,
+        &[],
+    ));
+    println!(
+        "surname1+year blocking token: named {:.3}, within one rank {:.3}",
+        token.share, token.within_one
+    );
     assert!(
-        surname1.share() <= token.share() + 0.02,
-        "salted surname filters {:.3} against the blocking token {:.3}",
-        surname1.share(),
-        token.share()
+        surname1.share <= token.share + 0.02 && surname1.within_one <= token.within_one + 0.03,
+        "salted surname filters {:.3} / {:.3} against the blocking token {:.3} / {:.3}",
+        surname1.share,
+        surname1.within_one,
+        token.share,
+        token.within_one
     );
 
     // And the default still links: true pairs keep their CLK similarity above hard non-pairs

@@ -47,6 +47,21 @@ fn write_private(path: &Path, bytes: &[u8]) -> Result<()> {
 }
 
 #[derive(Args)]
+pub struct SchemaArgs {
+    /// The project's id, as `enlace encode --project` takes it.
+    #[arg(long, default_value = "enlace")]
+    pub project: String,
+}
+
+/// Prints the default encoding schema as JSON, to be edited and given back with `--schema`.
+pub fn schema(args: SchemaArgs) -> Result<()> {
+    let schema = Schema::default_with_id(&args.project);
+    let value: serde_json::Value = serde_json::from_str(&schema.to_json())?;
+    outln!("{}", serde_json::to_string_pretty(&value)?);
+    Ok(())
+}
+
+#[derive(Args)]
 pub struct EncodeArgs {
     /// The source to encode: STORE:SOURCE.
     #[arg(long)]

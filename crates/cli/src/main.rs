@@ -69,6 +69,8 @@ enum Command {
     Secret(encode::SecretArgs),
     /// Encode a source's records under the project secret for privacy-preserving linkage.
     Encode(encode::EncodeArgs),
+    /// Print the default encoding schema (JSON), to edit and pass to `encode --schema`.
+    Schema(encode::SchemaArgs),
     /// Score a linkage run against ground truth and draw its precision/recall and weight charts.
     Evaluate(evaluate::EvaluateArgs),
     /// Explain one pair's match weight, field by field, as a text waterfall.
@@ -122,6 +124,7 @@ fn run(command: Command) -> Result<()> {
         Command::Dedupe(args) => link::dedupe(args),
         Command::Secret(args) => encode::secret(args),
         Command::Encode(args) => encode::encode(args),
+        Command::Schema(args) => encode::schema(args),
         Command::Evaluate(args) => evaluate::run(args),
         Command::Explain(args) => link::explain(args),
         Command::Status(args) => status::run(args),

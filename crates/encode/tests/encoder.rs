@@ -43,7 +43,10 @@ fn different_secrets_give_unrelated_filters() {
     let b = encoder(2).encode(&r, 0);
     for (i, (x, y)) in a.fields.iter().zip(&b.fields).enumerate() {
         if !a.has_field(i) {
-            assert!(x.is_empty() && y.is_empty(), "absent field {i} is not empty");
+            assert!(
+                x.is_empty() && y.is_empty(),
+                "absent field {i} is not empty"
+            );
             continue;
         }
         // Random filters with fill ratios p and q share about p·q·m bits: Dice ≈ 2pq/(p+q).

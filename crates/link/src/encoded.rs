@@ -103,6 +103,8 @@ pub struct EncodedDataset {
     slots: Slots,
     /// Per global id: a digest of the first-surname filter, for the frequency adjustment.
     surname_keys: Vec<Option<String>>,
+    /// The schema salts the name filters (by birth year).
+    salted: bool,
 }
 
 /// The key under which an encoded record is reported: its reference in hex.
@@ -157,12 +159,16 @@ impl EncodedDataset {
                 filter(rec, slots.surname1).map(filter_digest)
             })
             .collect();
+        let salted = sources
+            .first()
+            .is_some_and(|s| s.file.schema.hardening.salt.is_some());
         Ok(EncodedDataset {
             sources,
             keys,
             refs,
             slots,
             surname_keys,
+            salted,
         })
     }
 
@@ -377,6 +383,21 @@ impl Linkable for EncodedDataset {
 
     fn same_event(&self, _a: u32, _b: u32) -> bool {
         false
+    }
+
+    fn same_salt(&self, a: u32, b: u32) -> Option<bool> {
+        self.salted.then(|| {
+            let (x, y) = (self.record(a), self.record(b));
+            match (
+                filter(x, self.slots.birth_date),
+                filter(y, self.slots.birth_date),
+            ) {
+                (None, None) => true,
+                // The year tokens agree (every other token of the date may differ).
+                (Some(p), Some(q)) => dice(p, q) >= 0.25,
+                _ => false,
+            }
+        })
     }
 }
 

@@ -59,27 +59,68 @@ pub(crate) fn initial_m(field: Field, kind: ComparisonKind) -> Vec<f64> {
     normalise(&raw, 0.0)
 }
 
-/// u per field from `opts.u_samples` random pairs of distinct records.
-pub(crate) fn estimate_u<D: Linkable + ?Sized>(data: &D, opts: &TrainOptions) -> Vec<Vec<f64>> {
-    let n = data.len() as u32;
-    let mut rng = ChaCha8Rng::seed_from_u64(opts.seed);
-    let pairs: Vec<(u32, u32)> = (0..opts.u_samples)
+/// `n` random pairs of distinct records, `(a, b)` with `a != b`.
+fn random_pairs(rng: &mut ChaCha8Rng, records: u32, n: usize) -> Vec<(u32, u32)> {
+    (0..n)
         .map(|_| {
-            let a = rng.random_range(0..n);
+            let a = rng.random_range(0..records);
             // Draw b among the n−1 others, so a pair is never a record with itself.
-            let mut b = rng.random_range(0..n - 1);
+            let mut b = rng.random_range(0..records - 1);
             if b >= a {
                 b += 1;
             }
             (a, b)
         })
-        .collect();
+        .collect()
+}
+
+/// Level counts of the comparisons of `pairs`, per field.
+fn level_counts<D: Linkable + ?Sized>(data: &D, pairs: &[(u32, u32)]) -> Counts {
     let comparisons: Vec<Comparison> = pairs.par_iter().map(|&(a, b)| data.compare(a, b)).collect();
     let mut counts = empty_counts(data.kind());
     for c in &comparisons {
         for (f, &l) in c.0.iter().enumerate() {
             if l != NULL_LEVEL {
                 counts[f][l as usize] += 1.0;
+            }
+        }
+    }
+    counts
+}
+
+/// The fields whose filters salting makes incomparable across salts.
+const SALTED_FIELDS: [Field; 2] = [Field::GivenName, Field::Surnames];
+
+/// u per field from `opts.u_samples` random pairs of distinct records; for salted data, u of the
+/// salted fields from random pairs that share a salt (up to 20 times as many draws to find them).
+pub(crate) fn estimate_u<D: Linkable + ?Sized>(data: &D, opts: &TrainOptions) -> Vec<Vec<f64>> {
+    let n = data.len() as u32;
+    let mut rng = ChaCha8Rng::seed_from_u64(opts.seed);
+    let pairs = random_pairs(&mut rng, n, opts.u_samples);
+    let mut counts = level_counts(data, &pairs);
+    if pairs
+        .first()
+        .is_some_and(|&(a, b)| data.same_salt(a, b).is_some())
+    {
+        let mut same: Vec<(u32, u32)> = pairs
+            .iter()
+            .copied()
+            .filter(|&(a, b)| data.same_salt(a, b) == Some(true))
+            .collect();
+        for _ in 0..20 {
+            if same.len() >= opts.u_samples / 4 {
+                break;
+            }
+            let more = random_pairs(&mut rng, n, opts.u_samples);
+            same.extend(
+                more.into_iter()
+                    .filter(|&(a, b)| data.same_salt(a, b) == Some(true)),
+            );
+        }
+        if !same.is_empty() {
+            let salted = level_counts(data, &same);
+            for f in SALTED_FIELDS {
+                counts[f.index()] = salted[f.index()].clone();
             }
         }
     }

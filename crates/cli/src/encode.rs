@@ -1,6 +1,7 @@
 //! `enlace secret` and `enlace encode`: the project secret, and a source's records turned into
 //! keyed encodings (the only form in which records leave an agency's node).
 
+use std::collections::{BTreeMap, HashMap};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -75,6 +76,11 @@ pub struct EncodeArgs {
     /// An encoding schema (JSON) instead of the default one.
     #[arg(long)]
     pub schema: Option<PathBuf>,
+    /// The agency's own deduplication of this source (clusters.csv from `enlace dedupe`):
+    /// records of one cluster are sent as one group, so the linkage unit links them across
+    /// agencies as one person instead of deduplicating them on encodings.
+    #[arg(long)]
+    pub groups: Option<PathBuf>,
     /// The encoding file to write. Its stem names the source at the linkage unit. A file
     /// `<out>.refs.csv` mapping opaque references back to record ids is written beside it:
     /// it stays at the node.
@@ -95,6 +101,42 @@ struct EncodeSummary {
     records_per_second: f64,
     out: PathBuf,
     references: PathBuf,
+}
+
+/// Group numbers (1, 2, …) of the records of `source` in a clusters.csv, for clusters holding
+/// two or more of its records; records alone are left out (group 0).
+fn read_groups(path: &Path, source: &str) -> Result<HashMap<String, u32>> {
+    let mut reader =
+        csv::Reader::from_path(path).with_context(|| format!("reading {}", path.display()))?;
+    let mut members: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for (i, row) in reader.records().enumerate() {
+        let row = row.with_context(|| format!("{}: line {}", path.display(), i + 2))?;
+        let (Some(cluster), Some(s), Some(id)) = (row.get(0), row.get(1), row.get(2)) else {
+            bail!(
+                "{}: line {}: expected cluster_id,source,record_id",
+                path.display(),
+                i + 2
+            );
+        };
+        if s == source {
+            members
+                .entry(cluster.to_string())
+                .or_default()
+                .push(id.to_string());
+        }
+    }
+    if members.is_empty() {
+        bail!("{} holds no record of source `{source}`", path.display());
+    }
+    let mut out = HashMap::new();
+    let mut next = 1u32;
+    for ids in members.into_values().filter(|m| m.len() > 1) {
+        for id in ids {
+            out.insert(id, next);
+        }
+        next += 1;
+    }
+    Ok(out)
 }
 
 /// The file of references kept at the node beside an encoding file.
@@ -130,8 +172,15 @@ pub fn encode(args: EncodeArgs) -> Result<()> {
     if records.is_empty() {
         bail!("source `{source}` in {store_dir} holds no records");
     }
+    let groups = match &args.groups {
+        Some(path) => read_groups(path, source)?,
+        None => HashMap::new(),
+    };
     let t0 = Instant::now();
-    let encoded = encoder.encode_all(&records, |_, r| encoder.reference_for(&r.key));
+    let mut encoded = encoder.encode_all(&records, |_, r| encoder.reference_for(&r.key));
+    for (r, e) in records.iter().zip(encoded.iter_mut()) {
+        e.group = groups.get(&r.key).copied().unwrap_or(0);
+    }
     let seconds = t0.elapsed().as_secs_f64();
     let file = EncodingFile {
         schema: encoder.schema().clone(),

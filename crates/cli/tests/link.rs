@@ -248,6 +248,68 @@ fn encode_link_encoded_dedupe_and_evaluate() {
         );
         assert!(svg.contains("threshold"), "{chart} has no threshold marker");
     }
+    // Each agency deduplicates its own records in plaintext and sends its groups with the
+    // encodings: the linkage unit then links groups across agencies only, and does better.
+    let mut grouped_files = Vec::new();
+    for (node, source) in [
+        ("us", "us-encounters"),
+        ("mx", "mx-registros"),
+        ("gt", "gt-registros"),
+    ] {
+        let dedupe = tmp.path().join(format!("dedupe-{source}"));
+        run_ok(
+            Command::new(BIN)
+                .arg("dedupe")
+                .arg("--from")
+                .arg(format!("{}:{source}", nodes.join(node).display()))
+                .arg("--out")
+                .arg(&dedupe),
+        );
+        let out = tmp.path().join(format!("grouped/{source}.enc"));
+        std::fs::create_dir_all(out.parent().unwrap()).unwrap();
+        run_ok(
+            Command::new(BIN)
+                .arg("encode")
+                .arg("--from")
+                .arg(format!("{}:{source}", nodes.join(node).display()))
+                .arg("--secret-file")
+                .arg(&key)
+                .arg("--project")
+                .arg("test")
+                .arg("--groups")
+                .arg(dedupe.join("clusters.csv"))
+                .arg("--out")
+                .arg(&out),
+        );
+        grouped_files.push(out);
+    }
+    let grouped_run = tmp.path().join("grouped-run");
+    let mut link = Command::new(BIN);
+    link.arg("link");
+    for f in &grouped_files {
+        link.arg("--encoded").arg(f);
+    }
+    run_ok(link.arg("--out").arg(&grouped_run));
+    let mut eval = Command::new(BIN);
+    eval.arg("evaluate")
+        .arg("--json")
+        .arg("--run")
+        .arg(&grouped_run)
+        .arg("--truth")
+        .arg(&truth);
+    for f in &grouped_files {
+        let mut r = f.as_os_str().to_owned();
+        r.push(".refs.csv");
+        eval.arg("--refs").arg(r);
+    }
+    let out = run_ok(&mut eval);
+    let g: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let grouped_f1 = g["clusters"]["f1"].as_f64().unwrap();
+    assert!(
+        grouped_f1 > f1,
+        "grouped F1 {grouped_f1} is not above ungrouped {f1}"
+    );
+
     // Without the references the truth knows none of the records: a clear error.
     let out = Command::new(BIN)
         .arg("evaluate")

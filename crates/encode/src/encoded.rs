@@ -46,6 +46,9 @@ pub struct BlockToken(pub u64);
 pub struct EncodedRecord {
     /// Opaque reference that only the holder can map back to the record.
     pub reference: u64,
+    /// The holder's own deduplication: records of one file with the same non-zero group are
+    /// one person by the holder's plaintext deduplication; 0 when the holder did not group.
+    pub group: u32,
     /// One filter per schema field, in schema order; all zero when the value is absent.
     pub fields: Vec<BitVector>,
     /// Bit i set: field i had a value.

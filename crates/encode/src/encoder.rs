@@ -212,6 +212,7 @@ impl Encoder {
 
         EncodedRecord {
             reference,
+            group: 0,
             fields,
             present,
             clk,

@@ -15,8 +15,11 @@ use crate::schema::{Schema, SchemaError};
 
 /// First bytes of every encoding file.
 pub const MAGIC: [u8; 8] = *b"ENLACEBF";
-/// The format version this code writes and reads.
-pub const FORMAT_VERSION: u16 = 1;
+/// The format version this code writes. Version 2 added the record's group (bytes 20..24 of a
+/// record, reserved and zero in version 1), so version 1 files read as ungrouped.
+pub const FORMAT_VERSION: u16 = 2;
+/// The oldest format version this code reads.
+pub const OLDEST_READABLE_VERSION: u16 = 1;
 /// Fixed header length; the schema JSON follows it.
 pub const HEADER_LEN: usize = 128;
 /// Largest schema JSON accepted.
@@ -262,7 +265,7 @@ impl EncodingFile {
             return Err(FileError::BadMagic { found: magic });
         }
         let version = c.u16();
-        if version != FORMAT_VERSION {
+        if !(OLDEST_READABLE_VERSION..=FORMAT_VERSION).contains(&version) {
             return Err(FileError::UnsupportedVersion {
                 found: version,
                 supported: FORMAT_VERSION,
@@ -350,10 +353,15 @@ impl EncodingFile {
             .chunks_exact(rsize as usize)
             .enumerate()
             .map(|(i, bytes)| {
-                read_record(&schema, bytes).map_err(|reason| FileError::BadRecord {
+                let bad = |reason| FileError::BadRecord {
                     index: i as u64,
                     reason,
-                })
+                };
+                let r = read_record(&schema, bytes).map_err(bad)?;
+                if version < 2 && r.group != 0 {
+                    return Err(bad("reserved bytes are not zero".to_string()));
+                }
+                Ok(r)
             })
             .collect::<Result<Vec<_>, _>>()?;
         Ok(EncodingFile {
@@ -413,7 +421,8 @@ fn write_record(out: &mut Vec<u8>, schema: &Schema, r: &EncodedRecord) {
     out.extend_from_slice(&r.present.to_le_bytes());
     out.extend_from_slice(&block_mask.to_le_bytes());
     out.push(r.id_hashes.len() as u8);
-    out.extend_from_slice(&[0u8; 7]);
+    out.extend_from_slice(&[0u8; 3]);
+    out.extend_from_slice(&r.group.to_le_bytes());
     for f in &r.fields {
         for w in f.words() {
             out.extend_from_slice(&w.to_le_bytes());
@@ -444,9 +453,10 @@ fn read_record(schema: &Schema, bytes: &[u8]) -> Result<EncodedRecord, String> {
     let present = c.u32();
     let block_mask = c.u32();
     let id_count = c.u8();
-    if c.take(7).iter().any(|&b| b != 0) {
+    if c.take(3).iter().any(|&b| b != 0) {
         return Err("reserved bytes are not zero".to_string());
     }
+    let group = c.u32();
     let nf = schema.fields.len();
     if nf < 32 && present >> nf != 0 {
         return Err("presence bits set beyond the schema's fields".to_string());
@@ -511,6 +521,7 @@ fn read_record(schema: &Schema, bytes: &[u8]) -> Result<EncodedRecord, String> {
     }
     Ok(EncodedRecord {
         reference,
+        group,
         fields,
         present,
         clk,

@@ -106,10 +106,36 @@ fn wrong_version() {
         matches!(
             err,
             FileError::UnsupportedVersion {
-                found: 2,
-                supported: 1
+                found: 3,
+                supported: 2
             }
         ),
+        "{err}"
+    );
+}
+
+#[test]
+fn groups_round_trip_and_version_1_reads_as_ungrouped() {
+    let mut f = sample_file(4);
+    f.records[1].group = 7;
+    f.records[2].group = 7;
+    let back = EncodingFile::from_bytes(&f.to_bytes().unwrap()).unwrap();
+    assert_eq!(back, f);
+
+    // A version 1 file: the group bytes were reserved and zero.
+    let mut v1 = sample_file(4).to_bytes().unwrap();
+    v1[8..10].copy_from_slice(&1u16.to_le_bytes());
+    reseal(&mut v1);
+    let read = EncodingFile::from_bytes(&v1).unwrap();
+    assert!(read.records.iter().all(|r| r.group == 0));
+
+    // Version 1 with those bytes set is refused.
+    let mut bad = f.to_bytes().unwrap();
+    bad[8..10].copy_from_slice(&1u16.to_le_bytes());
+    reseal(&mut bad);
+    let err = EncodingFile::from_bytes(&bad).unwrap_err();
+    assert!(
+        matches!(err, FileError::BadRecord { index: 1, .. }),
         "{err}"
     );
 }

@@ -181,6 +181,33 @@ impl EncodedDataset {
         &self.sources[self.refs[id as usize].source as usize].name
     }
 
+    /// The holders' own deduplication, when any file carries it: every record in exactly one
+    /// entity, records of one source with the same non-zero group together, the others alone.
+    pub fn holder_groups(&self) -> Option<Vec<Vec<u32>>> {
+        let grouped = self
+            .sources
+            .iter()
+            .any(|s| s.file.records.iter().any(|r| r.group != 0));
+        if !grouped {
+            return None;
+        }
+        let mut by_group: std::collections::BTreeMap<(u32, u32), Vec<u32>> = Default::default();
+        let mut out = Vec::new();
+        for (id, place) in self.refs.iter().enumerate() {
+            let group = self.record(id as u32).group;
+            if group == 0 {
+                out.push(vec![id as u32]);
+            } else {
+                by_group
+                    .entry((place.source, group))
+                    .or_default()
+                    .push(id as u32);
+            }
+        }
+        out.extend(by_group.into_values());
+        Some(out)
+    }
+
     /// The schema all sources share (`None` without sources).
     pub fn schema(&self) -> Option<&enlace_encode::Schema> {
         self.sources.first().map(|s| &s.file.schema)

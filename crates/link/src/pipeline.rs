@@ -7,7 +7,7 @@ use crate::compare::{Comparison, compare};
 use crate::encoded::{EncodedBlocker, EncodedDataset, training_sets};
 use crate::estimate::patterns_of;
 use crate::model::{Model, TrainOptions};
-use crate::solve::{Cluster, ScoredPair, dedupe_then_link};
+use crate::solve::{Cluster, ScoredPair, dedupe_then_link, link_entities};
 use crate::{Dataset, LinkError, Linkable};
 
 /// What a run produced.
@@ -113,7 +113,9 @@ pub fn run(
 
 /// [`run`] on encodings: blocks with tokens, identifier hashes and CLK bands, trains an
 /// encoded model when none is given (refusing a plaintext one), scores, deduplicates within
-/// each source and links across.
+/// each source and links across. When the holders grouped their records (their own plaintext
+/// deduplication, carried in the files), those groups are the entities and only pairs across
+/// sources are compared and linked.
 pub fn run_encoded(
     data: &EncodedDataset,
     blocker: &EncodedBlocker,
@@ -122,6 +124,17 @@ pub fn run_encoded(
 ) -> Result<LinkOutput, LinkError> {
     let names: Vec<String> = data.sources.iter().map(|s| s.name.clone()).collect();
     check_usable(data, &names)?;
+    let groups = data.holder_groups();
+    let across;
+    let blocker = if groups.is_some() {
+        across = EncodedBlocker {
+            scope: crate::PairScope::Across,
+            ..blocker.clone()
+        };
+        &across
+    } else {
+        blocker
+    };
     let (pairs, blocking) = blocker.pairs(data);
     let comparisons: Vec<Comparison> = pairs.par_iter().map(|&(a, b)| data.compare(a, b)).collect();
     let model = match model {
@@ -156,7 +169,10 @@ pub fn run_encoded(
         })
         .collect();
     let score = |a: u32, b: u32| model.weigh(data, a, b);
-    let clusters = dedupe_then_link(data, &scored, model.threshold, &score);
+    let clusters = match groups {
+        Some(entities) => link_entities(data, entities, &scored, model.threshold, &score),
+        None => dedupe_then_link(data, &scored, model.threshold, &score),
+    };
     Ok(LinkOutput {
         model,
         blocking,

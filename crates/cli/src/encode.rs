@@ -129,12 +129,11 @@ fn read_groups(path: &Path, source: &str) -> Result<HashMap<String, u32>> {
         bail!("{} holds no record of source `{source}`", path.display());
     }
     let mut out = HashMap::new();
-    let mut next = 1u32;
-    for ids in members.into_values().filter(|m| m.len() > 1) {
+    let groups = members.into_values().filter(|m| m.len() > 1);
+    for (group, ids) in (1u32..).zip(groups) {
         for id in ids {
-            out.insert(id, next);
+            out.insert(id, group);
         }
-        next += 1;
     }
     Ok(out)
 }

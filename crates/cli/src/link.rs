@@ -341,7 +341,6 @@ pub(crate) fn finish<D: Linkable>(
         out: args.out.clone(),
     };
     for w in &summary.warnings {
-        tracing::warn!("{w}");
         eprintln!("warning: {w}");
     }
     if args.json {

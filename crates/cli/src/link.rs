@@ -136,13 +136,7 @@ fn import_files(
 
 pub fn run(args: LinkArgs) -> Result<()> {
     let c = &args.common;
-    std::fs::create_dir_all(&c.out).with_context(|| format!("creating {}", c.out.display()))?;
-    let model = c.model.as_deref().map(Model::load).transpose()?;
-    let truth = c
-        .truth
-        .as_deref()
-        .map(Truth::from_records_csv)
-        .transpose()?;
+    let (model, truth) = c.prepare()?;
     if !args.encoded.is_empty() {
         if c.truth.is_some() {
             bail!(
@@ -206,6 +200,21 @@ pub struct RunArgs {
     pub json: bool,
 }
 
+impl RunArgs {
+    /// Creates the output directory and loads the model and the truth when given.
+    fn prepare(&self) -> Result<(Option<Model>, Option<Truth>)> {
+        std::fs::create_dir_all(&self.out)
+            .with_context(|| format!("creating {}", self.out.display()))?;
+        let model = self.model.as_deref().map(Model::load).transpose()?;
+        let truth = self
+            .truth
+            .as_deref()
+            .map(Truth::from_records_csv)
+            .transpose()?;
+        Ok((model, truth))
+    }
+}
+
 /// Deduplication of one source: the plaintext run on that source alone.
 pub fn dedupe(args: DedupeArgs) -> Result<()> {
     let sources = load_sources(std::slice::from_ref(&args.from))?;
@@ -218,13 +227,7 @@ pub fn dedupe(args: DedupeArgs) -> Result<()> {
     }
     check_distinct(&sources)?;
     let c = &args.common;
-    std::fs::create_dir_all(&c.out).with_context(|| format!("creating {}", c.out.display()))?;
-    let model = c.model.as_deref().map(Model::load).transpose()?;
-    let truth = c
-        .truth
-        .as_deref()
-        .map(Truth::from_records_csv)
-        .transpose()?;
+    let (model, truth) = c.prepare()?;
     let data = Dataset::new(sources);
     let blocker = Blocker {
         scope: enlace_link::PairScope::Within,

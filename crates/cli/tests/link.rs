@@ -1,6 +1,7 @@
 //! `enlace link` as a user runs it: three agencies' stores in, links, clusters and a model out,
 //! scored against the generated truth.
 
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
 const BIN: &str = env!("CARGO_BIN_EXE_enlace");
@@ -152,9 +153,77 @@ fn link_refuses_a_missing_store() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("no store at"));
 }
 
+const NODES: [(&str, &str); 3] = [
+    ("us", "us-encounters"),
+    ("mx", "mx-registros"),
+    ("gt", "gt-registros"),
+];
+
+/// `enlace encode` at each agency into `out_dir`, with the agency's dedupe groups when
+/// `groups_from` gives a directory of `dedupe-<source>` runs; returns the encoding files.
+fn encode_nodes(
+    nodes: &Path,
+    key: &Path,
+    out_dir: &Path,
+    groups_from: Option<&Path>,
+) -> Vec<PathBuf> {
+    std::fs::create_dir_all(out_dir).unwrap();
+    NODES
+        .iter()
+        .map(|(node, source)| {
+            let out = out_dir.join(format!("{source}.enc"));
+            let mut cmd = Command::new(BIN);
+            cmd.arg("encode")
+                .arg("--from")
+                .arg(format!("{}:{source}", nodes.join(node).display()))
+                .arg("--secret-file")
+                .arg(key)
+                .arg("--project")
+                .arg("test")
+                .arg("--out")
+                .arg(&out);
+            if let Some(dir) = groups_from {
+                cmd.arg("--groups")
+                    .arg(dir.join(format!("dedupe-{source}/clusters.csv")));
+            }
+            run_ok(&mut cmd);
+            out
+        })
+        .collect()
+}
+
+/// `enlace link --encoded` over `files` into `run_dir`, returning its JSON summary.
+fn link_encoded(files: &[PathBuf], run_dir: &Path) -> serde_json::Value {
+    let mut link = Command::new(BIN);
+    link.arg("link").arg("--json").arg("--candidates");
+    for f in files {
+        link.arg("--encoded").arg(f);
+    }
+    let out = run_ok(link.arg("--out").arg(run_dir));
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+/// `enlace evaluate --json` of an encoded run, through the agencies' references files.
+fn evaluate_encoded(run_dir: &Path, truth: &Path, files: &[PathBuf]) -> serde_json::Value {
+    let mut eval = Command::new(BIN);
+    eval.arg("evaluate")
+        .arg("--json")
+        .arg("--run")
+        .arg(run_dir)
+        .arg("--truth")
+        .arg(truth);
+    for f in files {
+        let mut r = f.as_os_str().to_owned();
+        r.push(".refs.csv");
+        eval.arg("--refs").arg(r);
+    }
+    serde_json::from_slice(&run_ok(&mut eval).stdout).unwrap()
+}
+
 /// The privacy-preserving path as the agencies and the linkage unit run it: a shared secret,
 /// each agency encodes its store, the linkage unit links the encoding files, and an agency
-/// scores the result through its references. Also `dedupe` on one store, and the refusals.
+/// scores the result through its references; then with each agency's own deduplication sent as
+/// groups. Also `dedupe` on one store, and the refusals.
 #[test]
 fn encode_link_encoded_dedupe_and_evaluate() {
     let tmp = tempfile::tempdir().unwrap();
@@ -183,60 +252,21 @@ fn encode_link_encoded_dedupe_and_evaluate() {
         .unwrap();
     assert!(!again.status.success());
 
-    let mut files = Vec::new();
-    for (node, source) in [
-        ("us", "us-encounters"),
-        ("mx", "mx-registros"),
-        ("gt", "gt-registros"),
-    ] {
-        let out = tmp.path().join(format!("{source}.enc"));
-        run_ok(
-            Command::new(BIN)
-                .arg("encode")
-                .arg("--from")
-                .arg(format!("{}:{source}", nodes.join(node).display()))
-                .arg("--secret-file")
-                .arg(&key)
-                .arg("--project")
-                .arg("test")
-                .arg("--out")
-                .arg(&out),
-        );
-        files.push(out);
-    }
+    let files = encode_nodes(&nodes, &key, &tmp.path().join("plain-groups"), None);
     let run_dir = tmp.path().join("encoded");
-    let mut link = Command::new(BIN);
-    link.arg("link").arg("--json").arg("--candidates");
-    for f in &files {
-        link.arg("--encoded").arg(f);
-    }
-    let out = run_ok(link.arg("--out").arg(&run_dir));
-    let summary: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let summary = link_encoded(&files, &run_dir);
     assert_eq!(summary["mode"], "encoded");
     assert!(summary["clusters_across_sources"].as_u64().unwrap() > 50);
     // The linkage unit's output names records only by opaque references.
     let links = std::fs::read_to_string(run_dir.join("links.csv")).unwrap();
-    let refs = std::fs::read_to_string(tmp.path().join("us-encounters.enc.refs.csv")).unwrap();
+    let refs = std::fs::read_to_string(format!("{}.refs.csv", files[0].display())).unwrap();
     let some_id = refs.lines().nth(1).unwrap().split(',').nth(2).unwrap();
     assert!(
         !links.contains(some_id),
         "a record id reached the linkage unit's output"
     );
 
-    let mut eval = Command::new(BIN);
-    eval.arg("evaluate")
-        .arg("--json")
-        .arg("--run")
-        .arg(&run_dir)
-        .arg("--truth")
-        .arg(&truth);
-    for f in &files {
-        let mut r = f.as_os_str().to_owned();
-        r.push(".refs.csv");
-        eval.arg("--refs").arg(r);
-    }
-    let out = run_ok(&mut eval);
-    let e: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let e = evaluate_encoded(&run_dir, &truth, &files);
     let f1 = e["clusters"]["f1"].as_f64().unwrap();
     assert!(f1 > 0.9, "encoded F1 {f1}");
     assert_eq!(e["records_without_truth"], 0);
@@ -248,62 +278,23 @@ fn encode_link_encoded_dedupe_and_evaluate() {
         );
         assert!(svg.contains("threshold"), "{chart} has no threshold marker");
     }
+
     // Each agency deduplicates its own records in plaintext and sends its groups with the
     // encodings: the linkage unit then links groups across agencies only, and does better.
-    let mut grouped_files = Vec::new();
-    for (node, source) in [
-        ("us", "us-encounters"),
-        ("mx", "mx-registros"),
-        ("gt", "gt-registros"),
-    ] {
-        let dedupe = tmp.path().join(format!("dedupe-{source}"));
+    for (node, source) in NODES {
         run_ok(
             Command::new(BIN)
                 .arg("dedupe")
                 .arg("--from")
                 .arg(format!("{}:{source}", nodes.join(node).display()))
                 .arg("--out")
-                .arg(&dedupe),
+                .arg(tmp.path().join(format!("dedupe-{source}"))),
         );
-        let out = tmp.path().join(format!("grouped/{source}.enc"));
-        std::fs::create_dir_all(out.parent().unwrap()).unwrap();
-        run_ok(
-            Command::new(BIN)
-                .arg("encode")
-                .arg("--from")
-                .arg(format!("{}:{source}", nodes.join(node).display()))
-                .arg("--secret-file")
-                .arg(&key)
-                .arg("--project")
-                .arg("test")
-                .arg("--groups")
-                .arg(dedupe.join("clusters.csv"))
-                .arg("--out")
-                .arg(&out),
-        );
-        grouped_files.push(out);
     }
+    let grouped = encode_nodes(&nodes, &key, &tmp.path().join("grouped"), Some(tmp.path()));
     let grouped_run = tmp.path().join("grouped-run");
-    let mut link = Command::new(BIN);
-    link.arg("link");
-    for f in &grouped_files {
-        link.arg("--encoded").arg(f);
-    }
-    run_ok(link.arg("--out").arg(&grouped_run));
-    let mut eval = Command::new(BIN);
-    eval.arg("evaluate")
-        .arg("--json")
-        .arg("--run")
-        .arg(&grouped_run)
-        .arg("--truth")
-        .arg(&truth);
-    for f in &grouped_files {
-        let mut r = f.as_os_str().to_owned();
-        r.push(".refs.csv");
-        eval.arg("--refs").arg(r);
-    }
-    let out = run_ok(&mut eval);
-    let g: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    link_encoded(&grouped, &grouped_run);
+    let g = evaluate_encoded(&grouped_run, &truth, &grouped);
     let grouped_f1 = g["clusters"]["f1"].as_f64().unwrap();
     assert!(
         grouped_f1 > f1,
@@ -355,7 +346,7 @@ fn encode_link_encoded_dedupe_and_evaluate() {
         "{err}"
     );
 
-    // Deduplication of one store.
+    // Deduplication of one store, scored.
     let out = run_ok(
         Command::new(BIN)
             .arg("dedupe")

@@ -292,33 +292,41 @@ impl Blocker {
 
     /// The candidate pairs `(a, b)`, `a < b`, sorted, without duplicates, and a report.
     pub fn pairs(&self, data: &Dataset) -> (Vec<(u32, u32)>, BlockingReport) {
-        let mut seen: FxHashSet<(u32, u32)> = FxHashSet::default();
-        let mut out = Vec::new();
-        let mut reports = Vec::new();
-        for &rule in &self.rules {
-            let (pairs, mut rep) = self.rule_pairs(data, rule);
-            for p in pairs {
-                if seen.insert(p) {
-                    rep.new_pairs += 1;
-                    out.push(p);
-                }
-            }
-            reports.push(rep);
-        }
-        out.sort_unstable();
-        let possible = self.scope.possible(&data.source_sizes());
-        let report = BlockingReport {
-            rules: reports,
-            pairs: out.len(),
-            possible_pairs: possible,
-            reduction_ratio: if possible == 0 {
-                0.0
-            } else {
-                1.0 - out.len() as f64 / possible as f64
-            },
-        };
-        (out, report)
+        let per_rule = self.rules.iter().map(|&rule| self.rule_pairs(data, rule));
+        union_of_rules(per_rule, self.scope.possible(&data.source_sizes()))
     }
+}
+
+/// The union of each rule's pairs, in rule order (a pair counts as new for the first rule that
+/// found it), sorted, with the report; `possible` is the number of pairs of the scope.
+pub(crate) fn union_of_rules(
+    per_rule: impl Iterator<Item = (Vec<(u32, u32)>, RuleReport)>,
+    possible: u64,
+) -> (Vec<(u32, u32)>, BlockingReport) {
+    let mut seen: FxHashSet<(u32, u32)> = FxHashSet::default();
+    let mut out = Vec::new();
+    let mut reports = Vec::new();
+    for (pairs, mut rep) in per_rule {
+        for p in pairs {
+            if seen.insert(p) {
+                rep.new_pairs += 1;
+                out.push(p);
+            }
+        }
+        reports.push(rep);
+    }
+    out.sort_unstable();
+    let report = BlockingReport {
+        rules: reports,
+        pairs: out.len(),
+        possible_pairs: possible,
+        reduction_ratio: if possible == 0 {
+            0.0
+        } else {
+            1.0 - out.len() as f64 / possible as f64
+        },
+    };
+    (out, report)
 }
 
 #[cfg(test)]

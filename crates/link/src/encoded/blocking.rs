@@ -11,13 +11,13 @@
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use rayon::prelude::*;
-use rustc_hash::{FxHashMap, FxHashSet};
+use rustc_hash::FxHashMap;
 
 use enlace_normalize::IdKind;
 
 use super::{EncodedDataset, official};
 use crate::Linkable;
-use crate::blocking::{BlockingReport, PairScope, RuleReport};
+use crate::blocking::{BlockingReport, PairScope, RuleReport, union_of_rules};
 use crate::compare::Field;
 use crate::model::TrainingSet;
 
@@ -193,35 +193,12 @@ impl EncodedBlocker {
         } else {
             self.band_positions(bits)
         };
-        let mut seen: FxHashSet<(u32, u32)> = FxHashSet::default();
-        let mut out = Vec::new();
-        let mut reports = Vec::new();
-        for key in self.all_keys(data) {
-            if matches!(key, Key::Band(_)) && bands.is_empty() {
-                continue;
-            }
-            let (pairs, mut rep) = self.key_pairs(data, key, &bands, self.scope);
-            for p in pairs {
-                if seen.insert(p) {
-                    rep.new_pairs += 1;
-                    out.push(p);
-                }
-            }
-            reports.push(rep);
-        }
-        out.par_sort_unstable();
-        let possible = self.scope.possible(&data.source_sizes());
-        let report = BlockingReport {
-            rules: reports,
-            pairs: out.len(),
-            possible_pairs: possible,
-            reduction_ratio: if possible == 0 {
-                0.0
-            } else {
-                1.0 - out.len() as f64 / possible as f64
-            },
-        };
-        (out, report)
+        let per_key = self
+            .all_keys(data)
+            .into_iter()
+            .filter(|k| !(matches!(k, Key::Band(_)) && bands.is_empty()))
+            .map(|k| self.key_pairs(data, k, &bands, self.scope));
+        union_of_rules(per_key, self.scope.possible(&data.source_sizes()))
     }
 }
 

@@ -1,5 +1,6 @@
-//! `enlace demo`: the whole story on one machine. For now: generate the trilateral scenario and
-//! import each agency's file into its own node store, then say what happened.
+//! `enlace demo`: the whole story on one machine. For now: generate the trilateral scenario,
+//! import each agency's file into its own node store, encode each agency's records, and link
+//! them at the linkage unit, saying what happened at each step.
 
 use std::path::PathBuf;
 use std::time::Instant;
@@ -154,14 +155,17 @@ pub fn run(args: DemoArgs) -> Result<()> {
         );
     }
 
+    crate::demo_linkage::run(&args.dir, &data)?;
+
     outln!(
-        "\nDone in {:.1} s. Stores: {}/nodes/{{us,mx,gt}}; ground truth: {}/truth.",
+        "\nDone in {:.1} s. Stores: {}/nodes/{{us,mx,gt}}; encodings: {}/exchange; ground truth: {}/truth.",
         started.elapsed().as_secs_f64(),
+        args.dir.display(),
         args.dir.display(),
         data.display()
     );
     outln!(
-        "Next steps of the story (linkage, the linkage unit, follow-up requests) arrive with later releases."
+        "Next steps of the story (nodes over mutual TLS, follow-up requests, network analysis) arrive with later releases."
     );
     if !args.exit {
         tracing::debug!("demo has no long-running nodes yet; exiting");

@@ -24,6 +24,7 @@ macro_rules! out {
 }
 
 mod demo;
+mod demo_linkage;
 mod encode;
 mod evaluate;
 mod generate;

@@ -21,6 +21,25 @@ fn demo_tells_the_story_and_logs_no_personal_data() {
         assert!(stdout.contains(node), "{stdout}");
     }
     assert!(stdout.contains("AlreadyImported"), "{stdout}");
+    // The linkage chapter: three encoding files, linked, scored close to plaintext.
+    for source in ["us-encounters", "mx-registros", "gt-registros"] {
+        let enc = dir.join(format!("exchange/{source}.enc"));
+        assert!(enc.metadata().unwrap().len() > 10_000, "{}", enc.display());
+    }
+    let f1 = |label: &str| -> f64 {
+        let at = stdout
+            .find(label)
+            .unwrap_or_else(|| panic!("no `{label}` in {stdout}"));
+        stdout[at + label.len()..]
+            .split(|c: char| !(c.is_ascii_digit() || c == '.'))
+            .find(|t| !t.is_empty())
+            .unwrap()
+            .parse()
+            .unwrap()
+    };
+    let (encoded, plain) = (f1("encoded F1 "), f1("plaintext, for comparison, F1 "));
+    assert!(encoded > 0.93 && plain > 0.95, "{stdout}");
+    assert!(plain - encoded < 0.03, "{stdout}");
     assert!(
         stderr.contains("import complete"),
         "debug logs were expected: {stderr}"
@@ -53,7 +72,10 @@ fn demo_tells_the_story_and_logs_no_personal_data() {
 
 #[test]
 fn every_subcommand_has_help() {
-    for sub in ["demo", "generate", "import", "status"] {
+    for sub in [
+        "demo", "generate", "import", "status", "link", "dedupe", "explain", "evaluate", "secret",
+        "encode", "schema",
+    ] {
         let out = Command::new(BIN).args([sub, "--help"]).output().unwrap();
         assert!(out.status.success());
         assert!(String::from_utf8_lossy(&out.stdout).contains("Usage:"));

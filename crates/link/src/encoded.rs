@@ -412,19 +412,24 @@ impl Linkable for EncodedDataset {
         false
     }
 
-    fn same_salt(&self, a: u32, b: u32) -> Option<bool> {
-        self.salted.then(|| {
-            let (x, y) = (self.record(a), self.record(b));
-            match (
-                filter(x, self.slots.birth_date),
-                filter(y, self.slots.birth_date),
-            ) {
-                (None, None) => true,
-                // The year tokens agree (every other token of the date may differ).
-                (Some(p), Some(q)) => dice(p, q) >= 0.25,
-                _ => false,
-            }
-        })
+    fn salted(&self) -> bool {
+        self.salted
+    }
+
+    fn same_salt(&self, a: u32, b: u32) -> bool {
+        if !self.salted {
+            return true;
+        }
+        let (x, y) = (self.record(a), self.record(b));
+        match (
+            filter(x, self.slots.birth_date),
+            filter(y, self.slots.birth_date),
+        ) {
+            (None, None) => true,
+            // The year tokens agree (every other token of the date may differ).
+            (Some(p), Some(q)) => dice(p, q) >= 0.25,
+            _ => false,
+        }
     }
 }
 

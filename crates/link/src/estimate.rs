@@ -98,24 +98,18 @@ pub(crate) fn estimate_u<D: Linkable + ?Sized>(data: &D, opts: &TrainOptions) ->
     let mut rng = ChaCha8Rng::seed_from_u64(opts.seed);
     let pairs = random_pairs(&mut rng, n, opts.u_samples);
     let mut counts = level_counts(data, &pairs);
-    if pairs
-        .first()
-        .is_some_and(|&(a, b)| data.same_salt(a, b).is_some())
-    {
+    if data.salted() {
         let mut same: Vec<(u32, u32)> = pairs
             .iter()
             .copied()
-            .filter(|&(a, b)| data.same_salt(a, b) == Some(true))
+            .filter(|&(a, b)| data.same_salt(a, b))
             .collect();
         for _ in 0..20 {
             if same.len() >= opts.u_samples / 4 {
                 break;
             }
             let more = random_pairs(&mut rng, n, opts.u_samples);
-            same.extend(
-                more.into_iter()
-                    .filter(|&(a, b)| data.same_salt(a, b) == Some(true)),
-            );
+            same.extend(more.into_iter().filter(|&(a, b)| data.same_salt(a, b)));
         }
         if !same.is_empty() {
             let salted = level_counts(data, &same);

@@ -59,12 +59,16 @@ pub trait Linkable: Sync {
     fn surname_key(&self, id: u32) -> Option<String>;
     /// Whether two records of one source took part in the same event (so are two people).
     fn same_event(&self, a: u32, b: u32) -> bool;
-    /// For data whose name fields are salted (encodings salted by birth year): whether two
-    /// records share a salt, so their names can be compared at all. `None` when nothing is
-    /// salted. u of the salted fields is estimated among random pairs that share a salt: the
-    /// candidates mostly do, and random pairs almost never would.
-    fn same_salt(&self, _a: u32, _b: u32) -> Option<bool> {
-        None
+    /// Whether the name fields are salted (encodings salted by birth year), so that names can
+    /// be compared only between records that share a salt. u of the salted fields is then
+    /// estimated among random pairs that share one: the candidates mostly do, and random pairs
+    /// almost never would.
+    fn salted(&self) -> bool {
+        false
+    }
+    /// Whether two records share a salt (always, for unsalted data).
+    fn same_salt(&self, _a: u32, _b: u32) -> bool {
+        true
     }
 }
 

@@ -792,12 +792,24 @@ fn pct(x: f64) -> String {
     format!("{:.1}%", 100.0 * x)
 }
 
+/// Leaves with a usage message: command-line values are outside input, never a panic.
+fn usage(problem: &str) -> ! {
+    eprintln!("error: {problem}");
+    eprintln!(
+        "usage: frequency_attack [--people N] [--seed S] [--census-people N] [--census-seed S] \
+         [--ppm A,B,…] [--census-weight records|people] [--show-top] [--exact-only]"
+    );
+    std::process::exit(2);
+}
+
 fn arg<T: std::str::FromStr>(args: &[String], name: &str, default: T) -> T {
-    args.iter()
-        .position(|a| a == name)
-        .and_then(|i| args.get(i + 1))
-        .map(|v| v.parse().unwrap_or_else(|_| panic!("bad value for {name}")))
-        .unwrap_or(default)
+    match args.iter().position(|a| a == name) {
+        None => default,
+        Some(i) => match args.get(i + 1).map(|v| v.parse()) {
+            Some(Ok(v)) => v,
+            _ => usage(&format!("{name} needs a value of the right kind")),
+        },
+    }
 }
 
 fn main() {
@@ -810,7 +822,10 @@ fn main() {
     let ppms: Vec<u32> = ppm
         .split(',')
         .filter(|s| !s.is_empty())
-        .map(|s| s.parse().expect("--ppm: comma-separated integers"))
+        .map(|s| {
+            s.parse()
+                .unwrap_or_else(|_| usage("--ppm takes comma-separated integers"))
+        })
         .collect();
     let by_records = arg(&args, "--census-weight", "records".to_string()) != "people";
     // --show-top: the 10 largest surname groups, as named and as they are.

@@ -162,6 +162,7 @@ fn typical(i: usize) -> Record {
             id(IdKind::Curp, "GAHJ850314HDFRRN09"),
         ],
         events: Vec::new(),
+        address: None,
         attributes: Vec::new(),
         warnings: Vec::new(),
     }

@@ -17,7 +17,7 @@ use crate::secret::ProjectSecret;
 use crate::tokens::{blocking_input, for_each_token};
 
 /// Identifier kinds that can be encoded, in a fixed order.
-const ID_KINDS: [IdKind; 8] = [
+const ID_KINDS: [IdKind; 9] = [
     IdKind::Phone,
     IdKind::Curp,
     IdKind::DpiCui,
@@ -26,6 +26,7 @@ const ID_KINDS: [IdKind; 8] = [
     IdKind::Plate,
     IdKind::Account,
     IdKind::Other,
+    IdKind::NationalId,
 ];
 
 /// How one field is encoded: into its own filter, into the CLK, or both, from one hash stream.

@@ -84,6 +84,7 @@ fn id_code(kind: IdKind) -> u8 {
         IdKind::Plate => 6,
         IdKind::Account => 7,
         IdKind::Other => 8,
+        IdKind::NationalId => 9,
     }
 }
 
@@ -97,6 +98,7 @@ fn id_kind(code: u8) -> Option<IdKind> {
         6 => IdKind::Plate,
         7 => IdKind::Account,
         8 => IdKind::Other,
+        9 => IdKind::NationalId,
         _ => return None,
     })
 }

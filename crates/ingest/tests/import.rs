@@ -9,6 +9,7 @@ use enlace_store::Store;
 const US_MAPPING: &str = include_str!("../../../examples/mappings/us-encounters.toml");
 const MX_MAPPING: &str = include_str!("../../../examples/mappings/mx-registros.toml");
 const GT_MAPPING: &str = include_str!("../../../examples/mappings/gt-registros.toml");
+const FEBRL4_MAPPING: &str = include_str!("../../../examples/mappings/febrl4.toml");
 
 const US_HEADER: &str = "RECORD_ID,FIRST_NAME,MIDDLE_NAME,LAST_NAME,DOB,SEX,COUNTRY_OF_CITIZENSHIP,PHONE,A_NUMBER,EVENT_ID,ENCOUNTER_DATE,SECTOR,NOTES";
 
@@ -320,6 +321,32 @@ fn invalid_identifiers_are_kept_flagged_with_a_warning() {
     assert_eq!(r.warnings.len(), 2, "{:?}", r.warnings);
     assert!(r.warnings.iter().any(|w| w.starts_with("curp:")));
     assert!(r.warnings.iter().any(|w| w.starts_with("telefono:")));
+}
+
+#[test]
+fn addresses_and_national_ids_survive_the_store() {
+    let f = Fixture::new();
+    let text = "rec_id,given_name,surname,street_number,address_1,address_2,suburb,postcode,state,date_of_birth,soc_sec_id\n\
+                rec-1-org,michaela,neumann,8,Stanley St.,miami,winston hills,4223,nsw,19151111,530-4218\n\
+                rec-2-org,courtney,painter,,,,,,,19161214,\n";
+    let input = f.write("febrl.csv", text.as_bytes());
+    let report = f.run(FEBRL4_MAPPING, &input).unwrap();
+    assert_eq!(report.counts.stored, 2, "{report:?}");
+    let store = Store::open(&f.store()).unwrap();
+    let records = store.records("febrl4").unwrap();
+    let a = records[0].record.address.as_ref().expect("an address");
+    assert_eq!(a.street.as_deref(), Some("8 stanley street miami"));
+    assert_eq!(a.locality.as_deref(), Some("winston hills"));
+    assert_eq!(a.postcode.as_deref(), Some("4223"));
+    assert_eq!(a.region.as_deref(), Some("nsw"));
+    assert_eq!(a.country.as_deref(), Some("AU"));
+    let id = &records[0].record.identifiers[0];
+    assert_eq!(
+        (id.kind.as_str(), id.value.as_str(), id.valid),
+        ("national_id", "5304218", true)
+    );
+    // No part of the address written: no address at all, not an empty one.
+    assert_eq!(records[1].record.address, None);
 }
 
 #[test]

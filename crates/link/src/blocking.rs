@@ -39,7 +39,8 @@ pub enum BlockingRule {
     /// Phonetic key of the first surname, birth month and day: finds birth years off by one or
     /// two when the given name is misspelt too.
     Surname1PhoneticMonthDay,
-    /// Each valid official identifier (CURP, DPI/CUI, A-number, passport), phones left out.
+    /// Each valid official identifier (CURP, DPI/CUI, A-number, passport, national id), phones
+    /// left out.
     /// Not a default blocking rule (`Identifier` covers it) but the cleanest set to train on:
     /// two records sharing one are almost always the same person, whereas relatives share
     /// household phones.
@@ -116,10 +117,7 @@ impl BlockingRule {
                     i.valid
                         && match i.kind {
                             IdKind::Phone => self == BlockingRule::Identifier,
-                            IdKind::Curp | IdKind::DpiCui | IdKind::ANumber | IdKind::Passport => {
-                                true
-                            }
-                            _ => false,
+                            k => k.is_official(),
                         }
                 })
                 .map(|i| format!("{}|{}", i.kind.as_str(), i.value))

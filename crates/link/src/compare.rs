@@ -9,6 +9,9 @@ use enlace_normalize::{IdKind, PartialDate, PersonName, Sex};
 use serde::{Deserialize, Serialize};
 use strsim::jaro_winkler;
 
+mod place;
+use place::compare_address;
+
 /// How comparison vectors are made: from plaintext records ([`compare`]) or from keyed
 /// encodings (`crate::encoded`). The fields are the same; the levels differ, since encodings
 /// allow only similarities of Bloom filters and equality of keyed hashes.
@@ -32,10 +35,12 @@ pub enum Field {
     Identifier,
     Phone,
     Nationality,
+    /// Postal address: street, postcode, locality.
+    Address,
 }
 
 /// Number of fields in a comparison vector.
-pub const FIELD_COUNT: usize = 7;
+pub const FIELD_COUNT: usize = 8;
 
 /// The level every field uses for a missing value.
 pub const NULL_LEVEL: u8 = 0;
@@ -78,6 +83,15 @@ const ID_LEVELS: &[&str] = &[
     "a valid identifier shared",
     "same kind, none shared",
 ];
+const ADDRESS_LEVELS: &[&str] = &[
+    "null",
+    "street agrees, postcode and locality do not conflict",
+    "street similar, postcode or locality agrees",
+    "postcode and locality agree",
+    "postcode or locality agrees",
+    "street similar",
+    "different",
+];
 
 impl Field {
     pub const ALL: [Field; FIELD_COUNT] = [
@@ -88,6 +102,7 @@ impl Field {
         Field::Identifier,
         Field::Phone,
         Field::Nationality,
+        Field::Address,
     ];
 
     pub fn name(self) -> &'static str {
@@ -99,6 +114,7 @@ impl Field {
             Field::Identifier => "identifier",
             Field::Phone => "phone",
             Field::Nationality => "nationality",
+            Field::Address => "address",
         }
     }
 
@@ -110,6 +126,7 @@ impl Field {
             Field::BirthDate => DATE_LEVELS,
             Field::Sex | Field::Nationality => AGREE_LEVELS,
             Field::Identifier | Field::Phone => ID_LEVELS,
+            Field::Address => ADDRESS_LEVELS,
         }
     }
 
@@ -178,6 +195,16 @@ pub mod date {
     pub const DIFFERENT: u8 = 7;
 }
 
+/// Address levels.
+pub mod address {
+    pub const STREET: u8 = 1;
+    pub const STREET_SIMILAR_PLACE: u8 = 2;
+    pub const POSTCODE_AND_LOCALITY: u8 = 3;
+    pub const POSTCODE_OR_LOCALITY: u8 = 4;
+    pub const STREET_SIMILAR: u8 = 5;
+    pub const DIFFERENT: u8 = 6;
+}
+
 /// Levels of the agree/disagree fields (sex, nationality) and of the identifier fields.
 pub mod agree {
     pub const AGREE: u8 = 1;
@@ -209,18 +236,11 @@ pub fn compare(a: &Record, b: &Record) -> Comparison {
         compare_surnames(&a.name, b_name),
         compare_dates(a.birth_date.as_ref(), b.birth_date.as_ref()),
         compare_sex(a.sex, b.sex),
-        compare_ids(a, b, |k| k != IdKind::Phone && is_personal(k)),
+        compare_ids(a, b, IdKind::is_official),
         compare_ids(a, b, |k| k == IdKind::Phone),
         compare_opt(a.nationality.as_deref(), b.nationality.as_deref()),
+        compare_address(a.address.as_ref(), b.address.as_ref()),
     ])
-}
-
-/// Plates, accounts and "other" identify vehicles, money or nothing in particular, not a person.
-fn is_personal(kind: IdKind) -> bool {
-    matches!(
-        kind,
-        IdKind::Phone | IdKind::Curp | IdKind::DpiCui | IdKind::ANumber | IdKind::Passport
-    )
 }
 
 /// When one record has the given names and surnames in each other's fields (a clerk's slip in

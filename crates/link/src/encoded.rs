@@ -69,6 +69,9 @@ pub fn levels(field: Field) -> &'static [&'static str] {
         Field::BirthDate => DATE_LEVELS,
         Field::Sex | Field::Nationality => AGREE_LEVELS,
         Field::Identifier | Field::Phone => ID_LEVELS,
+        // The default schema does not encode addresses (a home address is too identifying to
+        // send even keyed, and few agencies hold one): the field is always null on encodings.
+        Field::Address => AGREE_LEVELS,
     }
 }
 
@@ -356,13 +359,6 @@ fn compare_ids(a: &EncodedRecord, b: &EncodedRecord, wanted: impl Fn(IdKind) -> 
     if same_kind { 2 } else { NULL_LEVEL }
 }
 
-fn official(kind: IdKind) -> bool {
-    matches!(
-        kind,
-        IdKind::Curp | IdKind::DpiCui | IdKind::ANumber | IdKind::Passport
-    )
-}
-
 impl Linkable for EncodedDataset {
     fn len(&self) -> usize {
         self.refs.len()
@@ -398,9 +394,10 @@ impl Linkable for EncodedDataset {
             compare_surnames(x, y, s),
             compare_date(x, y, s),
             compare_agree(x, y, s.sex),
-            compare_ids(x, y, official),
+            compare_ids(x, y, IdKind::is_official),
             compare_ids(x, y, |k| k == IdKind::Phone),
             compare_agree(x, y, s.nationality),
+            NULL_LEVEL,
         ])
     }
 

@@ -207,6 +207,7 @@ pub(crate) mod testutil {
             nationality: Some("MX".into()),
             identifiers: vec![],
             events: vec![],
+            address: None,
             attributes: vec![],
             warnings: vec![],
         }

@@ -29,6 +29,8 @@ pub struct Mapping {
     #[serde(default)]
     pub events: Vec<EventSpec>,
     #[serde(default)]
+    pub address: Option<AddressSpec>,
+    #[serde(default)]
     pub attributes: Option<AttributesSpec>,
 }
 
@@ -199,6 +201,36 @@ pub struct EventSpec {
     pub place: Option<String>,
 }
 
+/// A postal address: which columns hold its parts. Every part is optional; a street written
+/// across several columns (number, street, second line) is joined in the order given.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AddressSpec {
+    #[serde(default)]
+    pub street: Option<Columns>,
+    #[serde(default)]
+    pub locality: Option<String>,
+    #[serde(default)]
+    pub postcode: Option<String>,
+    #[serde(default)]
+    pub region: Option<String>,
+    /// A column with the country (alpha-2 or a name); the source's country when absent.
+    #[serde(default)]
+    pub country: Option<String>,
+}
+
+impl AddressSpec {
+    fn columns(&self) -> Vec<&str> {
+        let mut cols: Vec<&str> = self.street.as_ref().map(Columns::names).unwrap_or_default();
+        cols.extend(
+            [&self.locality, &self.postcode, &self.region, &self.country]
+                .into_iter()
+                .filter_map(|c| c.as_deref()),
+        );
+        cols
+    }
+}
+
 /// Free attributes kept with the record, by column name.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -305,6 +337,9 @@ impl Mapping {
             cols.extend(ev.id.as_deref());
             cols.extend(ev.date.as_deref());
             cols.extend(ev.place.as_deref());
+        }
+        if let Some(address) = &self.address {
+            cols.extend(address.columns());
         }
         if let Some(attrs) = &self.attributes {
             cols.extend(attrs.columns.iter().map(String::as_str));

@@ -4,13 +4,13 @@ use rustc_hash::FxHashMap;
 
 use enlace_normalize::name::NameInput;
 use enlace_normalize::{
-    IdKind, Identifier, PartialDate, PersonName, Sex, fold, normalize_identifier, parse_date,
-    parse_name,
+    Address, AddressInput, IdKind, Identifier, PartialDate, PersonName, Sex, fold,
+    normalize_address, normalize_identifier, parse_date, parse_name,
 };
 use serde::{Deserialize, Serialize};
 
 use crate::mapping::{
-    CodedSpec, Mapping, MappingError, NameSpec, OnInvalid, is_country_code, parse_sex_code,
+    CodedSpec, Columns, Mapping, MappingError, NameSpec, OnInvalid, is_country_code, parse_sex_code,
 };
 
 /// One record of a source after its mapping and normalisation.
@@ -25,6 +25,9 @@ pub struct Record {
     pub nationality: Option<String>,
     pub identifiers: Vec<Identifier>,
     pub events: Vec<Event>,
+    /// Postal address, when the mapping declares one and the row has any part of it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub address: Option<Address>,
     /// Free attributes, by column name.
     pub attributes: Vec<(String, String)>,
     /// Problems that did not stop the record being stored, as "COLUMN: reason".
@@ -295,6 +298,35 @@ impl Binding {
             });
         }
 
+        let address = m.address.as_ref().and_then(|spec| {
+            let street_cols = spec.street.as_ref().map(Columns::names).unwrap_or_default();
+            let street: Vec<&str> = street_cols
+                .iter()
+                .map(|c| self.get(row, c))
+                .filter(|s| !s.is_empty())
+                .collect();
+            let street = street.join(" ");
+            let part = |c: &Option<String>| c.as_deref().map(|c| self.get(row, c)).unwrap_or("");
+            let country_text = part(&spec.country);
+            let country = if spec.country.is_none() {
+                Some(m.source.country.to_ascii_uppercase())
+            } else {
+                let upper = country_text.to_ascii_uppercase();
+                if is_country_code(&upper) {
+                    Some(upper)
+                } else {
+                    builtin_country(&fold(country_text)).map(str::to_string)
+                }
+            };
+            normalize_address(AddressInput {
+                street: &street,
+                locality: part(&spec.locality),
+                postcode: part(&spec.postcode),
+                region: part(&spec.region),
+                country: country.as_deref(),
+            })
+        });
+
         let attributes = match &m.attributes {
             None => Vec::new(),
             Some(spec) => spec
@@ -313,6 +345,7 @@ impl Binding {
             nationality,
             identifiers,
             events,
+            address,
             attributes,
             warnings,
         })
@@ -638,6 +671,37 @@ kind = "phone"
             Mapping::from_toml(&text),
             Err(MappingError::Parse(_))
         ));
+    }
+
+    #[test]
+    fn address_columns_are_bound_and_a_country_column_is_read() {
+        let text = format!(
+            "{US}\n[address]\nstreet = [\"NUM\", \"STREET\"]\npostcode = \"ZIP\"\ncountry = \"ADDR_COUNTRY\"\n"
+        );
+        let m = Mapping::from_toml(&text).unwrap();
+        let cols = [
+            "ID",
+            "FIRST_NAME",
+            "LAST_NAME",
+            "DOB",
+            "SEX",
+            "CIT",
+            "PHONE",
+            "NUM",
+            "STREET",
+        ];
+        let err = m.bind(&header(&cols)).unwrap_err().to_string();
+        assert!(err.contains("`ZIP`"), "{err}");
+        let mut cols = cols.to_vec();
+        cols.extend(["ZIP", "ADDR_COUNTRY"]);
+        let b = m.bind(&header(&cols)).unwrap();
+        let row = [
+            "1", "Ana", "Ruiz", "", "F", "", "", "12", "Main St", "79901", "México",
+        ];
+        let a = b.apply(&row, today()).unwrap().address.unwrap();
+        assert_eq!(a.street.as_deref(), Some("12 main street"));
+        assert_eq!(a.postcode.as_deref(), Some("79901"));
+        assert_eq!(a.country.as_deref(), Some("MX"));
     }
 
     #[test]

@@ -15,6 +15,9 @@ pub enum IdKind {
     DpiCui,
     ANumber,
     Passport,
+    /// A national or social-security number with no checks of its own here (US SSN, an
+    /// Australian tax file number…): a personal identifier, compared by equality.
+    NationalId,
     Plate,
     Account,
     Other,
@@ -29,10 +32,26 @@ impl IdKind {
             IdKind::DpiCui => "dpi_cui",
             IdKind::ANumber => "a_number",
             IdKind::Passport => "passport",
+            IdKind::NationalId => "national_id",
             IdKind::Plate => "plate",
             IdKind::Account => "account",
             IdKind::Other => "other",
         }
+    }
+
+    /// An official document number that names one person: CURP, DPI/CUI, A-number, passport,
+    /// national id. Strong evidence when shared; blocked and compared on.
+    pub fn is_official(self) -> bool {
+        matches!(
+            self,
+            IdKind::Curp | IdKind::DpiCui | IdKind::ANumber | IdKind::Passport | IdKind::NationalId
+        )
+    }
+
+    /// Whether the identifier belongs to a person (official numbers and phones). Plates,
+    /// accounts and "other" identify vehicles, money or nothing in particular.
+    pub fn is_personal(self) -> bool {
+        self == IdKind::Phone || self.is_official()
     }
 }
 
@@ -115,6 +134,15 @@ pub fn normalize_identifier(kind: IdKind, raw: &str, default_country: Option<&st
                 5,
                 20,
                 "a passport number has 5 to 20 letters and digits",
+            )
+        }
+        IdKind::NationalId => {
+            id.value = compact_upper(raw, true);
+            length_problem(
+                &id.value,
+                4,
+                20,
+                "a national id number has 4 to 20 letters and digits",
             )
         }
         IdKind::Plate => {

@@ -1,7 +1,7 @@
 //! Normalisation: the pure functions that turn the strings an agency typed into comparable values —
 //! Spanish and English names (two surnames, particles, married names, nicknames, phonetic keys),
 //! partial and ambiguous dates, phones in E.164, and identifiers (CURP, DPI/CUI, A-number,
-//! passports, plates, accounts) with their validity checks.
+//! national ids, passports, plates, accounts) with their validity checks, and postal addresses.
 //!
 //! Nothing here touches files, databases or the network; everything is deterministic and safe to
 //! call on any input (no panics), which the property tests and fuzz targets hold it to.
@@ -10,6 +10,7 @@
 //! [`curp::check_digit`], [`dpi::check_digit`] and [`clabe::check_digit`].
 #![forbid(unsafe_code)]
 
+pub mod address;
 pub mod clabe;
 pub mod curp;
 pub mod date;
@@ -24,6 +25,7 @@ mod phone_plan;
 pub mod phonetic;
 pub mod sex;
 
+pub use address::{Address, AddressInput, normalize_address};
 pub use date::{DateError, DateOrder, PartialDate, parse_date};
 pub use fold::fold;
 pub use ids::{IdKind, Identifier, normalize_identifier};

@@ -108,6 +108,10 @@ const MIGRATIONS: &[&str] = &[
     );
     CREATE INDEX rejects_by_import ON rejects(import_id, line);
     "#,
+    // 2: the record's postal address, as the JSON of its normalised parts (NULL when none).
+    r#"
+    ALTER TABLE records ADD COLUMN address TEXT;
+    "#,
 ];
 
 /// The newest schema version this program knows.

@@ -240,7 +240,7 @@ impl Store {
         let mut stmt = self.conn.prepare_cached(
             "SELECT id, record_key, line, given_display, surnames_display, given, given_alternates, surname1, surname2,
                     married_surname, given_phonetic, surname1_phonetic, surname2_phonetic, birth_date, birth_flags,
-                    sex, nationality, attributes, warnings
+                    sex, nationality, attributes, warnings, address
              FROM records WHERE source_id = ?1 ORDER BY id",
         )?;
         let rows = stmt.query_map([source_id.0], |r| {
@@ -250,6 +250,7 @@ impl Store {
             let sex: String = r.get(15)?;
             let attributes: Option<String> = r.get(17)?;
             let warnings: Option<String> = r.get(18)?;
+            let address: Option<String> = r.get(19)?;
             Ok((
                 id,
                 r.get::<_, String>(1)?,
@@ -271,11 +272,20 @@ impl Store {
                 r.get::<_, Option<String>>(16)?,
                 attributes,
                 warnings,
+                address,
             ))
         })?;
         let mut out = Vec::new();
         for row in rows {
-            let (id, key, line, name, birth_date, sex, nationality, attributes, warnings) = row?;
+            let (id, key, line, name, birth_date, sex, nationality, attributes, warnings, address) =
+                row?;
+            let address = match address {
+                Some(text) => Some(
+                    serde_json::from_str(&text)
+                        .map_err(|e| StoreError::Corrupt(format!("address: {e}")))?,
+                ),
+                None => None,
+            };
             let attributes: Vec<(String, String)> = match attributes {
                 Some(text) => serde_json::from_str(&text)
                     .map_err(|e| StoreError::Corrupt(format!("attributes: {e}")))?,
@@ -298,6 +308,7 @@ impl Store {
                     nationality,
                     identifiers: identifiers.remove(&id).unwrap_or_default(),
                     events: events.remove(&id).unwrap_or_default(),
+                    address,
                     attributes,
                     warnings,
                 },
@@ -351,9 +362,9 @@ impl<'t> HotStatements<'t> {
 const INSERT_RECORD: &str = "INSERT INTO records(source_id, record_key, import_id, line, seen_import_id, seen_line, raw, given_display, surnames_display, given,
                              given_alternates, surname1, surname2, married_surname, given_phonetic,
                              surname1_phonetic, surname2_phonetic, birth_date, birth_year, birth_flags, sex,
-                             nationality, attributes, warnings)
+                             nationality, attributes, warnings, address)
          VALUES (?1, ?2, ?3, ?4, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20,
-                 ?21, ?22)
+                 ?21, ?22, ?23)
          ON CONFLICT(source_id, record_key) DO NOTHING";
 
 fn write_record(
@@ -377,6 +388,7 @@ fn write_record(
     } else {
         Some(to_json(&record.warnings)?)
     };
+    let address = record.address.as_ref().map(to_json).transpose()?;
     let (given, alternates, line) = (
         join_list(&name.given),
         join_list(&name.given_alternates),
@@ -384,7 +396,7 @@ fn write_record(
     );
     // The record's columns from `raw` on, in the order both INSERT_RECORD (?5…) and the UPDATE
     // below (?4…) name them.
-    let fields: [&dyn ToSql; 18] = [
+    let fields: [&dyn ToSql; 19] = [
         &raw,
         &name.given_display,
         &name.surnames_display,
@@ -403,6 +415,7 @@ fn write_record(
         &record.nationality,
         &attributes,
         &warnings,
+        &address,
     ];
     let head: [&dyn ToSql; 4] = [&source.0, &record.key, &import.0, &line];
     let inserted = hot
@@ -439,7 +452,7 @@ fn write_record(
                     given = ?7, given_alternates = ?8, surname1 = ?9, surname2 = ?10, married_surname = ?11,
                     given_phonetic = ?12, surname1_phonetic = ?13, surname2_phonetic = ?14, birth_date = ?15,
                     birth_year = ?16, birth_flags = ?17, sex = ?18, nationality = ?19, attributes = ?20,
-                    warnings = ?21
+                    warnings = ?21, address = ?22
              WHERE id = ?1",
         )?
         .execute(params_from_iter(([&id, &import.0, &line] as [&dyn ToSql; 3]).iter().chain(fields.iter())))?;

@@ -55,6 +55,7 @@ pub fn person(given: &str, s1: &str, s2: &str, birth: Option<PartialDate>, sex: 
             id(IdKind::Curp, "GAHJ850314HDFRRN09", Some("MX"), true),
         ],
         events: Vec::new(),
+        address: None,
         attributes: Vec::new(),
         warnings: Vec::new(),
     }

@@ -15,7 +15,7 @@ use rustc_hash::FxHashMap;
 
 use enlace_normalize::IdKind;
 
-use super::{EncodedDataset, official};
+use super::EncodedDataset;
 use crate::Linkable;
 use crate::blocking::{BlockingReport, PairScope, RuleReport, union_of_rules};
 use crate::compare::Field;
@@ -99,7 +99,7 @@ impl EncodedBlocker {
             Key::Identifier { phones } => r
                 .id_hashes
                 .iter()
-                .filter(|h| official(h.kind) || (phones && h.kind == IdKind::Phone))
+                .filter(|h| h.kind.is_official() || (phones && h.kind == IdKind::Phone))
                 .map(|h| h.token())
                 .collect(),
             Key::Band(b) => {

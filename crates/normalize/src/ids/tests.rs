@@ -111,6 +111,7 @@ fn empty_is_invalid() {
         IdKind::DpiCui,
         IdKind::ANumber,
         IdKind::Passport,
+        IdKind::NationalId,
         IdKind::Plate,
     ] {
         let id = normalize_identifier(kind, "   ", Some("MX"));
@@ -138,4 +139,16 @@ fn issuing_country() {
     // A valid phone carries the country its number belongs to.
     let phone = normalize_identifier(IdKind::Phone, "+502 2232 1234", Some("MX"));
     assert_eq!(phone.country.as_deref(), Some("GT"));
+}
+
+#[test]
+fn national_ids_are_compacted_and_checked_for_length() {
+    let id = normalize_identifier(IdKind::NationalId, "123-45 6789", Some("US"));
+    assert!(id.valid);
+    assert_eq!(id.value, "123456789");
+    assert_eq!(id.country.as_deref(), Some("US"));
+    let short = normalize_identifier(IdKind::NationalId, "12", Some("US"));
+    assert!(!short.valid);
+    assert!(IdKind::NationalId.is_official() && IdKind::NationalId.is_personal());
+    assert!(!IdKind::Plate.is_personal() && !IdKind::Phone.is_official());
 }

@@ -1,1 +1,19 @@
-//! Placeholder.
+//! Network analysis over a node's linked records: the typed graph of persons, phones, vehicles,
+//! addresses, accounts, organisations and events with their time-stamped ties; the algorithms an
+//! analyst runs on it (components, Leiden communities, centrality, paths, co-travel); and the
+//! exports that carry it into Gephi, spreadsheets or a UI.
+//!
+//! The crate owns the graph model and the analysis only. Reading a node's store and deciding
+//! which records become which nodes is the caller's job; every entry point takes plain data and
+//! returns [`GraphError`] on bad input rather than panicking.
+#![forbid(unsafe_code)]
+
+pub mod csr;
+pub mod error;
+pub mod graph;
+
+pub use csr::{Csr, NodeIx};
+pub use error::{GraphError, Result};
+pub use graph::{
+    Applied, Country, Edge, EdgeInput, EdgeKind, Filter, Graph, Node, NodeKind, Update,
+};

@@ -8,12 +8,22 @@
 //! returns [`GraphError`] on bad input rather than panicking.
 #![forbid(unsafe_code)]
 
+pub mod centrality;
+pub mod components;
 pub mod csr;
 pub mod error;
 pub mod graph;
+pub mod leiden;
+pub mod quality;
 
+pub use centrality::{
+    DegreeStats, PageRank, PageRankConfig, betweenness, betweenness_sampled, degree_stats, pagerank,
+};
+pub use components::{Components, connected_components};
 pub use csr::{Csr, NodeIx};
 pub use error::{GraphError, Result};
 pub use graph::{
     Applied, Country, Edge, EdgeInput, EdgeKind, Filter, Graph, Node, NodeKind, Update,
 };
+pub use leiden::{LeidenConfig, Objective, Partition, leiden, leiden_from};
+pub use quality::{cpm, modularity, nmi};

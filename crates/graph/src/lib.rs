@@ -10,20 +10,28 @@
 
 pub mod centrality;
 pub mod components;
+pub mod cotravel;
 pub mod csr;
 pub mod error;
 pub mod graph;
+pub mod io;
 pub mod leiden;
+pub mod paths;
 pub mod quality;
 
 pub use centrality::{
     DegreeStats, PageRank, PageRankConfig, betweenness, betweenness_sampled, degree_stats, pagerank,
 };
 pub use components::{Components, connected_components};
+pub use cotravel::{CoTravel, CoTravelConfig, CoTravelReport, co_travel, co_travel_edges};
 pub use csr::{Csr, NodeIx};
 pub use error::{GraphError, Result};
 pub use graph::{
     Applied, Country, Edge, EdgeInput, EdgeKind, Filter, Graph, Node, NodeKind, Update,
 };
+pub use io::read_edge_list;
 pub use leiden::{LeidenConfig, Objective, Partition, leiden, leiden_from};
+pub use paths::{
+    TemporalPath, TimeWindow, cheapest_path, ego_network, shortest_path, time_respecting_path,
+};
 pub use quality::{cpm, modularity, nmi};

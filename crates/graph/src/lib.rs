@@ -13,6 +13,7 @@ pub mod components;
 pub mod cotravel;
 pub mod csr;
 pub mod error;
+pub mod export;
 pub mod graph;
 pub mod io;
 pub mod leiden;
@@ -26,6 +27,7 @@ pub use components::{Components, connected_components};
 pub use cotravel::{CoTravel, CoTravelConfig, CoTravelReport, co_travel, co_travel_edges};
 pub use csr::{Csr, NodeIx};
 pub use error::{GraphError, Result};
+pub use export::{Column, Values};
 pub use graph::{
     Applied, Country, Edge, EdgeInput, EdgeKind, Filter, Graph, Node, NodeKind, Update,
 };

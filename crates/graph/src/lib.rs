@@ -8,6 +8,7 @@
 //! returns [`GraphError`] on bad input rather than panicking.
 #![forbid(unsafe_code)]
 
+pub mod brokerage;
 pub mod centrality;
 pub mod components;
 pub mod cotravel;
@@ -20,6 +21,7 @@ pub mod leiden;
 pub mod paths;
 pub mod quality;
 
+pub use brokerage::{Brokerage, brokerage};
 pub use centrality::{
     DegreeStats, PageRank, PageRankConfig, betweenness, betweenness_sampled, degree_stats, pagerank,
 };

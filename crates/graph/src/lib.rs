@@ -1,1 +1,41 @@
-//! Placeholder.
+//! Network analysis over a node's linked records: the typed graph of persons, phones, vehicles,
+//! addresses, accounts, organisations and events with their time-stamped ties; the algorithms an
+//! analyst runs on it (components, Leiden communities, centrality, paths, co-travel); and the
+//! exports that carry it into Gephi, spreadsheets or a UI.
+//!
+//! The crate owns the graph model and the analysis only. Reading a node's store and deciding
+//! which records become which nodes is the caller's job; every entry point takes plain data and
+//! returns [`GraphError`] on bad input rather than panicking.
+#![forbid(unsafe_code)]
+
+pub mod brokerage;
+pub mod centrality;
+pub mod components;
+pub mod cotravel;
+pub mod csr;
+pub mod error;
+pub mod export;
+pub mod graph;
+pub mod io;
+pub mod leiden;
+pub mod paths;
+pub mod quality;
+
+pub use brokerage::{Brokerage, brokerage};
+pub use centrality::{
+    DegreeStats, PageRank, PageRankConfig, betweenness, betweenness_sampled, degree_stats, pagerank,
+};
+pub use components::{Components, connected_components};
+pub use cotravel::{CoTravel, CoTravelConfig, CoTravelReport, co_travel, co_travel_edges};
+pub use csr::{Csr, NodeIx};
+pub use error::{GraphError, Result};
+pub use export::{Column, Values};
+pub use graph::{
+    Applied, Country, Edge, EdgeInput, EdgeKind, Filter, Graph, Node, NodeKind, Update,
+};
+pub use io::read_edge_list;
+pub use leiden::{LeidenConfig, Objective, Partition, leiden, leiden_from};
+pub use paths::{
+    TemporalPath, TimeWindow, cheapest_path, ego_network, shortest_path, time_respecting_path,
+};
+pub use quality::{cpm, modularity, nmi};

@@ -1,0 +1,651 @@
+//! The typed graph: interned string ids, node and edge kinds, countries, optional timestamps and
+//! weights, with the collapsed adjacency ([`Csr`]) and a per-node time-sorted incidence list kept
+//! beside them. Built and grown through [`Update`]: a first build is an update of an empty graph,
+//! so incremental loads and full builds share one validated path.
+
+use std::fmt;
+use std::str::FromStr;
+
+use rustc_hash::FxHashMap;
+use serde::{Deserialize, Serialize};
+
+use crate::csr::{Csr, NodeIx};
+use crate::error::{GraphError, Result};
+
+macro_rules! string_enum {
+    ($(#[$m:meta])* $name:ident { $($(#[$vm:meta])* $variant:ident => $text:literal),+ $(,)? }) => {
+        $(#[$m])*
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+        pub enum $name {
+            $($(#[$vm])* #[serde(rename = $text)] $variant),+
+        }
+
+        impl $name {
+            /// Every variant, in declaration order.
+            pub const ALL: &'static [$name] = &[$($name::$variant),+];
+
+            /// The stable lower-case name used in exports.
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $($name::$variant => $text),+
+                }
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+
+        impl FromStr for $name {
+            type Err = GraphError;
+            fn from_str(s: &str) -> Result<Self> {
+                match s {
+                    $($text => Ok($name::$variant),)+
+                    _ => Err(GraphError::InvalidParameter {
+                        name: stringify!($name),
+                        reason: format!("unknown value {s:?}"),
+                    }),
+                }
+            }
+        }
+    };
+}
+
+string_enum!(
+    /// What a node stands for.
+    NodeKind {
+        /// A resolved person (a cluster of linked records).
+        Person => "person",
+        Phone => "phone",
+        Vehicle => "vehicle",
+        Address => "address",
+        Account => "account",
+        Organisation => "organisation",
+        /// An encounter or apprehension event.
+        Encounter => "encounter",
+        /// A border crossing event.
+        Crossing => "crossing",
+        /// A case opened by an agency.
+        Case => "case",
+        /// A money transfer event.
+        Transfer => "transfer",
+    }
+);
+
+impl NodeKind {
+    /// Events carry a date and tie the people who took part in them.
+    pub fn is_event(self) -> bool {
+        matches!(
+            self,
+            NodeKind::Encounter | NodeKind::Crossing | NodeKind::Case | NodeKind::Transfer
+        )
+    }
+}
+
+string_enum!(
+    /// What an edge says about its two ends.
+    EdgeKind {
+        /// A person used a phone, vehicle or account.
+        Used => "used",
+        Owned => "owned",
+        LivedAt => "lived_at",
+        Paid => "paid",
+        /// A person took part in an event (the incidence co-travel is derived from).
+        InvolvedIn => "involved_in",
+        /// Two persons seen in the same event.
+        TravelledWith => "travelled_with",
+        /// Records of two agencies linked across the border.
+        MatchedAcrossBorder => "matched_across_border",
+        /// A person released by a partner agency.
+        ReleasedByPartner => "released_by_partner",
+        /// A tie of unspecified nature (published network data, analyst-drawn links).
+        Associated => "associated",
+    }
+);
+
+string_enum!(
+    /// The country whose agency holds a node's records.
+    Country {
+        Us => "US",
+        Mx => "MX",
+        Gt => "GT",
+    }
+);
+
+/// A node as given to an [`Update`].
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Node {
+    pub id: String,
+    pub kind: NodeKind,
+    pub country: Option<Country>,
+    pub label: Option<String>,
+    /// Seconds since 1970-01-01 UTC; events are dated, other nodes usually are not.
+    pub time: Option<i64>,
+}
+
+impl Node {
+    pub fn new(id: impl Into<String>, kind: NodeKind) -> Self {
+        Node {
+            id: id.into(),
+            kind,
+            country: None,
+            label: None,
+            time: None,
+        }
+    }
+    pub fn country(mut self, c: Country) -> Self {
+        self.country = Some(c);
+        self
+    }
+    pub fn label(mut self, l: impl Into<String>) -> Self {
+        self.label = Some(l.into());
+        self
+    }
+    pub fn at(mut self, t: i64) -> Self {
+        self.time = Some(t);
+        self
+    }
+}
+
+/// A stored edge between two node indices.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Edge {
+    pub src: NodeIx,
+    pub dst: NodeIx,
+    pub kind: EdgeKind,
+    pub weight: f64,
+    /// Seconds since 1970-01-01 UTC when the tie was observed, if known.
+    pub time: Option<i64>,
+}
+
+/// An edge as given to an [`Update`], naming its ends by id.
+#[derive(Clone, Debug, PartialEq)]
+pub struct EdgeInput {
+    pub src: String,
+    pub dst: String,
+    pub kind: EdgeKind,
+    pub weight: f64,
+    pub time: Option<i64>,
+}
+
+/// A batch of nodes and edges to add. Edges may name nodes of the same batch or of the graph.
+#[derive(Clone, Debug, Default)]
+pub struct Update {
+    nodes: Vec<Node>,
+    edges: Vec<EdgeInput>,
+}
+
+impl Update {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Adds a node; an id already present is merged (see [`Graph::apply`]).
+    pub fn node(&mut self, node: Node) -> &mut Self {
+        self.nodes.push(node);
+        self
+    }
+
+    /// Adds an edge of weight 1 without a time.
+    pub fn edge(&mut self, src: &str, dst: &str, kind: EdgeKind) -> &mut Self {
+        self.edge_with(src, dst, kind, 1.0, None)
+    }
+
+    /// Adds an edge with a weight and an optional time.
+    pub fn edge_with(
+        &mut self,
+        src: &str,
+        dst: &str,
+        kind: EdgeKind,
+        weight: f64,
+        time: Option<i64>,
+    ) -> &mut Self {
+        self.edges.push(EdgeInput {
+            src: src.to_owned(),
+            dst: dst.to_owned(),
+            kind,
+            weight,
+            time,
+        });
+        self
+    }
+
+    /// Builds a new graph from this batch alone.
+    pub fn build(self) -> Result<Graph> {
+        if self.nodes.is_empty() {
+            return Err(GraphError::Empty("a graph needs at least one node"));
+        }
+        let mut g = Graph::default();
+        g.apply(self)?;
+        Ok(g)
+    }
+}
+
+/// Counts of what an update added.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Applied {
+    pub new_nodes: usize,
+    pub new_edges: usize,
+}
+
+/// A typed, time-stamped multigraph with interned ids.
+#[derive(Clone, Debug)]
+pub struct Graph {
+    nodes: Vec<Node>,
+    index: FxHashMap<String, NodeIx>,
+    edges: Vec<Edge>,
+    adjacency: Csr,
+    /// Per node, the ids of its edges ordered by (time, edge id), undated first; the
+    /// time-respecting path search binary-searches these rows.
+    inc_offsets: Vec<usize>,
+    inc_edges: Vec<u32>,
+}
+
+impl Default for Graph {
+    fn default() -> Self {
+        Graph {
+            nodes: Vec::new(),
+            index: FxHashMap::default(),
+            edges: Vec::new(),
+            adjacency: Csr::from_entries(0, Vec::new()),
+            inc_offsets: vec![0],
+            inc_edges: Vec::new(),
+        }
+    }
+}
+
+impl Graph {
+    /// Adds a batch of nodes and edges without rebuilding the graph from scratch: the adjacency
+    /// and incidence rows are merged with the batch's sorted additions.
+    ///
+    /// The batch is validated as a whole before anything changes, so a failed update leaves the
+    /// graph as it was. A node whose id is already present must have the same kind; its missing
+    /// country, label or time are filled from the batch, present ones are kept.
+    pub fn apply(&mut self, update: Update) -> Result<Applied> {
+        // Validation pass: new ids, kind conflicts, edge ends, weights, self-loops.
+        let mut new_index: FxHashMap<String, NodeIx> = FxHashMap::default();
+        let mut new_nodes: Vec<Node> = Vec::new();
+        let mut fills: Vec<(NodeIx, Node)> = Vec::new();
+        for node in update.nodes {
+            if let Some(&ix) = self.index.get(&node.id) {
+                let first = self.nodes[ix as usize].kind;
+                if first != node.kind {
+                    return Err(GraphError::ConflictingNode {
+                        id: node.id,
+                        first,
+                        second: node.kind,
+                    });
+                }
+                fills.push((ix, node));
+            } else if let Some(&ix) = new_index.get(&node.id) {
+                let slot = &mut new_nodes[ix as usize - self.nodes.len()];
+                if slot.kind != node.kind {
+                    return Err(GraphError::ConflictingNode {
+                        id: node.id,
+                        first: slot.kind,
+                        second: node.kind,
+                    });
+                }
+                fill(slot, node);
+            } else {
+                let ix = NodeIx::try_from(self.nodes.len() + new_nodes.len())
+                    .map_err(|_| GraphError::TooLarge)?;
+                new_index.insert(node.id.clone(), ix);
+                new_nodes.push(node);
+            }
+        }
+        let resolve = |id: &str| -> Result<NodeIx> {
+            self.index
+                .get(id)
+                .or_else(|| new_index.get(id))
+                .copied()
+                .ok_or_else(|| GraphError::UnknownNode(id.to_owned()))
+        };
+        let mut new_edges = Vec::with_capacity(update.edges.len());
+        for e in &update.edges {
+            let src = resolve(&e.src)?;
+            let dst = resolve(&e.dst)?;
+            if src == dst {
+                return Err(GraphError::SelfLoop(e.src.clone()));
+            }
+            if !(e.weight.is_finite() && e.weight > 0.0) {
+                return Err(GraphError::BadWeight {
+                    src: e.src.clone(),
+                    dst: e.dst.clone(),
+                    weight: e.weight,
+                });
+            }
+            new_edges.push(Edge {
+                src,
+                dst,
+                kind: e.kind,
+                weight: e.weight,
+                time: e.time,
+            });
+        }
+        if u32::try_from(self.edges.len() + new_edges.len()).is_err() {
+            return Err(GraphError::TooLarge);
+        }
+
+        // Commit.
+        for (ix, node) in fills {
+            fill(&mut self.nodes[ix as usize], node);
+        }
+        let applied = Applied {
+            new_nodes: new_nodes.len(),
+            new_edges: new_edges.len(),
+        };
+        self.index.extend(new_index);
+        self.nodes.extend(new_nodes);
+        let n = self.nodes.len();
+        let links: Vec<(NodeIx, NodeIx, f64)> =
+            new_edges.iter().map(|e| (e.src, e.dst, e.weight)).collect();
+        self.adjacency = self.adjacency.with_added(n, &links)?;
+        let first_new = self.edges.len();
+        self.edges.extend(new_edges);
+        self.merge_incidence(first_new);
+        Ok(applied)
+    }
+
+    fn merge_incidence(&mut self, first_new: usize) {
+        let n = self.nodes.len();
+        let key = |e: u32| (self.edges[e as usize].time.unwrap_or(i64::MIN), e);
+        let mut added: Vec<(NodeIx, (i64, u32))> = Vec::new();
+        for e in first_new..self.edges.len() {
+            let id = e as u32;
+            let edge = self.edges[e];
+            added.push((edge.src, key(id)));
+            added.push((edge.dst, key(id)));
+        }
+        added.sort_unstable();
+        let old_rows = self.inc_offsets.len() - 1;
+        let mut offsets = Vec::with_capacity(n + 1);
+        offsets.push(0);
+        let mut out = Vec::with_capacity(self.inc_edges.len() + added.len());
+        let mut j = 0;
+        for u in 0..n {
+            let old: &[u32] = if u < old_rows {
+                &self.inc_edges[self.inc_offsets[u]..self.inc_offsets[u + 1]]
+            } else {
+                &[]
+            };
+            let mut i = 0;
+            while i < old.len() || (j < added.len() && added[j].0 as usize == u) {
+                let new_here = j < added.len() && added[j].0 as usize == u;
+                if i < old.len() && (!new_here || key(old[i]) < added[j].1) {
+                    out.push(old[i]);
+                    i += 1;
+                } else {
+                    out.push(added[j].1.1);
+                    j += 1;
+                }
+            }
+            offsets.push(out.len());
+        }
+        self.inc_offsets = offsets;
+        self.inc_edges = out;
+    }
+
+    /// Number of nodes.
+    pub fn node_count(&self) -> usize {
+        self.nodes.len()
+    }
+
+    /// Number of typed edges (parallel edges counted separately).
+    pub fn edge_count(&self) -> usize {
+        self.edges.len()
+    }
+
+    /// All nodes, indexed by [`NodeIx`].
+    pub fn nodes(&self) -> &[Node] {
+        &self.nodes
+    }
+
+    /// One node.
+    pub fn node(&self, ix: NodeIx) -> Result<&Node> {
+        self.nodes
+            .get(ix as usize)
+            .ok_or(GraphError::NodeOutOfRange {
+                index: ix as usize,
+                len: self.nodes.len(),
+            })
+    }
+
+    /// All typed edges, indexed by edge id.
+    pub fn edges(&self) -> &[Edge] {
+        &self.edges
+    }
+
+    /// The index of a node id.
+    pub fn ix(&self, id: &str) -> Result<NodeIx> {
+        self.index
+            .get(id)
+            .copied()
+            .ok_or_else(|| GraphError::UnknownNode(id.to_owned()))
+    }
+
+    /// The collapsed weighted adjacency the algorithms run on.
+    pub fn adjacency(&self) -> &Csr {
+        &self.adjacency
+    }
+
+    /// Ids of the edges at `u`, ordered by time (undated first).
+    pub fn incident(&self, u: NodeIx) -> &[u32] {
+        let u = u as usize;
+        &self.inc_edges[self.inc_offsets[u]..self.inc_offsets[u + 1]]
+    }
+
+    /// The subgraph keeping the nodes and edges the filter accepts (an edge is kept only if both
+    /// its ends are). Node indices are renumbered; ids stay.
+    pub fn filter(&self, filter: &Filter) -> Result<Graph> {
+        let keep: Vec<bool> = self.nodes.iter().map(|n| filter.accepts_node(n)).collect();
+        self.subgraph_where(&keep, |e| filter.accepts_edge(e))
+    }
+
+    /// The subgraph induced by these nodes.
+    pub fn induced(&self, nodes: &[NodeIx]) -> Result<Graph> {
+        let mut keep = vec![false; self.nodes.len()];
+        for &u in nodes {
+            crate::csr::check_ix(u, self.nodes.len())?;
+            keep[u as usize] = true;
+        }
+        self.subgraph_where(&keep, |_| true)
+    }
+
+    fn subgraph_where(&self, keep: &[bool], edge_ok: impl Fn(&Edge) -> bool) -> Result<Graph> {
+        let mut up = Update::new();
+        for (node, _) in self.nodes.iter().zip(keep).filter(|(_, k)| **k) {
+            up.node(node.clone());
+        }
+        for e in &self.edges {
+            if keep[e.src as usize] && keep[e.dst as usize] && edge_ok(e) {
+                up.edge_with(
+                    &self.nodes[e.src as usize].id,
+                    &self.nodes[e.dst as usize].id,
+                    e.kind,
+                    e.weight,
+                    e.time,
+                );
+            }
+        }
+        up.build()
+    }
+}
+
+fn fill(slot: &mut Node, node: Node) {
+    if slot.country.is_none() {
+        slot.country = node.country;
+    }
+    if slot.label.is_none() {
+        slot.label = node.label;
+    }
+    if slot.time.is_none() {
+        slot.time = node.time;
+    }
+}
+
+/// Which nodes and edges to keep. Empty lists mean "any".
+#[derive(Clone, Debug, Default)]
+pub struct Filter {
+    pub node_kinds: Vec<NodeKind>,
+    pub edge_kinds: Vec<EdgeKind>,
+    /// Nodes of these countries; nodes without a country are kept only if `keep_stateless`.
+    pub countries: Vec<Country>,
+    pub keep_stateless: bool,
+    /// Inclusive time window in seconds; dated nodes and edges outside it are dropped, undated
+    /// ones kept.
+    pub from: Option<i64>,
+    pub to: Option<i64>,
+}
+
+impl Filter {
+    fn in_window(&self, t: Option<i64>) -> bool {
+        match t {
+            None => true,
+            Some(t) => self.from.is_none_or(|f| t >= f) && self.to.is_none_or(|x| t <= x),
+        }
+    }
+
+    fn accepts_node(&self, n: &Node) -> bool {
+        (self.node_kinds.is_empty() || self.node_kinds.contains(&n.kind))
+            && (self.countries.is_empty()
+                || n.country
+                    .map_or(self.keep_stateless, |c| self.countries.contains(&c)))
+            && self.in_window(n.time)
+    }
+
+    fn accepts_edge(&self, e: &Edge) -> bool {
+        (self.edge_kinds.is_empty() || self.edge_kinds.contains(&e.kind)) && self.in_window(e.time)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn small() -> Update {
+        let mut up = Update::new();
+        up.node(Node::new("p1", NodeKind::Person).country(Country::Mx))
+            .node(Node::new("p2", NodeKind::Person).country(Country::Gt))
+            .node(Node::new("ph", NodeKind::Phone))
+            .edge_with("p1", "ph", EdgeKind::Used, 1.0, Some(100))
+            .edge_with("p2", "ph", EdgeKind::Used, 1.0, Some(50))
+            .edge_with("p1", "ph", EdgeKind::Used, 2.0, Some(10));
+        up
+    }
+
+    #[test]
+    fn parallel_edges_collapse_in_the_adjacency_and_stay_typed() {
+        let g = small().build().unwrap();
+        assert_eq!(g.edge_count(), 3);
+        assert_eq!(g.adjacency().link_count(), 2);
+        let p1 = g.ix("p1").unwrap();
+        let ph = g.ix("ph").unwrap();
+        assert_eq!(g.adjacency().weights(p1), &[3.0]);
+        let times: Vec<_> = g
+            .incident(ph)
+            .iter()
+            .map(|&e| g.edges()[e as usize].time)
+            .collect();
+        assert_eq!(times, vec![Some(10), Some(50), Some(100)]);
+    }
+
+    #[test]
+    fn bad_input_is_an_error_and_leaves_the_graph_unchanged() {
+        let mut g = small().build().unwrap();
+        let mut up = Update::new();
+        up.node(Node::new("x", NodeKind::Vehicle))
+            .edge("x", "nobody", EdgeKind::Owned);
+        assert!(matches!(g.apply(up), Err(GraphError::UnknownNode(id)) if id == "nobody"));
+        assert_eq!(g.node_count(), 3);
+        assert!(g.ix("x").is_err());
+
+        let mut up = Update::new();
+        up.edge("p1", "p1", EdgeKind::Associated);
+        assert!(matches!(g.apply(up), Err(GraphError::SelfLoop(_))));
+
+        let mut up = Update::new();
+        up.node(Node::new("p1", NodeKind::Phone));
+        assert!(matches!(
+            g.apply(up),
+            Err(GraphError::ConflictingNode { .. })
+        ));
+
+        let mut up = Update::new();
+        up.edge_with("p1", "p2", EdgeKind::Paid, f64::NAN, None);
+        assert!(matches!(g.apply(up), Err(GraphError::BadWeight { .. })));
+
+        assert!(matches!(Update::new().build(), Err(GraphError::Empty(_))));
+    }
+
+    #[test]
+    fn incremental_update_equals_a_full_build() {
+        let mut g = small().build().unwrap();
+        let mut up = Update::new();
+        up.node(Node::new("car", NodeKind::Vehicle))
+            .node(Node::new("p2", NodeKind::Person).label("second"))
+            .edge_with("p2", "car", EdgeKind::Owned, 1.0, Some(70))
+            .edge_with("p1", "ph", EdgeKind::Used, 1.0, Some(60));
+        let applied = g.apply(up.clone()).unwrap();
+        assert_eq!(
+            applied,
+            Applied {
+                new_nodes: 1,
+                new_edges: 2
+            }
+        );
+
+        let mut all = small();
+        all.nodes.extend(up.nodes);
+        all.edges.extend(up.edges);
+        let full = all.build().unwrap();
+        assert_eq!(g.adjacency(), full.adjacency());
+        assert_eq!(g.nodes(), full.nodes());
+        assert_eq!(
+            g.node(g.ix("p2").unwrap()).unwrap().label.as_deref(),
+            Some("second")
+        );
+        for u in 0..g.node_count() as NodeIx {
+            assert_eq!(g.incident(u), full.incident(u));
+        }
+    }
+
+    #[test]
+    fn filters_by_country_kind_and_time() {
+        let g = small().build().unwrap();
+        let f = Filter {
+            countries: vec![Country::Mx],
+            keep_stateless: true,
+            ..Filter::default()
+        };
+        let sub = g.filter(&f).unwrap();
+        assert_eq!(sub.node_count(), 2);
+        assert_eq!(sub.edge_count(), 2);
+        let f = Filter {
+            from: Some(40),
+            to: Some(60),
+            ..Filter::default()
+        };
+        let sub = g.filter(&f).unwrap();
+        assert_eq!(sub.edge_count(), 1);
+        assert_eq!(sub.edges()[0].time, Some(50));
+        let f = Filter {
+            node_kinds: vec![NodeKind::Person],
+            ..Filter::default()
+        };
+        assert_eq!(g.filter(&f).unwrap().edge_count(), 0);
+    }
+
+    #[test]
+    fn kinds_round_trip_through_their_names() {
+        for k in NodeKind::ALL {
+            assert_eq!(k.as_str().parse::<NodeKind>().unwrap(), *k);
+        }
+        for k in EdgeKind::ALL {
+            assert_eq!(k.as_str().parse::<EdgeKind>().unwrap(), *k);
+        }
+        assert!("ship".parse::<NodeKind>().is_err());
+    }
+}

@@ -249,35 +249,33 @@ pub fn compare(a: &Record, b: &Record) -> Comparison {
 /// against "Petrona de Jesús / Chávez González" — when the crossed comparison agrees on both
 /// sides and the straight one on neither.
 fn fields_swapped(a: &PersonName, b: &PersonName) -> Option<PersonName> {
-    let words = |v: &[String]| -> Vec<String> {
+    // Runs on every candidate pair: the words are borrowed, and nothing is allocated until a
+    // swap is found.
+    fn words(v: &[String]) -> impl Iterator<Item = &str> {
         v.iter()
             .flat_map(|g| g.split([' ', '-']))
             .filter(|w| !w.is_empty())
-            .map(str::to_string)
-            .collect()
-    };
-    let first_word = |s: &str| {
-        s.split([' ', '-'])
-            .find(|w| !w.is_empty())
-            .map(str::to_string)
-    };
-    let (aw, bw) = (words(&a.given), words(&b.given));
-    let (ag, bg) = (aw.first()?, bw.first()?);
+    }
+    fn first_word(s: &str) -> Option<&str> {
+        s.split([' ', '-']).find(|w| !w.is_empty())
+    }
+    let ag = words(&a.given).next()?;
+    let bg = words(&b.given).next()?;
     let a1 = first_word(a.surname1.as_deref()?)?;
     let b1 = first_word(b.surname1.as_deref()?)?;
     let close = |x: &str, y: &str| x == y || jaro_winkler(x, y) >= 0.9;
-    if close(ag, bg) || close(&a1, &b1) || !close(ag, &b1) || !close(&a1, bg) {
+    if ag == bg || a1 == b1 || !close(ag, b1) || !close(a1, bg) || close(ag, bg) || close(a1, b1) {
         return None;
     }
     const PARTICLES: &[&str] = &["de", "del", "la", "las", "los", "y"];
     let mut n = b.clone();
     n.given = vec![b.surname1.clone()?];
     n.given.extend(b.surname2.clone());
-    n.surname1 = Some(bg.clone());
-    n.surname2 = bw
-        .get(1)
-        .filter(|w| !PARTICLES.contains(&w.as_str()))
-        .cloned();
+    n.surname1 = Some(bg.to_string());
+    n.surname2 = words(&b.given)
+        .nth(1)
+        .filter(|w| !PARTICLES.contains(w))
+        .map(str::to_string);
     n.given_alternates = enlace_normalize::nicknames::alternates(&n.given[0])
         .map(str::to_string)
         .collect();

@@ -256,6 +256,14 @@ fn fields_swapped(a: &PersonName, b: &PersonName) -> Option<PersonName> {
             .flat_map(|g| g.split([' ', '-']))
             .filter(|w| !w.is_empty())
     }
+    // Most candidate pairs share the first given name or the first surname outright: no swap,
+    // and no need to split words.
+    let nonempty_eq = |x: Option<&String>, y: Option<&String>| matches!((x, y), (Some(x), Some(y)) if !x.is_empty() && x == y);
+    if nonempty_eq(a.given.first(), b.given.first())
+        || nonempty_eq(a.surname1.as_ref(), b.surname1.as_ref())
+    {
+        return None;
+    }
     fn first_word(s: &str) -> Option<&str> {
         s.split([' ', '-']).find(|w| !w.is_empty())
     }
@@ -343,15 +351,19 @@ pub(crate) fn compare_given(a: &PersonName, b: &PersonName) -> u8 {
     }
 }
 
-/// A surname with its spaces removed, so "delacruz" (as some US records write it) equals
-/// "de la cruz".
-fn compact(s: &str) -> String {
-    s.chars().filter(|c| *c != ' ' && *c != '-').collect()
+/// Surnames equal once spaces and hyphens are dropped, so "delacruz" (as some US records write
+/// it) equals "de la cruz". Compared char by char without building the compact forms: this runs
+/// on every candidate pair.
+fn same_compact(x: &str, y: &str) -> bool {
+    fn strip(s: &str) -> impl Iterator<Item = char> + '_ {
+        s.chars().filter(|c| *c != ' ' && *c != '-')
+    }
+    strip(x).eq(strip(y))
 }
 
 fn same(a: &Option<String>, b: &Option<String>) -> bool {
     match (a, b) {
-        (Some(x), Some(y)) => x == y || compact(x) == compact(y),
+        (Some(x), Some(y)) => x == y || same_compact(x, y),
         _ => false,
     }
 }

@@ -284,6 +284,9 @@ pub fn validate_url(url: &str) -> Result<NodeUrl, ConfigError> {
         Some(p) => p.parse::<u16>().map_err(|_| bad("has a bad port"))?,
         None => 443,
     };
+    if port == 0 {
+        return Err(bad("has port 0: give the port peers reach the node at"));
+    }
     Ok(NodeUrl {
         host: host.to_owned(),
         port,
@@ -321,6 +324,7 @@ mod tests {
             "https://a b",
             "https://a:99999",
             "https://u@a",
+            "https://a:0",
         ] {
             assert!(validate_url(bad).is_err(), "{bad}");
         }

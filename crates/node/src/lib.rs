@@ -3,9 +3,12 @@
 //! reach over (pinned) mutual TLS.
 #![forbid(unsafe_code)]
 
+pub mod client;
 pub mod config;
 mod fsutil;
 pub mod identity;
 pub mod node_dir;
 pub mod roster;
+pub mod server;
+pub mod tls;
 pub mod users;

@@ -109,9 +109,9 @@ async fn send_inner(
         url: url.to_owned(),
         message,
     };
-    let http_err = |e: &dyn std::fmt::Display| ClientError::Http {
+    let http_err = |e: &dyn std::error::Error| ClientError::Http {
         url: url.to_owned(),
-        message: e.to_string(),
+        message: chain(e),
     };
     let config =
         crate::tls::client_config(server_pin, identity).map_err(|e| tls_err(e.to_string()))?;
@@ -155,11 +155,24 @@ async fn send_inner(
     let body = Limited::new(response.into_body(), MAX_RESPONSE_BYTES)
         .collect()
         .await
-        .map_err(|e| http_err(&e))?
+        .map_err(|e| http_err(&*e))?
         .to_bytes()
         .to_vec();
     driver.abort();
     Ok(Response { status, body })
+}
+
+/// An error and its sources, `a: b: c` (hyper's own message alone says only "connection
+/// error" when the server refused our certificate).
+fn chain(e: &dyn std::error::Error) -> String {
+    let mut out = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        out.push_str(": ");
+        out.push_str(&s.to_string());
+        source = s.source();
+    }
+    out
 }
 
 /// [`send`] from synchronous code, on a runtime of its own.

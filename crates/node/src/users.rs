@@ -39,6 +39,24 @@ pub enum UserError {
     Hash(String),
     #[error("{0}")]
     Random(#[from] IdentityError),
+    #[error("the user database is at version {0}, newer than this program knows")]
+    NewerSchema(i64),
+    #[error("creating the user database: {0}")]
+    Create(std::io::Error),
+}
+
+/// Creates the database file readable by its owner only (SQLite gives its -wal and -shm files
+/// the same mode); an existing file is left as it is.
+fn create_private_file(path: &Path) -> Result<(), UserError> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    match options.open(path) {
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(e) => Err(UserError::Create(e)),
+    }
 }
 
 /// What a person may do on a node.
@@ -116,6 +134,8 @@ pub struct UserStore {
     conn: Connection,
 }
 
+const SCHEMA_VERSION: i64 = 1;
+
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS users (
     name TEXT PRIMARY KEY,
@@ -146,11 +166,17 @@ fn dummy_hash() -> &'static str {
 impl UserStore {
     /// Opens (creating if needed) the node's user database.
     pub fn open(path: &Path) -> Result<UserStore, UserError> {
+        create_private_file(path)?;
         let conn = Connection::open(path)?;
         conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
+        let version: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
+        if version > SCHEMA_VERSION {
+            return Err(UserError::NewerSchema(version));
+        }
         conn.execute_batch(SCHEMA)?;
+        conn.pragma_update(None, "user_version", SCHEMA_VERSION)?;
         Ok(UserStore { conn })
     }
 
@@ -420,6 +446,25 @@ mod tests {
             .unwrap();
         assert!(hash.starts_with("$argon2id$"), "{hash}");
         assert!(!hash.contains(PW));
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn the_database_is_private_and_a_newer_one_is_refused() {
+        use std::os::unix::fs::PermissionsExt;
+        let (tmp, users) = store();
+        drop(users);
+        let path = tmp.path().join("node.db");
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600);
+        Connection::open(&path)
+            .unwrap()
+            .pragma_update(None, "user_version", 2)
+            .unwrap();
+        assert!(matches!(
+            UserStore::open(&path),
+            Err(UserError::NewerSchema(2))
+        ));
     }
 
     #[test]

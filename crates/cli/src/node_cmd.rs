@@ -71,13 +71,16 @@ pub fn init(args: InitArgs) -> Result<()> {
 pub enum RosterCommand {
     /// Write this node's signed card (to stdout, or --out FILE).
     Export {
+        /// The node's directory.
         #[arg(long)]
         dir: PathBuf,
+        /// Write the card to this file instead of stdout.
         #[arg(long)]
         out: Option<PathBuf>,
     },
     /// Check a peer's card and add it to this node's roster.
     Add {
+        /// The node's directory.
         #[arg(long)]
         dir: PathBuf,
         /// The peer's card file.
@@ -85,8 +88,10 @@ pub enum RosterCommand {
     },
     /// List the peers in this node's roster.
     List {
+        /// The node's directory.
         #[arg(long)]
         dir: PathBuf,
+        /// Print JSON.
         #[arg(long)]
         json: bool,
     },
@@ -96,7 +101,7 @@ pub fn roster(command: RosterCommand) -> Result<()> {
     match command {
         RosterCommand::Export { dir, out } => {
             let node = load(&dir)?;
-            let text = node.card().to_toml();
+            let text = node.card().to_toml()?;
             match out {
                 Some(path) => std::fs::write(&path, text)
                     .with_context(|| format!("writing {}", path.display()))?,
@@ -172,6 +177,7 @@ pub enum UserCommand {
     /// Add a person who may sign in. The password comes from stdin or a file, never the
     /// command line.
     Add {
+        /// The node's directory.
         #[arg(long)]
         dir: PathBuf,
         /// The sign-in name.
@@ -227,6 +233,7 @@ pub fn user(command: UserCommand) -> Result<()> {
 
 #[derive(Args)]
 pub struct ServeArgs {
+    /// The node's directory.
     #[arg(long)]
     dir: PathBuf,
     /// The role to serve in; one of the roles in the node's card [default: its first].
@@ -288,6 +295,7 @@ async fn shutdown_signal() {
 pub enum NodeCommand {
     /// Call a peer's /api/v1/node/ping with this node's certificate, pinning the peer's.
     Ping {
+        /// The node's directory.
         #[arg(long)]
         dir: PathBuf,
         /// The peer's id in the roster.

@@ -511,4 +511,35 @@ fn init_refuses_to_overwrite_a_node_and_keys_are_private() {
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("signature does not verify"), "{err}");
+
+    // A role the card does not announce cannot be served.
+    let out = Command::new(BIN)
+        .args(["serve", "--role", "linkage-unit", "--dir"])
+        .arg(&us)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("does not list the role linkage-unit"), "{err}");
+}
+
+#[test]
+fn every_node_subcommand_has_help() {
+    for sub in [
+        &["init"][..],
+        &["roster", "export"],
+        &["roster", "add"],
+        &["roster", "list"],
+        &["user", "add"],
+        &["serve"],
+        &["node", "ping"],
+    ] {
+        let out = Command::new(BIN).args(sub).arg("--help").output().unwrap();
+        assert!(out.status.success(), "{sub:?}");
+        let help = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            help.contains("Usage:") && help.contains("--dir"),
+            "{sub:?}: {help}"
+        );
+    }
 }

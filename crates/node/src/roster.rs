@@ -158,9 +158,14 @@ impl Card {
         Ok(key)
     }
 
-    pub fn to_toml(&self) -> String {
-        let body = toml::to_string(self).unwrap_or_default();
-        format!("# Enlace node card: give it to the peers that should trust this node.\n{body}")
+    pub fn to_toml(&self) -> Result<String, RosterError> {
+        let body = toml::to_string(self).map_err(|e| RosterError::BadCard {
+            id: self.id.to_string(),
+            message: e.to_string(),
+        })?;
+        Ok(format!(
+            "# Enlace node card: give it to the peers that should trust this node.\n{body}"
+        ))
     }
 
     /// Reads a card file and checks it.
@@ -306,7 +311,7 @@ mod tests {
         let tmp = tempfile::tempdir().unwrap();
         let c = card("mx-a", Country::MX);
         let path = tmp.path().join("mx-a.card.toml");
-        std::fs::write(&path, c.to_toml()).unwrap();
+        std::fs::write(&path, c.to_toml().unwrap()).unwrap();
         assert_eq!(Card::read(&path).unwrap(), c);
     }
 

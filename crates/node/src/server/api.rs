@@ -57,6 +57,10 @@ pub(super) fn router(state: AppState) -> Router {
         .fallback(not_found)
         .layer(axum::extract::DefaultBodyLimit::max(max_body))
         .layer(tower_http::limit::RequestBodyLimitLayer::new(max_body))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            refuse_declared_oversize,
+        ))
         .layer(middleware::from_fn_with_state(state.clone(), rate_limit))
         .layer(middleware::from_fn(log_request))
         .with_state(state)
@@ -106,6 +110,48 @@ async fn rate_limit(State(state): State<AppState>, request: Request, next: Next)
             .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
         response
     }
+}
+
+/// The most of an oversized body read and thrown away before answering 413.
+const DRAIN_CAP: u64 = 4 << 20;
+/// How long the server keeps reading it.
+const DRAIN_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// A body whose declared length is over the limit gets 413 before any of it is used. Unless it
+/// is huge, the server first reads and discards it: a server that answers and closes while the
+/// client is still sending makes the client's kernel see a reset, and the client then reports a
+/// broken connection instead of the 413. (Bodies without a declared length are cut off at the
+/// limit by `RequestBodyLimitLayer`.)
+async fn refuse_declared_oversize(
+    State(state): State<AppState>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let declared = request
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    let max = state.limits.max_body_bytes as u64;
+    let Some(length) = declared.filter(|&len| len > max) else {
+        return next.run(request).await;
+    };
+    if length <= DRAIN_CAP.max(max.saturating_mul(4)) {
+        let mut body = request.into_body();
+        let drain = async {
+            while let Some(frame) = http_body_util::BodyExt::frame(&mut body).await {
+                if frame.is_err() {
+                    break;
+                }
+            }
+        };
+        let _ = tokio::time::timeout(DRAIN_TIMEOUT, drain).await;
+    }
+    ApiError::new(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "the body is larger than this node accepts",
+    )
+    .into_response()
 }
 
 async fn not_found() -> ApiError {

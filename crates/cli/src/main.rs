@@ -1,5 +1,5 @@
 //! `enlace`: every step of Enlace from the shell — generate a scenario, import an agency's files,
-//! inspect a store, run the demo.
+//! inspect a store, run the demo, make and serve a node.
 #![forbid(unsafe_code)]
 
 /// `println!` for the command's output: a closed pipe (`enlace status | head`) ends the program
@@ -30,6 +30,7 @@ mod evaluate;
 mod generate;
 mod import;
 mod link;
+mod node_cmd;
 mod status;
 
 use anyhow::Result;
@@ -78,6 +79,19 @@ enum Command {
     Explain(link::ExplainArgs),
     /// Show a store's sources and import runs.
     Status(status::StatusArgs),
+    /// Make a new node: its directory, keys, TLS certificate and configuration.
+    Init(node_cmd::InitArgs),
+    /// Exchange node cards: export this node's, add a peer's, list the peers.
+    #[command(subcommand)]
+    Roster(node_cmd::RosterCommand),
+    /// Manage the people who may sign in to a node.
+    #[command(subcommand)]
+    User(node_cmd::UserCommand),
+    /// Run a node's HTTPS server (mutual TLS with pinned peers) until Ctrl-C or SIGTERM.
+    Serve(node_cmd::ServeArgs),
+    /// Talk to peer nodes.
+    #[command(subcommand)]
+    Node(node_cmd::NodeCommand),
 }
 
 fn init_logging(verbose: u8) {
@@ -91,6 +105,7 @@ fn init_logging(verbose: u8) {
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_target(false)
         .init();
 }
@@ -129,5 +144,10 @@ fn run(command: Command) -> Result<()> {
         Command::Evaluate(args) => evaluate::run(args),
         Command::Explain(args) => link::explain(args),
         Command::Status(args) => status::run(args),
+        Command::Init(args) => node_cmd::init(args),
+        Command::Roster(command) => node_cmd::roster(command),
+        Command::User(command) => node_cmd::user(command),
+        Command::Serve(args) => node_cmd::serve(args),
+        Command::Node(command) => node_cmd::node(command),
     }
 }

@@ -1,0 +1,545 @@
+//! Nodes as operators run them: real `enlace` processes on loopback, reached over TLS by other
+//! nodes and by people. Pinned peers get in; an unpinned certificate, a person without the
+//! role, an expired session, oversized and malformed bodies are refused with clear answers; the
+//! server stops cleanly on SIGTERM; its log names no one.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use enlace_node::client::{self, Request, Response};
+use enlace_node::identity::{Fingerprint, NodeIdentity};
+use enlace_node::node_dir::NodeDir;
+
+const BIN: &str = env!("CARGO_BIN_EXE_enlace");
+const PASSWORD: &str = "a sufficiently long passphrase";
+
+/// Runs a command that must succeed; returns its stdout.
+fn run_ok(cmd: &mut Command) -> String {
+    let out = cmd.output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// A port free right now on loopback.
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// `enlace init` a node listening on a free loopback port.
+fn init(root: &Path, id: &str, country: &str) -> PathBuf {
+    let dir = root.join(id);
+    run_ok(
+        Command::new(BIN)
+            .args(["init", "--node-id", id, "--country", country, "--listen"])
+            .arg(format!("127.0.0.1:{}", free_port()))
+            .arg("--dir")
+            .arg(&dir),
+    );
+    dir
+}
+
+/// Replaces node.toml's [limits] with `limits` (TOML lines).
+fn set_limits(dir: &Path, limits: &str) {
+    let path = dir.join("node.toml");
+    let text = std::fs::read_to_string(&path).unwrap();
+    let head = text.split("[limits]").next().unwrap();
+    std::fs::write(&path, format!("{head}[limits]\n{limits}\n")).unwrap();
+}
+
+/// `enlace roster export` from `from`, `enlace roster add` into `to`.
+fn trust(to: &Path, from: &Path) {
+    let card = from.with_extension("card.toml");
+    run_ok(
+        Command::new(BIN)
+            .args(["roster", "export", "--dir"])
+            .arg(from)
+            .arg("--out")
+            .arg(&card),
+    );
+    run_ok(
+        Command::new(BIN)
+            .args(["roster", "add", "--dir"])
+            .arg(to)
+            .arg(&card),
+    );
+}
+
+fn add_user(dir: &Path, name: &str, role: &str) {
+    let mut child = Command::new(BIN)
+        .args([
+            "user",
+            "add",
+            "--password-stdin",
+            "--name",
+            name,
+            "--role",
+            role,
+        ])
+        .arg("--dir")
+        .arg(dir)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    writeln!(child.stdin.take().unwrap(), "{PASSWORD}").unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// A running `enlace serve`, killed if the test ends without stopping it.
+struct Served {
+    child: Child,
+    url: String,
+    pin: Fingerprint,
+    log: PathBuf,
+}
+
+impl Served {
+    /// Starts `enlace serve` (with `extra` arguments) and waits for `run/port`.
+    fn start(dir: &Path, extra: &[&str]) -> Served {
+        let port_file = dir.join("run/port");
+        let _ = std::fs::remove_file(&port_file);
+        let log = dir.with_extension(format!("{}.log", free_port()));
+        let child = Command::new(BIN)
+            .args(["serve", "--dir"])
+            .arg(dir)
+            .args(extra)
+            .env("ENLACE_LOG", "debug")
+            .stdout(Stdio::piped())
+            .stderr(std::fs::File::create(&log).unwrap())
+            .spawn()
+            .unwrap();
+        let deadline = Instant::now() + Duration::from_secs(30);
+        let port = loop {
+            if let Ok(text) = std::fs::read_to_string(&port_file)
+                && let Ok(port) = text.trim().parse::<u16>()
+            {
+                break port;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "the server did not start: {}",
+                std::fs::read_to_string(&log).unwrap_or_default()
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        };
+        Served {
+            child,
+            url: format!("https://127.0.0.1:{port}"),
+            pin: identity(dir).fingerprint(),
+            log,
+        }
+    }
+
+    /// A request as a person's client makes it: the server pinned, no client certificate.
+    fn call(&self, request: Request) -> Response {
+        client::send_blocking(&self.url, self.pin, None, request, Duration::from_secs(20)).unwrap()
+    }
+
+    fn sign_in(&self, name: &str, password: &str) -> Response {
+        let body = serde_json::json!({ "name": name, "password": password }).to_string();
+        self.call(Request::post_json("/api/v1/session", body))
+    }
+
+    fn token(&self, name: &str) -> String {
+        let r = self.sign_in(name, PASSWORD);
+        assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+        r.json().unwrap()["token"].as_str().unwrap().to_owned()
+    }
+
+    /// SIGTERM, then the exit status and stdout.
+    fn stop(mut self) -> (std::process::ExitStatus, String) {
+        let pid = self.child.id().to_string();
+        run_ok(Command::new("kill").args(["-TERM", &pid]));
+        let deadline = Instant::now() + Duration::from_secs(20);
+        let status = loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                break status;
+            }
+            assert!(Instant::now() < deadline, "the server ignored SIGTERM");
+            std::thread::sleep(Duration::from_millis(50));
+        };
+        let mut out = String::new();
+        std::io::Read::read_to_string(&mut self.child.stdout.take().unwrap(), &mut out).unwrap();
+        (status, out)
+    }
+
+    fn log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap()
+    }
+}
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn identity(dir: &Path) -> NodeIdentity {
+    NodeDir::new(dir).load().unwrap().identity
+}
+
+fn body(r: &Response) -> String {
+    String::from_utf8_lossy(&r.body).into_owned()
+}
+
+#[test]
+fn pinned_peers_reach_node_endpoints_and_an_unpinned_certificate_is_refused() {
+    let tmp = tempfile::tempdir().unwrap();
+    let us = init(tmp.path(), "us-a", "US");
+    let mx = init(tmp.path(), "mx-a", "MX");
+    // gt trusts us, but us has not pinned gt.
+    let gt = init(tmp.path(), "gt-a", "GT");
+    trust(&us, &mx);
+    trust(&mx, &us);
+    trust(&gt, &us);
+    let listed = run_ok(Command::new(BIN).args(["roster", "list", "--dir"]).arg(&us));
+    assert!(listed.starts_with("mx-a\tMX\tagency\t"), "{listed}");
+
+    let server = Served::start(&us, &[]);
+
+    // The pinned peer, through the real command.
+    let pong = run_ok(
+        Command::new(BIN)
+            .args(["node", "ping", "--peer", "us-a", "--dir"])
+            .arg(&mx),
+    );
+    let pong: serde_json::Value = serde_json::from_str(&pong).unwrap();
+    assert_eq!(pong["caller"], "mx-a");
+    assert_eq!(pong["node"], "us-a");
+
+    // A node whose certificate us has not pinned: refused at the TLS handshake.
+    let out = Command::new(BIN)
+        .args(["node", "ping", "--peer", "us-a", "--dir"])
+        .arg(&gt)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("calling us-a"), "{err}");
+    assert!(err.contains("fatal alert"), "{err}");
+
+    // The same through the library, to see what the server answers.
+    let gt_id = identity(&gt);
+    let refused = client::send_blocking(
+        &server.url,
+        server.pin,
+        Some(&gt_id),
+        Request::get("/api/v1/node/ping"),
+        Duration::from_secs(20),
+    );
+    assert!(refused.is_err(), "{refused:?}");
+
+    // No client certificate at all (a browser): the node endpoints say why they refuse.
+    let r = server.call(Request::get("/api/v1/node/ping"));
+    assert_eq!(r.status, 401, "{}", body(&r));
+    assert!(body(&r).contains("pinned"), "{}", body(&r));
+
+    // Health needs nothing.
+    let r = server.call(Request::get("/health"));
+    assert_eq!((r.status, body(&r).as_str()), (200, r#"{"status":"ok"}"#));
+
+    // A client that pins another certificate than the server's does not talk to it.
+    let wrong_pin = client::send_blocking(
+        &server.url,
+        gt_id.fingerprint(),
+        None,
+        Request::get("/health"),
+        Duration::from_secs(20),
+    );
+    assert!(wrong_pin.is_err(), "{wrong_pin:?}");
+
+    // A peer may read the OpenAPI document with its certificate alone.
+    let r = client::send_blocking(
+        &server.url,
+        server.pin,
+        Some(&identity(&mx)),
+        Request::get("/api/v1/openapi.json"),
+        Duration::from_secs(20),
+    )
+    .unwrap();
+    assert_eq!(r.status, 200);
+
+    let log = server.log();
+    assert!(log.contains("not pinned in the roster"), "{log}");
+    assert!(log.contains(r#"peer="mx-a""#), "{log}");
+}
+
+#[test]
+fn people_sign_in_with_roles_sessions_expire_and_sigterm_stops_cleanly() {
+    let tmp = tempfile::tempdir().unwrap();
+    let us = init(tmp.path(), "us-b", "US");
+    add_user(&us, "ana.analyst", "analyst");
+    add_user(&us, "root.admin", "admin");
+
+    let server = Served::start(&us, &["--listen", "127.0.0.1:0"]);
+    assert_eq!(
+        server.sign_in("ana.analyst", "not the password").status,
+        401
+    );
+    assert_eq!(server.sign_in("nobody", PASSWORD).status, 401);
+
+    let analyst = server.token("ana.analyst");
+    let r = server.call(Request::get("/api/v1/me").bearer(&analyst));
+    assert_eq!(r.status, 200, "{}", body(&r));
+    let me = r.json().unwrap();
+    assert_eq!(
+        (me["name"].as_str(), me["role"].as_str()),
+        (Some("ana.analyst"), Some("analyst"))
+    );
+
+    // The wrong role: 403, and why.
+    let r = server.call(Request::get("/api/v1/users").bearer(&analyst));
+    assert_eq!(r.status, 403, "{}", body(&r));
+    assert!(body(&r).contains("admin role"), "{}", body(&r));
+    let admin = server.token("root.admin");
+    let r = server.call(Request::get("/api/v1/users").bearer(&admin));
+    assert_eq!(r.status, 200, "{}", body(&r));
+    assert_eq!(r.json().unwrap().as_array().unwrap().len(), 2);
+
+    // No session, a forged one: 401.
+    assert_eq!(server.call(Request::get("/api/v1/me")).status, 401);
+    let forged = "0".repeat(96);
+    assert_eq!(
+        server
+            .call(Request::get("/api/v1/me").bearer(&forged))
+            .status,
+        401
+    );
+
+    // The OpenAPI document needs a session too, and lists every endpoint.
+    assert_eq!(
+        server.call(Request::get("/api/v1/openapi.json")).status,
+        401
+    );
+    let r = server.call(Request::get("/api/v1/openapi.json").bearer(&analyst));
+    assert_eq!(r.status, 200);
+    let doc = r.json().unwrap();
+    for path in enlace_node::server::PATHS {
+        assert!(
+            doc["paths"][path].is_object(),
+            "{path} missing from the OpenAPI document"
+        );
+    }
+
+    // Signing out ends the session.
+    let mut out = Request::get("/api/v1/session").bearer(&admin);
+    out.method = hyper::Method::DELETE;
+    assert_eq!(server.call(out).status, 204);
+    assert_eq!(
+        server
+            .call(Request::get("/api/v1/me").bearer(&admin))
+            .status,
+        401
+    );
+
+    // SIGTERM: exit 0, port file removed.
+    let log_before = server.log();
+    let (status, stdout) = server.stop();
+    assert!(status.success(), "{status:?}");
+    assert!(stdout.contains("stopped"), "{stdout}");
+    assert!(!us.join("run/port").exists());
+
+    // Sessions that last one second.
+    set_limits(
+        &us,
+        "session_ttl_secs = 1\nmax_body_bytes = 1048576\nrate_per_second = 20\nrate_burst = 60",
+    );
+    let server = Served::start(&us, &["--listen", "127.0.0.1:0"]);
+    let short = server.token("ana.analyst");
+    std::thread::sleep(Duration::from_millis(2100));
+    let r = server.call(Request::get("/api/v1/me").bearer(&short));
+    assert_eq!(r.status, 401, "{}", body(&r));
+    assert!(body(&r).contains("expired"), "{}", body(&r));
+
+    // Nothing a person typed or is called appears in the log.
+    let log = log_before + &server.log();
+    for secret in [
+        "ana.analyst",
+        "root.admin",
+        PASSWORD,
+        &analyst,
+        &admin,
+        &short,
+    ] {
+        assert!(!log.contains(secret), "the log holds {secret:?}");
+    }
+    assert!(log.contains("sign-in refused"), "{log}");
+}
+
+#[test]
+fn oversized_and_malformed_requests_get_clear_4xx_and_the_server_stays_up() {
+    let tmp = tempfile::tempdir().unwrap();
+    let us = init(tmp.path(), "us-c", "US");
+    set_limits(
+        &us,
+        "session_ttl_secs = 600\nmax_body_bytes = 4096\nrate_per_second = 50\nrate_burst = 100",
+    );
+    let server = Served::start(&us, &["--listen", "127.0.0.1:0"]);
+
+    let big = format!(r#"{{"name":"x","password":"{}"}}"#, "p".repeat(64 * 1024));
+    let r = server.call(Request::post_json("/api/v1/session", big));
+    assert_eq!(r.status, 413, "{}", body(&r));
+
+    let cases: [(Request, u16, &str); 5] = [
+        (
+            Request::post_json("/api/v1/session", "{\"name\": "),
+            400,
+            "not valid JSON",
+        ),
+        (
+            Request::post_json("/api/v1/session", "{\"nom\": 1}"),
+            422,
+            "fields",
+        ),
+        (
+            Request::post_json("/api/v1/session", [0xff, 0xfe, 0x00]),
+            400,
+            "not valid JSON",
+        ),
+        (
+            Request {
+                content_type: Some("text/plain".into()),
+                ..Request::post_json("/api/v1/session", "{}")
+            },
+            415,
+            "Content-Type",
+        ),
+        (
+            Request::get("/api/v1/nothing-here"),
+            404,
+            "no such endpoint",
+        ),
+    ];
+    for (request, status, words) in cases {
+        let r = server.call(request);
+        assert_eq!(r.status, status, "{}", body(&r));
+        let error = r.json().unwrap()["error"].as_str().unwrap().to_owned();
+        assert!(error.contains(words), "{error}");
+    }
+    // The refusal never quotes the body.
+    let r = server.call(Request::post_json(
+        "/api/v1/session",
+        r#"{"name": 12345678, "password": "secret-ish"}"#,
+    ));
+    assert_eq!(r.status, 422);
+    assert!(!body(&r).contains("12345678"), "{}", body(&r));
+
+    assert_eq!(server.call(Request::get("/health")).status, 200);
+    let log = server.log();
+    assert!(!log.contains("panicked"), "{log}");
+}
+
+#[test]
+fn a_client_over_its_rate_gets_429() {
+    let tmp = tempfile::tempdir().unwrap();
+    let us = init(tmp.path(), "us-d", "US");
+    set_limits(
+        &us,
+        "session_ttl_secs = 600\nmax_body_bytes = 4096\nrate_per_second = 1\nrate_burst = 5",
+    );
+    let server = Served::start(&us, &["--listen", "127.0.0.1:0"]);
+    let statuses: Vec<u16> = (0..12)
+        .map(|_| server.call(Request::get("/health")).status)
+        .collect();
+    assert!(statuses[..5].iter().all(|&s| s == 200), "{statuses:?}");
+    assert!(statuses.contains(&429), "{statuses:?}");
+}
+
+#[test]
+fn init_refuses_to_overwrite_a_node_and_keys_are_private() {
+    let tmp = tempfile::tempdir().unwrap();
+    let us = init(tmp.path(), "us-e", "US");
+    let before = identity(&us).fingerprint();
+    let out = Command::new(BIN)
+        .args(["init", "--node-id", "us-e", "--country", "US", "--dir"])
+        .arg(&us)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("refusing to overwrite"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(identity(&us).fingerprint(), before);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        for key in ["ed25519.key", "x25519.key", "tls.key"] {
+            let mode = std::fs::metadata(us.join("keys").join(key))
+                .unwrap()
+                .permissions()
+                .mode();
+            assert_eq!(mode & 0o777, 0o600, "{key}");
+        }
+    }
+    // A card altered after export is refused by the peer that would add it.
+    let mx = init(tmp.path(), "mx-e", "MX");
+    let card = tmp.path().join("us-e.card.toml");
+    run_ok(
+        Command::new(BIN)
+            .args(["roster", "export", "--dir"])
+            .arg(&us)
+            .arg("--out")
+            .arg(&card),
+    );
+    let text = std::fs::read_to_string(&card).unwrap();
+    std::fs::write(&card, text.replace("country = \"US\"", "country = \"GT\"")).unwrap();
+    let out = Command::new(BIN)
+        .args(["roster", "add", "--dir"])
+        .arg(&mx)
+        .arg(&card)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("signature does not verify"), "{err}");
+
+    // A role the card does not announce cannot be served.
+    let out = Command::new(BIN)
+        .args(["serve", "--role", "linkage-unit", "--dir"])
+        .arg(&us)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("does not list the role linkage-unit"), "{err}");
+}
+
+#[test]
+fn every_node_subcommand_has_help() {
+    for sub in [
+        &["init"][..],
+        &["roster", "export"],
+        &["roster", "add"],
+        &["roster", "list"],
+        &["user", "add"],
+        &["serve"],
+        &["node", "ping"],
+    ] {
+        let out = Command::new(BIN).args(sub).arg("--help").output().unwrap();
+        assert!(out.status.success(), "{sub:?}");
+        let help = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            help.contains("Usage:") && help.contains("--dir"),
+            "{sub:?}: {help}"
+        );
+    }
+}

@@ -1,0 +1,14 @@
+//! An Enlace node: its identity (keys and TLS certificate), its configuration, the roster of
+//! peers it trusts, the people who may sign in to it, and the HTTPS server that peers and people
+//! reach over (pinned) mutual TLS.
+#![forbid(unsafe_code)]
+
+pub mod client;
+pub mod config;
+mod fsutil;
+pub mod identity;
+pub mod node_dir;
+pub mod roster;
+pub mod server;
+pub mod tls;
+pub mod users;

@@ -1,0 +1,150 @@
+//! A node's directory: where each of its files lives, making a new node, and loading one.
+//!
+//! ```text
+//! DIR/                 0700
+//!   node.toml          configuration
+//!   roster.toml        the peers this node trusts
+//!   keys/              0700: ed25519.key, x25519.key, tls.key (0600), tls.crt
+//!   node.db            users and sessions (SQLite)
+//!   run/port           the port the running server bound
+//! ```
+
+use std::path::{Path, PathBuf};
+
+use crate::config::{ConfigError, NodeConfig};
+use crate::fsutil;
+use crate::identity::{IdentityError, NodeIdentity};
+use crate::roster::{Card, Roster, RosterError};
+
+/// Errors making or loading a node directory.
+#[derive(Debug, thiserror::Error)]
+pub enum NodeDirError {
+    #[error(
+        "{0} already holds a node (node.toml or keys/ exists); refusing to overwrite its identity"
+    )]
+    Exists(String),
+    #[error("{path}: {source}")]
+    Io {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error(transparent)]
+    Identity(#[from] IdentityError),
+    #[error(transparent)]
+    Roster(#[from] RosterError),
+}
+
+/// The paths of one node's files.
+#[derive(Clone, Debug)]
+pub struct NodeDir {
+    root: PathBuf,
+}
+
+impl NodeDir {
+    pub fn new(root: impl Into<PathBuf>) -> Self {
+        NodeDir { root: root.into() }
+    }
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+    pub fn config(&self) -> PathBuf {
+        self.root.join("node.toml")
+    }
+    pub fn roster(&self) -> PathBuf {
+        self.root.join("roster.toml")
+    }
+    pub fn keys(&self) -> PathBuf {
+        self.root.join("keys")
+    }
+    pub fn db(&self) -> PathBuf {
+        self.root.join("node.db")
+    }
+    pub fn run(&self) -> PathBuf {
+        self.root.join("run")
+    }
+    pub fn port_file(&self) -> PathBuf {
+        self.run().join("port")
+    }
+
+    /// Makes a new node here: the directory (0700), its keys and certificate, its configuration
+    /// and an empty roster. Refuses a directory that already holds a node.
+    pub fn init(&self, config: &NodeConfig, this_year: i32) -> Result<NodeIdentity, NodeDirError> {
+        config.validate()?;
+        if self.config().exists() || self.keys().exists() {
+            return Err(NodeDirError::Exists(self.root.display().to_string()));
+        }
+        fsutil::create_private_dir(&self.root).map_err(|source| NodeDirError::Io {
+            path: self.root.display().to_string(),
+            source,
+        })?;
+        let identity = NodeIdentity::generate(&config.node_id, this_year)?;
+        identity.write_new(&self.keys())?;
+        Roster::default().save(&self.roster())?;
+        // The configuration last: a directory with node.toml is a complete node.
+        config.save(&self.config())?;
+        Ok(identity)
+    }
+
+    /// Loads the node's configuration, identity and roster.
+    pub fn load(&self) -> Result<Node, NodeDirError> {
+        let config = NodeConfig::load(&self.config())?;
+        let identity = NodeIdentity::load(&self.keys())?;
+        let roster = Roster::load(&self.roster())?;
+        Ok(Node {
+            dir: self.clone(),
+            config,
+            identity,
+            roster,
+        })
+    }
+}
+
+/// A loaded node.
+#[derive(Debug)]
+pub struct Node {
+    pub dir: NodeDir,
+    pub config: NodeConfig,
+    pub identity: NodeIdentity,
+    pub roster: Roster,
+}
+
+impl Node {
+    /// This node's signed card.
+    pub fn card(&self) -> Card {
+        Card::of_node(&self.config, &self.identity)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::{Country, Limits, NodeRole};
+
+    #[test]
+    fn init_makes_a_loadable_node_and_refuses_to_run_twice() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = NodeDir::new(tmp.path().join("us"));
+        let config = NodeConfig {
+            node_id: "us-a".parse().unwrap(),
+            country: Country::US,
+            roles: vec![NodeRole::Agency],
+            listen: "127.0.0.1:0".parse().unwrap(),
+            url: "https://127.0.0.1:8443".into(),
+            limits: Limits::default(),
+        };
+        let identity = dir.init(&config, 2026).unwrap();
+        let node = dir.load().unwrap();
+        assert_eq!(node.config, config);
+        assert_eq!(node.identity.fingerprint(), identity.fingerprint());
+        assert!(node.roster.peers().is_empty());
+        node.card().verify().unwrap();
+        let err = dir.init(&config, 2026).unwrap_err();
+        assert!(matches!(err, NodeDirError::Exists(_)), "{err}");
+        assert_eq!(
+            dir.load().unwrap().identity.fingerprint(),
+            identity.fingerprint()
+        );
+    }
+}

@@ -1,0 +1,412 @@
+//! The endpoints, their OpenAPI document, and the middleware around them.
+//!
+//! | method | path | who |
+//! |---|---|---|
+//! | GET | `/health` | anyone |
+//! | POST | `/api/v1/session` | anyone with a name and password (signs in) |
+//! | DELETE | `/api/v1/session` | a signed-in person (signs out) |
+//! | GET | `/api/v1/me` | a signed-in person |
+//! | GET | `/api/v1/users` | a signed-in admin |
+//! | GET | `/api/v1/node/ping` | a peer node (pinned certificate) |
+//! | GET | `/api/v1/openapi.json` | a signed-in person or a peer node |
+
+use std::time::Instant;
+
+use axum::extract::{MatchedPath, Request, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use serde::{Deserialize, Serialize};
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi, ToSchema};
+use zeroize::Zeroizing;
+
+use super::auth::{ApiError, ApiJson, Caller, ErrorBody, Peer, Person};
+use super::{AppState, ConnInfo};
+use crate::users::Role;
+
+pub const HEALTH: &str = "/health";
+pub const SESSION: &str = "/api/v1/session";
+pub const ME: &str = "/api/v1/me";
+pub const USERS: &str = "/api/v1/users";
+pub const NODE_PING: &str = "/api/v1/node/ping";
+pub const OPENAPI: &str = "/api/v1/openapi.json";
+
+/// Every path the server routes; the OpenAPI document must describe exactly these.
+pub const PATHS: [&str; 6] = [HEALTH, SESSION, ME, USERS, NODE_PING, OPENAPI];
+
+/// Seconds since the Unix epoch.
+pub(crate) fn now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+        .unwrap_or(0)
+}
+
+pub(super) fn router(state: AppState) -> Router {
+    let max_body = state.limits.max_body_bytes;
+    Router::new()
+        .route(HEALTH, get(health))
+        .route(SESSION, axum::routing::post(sign_in).delete(sign_out))
+        .route(ME, get(me))
+        .route(USERS, get(list_users))
+        .route(NODE_PING, get(node_ping))
+        .route(OPENAPI, get(openapi_json))
+        .fallback(not_found)
+        .layer(axum::extract::DefaultBodyLimit::max(max_body))
+        .layer(tower_http::limit::RequestBodyLimitLayer::new(max_body))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            refuse_declared_oversize,
+        ))
+        .layer(middleware::from_fn_with_state(state.clone(), rate_limit))
+        .layer(middleware::from_fn(log_request))
+        .with_state(state)
+}
+
+/// One log line per request: method, route template (never the raw path or query), status,
+/// time, and the calling node when a peer called. No person's name, no address, no body.
+async fn log_request(request: Request, next: Next) -> Response {
+    let started = Instant::now();
+    let method = request.method().clone();
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|p| p.as_str().to_owned())
+        .unwrap_or_else(|| "(unrouted)".into());
+    let peer = request
+        .extensions()
+        .get::<ConnInfo>()
+        .and_then(|i| i.peer.as_ref())
+        .map(|p| p.id.to_string());
+    let response = next.run(request).await;
+    tracing::info!(
+        method = %method,
+        route = %route,
+        status = response.status().as_u16(),
+        ms = started.elapsed().as_millis() as u64,
+        peer = peer.as_deref().unwrap_or("-"),
+        "request"
+    );
+    response
+}
+
+async fn rate_limit(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let Some(ip) = request.extensions().get::<ConnInfo>().map(|i| i.addr.ip()) else {
+        return next.run(request).await;
+    };
+    if state.limiter.allow(ip, Instant::now()) {
+        next.run(request).await
+    } else {
+        let mut response = ApiError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "too many requests; slow down",
+        )
+        .into_response();
+        response
+            .headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+        response
+    }
+}
+
+/// The most of an oversized body read and thrown away before answering 413.
+const DRAIN_CAP: u64 = 4 << 20;
+/// How long the server keeps reading it.
+const DRAIN_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// A body whose declared length is over the limit gets 413 before any of it is used. Unless it
+/// is huge, the server first reads and discards it: a server that answers and closes while the
+/// client is still sending makes the client's kernel see a reset, and the client then reports a
+/// broken connection instead of the 413. (Bodies without a declared length are cut off at the
+/// limit by `RequestBodyLimitLayer`.)
+async fn refuse_declared_oversize(
+    State(state): State<AppState>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let declared = request
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    let max = state.limits.max_body_bytes as u64;
+    let Some(length) = declared.filter(|&len| len > max) else {
+        return next.run(request).await;
+    };
+    if length <= DRAIN_CAP.max(max.saturating_mul(4)) {
+        let mut body = request.into_body();
+        let drain = async {
+            while let Some(frame) = http_body_util::BodyExt::frame(&mut body).await {
+                if frame.is_err() {
+                    break;
+                }
+            }
+        };
+        let _ = tokio::time::timeout(DRAIN_TIMEOUT, drain).await;
+    }
+    ApiError::new(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "the body is larger than this node accepts",
+    )
+    .into_response()
+}
+
+async fn not_found() -> ApiError {
+    ApiError::new(StatusCode::NOT_FOUND, "no such endpoint")
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct Health {
+    /// Always `ok` when the server answers.
+    pub status: &'static str,
+}
+
+/// Whether the server is up. The only endpoint that needs no authentication.
+#[utoipa::path(get, path = "/health", tag = "node",
+    responses((status = 200, description = "The server is up", body = Health)))]
+async fn health() -> Json<Health> {
+    Json(Health { status: "ok" })
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SignIn {
+    pub name: String,
+    pub password: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct SessionCreated {
+    /// Send as `Authorization: Bearer TOKEN`. Shown once.
+    pub token: String,
+    pub role: Role,
+    /// Unix seconds.
+    pub expires_at: i64,
+}
+
+/// Signs a person in with name and password; returns a session token.
+#[utoipa::path(post, path = "/api/v1/session", tag = "people", request_body = SignIn,
+    responses(
+        (status = 200, description = "Signed in", body = SessionCreated),
+        (status = 400, description = "Malformed body", body = ErrorBody),
+        (status = 401, description = "Wrong name or password", body = ErrorBody),
+        (status = 413, description = "Body too large", body = ErrorBody),
+        (status = 429, description = "Too many requests", body = ErrorBody)))]
+async fn sign_in(
+    State(state): State<AppState>,
+    ApiJson(body): ApiJson<SignIn>,
+) -> Result<Json<SessionCreated>, ApiError> {
+    let password = Zeroizing::new(body.password);
+    let name = body.name;
+    let users = state.users.clone();
+    let ttl = state.limits.session_ttl_secs;
+    let result = tokio::task::spawn_blocking(move || {
+        let store = match users.lock() {
+            Ok(s) => s,
+            Err(p) => p.into_inner(),
+        };
+        store.sign_in(&name, &password, now(), ttl)
+    })
+    .await
+    .map_err(|e| ApiError::internal("sign-in", e))?
+    .map_err(|e| ApiError::internal("sign-in", e))?;
+    match result {
+        Some((token, user)) => {
+            tracing::info!(role = %user.role, "signed in");
+            Ok(Json(SessionCreated {
+                token: token.as_str().to_owned(),
+                role: user.role,
+                expires_at: user.expires_at,
+            }))
+        }
+        None => {
+            tracing::info!("sign-in refused");
+            Err(ApiError::unauthorized("wrong name or password"))
+        }
+    }
+}
+
+/// Ends the caller's session.
+#[utoipa::path(delete, path = "/api/v1/session", tag = "people", security(("session" = [])),
+    responses(
+        (status = 204, description = "Signed out"),
+        (status = 401, description = "No valid session", body = ErrorBody)))]
+async fn sign_out(
+    State(state): State<AppState>,
+    _person: Person,
+    request: Request,
+) -> Result<StatusCode, ApiError> {
+    let (parts, _) = request.into_parts();
+    let token = super::auth::bearer(&parts).unwrap_or_default().to_owned();
+    let users = state.users.clone();
+    tokio::task::spawn_blocking(move || {
+        let store = match users.lock() {
+            Ok(s) => s,
+            Err(p) => p.into_inner(),
+        };
+        store.sign_out(&token, now())
+    })
+    .await
+    .map_err(|e| ApiError::internal("sign-out", e))?
+    .map_err(|e| ApiError::internal("sign-out", e))?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct Me {
+    pub name: String,
+    pub role: Role,
+    /// Unix seconds.
+    pub expires_at: i64,
+    /// The node signed in to.
+    pub node: String,
+}
+
+/// The signed-in person and their session.
+#[utoipa::path(get, path = "/api/v1/me", tag = "people", security(("session" = [])),
+    responses(
+        (status = 200, description = "The caller", body = Me),
+        (status = 401, description = "No valid session", body = ErrorBody)))]
+async fn me(State(state): State<AppState>, Person(user): Person) -> Json<Me> {
+    Json(Me {
+        name: user.name,
+        role: user.role,
+        expires_at: user.expires_at,
+        node: state.node_id.to_string(),
+    })
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct UserEntry {
+    pub name: String,
+    pub role: Role,
+}
+
+/// The node's users. Admins only.
+#[utoipa::path(get, path = "/api/v1/users", tag = "people", security(("session" = [])),
+    responses(
+        (status = 200, description = "Every user", body = [UserEntry]),
+        (status = 401, description = "No valid session", body = ErrorBody),
+        (status = 403, description = "Not an admin", body = ErrorBody)))]
+async fn list_users(
+    State(state): State<AppState>,
+    person: Person,
+) -> Result<Json<Vec<UserEntry>>, ApiError> {
+    person.require(Role::Admin)?;
+    let users = state.users.clone();
+    let list = tokio::task::spawn_blocking(move || {
+        let store = match users.lock() {
+            Ok(s) => s,
+            Err(p) => p.into_inner(),
+        };
+        store.list()
+    })
+    .await
+    .map_err(|e| ApiError::internal("listing users", e))?
+    .map_err(|e| ApiError::internal("listing users", e))?;
+    Ok(Json(
+        list.into_iter()
+            .map(|(name, role)| UserEntry { name, role })
+            .collect(),
+    ))
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct Pong {
+    /// The calling node, as its pinned certificate identifies it.
+    pub caller: String,
+    /// This node.
+    pub node: String,
+    pub country: String,
+    /// The role this node is serving in.
+    pub role: String,
+}
+
+/// Node-to-node reachability check: who the caller is, as this node sees it.
+#[utoipa::path(get, path = "/api/v1/node/ping", tag = "node", security(("node_certificate" = [])),
+    responses(
+        (status = 200, description = "The caller is a pinned peer", body = Pong),
+        (status = 401, description = "No pinned client certificate", body = ErrorBody)))]
+async fn node_ping(State(state): State<AppState>, Peer(peer): Peer) -> Json<Pong> {
+    Json(Pong {
+        caller: peer.id.to_string(),
+        node: state.node_id.to_string(),
+        country: state.country.to_string(),
+        role: state.role.to_string(),
+    })
+}
+
+/// This document.
+#[utoipa::path(get, path = "/api/v1/openapi.json", tag = "node",
+    security(("session" = []), ("node_certificate" = [])),
+    responses(
+        (status = 200, description = "The OpenAPI document", content_type = "application/json"),
+        (status = 401, description = "Neither a session nor a pinned certificate", body = ErrorBody)))]
+async fn openapi_json(_caller: Caller) -> Json<utoipa::openapi::OpenApi> {
+    Json(openapi())
+}
+
+struct SecuritySchemes;
+
+impl Modify for SecuritySchemes {
+    fn modify(&self, api: &mut utoipa::openapi::OpenApi) {
+        let components = api.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "session",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .description(Some(
+                        "A session token from POST /api/v1/session, as `Authorization: Bearer`",
+                    ))
+                    .build(),
+            ),
+        );
+        components.add_security_scheme(
+            "node_certificate",
+            SecurityScheme::MutualTls {
+                description: Some(
+                    "The calling node's TLS client certificate, pinned in this node's roster"
+                        .into(),
+                ),
+                extensions: None,
+            },
+        );
+    }
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Enlace node API",
+        description = "The HTTPS API of an Enlace node: people sign in with sessions, peer nodes call with pinned client certificates."
+    ),
+    paths(health, sign_in, sign_out, me, list_users, node_ping, openapi_json),
+    modifiers(&SecuritySchemes)
+)]
+struct ApiDoc;
+
+/// The node's OpenAPI document.
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    ApiDoc::openapi()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_openapi_document_describes_every_route_and_nothing_else() {
+        let doc = openapi();
+        let mut documented: Vec<&str> = doc.paths.paths.keys().map(String::as_str).collect();
+        let mut routed = PATHS.to_vec();
+        documented.sort_unstable();
+        routed.sort_unstable();
+        assert_eq!(documented, routed);
+        let json = serde_json::to_value(&doc).unwrap();
+        assert!(json["components"]["securitySchemes"]["node_certificate"].is_object());
+    }
+}

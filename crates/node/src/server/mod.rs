@@ -1,0 +1,249 @@
+//! The node's HTTPS server: TLS on the node's certificate with pinned client certificates
+//! (see [`crate::tls`]), one HTTP/1.1 connection per task, limits on body size and request rate,
+//! and a graceful shutdown that lets requests in flight finish.
+
+mod api;
+mod auth;
+mod rate;
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use hyper::body::Incoming;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use tokio::net::TcpListener;
+use tower::ServiceExt;
+
+use crate::config::{Country, Limits, NodeId, NodeRole};
+use crate::fsutil::{self, Access};
+use crate::identity::Fingerprint;
+use crate::node_dir::{Node, NodeDir};
+use crate::roster::Roster;
+use crate::users::{UserError, UserStore};
+
+pub use api::{PATHS, openapi};
+
+/// How long a client has to finish the TLS handshake, and then to send a request's headers.
+const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long requests in flight get to finish after a shutdown signal.
+const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Errors starting or running the server.
+#[derive(Debug, thiserror::Error)]
+pub enum ServerError {
+    #[error("the node's card does not list the role {0}; its roles are in node.toml")]
+    RoleNotInCard(NodeRole),
+    #[error("TLS configuration: {0}")]
+    Tls(#[from] rustls::Error),
+    #[error("binding {addr}: {source}")]
+    Bind {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
+    #[error("{path}: {source}")]
+    Io {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error(transparent)]
+    Users(#[from] UserError),
+}
+
+/// A peer node, as its pinned client certificate identifies it.
+#[derive(Clone, Debug)]
+pub struct PeerNode {
+    pub id: NodeId,
+    pub country: Country,
+    pub roles: Vec<NodeRole>,
+}
+
+/// What the server knows of a connection before any request on it.
+#[derive(Clone, Debug)]
+pub struct ConnInfo {
+    pub addr: SocketAddr,
+    /// Set when the client presented a certificate pinned in the roster.
+    pub peer: Option<PeerNode>,
+}
+
+/// What the handlers share.
+#[derive(Clone)]
+pub(crate) struct AppState {
+    pub node_id: NodeId,
+    pub country: Country,
+    pub role: NodeRole,
+    pub limits: Limits,
+    pub users: Arc<Mutex<UserStore>>,
+    pub limiter: Arc<rate::RateLimiter>,
+}
+
+/// A bound server, ready to run.
+pub struct Server {
+    listener: TcpListener,
+    local_addr: SocketAddr,
+    acceptor: tokio_rustls::TlsAcceptor,
+    roster: Arc<Roster>,
+    router: axum::Router,
+    state: AppState,
+    dir: NodeDir,
+}
+
+impl Server {
+    /// Binds the node's listen address (or `listen`, when given) and writes the bound port to
+    /// `run/port`. `role` must be one of the roles in the node's card.
+    pub async fn bind(
+        node: Node,
+        role: NodeRole,
+        listen: Option<SocketAddr>,
+    ) -> Result<Server, ServerError> {
+        if !node.config.roles.contains(&role) {
+            return Err(ServerError::RoleNotInCard(role));
+        }
+        let tls = crate::tls::server_config(&node.identity, &node.roster)?;
+        let users = UserStore::open(&node.dir.db())?;
+        let limits = node.config.limits.clone();
+        let state = AppState {
+            node_id: node.config.node_id.clone(),
+            country: node.config.country,
+            role,
+            limiter: Arc::new(rate::RateLimiter::new(
+                limits.rate_per_second,
+                limits.rate_burst,
+            )),
+            limits,
+            users: Arc::new(Mutex::new(users)),
+        };
+        let addr = listen.unwrap_or(node.config.listen);
+        let listener = TcpListener::bind(addr)
+            .await
+            .map_err(|source| ServerError::Bind { addr, source })?;
+        let local_addr = listener
+            .local_addr()
+            .map_err(|source| ServerError::Bind { addr, source })?;
+        let run = node.dir.run();
+        let io = |path: &std::path::Path| {
+            let path = path.display().to_string();
+            move |source| ServerError::Io { path, source }
+        };
+        fsutil::create_private_dir(&run).map_err(io(&run))?;
+        let port_file = node.dir.port_file();
+        fsutil::write_atomic(
+            &port_file,
+            format!("{}\n", local_addr.port()).as_bytes(),
+            Access::Public,
+        )
+        .map_err(io(&port_file))?;
+        Ok(Server {
+            listener,
+            local_addr,
+            acceptor: tokio_rustls::TlsAcceptor::from(Arc::new(tls)),
+            roster: Arc::new(node.roster),
+            router: api::router(state.clone()),
+            state,
+            dir: node.dir,
+        })
+    }
+
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local_addr
+    }
+
+    /// Serves until `shutdown` completes, then stops accepting, lets requests in flight finish
+    /// (for up to 10 s) and removes `run/port`.
+    pub async fn run(self, shutdown: impl Future<Output = ()>) -> Result<(), ServerError> {
+        let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+        let mut purge = tokio::time::interval(Duration::from_secs(60));
+        tokio::pin!(shutdown);
+        loop {
+            tokio::select! {
+                accepted = self.listener.accept() => {
+                    let (tcp, addr) = match accepted {
+                        Ok(conn) => conn,
+                        Err(e) => {
+                            // Out of file descriptors and the like: wait, do not spin.
+                            tracing::warn!("accepting a connection failed: {e}");
+                            tokio::time::sleep(Duration::from_millis(100)).await;
+                            continue;
+                        }
+                    };
+                    let watcher = graceful.watcher();
+                    let acceptor = self.acceptor.clone();
+                    let roster = self.roster.clone();
+                    let router = self.router.clone();
+                    tokio::spawn(async move {
+                        serve_connection(tcp, addr, acceptor, roster, router, watcher).await;
+                    });
+                }
+                _ = purge.tick() => {
+                    let users = self.state.users.clone();
+                    tokio::task::spawn_blocking(move || {
+                        let store = match users.lock() { Ok(s) => s, Err(p) => p.into_inner() };
+                        if let Err(e) = store.purge_expired(api::now()) {
+                            tracing::warn!("purging expired sessions: {e}");
+                        }
+                    });
+                }
+                () = &mut shutdown => break,
+            }
+        }
+        drop(self.listener);
+        tracing::info!(
+            "shutting down: waiting for {} connection(s)",
+            graceful.count()
+        );
+        if tokio::time::timeout(DRAIN_TIMEOUT, graceful.shutdown())
+            .await
+            .is_err()
+        {
+            tracing::warn!("connections still open after {DRAIN_TIMEOUT:?}; closing them");
+        }
+        let port_file = self.dir.port_file();
+        let _ = std::fs::remove_file(&port_file);
+        Ok(())
+    }
+}
+
+async fn serve_connection(
+    tcp: tokio::net::TcpStream,
+    addr: SocketAddr,
+    acceptor: tokio_rustls::TlsAcceptor,
+    roster: Arc<Roster>,
+    router: axum::Router,
+    watcher: hyper_util::server::graceful::Watcher,
+) {
+    let tls = match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(tcp)).await {
+        Ok(Ok(tls)) => tls,
+        Ok(Err(e)) => {
+            tracing::info!("TLS handshake failed: {e}");
+            return;
+        }
+        Err(_) => {
+            tracing::info!("TLS handshake timed out");
+            return;
+        }
+    };
+    let peer = tls
+        .get_ref()
+        .1
+        .peer_certificates()
+        .and_then(|certs| certs.first())
+        .and_then(|cert| roster.by_fingerprint(&Fingerprint::of(cert)))
+        .map(|card| PeerNode {
+            id: card.id.clone(),
+            country: card.country,
+            roles: card.roles.clone(),
+        });
+    let info = ConnInfo { addr, peer };
+    let service = hyper::service::service_fn(move |mut req: hyper::Request<Incoming>| {
+        req.extensions_mut().insert(info.clone());
+        router.clone().oneshot(req)
+    });
+    let conn = hyper::server::conn::http1::Builder::new()
+        .timer(TokioTimer::new())
+        .header_read_timeout(HANDSHAKE_TIMEOUT)
+        .serve_connection(TokioIo::new(tls), service);
+    if let Err(e) = watcher.watch(conn).await {
+        tracing::debug!("connection ended: {e}");
+    }
+}

@@ -20,6 +20,6 @@ pub use chain::{GENESIS, entry_hash};
 pub use entry::{Action, Entry, NewEntry};
 pub use error::AuditError;
 pub use export::{DISCLOSURE_HEADER, write_disclosures};
-pub use log::{AuditLog, Head};
+pub use log::{AuditLog, Head, entries_in};
 pub use verify::{Problem, Signatures, VerifyReport, verify};
 pub use writer::AuditWriter;

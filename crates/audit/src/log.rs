@@ -281,6 +281,17 @@ impl AuditLog {
     }
 }
 
+/// Entries of the log in `dir` written from `from` (inclusive) to `to` (exclusive), oldest
+/// first, for readers that do not append (and hold no key).
+pub fn entries_in(
+    dir: &Path,
+    from: Option<DateTime<Utc>>,
+    to: Option<DateTime<Utc>>,
+) -> Result<Vec<Entry>, AuditError> {
+    let conn = open_db(dir)?;
+    read_entries(&conn, &dir.join(DB_FILE), from, to)
+}
+
 /// Reads entries between two times (both optional) from an open database.
 pub(crate) fn read_entries(
     conn: &Connection,

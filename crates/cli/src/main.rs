@@ -23,6 +23,7 @@ macro_rules! out {
     }};
 }
 
+mod audit_cmd;
 mod demo;
 mod demo_linkage;
 mod encode;
@@ -92,6 +93,9 @@ enum Command {
     /// Talk to peer nodes.
     #[command(subcommand)]
     Node(node_cmd::NodeCommand),
+    /// Verify a node's audit log, or export its disclosure accounting.
+    #[command(subcommand)]
+    Audit(audit_cmd::AuditCommand),
 }
 
 fn init_logging(verbose: u8) {
@@ -149,5 +153,6 @@ fn run(command: Command) -> Result<()> {
         Command::User(command) => node_cmd::user(command),
         Command::Serve(args) => node_cmd::serve(args),
         Command::Node(command) => node_cmd::node(command),
+        Command::Audit(command) => audit_cmd::run(command),
     }
 }

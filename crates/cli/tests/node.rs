@@ -384,6 +384,73 @@ fn people_sign_in_with_roles_sessions_expire_and_sigterm_stops_cleanly() {
 }
 
 #[test]
+fn sign_ins_are_audited_and_a_tampered_audit_log_fails_verification() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mx = init(tmp.path(), "mx-audit", "MX");
+    add_user(&mx, "rosa.approver", "approver");
+    let server = Served::start(&mx, &["--listen", "127.0.0.1:0"]);
+    server.token("rosa.approver");
+    assert_eq!(server.sign_in("rosa.approver", "wrong").status, 401);
+    server.token("rosa.approver");
+    let (status, _) = server.stop();
+    assert!(status.success());
+
+    let dir = mx.to_str().unwrap();
+    let out = run_ok(Command::new(BIN).args(["audit", "verify", "--dir", dir, "--json"]));
+    let report: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(report["entries"], 3, "{out}");
+    assert_eq!(report["problems"].as_array().unwrap().len(), 0, "{out}");
+    let out = run_ok(Command::new(BIN).args(["audit", "verify", "--dir", dir, "--all-signatures"]));
+    assert!(out.contains("3 entries, 3 signature(s) checked"), "{out}");
+    assert!(out.trim_end().ends_with("intact"), "{out}");
+    // Sign-ins are not disclosures: the accounting has its header and nothing else.
+    let out = run_ok(Command::new(BIN).args(["audit", "export", "--dir", dir]));
+    assert_eq!(
+        out.trim(),
+        "date,entry,nature,purpose,recipient,subject,details"
+    );
+
+    // The refused attempt is on the record without the name typed; the sign-ins with theirs.
+    let db = rusqlite::Connection::open(mx.join("audit/audit.db")).unwrap();
+    let actors: Vec<(String, String)> = db
+        .prepare("SELECT action, actor FROM entries ORDER BY seq")
+        .unwrap()
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    assert_eq!(
+        actors,
+        [
+            ("sign_in".into(), "rosa.approver".into()),
+            ("sign_in_refused".into(), "anonymous".into()),
+            ("sign_in".into(), "rosa.approver".into()),
+        ]
+    );
+
+    // Someone with the file rewrites the refusal away.
+    db.execute_batch(
+        "DROP TRIGGER entries_no_update;
+         UPDATE entries SET action = 'sign_in', actor = 'rosa.approver' WHERE seq = 2;",
+    )
+    .unwrap();
+    drop(db);
+    let out = Command::new(BIN)
+        .args(["audit", "verify", "--dir", dir])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("entry 2 does not match its hash"), "{text}");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("not intact"));
+    let out = Command::new(BIN)
+        .args(["audit", "export", "--dir", dir])
+        .output()
+        .unwrap();
+    assert!(!out.status.success(), "an accounting from a tampered log");
+}
+
+#[test]
 fn oversized_and_malformed_requests_get_clear_4xx_and_the_server_stays_up() {
     let tmp = tempfile::tempdir().unwrap();
     let us = init(tmp.path(), "us-c", "US");

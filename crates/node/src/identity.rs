@@ -237,6 +237,11 @@ impl NodeIdentity {
         Fingerprint::of(&self.tls_cert_der)
     }
 
+    /// The signing key, for the audit log's writer (which signs each entry).
+    pub(crate) fn signing_key(&self) -> SigningKey {
+        self.signing.clone()
+    }
+
     pub fn ed25519_public(&self) -> VerifyingKey {
         self.signing.verifying_key()
     }

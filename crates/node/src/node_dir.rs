@@ -6,6 +6,7 @@
 //!   roster.toml        the peers this node trusts
 //!   keys/              0700: ed25519.key, x25519.key, tls.key (0600), tls.crt
 //!   node.db            users and sessions (SQLite)
+//!   audit/             the audit log: audit.db (entries chained and signed), audit.head
 //!   run/port           the port the running server bound
 //! ```
 
@@ -60,6 +61,9 @@ impl NodeDir {
     }
     pub fn db(&self) -> PathBuf {
         self.root.join("node.db")
+    }
+    pub fn audit(&self) -> PathBuf {
+        self.root.join("audit")
     }
     pub fn run(&self) -> PathBuf {
         self.root.join("run")

@@ -213,6 +213,22 @@ async fn sign_in(
     .await
     .map_err(|e| ApiError::internal("sign-in", e))?
     .map_err(|e| ApiError::internal("sign-in", e))?;
+    // The sign-in is on the record before the caller learns its outcome; if it cannot be
+    // recorded, nobody signs in. A refused attempt does not record the name typed: it may be a
+    // password typed in the wrong box.
+    let entry = match &result {
+        Some((_, user)) => {
+            enlace_audit::NewEntry::new(enlace_audit::Action::SignIn, user.name.clone())
+                .detail("role", user.role.to_string())
+        }
+        None => enlace_audit::NewEntry::new(enlace_audit::Action::SignInRefused, "anonymous")
+            .detail("reason", "wrong name or password"),
+    };
+    let audit = state.audit.clone();
+    tokio::task::spawn_blocking(move || audit.append(entry))
+        .await
+        .map_err(|e| ApiError::internal("audit", e))?
+        .map_err(|e| ApiError::internal("audit", e))?;
     match result {
         Some((token, user)) => {
             tracing::info!(role = %user.role, "signed in");

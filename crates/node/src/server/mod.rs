@@ -49,6 +49,8 @@ pub enum ServerError {
     },
     #[error(transparent)]
     Users(#[from] UserError),
+    #[error(transparent)]
+    Audit(#[from] enlace_audit::AuditError),
 }
 
 /// A peer node, as its pinned client certificate identifies it.
@@ -76,6 +78,9 @@ pub(crate) struct AppState {
     pub limits: Limits,
     pub users: Arc<Mutex<UserStore>>,
     pub limiter: Arc<rate::RateLimiter>,
+    /// Every sign-in (and, as the exchange grows, every query, request and release) is entered
+    /// here before the answer goes out.
+    pub audit: Arc<enlace_audit::AuditWriter>,
 }
 
 /// A bound server, ready to run.
@@ -102,6 +107,8 @@ impl Server {
         }
         let tls = crate::tls::server_config(&node.identity, &node.roster)?;
         let users = UserStore::open(&node.dir.db())?;
+        let audit_log =
+            enlace_audit::AuditLog::open(&node.dir.audit(), node.identity.signing_key())?;
         let limits = node.config.limits.clone();
         let state = AppState {
             node_id: node.config.node_id.clone(),
@@ -113,6 +120,7 @@ impl Server {
             )),
             limits,
             users: Arc::new(Mutex::new(users)),
+            audit: Arc::new(enlace_audit::AuditWriter::start(audit_log)),
         };
         let addr = listen.unwrap_or(node.config.listen);
         let listener = TcpListener::bind(addr)

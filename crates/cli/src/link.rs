@@ -138,6 +138,12 @@ pub fn run(args: LinkArgs) -> Result<()> {
     let c = &args.common;
     let (model, truth) = c.prepare()?;
     if !args.encoded.is_empty() {
+        if !c.blocking.is_empty() || c.max_block != Blocker::default().max_block {
+            bail!(
+                "--blocking and --max-block choose plaintext blocking; encodings are blocked on \
+                 their keyed tokens and --lsh-bands/--lsh-bits"
+            );
+        }
         if c.truth.is_some() {
             bail!(
                 "--truth cannot score a run on encodings, whose records are opaque references: \
@@ -159,6 +165,7 @@ pub fn run(args: LinkArgs) -> Result<()> {
             "give the sources to link: --from STORE[:SOURCE], --file FILE=MAPPING or --encoded FILE"
         );
     }
+    let blocker = c.blocker(enlace_link::PairScope::All)?;
     let scratch = tempfile::tempdir().context("creating a scratch store")?;
     let today = args
         .today
@@ -167,7 +174,7 @@ pub fn run(args: LinkArgs) -> Result<()> {
     sources.extend(import_files(&args.files, scratch.path(), &c.out, today)?);
     check_distinct(&sources)?;
     let data = Dataset::new(sources);
-    let output = enlace_link::run(&data, &Blocker::default(), model, &TrainOptions::default())?;
+    let output = enlace_link::run(&data, &blocker, model, &TrainOptions::default())?;
     finish(c, "plaintext", &data, &output, truth.as_ref())
 }
 
@@ -195,12 +202,48 @@ pub struct RunArgs {
     /// Also write candidates.csv: every scored candidate pair, for `enlace evaluate` charts.
     #[arg(long)]
     pub candidates: bool,
+    /// Plaintext blocking rules to union, comma-separated, in order (default: all eight of
+    /// docs/linkage.md's table). Fewer rules mean fewer candidate pairs and a faster run on
+    /// large sources, at some cost in recall.
+    #[arg(long, value_delimiter = ',')]
+    pub blocking: Vec<String>,
+    /// Skip plaintext blocks with more records than this.
+    #[arg(long, default_value_t = Blocker::default().max_block)]
+    pub max_block: usize,
     /// Print the summary as JSON.
     #[arg(long)]
     pub json: bool,
 }
 
 impl RunArgs {
+    /// The plaintext blocker these options ask for, with `scope`.
+    fn blocker(&self, scope: enlace_link::PairScope) -> Result<Blocker> {
+        let mut rules = Vec::new();
+        for name in &self.blocking {
+            match enlace_link::blocking::BlockingRule::from_name(name.trim()) {
+                Some(r) => rules.push(r),
+                None => bail!(
+                    "unknown blocking rule `{name}`; the rules are: {}",
+                    enlace_link::blocking::BlockingRule::ALL
+                        .map(|r| r.name())
+                        .join(", ")
+                ),
+            }
+        }
+        if self.max_block < 2 {
+            bail!("--max-block must be at least 2");
+        }
+        let mut blocker = Blocker {
+            max_block: self.max_block,
+            scope,
+            ..Blocker::default()
+        };
+        if !rules.is_empty() {
+            blocker.rules = rules;
+        }
+        Ok(blocker)
+    }
+
     /// Creates the output directory and loads the model and the truth when given.
     fn prepare(&self) -> Result<(Option<Model>, Option<Truth>)> {
         std::fs::create_dir_all(&self.out)
@@ -217,6 +260,7 @@ impl RunArgs {
 
 /// Deduplication of one source: the plaintext run on that source alone.
 pub fn dedupe(args: DedupeArgs) -> Result<()> {
+    let blocker = args.common.blocker(enlace_link::PairScope::Within)?;
     let sources = load_sources(std::slice::from_ref(&args.from))?;
     if sources.len() != 1 {
         bail!(
@@ -229,10 +273,6 @@ pub fn dedupe(args: DedupeArgs) -> Result<()> {
     let c = &args.common;
     let (model, truth) = c.prepare()?;
     let data = Dataset::new(sources);
-    let blocker = Blocker {
-        scope: enlace_link::PairScope::Within,
-        ..Blocker::default()
-    };
     let output = enlace_link::run(&data, &blocker, model, &TrainOptions::default())?;
     finish(c, "dedupe", &data, &output, truth.as_ref())
 }

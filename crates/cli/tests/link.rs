@@ -153,6 +153,37 @@ fn link_refuses_a_missing_store() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("no store at"));
 }
 
+#[test]
+fn blocking_options_are_checked_before_any_work() {
+    let tmp = tempfile::tempdir().unwrap();
+    let run = |args: &[&str]| {
+        let out = Command::new(BIN)
+            .args(args)
+            .arg("--out")
+            .arg(tmp.path().join("o"))
+            .output()
+            .unwrap();
+        assert!(!out.status.success());
+        String::from_utf8_lossy(&out.stderr).into_owned()
+    };
+    let err = run(&[
+        "link",
+        "--from",
+        "nowhere",
+        "--blocking",
+        "identifier,surname_soundex",
+    ]);
+    assert!(
+        err.contains("unknown blocking rule `surname_soundex`"),
+        "{err}"
+    );
+    assert!(err.contains("surname1_phonetic+birth_year"), "{err}");
+    let err = run(&["dedupe", "--from", "nowhere", "--max-block", "1"]);
+    assert!(err.contains("--max-block must be at least 2"), "{err}");
+    let err = run(&["link", "--encoded", "a.enc", "--blocking", "identifier"]);
+    assert!(err.contains("choose plaintext blocking"), "{err}");
+}
+
 const NODES: [(&str, &str); 3] = [
     ("us", "us-encounters"),
     ("mx", "mx-registros"),

@@ -32,6 +32,7 @@ mod generate;
 mod import;
 mod link;
 mod node_cmd;
+mod policy_cmd;
 mod status;
 
 use anyhow::Result;
@@ -96,6 +97,9 @@ enum Command {
     /// Verify a node's audit log, or export its disclosure accounting.
     #[command(subcommand)]
     Audit(audit_cmd::AuditCommand),
+    /// Check a release policy, or see what it releases for a request.
+    #[command(subcommand)]
+    Policy(policy_cmd::PolicyCommand),
 }
 
 fn init_logging(verbose: u8) {
@@ -154,5 +158,6 @@ fn run(command: Command) -> Result<()> {
         Command::Serve(args) => node_cmd::serve(args),
         Command::Node(command) => node_cmd::node(command),
         Command::Audit(command) => audit_cmd::run(command),
+        Command::Policy(command) => policy_cmd::run(command),
     }
 }

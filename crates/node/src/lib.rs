@@ -8,6 +8,7 @@ pub mod config;
 mod fsutil;
 pub mod identity;
 pub mod node_dir;
+pub mod policy;
 pub mod roster;
 pub mod server;
 pub mod tls;

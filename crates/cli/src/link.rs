@@ -224,8 +224,9 @@ impl RunArgs {
                 Some(r) => rules.push(r),
                 None => bail!(
                     "unknown blocking rule `{name}`; the rules are: {}",
-                    enlace_link::blocking::BlockingRule::ALL
+                    enlace_link::blocking::BlockingRule::all()
                         .map(|r| r.name())
+                        .collect::<Vec<_>>()
                         .join(", ")
                 ),
             }

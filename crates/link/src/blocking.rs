@@ -49,22 +49,16 @@ pub enum BlockingRule {
 }
 
 impl BlockingRule {
-    /// Every rule, for lookups by name.
-    pub const ALL: [BlockingRule; 9] = [
-        BlockingRule::Surname1PhoneticYear,
-        BlockingRule::GivenPhoneticBirthDate,
-        BlockingRule::Identifier,
-        BlockingRule::Surname2PhoneticGivenPhonetic,
-        BlockingRule::Surname1PhoneticGivenPhonetic,
-        BlockingRule::BirthDate,
-        BlockingRule::SurnamesPhonetic,
-        BlockingRule::Surname1PhoneticMonthDay,
-        BlockingRule::OfficialIdentifier,
-    ];
+    /// Every rule, for lookups by name: the default set and the training-only one.
+    pub fn all() -> impl Iterator<Item = BlockingRule> {
+        BlockingRule::DEFAULT
+            .into_iter()
+            .chain([BlockingRule::OfficialIdentifier])
+    }
 
     /// The rule called `name` ([`BlockingRule::name`]).
     pub fn from_name(name: &str) -> Option<BlockingRule> {
-        BlockingRule::ALL.into_iter().find(|r| r.name() == name)
+        BlockingRule::all().find(|r| r.name() == name)
     }
 
     /// The default rule set.

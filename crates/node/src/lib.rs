@@ -5,6 +5,7 @@
 
 pub mod client;
 pub mod config;
+pub mod exchange;
 mod fsutil;
 pub mod identity;
 pub mod node_dir;

@@ -10,6 +10,7 @@ mod fsutil;
 pub mod identity;
 pub mod node_dir;
 pub mod policy;
+pub mod project;
 pub mod roster;
 pub mod server;
 pub mod tls;

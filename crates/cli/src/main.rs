@@ -28,6 +28,7 @@ mod demo;
 mod demo_linkage;
 mod encode;
 mod evaluate;
+mod exchange_cmd;
 mod generate;
 mod import;
 mod link;
@@ -97,6 +98,10 @@ enum Command {
     /// Verify a node's audit log, or export its disclosure accounting.
     #[command(subcommand)]
     Audit(audit_cmd::AuditCommand),
+    /// Send a follow-up request after a hit to the node that owns the record.
+    Request(exchange_cmd::RequestArgs),
+    /// The follow-up requests waiting at this node for an approver.
+    Inbox(exchange_cmd::InboxArgs),
     /// Check a release policy, or see what it releases for a request.
     #[command(subcommand)]
     Policy(policy_cmd::PolicyCommand),
@@ -159,5 +164,7 @@ fn run(command: Command) -> Result<()> {
         Command::Node(command) => node_cmd::node(command),
         Command::Audit(command) => audit_cmd::run(command),
         Command::Policy(command) => policy_cmd::run(command),
+        Command::Request(args) => exchange_cmd::request(args),
+        Command::Inbox(args) => exchange_cmd::inbox(args),
     }
 }

@@ -451,6 +451,184 @@ fn sign_ins_are_audited_and_a_tampered_audit_log_fails_verification() {
 }
 
 #[test]
+fn a_follow_up_request_reaches_the_owners_inbox_once_and_bad_ones_are_refused_and_audited() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mx = init(tmp.path(), "mx-x", "MX");
+    let gt = init(tmp.path(), "gt-x", "GT");
+    let us = init(tmp.path(), "us-x", "US");
+    trust(&mx, &gt);
+    trust(&gt, &mx);
+    trust(&gt, &us);
+    add_user(&gt, "rosa.approver", "approver");
+    add_user(&gt, "ana.analyst", "analyst");
+    let server = Served::start(&gt, &[]);
+
+    // Through the real command.
+    let sent = run_ok(
+        Command::new(BIN)
+            .args([
+                "request",
+                "--peer",
+                "gt-x",
+                "--project",
+                "p-1",
+                "--reference",
+                "9f3c1a",
+            ])
+            .args([
+                "--purpose",
+                "identify a convoy driver",
+                "--offence",
+                "smuggling_of_migrants",
+            ])
+            .args([
+                "--legal-basis",
+                "bilateral agreement art. 4",
+                "--handling",
+                "H2",
+            ])
+            .args([
+                "--officer",
+                "luis.investigator",
+                "--fields",
+                "surnames,birth_date",
+            ])
+            .arg("--dir")
+            .arg(&mx),
+    );
+    assert!(sent.contains("filed at gt-x"), "{sent}");
+
+    // The approver sees it; an analyst may not.
+    let approver = server.token("rosa.approver");
+    let r = server.call(Request::get("/api/v1/inbox").bearer(&approver));
+    assert_eq!(r.status, 200, "{}", body(&r));
+    let items = r.json().unwrap();
+    assert_eq!(items.as_array().unwrap().len(), 1, "{items}");
+    assert_eq!(items[0]["from"], "mx-x");
+    assert_eq!(items[0]["request"]["offence"], "smuggling_of_migrants");
+    let analyst = server.token("ana.analyst");
+    assert_eq!(
+        server
+            .call(Request::get("/api/v1/inbox").bearer(&analyst))
+            .status,
+        403
+    );
+
+    // Messages made with mx's own key, sent with its certificate.
+    let node = NodeDir::new(&mx).load().unwrap();
+    let now = chrono::Utc::now().timestamp();
+    let post = |env: &enlace_node::exchange::Envelope| {
+        let url = format!(
+            "https://{}",
+            std::fs::read_to_string(gt.join("node.toml"))
+                .unwrap()
+                .lines()
+                .find(|l| l.starts_with("listen"))
+                .unwrap()
+                .split('"')
+                .nth(1)
+                .unwrap()
+        );
+        client::send_blocking(
+            &url,
+            identity(&gt).fingerprint(),
+            Some(&node.identity),
+            Request::post_json("/api/v1/node/messages", serde_json::to_vec(env).unwrap()),
+            Duration::from_secs(20),
+        )
+        .unwrap()
+    };
+    let request = serde_json::json!({
+        "hit": {"project": "p-1", "partner_reference": "77aa"},
+        "purpose": "find a missing migrant's family", "offence": "missing_person",
+        "legal_basis": "humanitarian protocol", "handling": "H0", "officer": "luis.investigator",
+        "fields": ["relative_contact"]
+    });
+    let kind = enlace_node::exchange::MessageKind::FollowUpRequest;
+    let good = node.seal_message(kind, "gt-x", &request, now, 600).unwrap();
+    assert_eq!(post(&good).status, 202);
+    // The same message again: a replay.
+    let again = post(&good);
+    assert_eq!(again.status, 409, "{}", body(&again));
+    // Without a purpose or an offence category: refused, naming what is missing.
+    let mut no_purpose = request.clone();
+    no_purpose["purpose"] = "".into();
+    let r = post(
+        &node
+            .seal_message(kind, "gt-x", &no_purpose, now, 600)
+            .unwrap(),
+    );
+    assert_eq!(r.status, 422);
+    assert!(body(&r).contains("needs a purpose"), "{}", body(&r));
+    let mut no_offence = request.clone();
+    no_offence.as_object_mut().unwrap().remove("offence");
+    let r = post(
+        &node
+            .seal_message(kind, "gt-x", &no_offence, now, 600)
+            .unwrap(),
+    );
+    assert_eq!(r.status, 422);
+    assert!(body(&r).contains("offence category"), "{}", body(&r));
+    // Expired, and one altered after signing.
+    let old = node
+        .seal_message(kind, "gt-x", &request, now - 7200, 600)
+        .unwrap();
+    assert_eq!(post(&old).status, 422);
+    let mut altered = node.seal_message(kind, "gt-x", &request, now, 600).unwrap();
+    altered.body["fields"] = serde_json::json!(["relative_contact", "document_numbers"]);
+    assert_eq!(post(&altered).status, 403);
+    // Signed by mx but claiming to come from us-x (whose card gt has): refused.
+    let mut forged = node.seal_message(kind, "gt-x", &request, now, 600).unwrap();
+    forged.from = "us-x".into();
+    assert_eq!(post(&forged).status, 403);
+
+    let (status, _) = server.stop();
+    assert!(status.success());
+    // The inbox holds the two good requests; the audit log holds them and each refusal.
+    let inbox = run_ok(
+        Command::new(BIN)
+            .args(["inbox", "--json", "--dir"])
+            .arg(&gt),
+    );
+    let inbox: serde_json::Value = serde_json::from_str(&inbox).unwrap();
+    assert_eq!(inbox.as_array().unwrap().len(), 2, "{inbox}");
+    let db = rusqlite::Connection::open(gt.join("audit/audit.db")).unwrap();
+    let count = |action: &str| -> i64 {
+        db.query_row(
+            "SELECT count(*) FROM entries WHERE action = ?1",
+            [action],
+            |r| r.get(0),
+        )
+        .unwrap()
+    };
+    assert_eq!(count("request"), 2);
+    assert_eq!(count("refusal"), 6);
+    let purposes: Vec<String> = db
+        .prepare("SELECT purpose FROM entries WHERE action = 'request' ORDER BY seq")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    assert_eq!(purposes, ["smuggling_of_migrants", "missing_person"]);
+    // The officer's free text stays out of the audit log.
+    let dump: String = db
+        .prepare("SELECT group_concat(coalesce(purpose,'') || detail, ' ') FROM entries")
+        .unwrap()
+        .query_row([], |r| r.get(0))
+        .unwrap();
+    assert!(
+        !dump.contains("convoy driver") && !dump.contains("missing migrant"),
+        "{dump}"
+    );
+    run_ok(
+        Command::new(BIN)
+            .args(["audit", "verify", "--all-signatures", "--dir"])
+            .arg(&gt),
+    );
+}
+
+#[test]
 fn oversized_and_malformed_requests_get_clear_4xx_and_the_server_stays_up() {
     let tmp = tempfile::tempdir().unwrap();
     let us = init(tmp.path(), "us-c", "US");

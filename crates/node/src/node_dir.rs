@@ -7,6 +7,7 @@
 //!   keys/              0700: ed25519.key, x25519.key, tls.key (0600), tls.crt
 //!   node.db            users and sessions (SQLite)
 //!   audit/             the audit log: audit.db (entries chained and signed), audit.head
+//!   exchange.db        follow-up requests received (the inbox) and the ids of messages seen
 //!   run/port           the port the running server bound
 //! ```
 
@@ -62,6 +63,9 @@ impl NodeDir {
     pub fn db(&self) -> PathBuf {
         self.root.join("node.db")
     }
+    pub fn exchange(&self) -> PathBuf {
+        self.root.join("exchange.db")
+    }
     pub fn audit(&self) -> PathBuf {
         self.root.join("audit")
     }
@@ -115,6 +119,29 @@ pub struct Node {
 }
 
 impl Node {
+    /// A message from this node to `to`, signed with its key, valid for `ttl_secs` from `now`.
+    pub fn seal_message(
+        &self,
+        kind: crate::exchange::MessageKind,
+        to: &str,
+        body: &impl serde::Serialize,
+        now: i64,
+        ttl_secs: i64,
+    ) -> Result<crate::exchange::Envelope, crate::exchange::EnvelopeError> {
+        let id = crate::identity::os_random::<16>()
+            .map_err(|e| crate::exchange::EnvelopeError::Malformed(e.to_string()))?;
+        crate::exchange::Envelope::seal(
+            kind,
+            self.config.node_id.as_str(),
+            to,
+            body,
+            now,
+            ttl_secs,
+            &self.identity.signing_key(),
+            id,
+        )
+    }
+
     /// This node's signed card.
     pub fn card(&self) -> Card {
         Card::of_node(&self.config, &self.identity)

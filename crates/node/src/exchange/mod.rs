@@ -5,7 +5,9 @@
 //! connection is gone.
 
 pub mod envelope;
+pub mod inbox;
 pub mod request;
 
 pub use envelope::{Envelope, EnvelopeError, MessageKind, ReplayGuard};
+pub use inbox::{Inbox, InboxItem};
 pub use request::{FollowUpRequest, HandlingCode, HitRef, RequestError};

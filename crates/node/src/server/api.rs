@@ -8,6 +8,8 @@
 //! | GET | `/api/v1/me` | a signed-in person |
 //! | GET | `/api/v1/users` | a signed-in admin |
 //! | GET | `/api/v1/node/ping` | a peer node (pinned certificate) |
+//! | POST | `/api/v1/node/messages` | a peer node: a signed follow-up request |
+//! | GET | `/api/v1/inbox` | a signed-in approver |
 //! | GET | `/api/v1/openapi.json` | a signed-in person or a peer node |
 
 use std::time::Instant;
@@ -35,7 +37,16 @@ pub const NODE_PING: &str = "/api/v1/node/ping";
 pub const OPENAPI: &str = "/api/v1/openapi.json";
 
 /// Every path the server routes; the OpenAPI document must describe exactly these.
-pub const PATHS: [&str; 6] = [HEALTH, SESSION, ME, USERS, NODE_PING, OPENAPI];
+pub const PATHS: [&str; 8] = [
+    HEALTH,
+    SESSION,
+    ME,
+    USERS,
+    NODE_PING,
+    OPENAPI,
+    super::exchange_api::NODE_MESSAGES,
+    super::exchange_api::INBOX,
+];
 
 /// Seconds since the Unix epoch.
 pub(crate) fn now() -> i64 {
@@ -54,6 +65,11 @@ pub(super) fn router(state: AppState) -> Router {
         .route(USERS, get(list_users))
         .route(NODE_PING, get(node_ping))
         .route(OPENAPI, get(openapi_json))
+        .route(
+            super::exchange_api::NODE_MESSAGES,
+            axum::routing::post(super::exchange_api::receive_message),
+        )
+        .route(super::exchange_api::INBOX, get(super::exchange_api::inbox))
         .fallback(not_found)
         .layer(axum::extract::DefaultBodyLimit::max(max_body))
         .layer(tower_http::limit::RequestBodyLimitLayer::new(max_body))
@@ -400,7 +416,8 @@ impl Modify for SecuritySchemes {
         title = "Enlace node API",
         description = "The HTTPS API of an Enlace node: people sign in with sessions, peer nodes call with pinned client certificates."
     ),
-    paths(health, sign_in, sign_out, me, list_users, node_ping, openapi_json),
+    paths(health, sign_in, sign_out, me, list_users, node_ping, openapi_json,
+        super::exchange_api::receive_message, super::exchange_api::inbox),
     modifiers(&SecuritySchemes)
 )]
 struct ApiDoc;

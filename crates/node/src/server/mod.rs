@@ -4,6 +4,7 @@
 
 mod api;
 mod auth;
+mod exchange_api;
 mod rate;
 
 use std::future::Future;
@@ -51,6 +52,8 @@ pub enum ServerError {
     Users(#[from] UserError),
     #[error(transparent)]
     Audit(#[from] enlace_audit::AuditError),
+    #[error("exchange store: {0}")]
+    Exchange(#[from] crate::exchange::EnvelopeError),
 }
 
 /// A peer node, as its pinned client certificate identifies it.
@@ -81,6 +84,16 @@ pub(crate) struct AppState {
     /// Every sign-in (and, as the exchange grows, every query, request and release) is entered
     /// here before the answer goes out.
     pub audit: Arc<enlace_audit::AuditWriter>,
+    /// The peers' cards: their signing keys check the messages they send.
+    pub roster: Arc<Roster>,
+    /// The inbox and the replay store, on one file; their calls are short and serialised.
+    pub exchange: Arc<Mutex<Exchange>>,
+}
+
+/// The exchange's files, opened once at start.
+pub(crate) struct Exchange {
+    pub replay: crate::exchange::ReplayGuard,
+    pub inbox: crate::exchange::Inbox,
 }
 
 /// A bound server, ready to run.
@@ -109,6 +122,11 @@ impl Server {
         let users = UserStore::open(&node.dir.db())?;
         let audit_log =
             enlace_audit::AuditLog::open(&node.dir.audit(), node.identity.signing_key())?;
+        let exchange = Exchange {
+            replay: crate::exchange::ReplayGuard::open(&node.dir.exchange())?,
+            inbox: crate::exchange::Inbox::open(&node.dir.exchange())?,
+        };
+        let roster = Arc::new(node.roster);
         let limits = node.config.limits.clone();
         let state = AppState {
             node_id: node.config.node_id.clone(),
@@ -121,6 +139,8 @@ impl Server {
             limits,
             users: Arc::new(Mutex::new(users)),
             audit: Arc::new(enlace_audit::AuditWriter::start(audit_log)),
+            roster: roster.clone(),
+            exchange: Arc::new(Mutex::new(exchange)),
         };
         let addr = listen.unwrap_or(node.config.listen);
         let listener = TcpListener::bind(addr)
@@ -146,7 +166,7 @@ impl Server {
             listener,
             local_addr,
             acceptor: tokio_rustls::TlsAcceptor::from(Arc::new(tls)),
-            roster: Arc::new(node.roster),
+            roster,
             router: api::router(state.clone()),
             state,
             dir: node.dir,

@@ -778,6 +778,10 @@ fn every_node_subcommand_has_help() {
         &["user", "add"],
         &["serve"],
         &["node", "ping"],
+        &["request"],
+        &["inbox"],
+        &["audit", "verify"],
+        &["audit", "export"],
     ] {
         let out = Command::new(BIN).args(sub).arg("--help").output().unwrap();
         assert!(out.status.success(), "{sub:?}");

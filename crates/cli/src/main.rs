@@ -30,6 +30,7 @@ mod evaluate;
 mod generate;
 mod import;
 mod link;
+mod network;
 mod status;
 
 use anyhow::Result;
@@ -78,6 +79,8 @@ enum Command {
     Explain(link::ExplainArgs),
     /// Show a store's sources and import runs.
     Status(status::StatusArgs),
+    /// Build the network of a node's records and linkage results, and analyse it.
+    Network(network::NetworkArgs),
 }
 
 fn init_logging(verbose: u8) {
@@ -129,5 +132,6 @@ fn run(command: Command) -> Result<()> {
         Command::Evaluate(args) => evaluate::run(args),
         Command::Explain(args) => link::explain(args),
         Command::Status(args) => status::run(args),
+        Command::Network(args) => network::run(args),
     }
 }

@@ -143,6 +143,11 @@ impl Csr {
         &self.targets[self.offsets[u]..self.offsets[u + 1]]
     }
 
+    /// Total length of all neighbour rows (each link twice, a self-loop once).
+    pub fn neighbors_len(&self) -> usize {
+        self.targets.len()
+    }
+
     /// Weights matching [`Csr::neighbors`].
     pub fn weights(&self, u: NodeIx) -> &[f64] {
         let u = u as usize;

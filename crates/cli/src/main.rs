@@ -32,6 +32,7 @@ mod exchange_cmd;
 mod generate;
 mod import;
 mod link;
+mod network;
 mod node_cmd;
 mod policy_cmd;
 mod status;
@@ -105,6 +106,8 @@ enum Command {
     /// Check a release policy, or see what it releases for a request.
     #[command(subcommand)]
     Policy(policy_cmd::PolicyCommand),
+    /// Build the network of a node's records and linkage results, and analyse it.
+    Network(network::NetworkArgs),
 }
 
 fn init_logging(verbose: u8) {
@@ -166,5 +169,6 @@ fn run(command: Command) -> Result<()> {
         Command::Policy(command) => policy_cmd::run(command),
         Command::Request(args) => exchange_cmd::request(args),
         Command::Inbox(args) => exchange_cmd::inbox(args),
+        Command::Network(args) => network::run(args),
     }
 }

@@ -203,9 +203,19 @@ fn finish(mut acc: Vec<f64>, n: usize, scale: f64, normalized: bool) -> Vec<f64>
 
 /// Sum of dependencies over the given sources. Sources are cut into a fixed number of chunks
 /// summed in chunk order, so the result does not depend on the thread count or scheduling.
+///
+/// Large sparse graphs are memory-bound here: each source touches every node's state and every
+/// adjacency entry at random. So the graph is first renumbered in breadth-first order (nodes
+/// met together sit together in memory, and a search's frontier walks the arrays nearly in
+/// order), and each search keeps its per-node state in one array of small records and lists the
+/// shortest-path successors it finds, so the backward pass reads those instead of rescanning
+/// every neighbour. (Running eight searches side by side, each node holding all eight states,
+/// was tried and measured twice as slow: the wider state costs more cache lines per visit than
+/// the shared row scans save.)
 fn brandes(g: &Csr, sources: &[NodeIx]) -> Vec<f64> {
     const CHUNKS: usize = 16;
     let n = g.node_count();
+    let (local, new_of) = bfs_renumbered(g);
     let per = sources.len().div_ceil(CHUNKS).max(1);
     let partials: Vec<Vec<f64>> = sources
         .par_chunks(per)
@@ -213,7 +223,7 @@ fn brandes(g: &Csr, sources: &[NodeIx]) -> Vec<f64> {
             let mut ws = Workspace::new(n);
             let mut acc = vec![0.0; n];
             for &s in chunk {
-                ws.accumulate(g, s, &mut acc);
+                ws.accumulate(&local, new_of[s as usize], &mut acc);
             }
             acc
         })
@@ -222,68 +232,148 @@ fn brandes(g: &Csr, sources: &[NodeIx]) -> Vec<f64> {
     for p in partials {
         total.iter_mut().zip(p).for_each(|(t, x)| *t += x);
     }
-    total
+    // Back to the caller's numbering.
+    (0..n).map(|u| total[new_of[u] as usize]).collect()
 }
 
+/// Neighbour lists only (weights play no part in hop counts), renumbered in breadth-first order
+/// from the highest-degree node of each component; returns them with each old node's new index.
+fn bfs_renumbered(g: &Csr) -> (Rows, Vec<NodeIx>) {
+    let n = g.node_count();
+    let mut new_of = vec![NodeIx::MAX; n];
+    let mut order: Vec<NodeIx> = Vec::with_capacity(n);
+    let mut starts: Vec<NodeIx> = (0..n as NodeIx).collect();
+    starts.sort_by_key(|&u| std::cmp::Reverse(g.degree(u)));
+    for s in starts {
+        if new_of[s as usize] != NodeIx::MAX {
+            continue;
+        }
+        new_of[s as usize] = order.len() as NodeIx;
+        let mut head = order.len();
+        order.push(s);
+        while head < order.len() {
+            let u = order[head];
+            head += 1;
+            for &v in g.neighbors(u) {
+                if new_of[v as usize] == NodeIx::MAX {
+                    new_of[v as usize] = order.len() as NodeIx;
+                    order.push(v);
+                }
+            }
+        }
+    }
+    let mut offsets = Vec::with_capacity(n + 1);
+    offsets.push(0usize);
+    let mut targets = Vec::with_capacity(g.neighbors_len());
+    for &u in &order {
+        let start = targets.len();
+        targets.extend(
+            g.neighbors(u)
+                .iter()
+                .filter(|&&v| v != u)
+                .map(|&v| new_of[v as usize]),
+        );
+        targets[start..].sort_unstable();
+        offsets.push(targets.len());
+    }
+    (Rows { offsets, targets }, new_of)
+}
+
+/// Plain adjacency rows without weights.
+struct Rows {
+    offsets: Vec<usize>,
+    targets: Vec<NodeIx>,
+}
+
+impl Rows {
+    fn row(&self, u: NodeIx) -> &[NodeIx] {
+        &self.targets[self.offsets[u as usize]..self.offsets[u as usize + 1]]
+    }
+}
+
+/// One node's state during a search, kept together so a visit costs one cache miss, not three.
+#[derive(Clone, Copy)]
+struct State {
+    dist: u32,
+    sigma: f64,
+    delta: f64,
+}
+
+const UNSEEN: State = State {
+    dist: u32::MAX,
+    sigma: 0.0,
+    delta: 0.0,
+};
+
 struct Workspace {
-    dist: Vec<u32>,
-    sigma: Vec<f64>,
-    delta: Vec<f64>,
+    state: Vec<State>,
     order: Vec<NodeIx>,
+    /// Shortest-path successors of each visited node, in visit order: `succ[succ_at[i]..
+    /// succ_at[i + 1]]` belong to `order[i]`.
+    succ: Vec<NodeIx>,
+    succ_at: Vec<usize>,
 }
 
 impl Workspace {
     fn new(n: usize) -> Self {
         Workspace {
-            dist: vec![u32::MAX; n],
-            sigma: vec![0.0; n],
-            delta: vec![0.0; n],
+            state: vec![UNSEEN; n],
             order: Vec::with_capacity(n),
+            succ: Vec::new(),
+            succ_at: Vec::with_capacity(n + 1),
         }
     }
 
     /// One source's breadth-first search and dependency accumulation; only the nodes reached
     /// are reset afterwards, which keeps sampled runs on large sparse graphs cheap.
-    fn accumulate(&mut self, g: &Csr, s: NodeIx, acc: &mut [f64]) {
+    fn accumulate(&mut self, g: &Rows, s: NodeIx, acc: &mut [f64]) {
         self.order.clear();
-        self.dist[s as usize] = 0;
-        self.sigma[s as usize] = 1.0;
+        self.succ.clear();
+        self.succ_at.clear();
+        self.state[s as usize] = State {
+            dist: 0,
+            sigma: 1.0,
+            delta: 0.0,
+        };
         self.order.push(s);
         let mut head = 0;
         while head < self.order.len() {
             let u = self.order[head];
             head += 1;
-            let du = self.dist[u as usize];
-            for &v in g.neighbors(u) {
-                let vi = v as usize;
-                if self.dist[vi] == u32::MAX {
-                    self.dist[vi] = du + 1;
+            self.succ_at.push(self.succ.len());
+            let State {
+                dist: du,
+                sigma: su,
+                ..
+            } = self.state[u as usize];
+            for &v in g.row(u) {
+                let sv = &mut self.state[v as usize];
+                if sv.dist == u32::MAX {
+                    sv.dist = du + 1;
                     self.order.push(v);
                 }
-                if self.dist[vi] == du + 1 {
-                    self.sigma[vi] += self.sigma[u as usize];
+                if sv.dist == du + 1 {
+                    sv.sigma += su;
+                    self.succ.push(v);
                 }
             }
         }
-        for &w in self.order.iter().rev() {
-            let wi = w as usize;
-            let dw = self.dist[wi];
-            let coeff = (1.0 + self.delta[wi]) / self.sigma[wi];
-            for &v in g.neighbors(w) {
-                let vi = v as usize;
-                if dw > 0 && self.dist[vi] == dw - 1 {
-                    self.delta[vi] += self.sigma[vi] * coeff;
-                }
+        self.succ_at.push(self.succ.len());
+        for i in (0..self.order.len()).rev() {
+            let w = self.order[i];
+            let sw = self.state[w as usize].sigma;
+            let mut d = 0.0;
+            for &v in &self.succ[self.succ_at[i]..self.succ_at[i + 1]] {
+                let sv = self.state[v as usize];
+                d += sw / sv.sigma * (1.0 + sv.delta);
             }
+            self.state[w as usize].delta = d;
             if w != s {
-                acc[wi] += self.delta[wi];
+                acc[w as usize] += d;
             }
         }
         for &w in &self.order {
-            let wi = w as usize;
-            self.dist[wi] = u32::MAX;
-            self.sigma[wi] = 0.0;
-            self.delta[wi] = 0.0;
+            self.state[w as usize] = UNSEEN;
         }
     }
 }

@@ -7,8 +7,6 @@
 //! holding the total weight of edges inside that node; the typed graph never has one, but the
 //! aggregated graphs Leiden builds do.
 
-use rayon::prelude::*;
-
 use crate::error::{GraphError, Result};
 
 /// Node index inside a graph (dense, from 0).
@@ -40,33 +38,58 @@ impl Csr {
 
     /// Builds from directed row entries `(row, column, weight)` taken as they are (the caller
     /// provides both directions), summing duplicates. Indices must be below `n`.
-    pub(crate) fn from_entries(n: usize, mut entries: Vec<(NodeIx, NodeIx, f64)>) -> Self {
-        // Sorting by weight too makes the summation order, and so the sums, independent of the
-        // order entries arrived in and of the parallel sort's scheduling.
-        entries.par_sort_unstable_by(|a, b| {
-            (a.0, a.1)
-                .cmp(&(b.0, b.1))
-                .then_with(|| a.2.total_cmp(&b.2))
-        });
-        let mut offsets = vec![0usize; n + 1];
-        let mut targets: Vec<NodeIx> = Vec::with_capacity(entries.len());
-        let mut weights: Vec<f64> = Vec::with_capacity(entries.len());
-        let mut last: Option<(NodeIx, NodeIx)> = None;
-        for (u, v, w) in entries {
-            if last == Some((u, v)) {
-                if let Some(x) = weights.last_mut() {
-                    *x += w;
-                }
-                continue;
-            }
-            last = Some((u, v));
-            offsets[u as usize + 1] += 1;
-            targets.push(v);
-            weights.push(w);
+    pub(crate) fn from_entries(n: usize, entries: Vec<(NodeIx, NodeIx, f64)>) -> Self {
+        // Bucket by row (a counting sort, linear), then sort each short row on its own: much
+        // cheaper than one global sort of all entries. Sorting a row by weight too makes the
+        // summation order, and so the sums, independent of the order entries arrived in.
+        let mut counts = vec![0usize; n + 1];
+        for &(u, _, _) in &entries {
+            counts[u as usize + 1] += 1;
         }
         for i in 0..n {
-            offsets[i + 1] += offsets[i];
+            counts[i + 1] += counts[i];
         }
+        let mut next = counts.clone();
+        let mut bucket: Vec<(NodeIx, f64)> = vec![(0, 0.0); entries.len()];
+        for (u, v, w) in entries {
+            let slot = &mut next[u as usize];
+            bucket[*slot] = (v, w);
+            *slot += 1;
+        }
+        let mut offsets = vec![0usize; n + 1];
+        let mut targets: Vec<NodeIx> = Vec::with_capacity(bucket.len());
+        let mut weights: Vec<f64> = Vec::with_capacity(bucket.len());
+        for u in 0..n {
+            let row = &mut bucket[counts[u]..counts[u + 1]];
+            row.sort_unstable_by(|a, b| a.0.cmp(&b.0).then_with(|| a.1.total_cmp(&b.1)));
+            let start = targets.len();
+            for &(v, w) in row.iter() {
+                if targets.len() > start && targets.last() == Some(&v) {
+                    if let Some(x) = weights.last_mut() {
+                        *x += w;
+                    }
+                } else {
+                    targets.push(v);
+                    weights.push(w);
+                }
+            }
+            offsets[u + 1] = targets.len();
+        }
+        Csr {
+            offsets,
+            targets,
+            weights,
+        }
+    }
+
+    /// Builds from rows already sorted by target without repeats (the caller guarantees it).
+    pub(crate) fn from_sorted_rows(
+        offsets: Vec<usize>,
+        targets: Vec<NodeIx>,
+        weights: Vec<f64>,
+    ) -> Self {
+        debug_assert_eq!(targets.len(), weights.len());
+        debug_assert_eq!(offsets.last().copied(), Some(targets.len()));
         Csr {
             offsets,
             targets,
@@ -141,6 +164,11 @@ impl Csr {
     pub fn neighbors(&self, u: NodeIx) -> &[NodeIx] {
         let u = u as usize;
         &self.targets[self.offsets[u]..self.offsets[u + 1]]
+    }
+
+    /// Total length of all neighbour rows (each link twice, a self-loop once).
+    pub fn neighbors_len(&self) -> usize {
+        self.targets.len()
     }
 
     /// Weights matching [`Csr::neighbors`].

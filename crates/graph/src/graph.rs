@@ -6,6 +6,7 @@
 use std::fmt;
 use std::str::FromStr;
 
+use rayon::slice::ParallelSliceMut;
 use rustc_hash::FxHashMap;
 use serde::{Deserialize, Serialize};
 
@@ -349,6 +350,59 @@ impl Graph {
         Ok(applied)
     }
 
+    /// Builds a graph from nodes and edges that already name their ends by index (a graph read
+    /// back from [`crate::persist`], a generated benchmark graph), skipping the id lookups of
+    /// [`Update`]. Ids must be distinct, indices in range, weights finite and positive, and no
+    /// edge may join a node to itself.
+    pub fn from_indexed(nodes: Vec<Node>, edges: Vec<Edge>) -> Result<Graph> {
+        if nodes.is_empty() {
+            return Err(GraphError::Empty("a graph needs at least one node"));
+        }
+        let n = nodes.len();
+        if NodeIx::try_from(n).is_err() || u32::try_from(edges.len()).is_err() {
+            return Err(GraphError::TooLarge);
+        }
+        let mut index: FxHashMap<String, NodeIx> = FxHashMap::default();
+        index.reserve(n);
+        for (i, node) in nodes.iter().enumerate() {
+            if let Some(&first) = index.get(&node.id) {
+                return Err(GraphError::ConflictingNode {
+                    id: node.id.clone(),
+                    first: nodes[first as usize].kind,
+                    second: node.kind,
+                });
+            }
+            index.insert(node.id.clone(), i as NodeIx);
+        }
+        for e in &edges {
+            crate::csr::check_ix(e.src, n)?;
+            crate::csr::check_ix(e.dst, n)?;
+            if e.src == e.dst {
+                return Err(GraphError::SelfLoop(nodes[e.src as usize].id.clone()));
+            }
+            if !(e.weight.is_finite() && e.weight > 0.0) {
+                return Err(GraphError::BadWeight {
+                    src: nodes[e.src as usize].id.clone(),
+                    dst: nodes[e.dst as usize].id.clone(),
+                    weight: e.weight,
+                });
+            }
+        }
+        let links: Vec<(NodeIx, NodeIx, f64)> =
+            edges.iter().map(|e| (e.src, e.dst, e.weight)).collect();
+        let adjacency = Csr::from_undirected(n, &links)?;
+        let mut g = Graph {
+            nodes,
+            index,
+            edges,
+            adjacency,
+            inc_offsets: vec![0],
+            inc_edges: Vec::new(),
+        };
+        g.merge_incidence(0);
+        Ok(g)
+    }
+
     fn merge_incidence(&mut self, first_new: usize) {
         let n = self.nodes.len();
         let key = |e: u32| (self.edges[e as usize].time.unwrap_or(i64::MIN), e);
@@ -359,7 +413,7 @@ impl Graph {
             added.push((edge.src, key(id)));
             added.push((edge.dst, key(id)));
         }
-        added.sort_unstable();
+        added.par_sort_unstable();
         let old_rows = self.inc_offsets.len() - 1;
         let mut offsets = Vec::with_capacity(n + 1);
         offsets.push(0);

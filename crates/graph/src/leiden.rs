@@ -396,24 +396,60 @@ fn refine(g: &Csr, w: &[f64], part: &[u32], p: &Params, rng: &mut ChaCha8Rng) ->
 }
 
 /// The graph whose nodes are the blocks of `basis`: links between blocks summed, links inside a
-/// block kept as its self-loop so strengths and total weight are preserved.
+/// block kept as its self-loop so strengths and total weight are preserved. Built block by
+/// block with a dense accumulator, so it costs one pass over the links and a sort of each
+/// aggregate row, not a sort of every link.
 fn aggregate(g: &Csr, basis: &[u32], k: usize) -> Csr {
-    let mut entries = Vec::with_capacity(g.node_count() * 2);
-    for u in 0..g.node_count() as NodeIx {
-        let cu = basis[u as usize];
-        for (v, wt) in g.edges(u) {
-            let cv = basis[v as usize];
-            if u == v {
-                entries.push((cu, cu, wt));
-            } else if cu == cv {
-                // Seen from both rows: half each.
-                entries.push((cu, cu, wt / 2.0));
-            } else {
-                entries.push((cu, cv, wt));
+    let n = g.node_count();
+    // Nodes grouped by block, in node order within a block.
+    let mut start = vec![0usize; k + 1];
+    for &b in basis {
+        start[b as usize + 1] += 1;
+    }
+    for i in 0..k {
+        start[i + 1] += start[i];
+    }
+    let mut fill = start.clone();
+    let mut members = vec![0 as NodeIx; n];
+    for (u, &b) in basis.iter().enumerate() {
+        members[fill[b as usize]] = u as NodeIx;
+        fill[b as usize] += 1;
+    }
+    let mut acc = vec![0.0f64; k];
+    let mut seen = vec![false; k];
+    let mut touched: Vec<u32> = Vec::new();
+    let mut offsets = Vec::with_capacity(k + 1);
+    offsets.push(0usize);
+    let mut targets: Vec<NodeIx> = Vec::new();
+    let mut weights: Vec<f64> = Vec::new();
+    for c in 0..k {
+        for &u in &members[start[c]..start[c + 1]] {
+            for (v, wt) in g.edges(u) {
+                let cv = basis[v as usize];
+                if !seen[cv as usize] {
+                    seen[cv as usize] = true;
+                    touched.push(cv);
+                }
+                // A link inside the block is seen from both its rows: half each; a self-loop
+                // is stored once.
+                acc[cv as usize] += if cv as usize == c && u != v {
+                    wt / 2.0
+                } else {
+                    wt
+                };
             }
         }
+        touched.sort_unstable();
+        for &cv in &touched {
+            targets.push(cv);
+            weights.push(acc[cv as usize]);
+            acc[cv as usize] = 0.0;
+            seen[cv as usize] = false;
+        }
+        touched.clear();
+        offsets.push(targets.len());
     }
-    Csr::from_entries(k, entries)
+    Csr::from_sorted_rows(offsets, targets, weights)
 }
 
 /// Labels renumbered 0.. in order of first appearance, with their count.

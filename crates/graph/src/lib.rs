@@ -15,10 +15,12 @@ pub mod cotravel;
 pub mod csr;
 pub mod error;
 pub mod export;
+pub mod generate;
 pub mod graph;
 pub mod io;
 pub mod leiden;
 pub mod paths;
+pub mod persist;
 pub mod quality;
 
 pub use brokerage::{Brokerage, brokerage};

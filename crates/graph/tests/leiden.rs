@@ -127,3 +127,35 @@ fn bad_settings_are_errors() {
     assert!(leiden(&g, &bad).is_err());
     assert!(leiden_from(&g, &[0, 1], &LeidenConfig::default()).is_err());
 }
+
+#[test]
+fn cpm_keeps_small_cells_that_modularity_merges() {
+    // 300 cells of 20–200 nodes, internal degree 8, one tie per node elsewhere: small cells
+    // hold far fewer links than the square root of the total, so modularity's resolution limit
+    // merges them; a CPM resolution between a cell's density (≥ 8/199) and the cross-cell
+    // density keeps them apart.
+    let p = enlace_graph::generate::cells(300, 20, 200, 8.0, 1.0, 5).unwrap();
+    let edges: Vec<(u32, u32, f64)> = p.edges.iter().map(|&(a, b)| (a, b, 1.0)).collect();
+    let g = enlace_graph::Csr::from_undirected(p.nodes, &edges).unwrap();
+    let modularity = leiden(&g, &LeidenConfig::default()).unwrap();
+    let cpm = leiden(
+        &g,
+        &LeidenConfig {
+            objective: Objective::Cpm { resolution: 0.01 },
+            ..LeidenConfig::default()
+        },
+    )
+    .unwrap();
+    let nmi_mod = nmi(&p.truth, &modularity.membership).unwrap();
+    let nmi_cpm = nmi(&p.truth, &cpm.membership).unwrap();
+    assert!(nmi_cpm > 0.95, "CPM NMI {nmi_cpm}");
+    assert!(
+        nmi_cpm > nmi_mod + 0.02,
+        "CPM {nmi_cpm} vs modularity {nmi_mod}"
+    );
+    assert!(
+        modularity.count < 300,
+        "modularity merged cells: {}",
+        modularity.count
+    );
+}

@@ -1,0 +1,764 @@
+//! `enlace network build`: the graph of a node's store and its linkage results.
+//!
+//! What becomes what:
+//! - a **person** is a resolved cluster (`--clusters`, the `clusters.csv` of `dedupe` or `link`),
+//!   or a record alone when no cluster names it; its id is `person:CLUSTER_ID` (or
+//!   `person:SOURCE:RECORD_ID`);
+//! - a record's valid **phones** (`used`), plates (`used`), accounts (`owned`) and address
+//!   (`lived_at`) become nodes shared by every person who gave them;
+//! - a record's **events** become event nodes (`event:SOURCE:EVENT_ID`) dated by the event, each
+//!   person tied to them by `involved_in`;
+//! - `--hits` (a link run's `clusters.csv`) adds `matched_across_border` edges between different
+//!   persons whose records it puts together;
+//! - `--vehicles` and `--transfers` (files keyed by source and record id, as the generated
+//!   scenario's `events/`) add vehicles and dated transfers (`paid` to the transfer, `owned` account).
+//!
+//! The graph is saved under `OUT/graph/` with `OUT/records.csv` (which person holds each record)
+//! and `OUT/applied.csv` (which side-file rows are in). A later build over the same `OUT` reads
+//! them back and applies only what is new — records not yet held, new hits, new side rows — as
+//! one update of the saved graph; `--rebuild` starts over.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use anyhow::{Context, Result, bail};
+use clap::Args;
+use enlace_graph::{Country, EdgeKind, Graph, Node, NodeKind, Update, persist};
+use enlace_model::Record;
+use enlace_normalize::{IdKind, PartialDate};
+use enlace_store::Store;
+use rustc_hash::{FxHashMap, FxHashSet};
+use serde::Serialize;
+
+use super::{GRAPH_DIR, RECORDS_FILE, SOURCES_FILE, restrict_dir};
+
+const APPLIED_FILE: &str = "applied.csv";
+
+/// Weight of a `matched_across_border` edge: a linkage hit says two nodes are one person, a far
+/// stronger tie than sharing a phone, so communities keep the two together.
+const MATCH_WEIGHT: f64 = 5.0;
+
+#[derive(Args)]
+pub struct BuildArgs {
+    /// A store to read: a store directory (all its sources) or STORE:SOURCE. Repeat for each.
+    #[arg(long = "from", required = true)]
+    pub from: Vec<String>,
+    /// Resolved persons: a `clusters.csv` (`cluster_id,source,record_id`) of `enlace dedupe` or
+    /// `enlace link`. Records no cluster names are persons of their own. Repeatable.
+    #[arg(long)]
+    pub clusters: Vec<PathBuf>,
+    /// Linkage hits: a link run's `clusters.csv`; its clusters that join different persons add
+    /// `matched_across_border` edges between them. Repeatable.
+    #[arg(long)]
+    pub hits: Vec<PathBuf>,
+    /// Vehicles seen with records: `source,record_id,event_id,plate,plate_country,plate_state`.
+    #[arg(long)]
+    pub vehicles: Option<PathBuf>,
+    /// Money transfers: `transfer_id,date,sender_source,sender_record_id,receiver_source,
+    /// receiver_record_id,account,amount_usd`.
+    #[arg(long)]
+    pub transfers: Option<PathBuf>,
+    /// Skip (and count) vehicle and transfer rows naming a record the stores do not hold (a row
+    /// rejected at import) instead of failing. Clusters and hits must always name known records.
+    #[arg(long)]
+    pub skip_unknown_records: bool,
+    /// Output directory: the graph is saved in OUT/graph; a graph already there is updated.
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Ignore a graph already in OUT and build from scratch.
+    #[arg(long)]
+    pub rebuild: bool,
+    /// Print the summary as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Serialize, Default)]
+struct Summary {
+    incremental: bool,
+    records_read: usize,
+    records_new: usize,
+    persons_new: usize,
+    nodes_new: usize,
+    edges_new: usize,
+    nodes: usize,
+    edges: usize,
+    /// Clusters that put records of persons already in the graph together: kept as separate
+    /// persons joined by a `matched_across_border` edge until a `--rebuild` merges them.
+    clusters_joining_existing_persons: usize,
+    hits_added: usize,
+    vehicle_rows: usize,
+    transfer_rows: usize,
+    skipped_unknown_records: usize,
+    events_without_id: usize,
+    events_without_date: usize,
+    seconds: f64,
+}
+
+/// A record as the graph needs it.
+struct Rec {
+    source: String,
+    country: Option<Country>,
+    record: Record,
+}
+
+type Key = (String, String);
+/// A source's name and the country of its agency.
+type SourceCountry = (String, String);
+
+pub fn run(args: BuildArgs) -> Result<()> {
+    let started = Instant::now();
+    let mut s = Summary::default();
+    let graph_dir = args.out.join(GRAPH_DIR);
+    std::fs::create_dir_all(&args.out)
+        .with_context(|| format!("creating {}", args.out.display()))?;
+    restrict_dir(&args.out)?;
+    let existing = !args.rebuild && persist::exists(&graph_dir);
+    s.incremental = existing;
+    let (mut graph, mut held, mut applied) = if existing {
+        let g = persist::load(&graph_dir)
+            .with_context(|| format!("reading the graph in {}", graph_dir.display()))?;
+        let held = read_held(&args.out.join(RECORDS_FILE), &g)?;
+        let applied = read_applied(&args.out.join(APPLIED_FILE))?;
+        (Some(g), held, applied)
+    } else {
+        (None, BTreeMap::new(), BTreeSet::new())
+    };
+
+    let (recs, sources) = load_records(&args.from)?;
+    s.records_read = recs.len();
+    let by_key: FxHashMap<Key, usize> = recs
+        .iter()
+        .enumerate()
+        .map(|(i, r)| ((r.source.clone(), r.record.key.clone()), i))
+        .collect();
+
+    // Which cluster each record belongs to.
+    let mut cluster_of: FxHashMap<usize, String> = FxHashMap::default();
+    for path in &args.clusters {
+        for (line, cluster, key) in read_clusters(path)? {
+            let Some(&i) = by_key.get(&key) else {
+                bail!(
+                    "{} line {line}: record {}:{} is not in the given stores",
+                    path.display(),
+                    key.0,
+                    key.1
+                );
+            };
+            if let Some(prev) = cluster_of.insert(i, cluster.clone())
+                && prev != cluster
+            {
+                bail!(
+                    "{} line {line}: record {}:{} is already in cluster {prev} of another clusters file",
+                    path.display(),
+                    key.0,
+                    key.1
+                );
+            }
+        }
+    }
+
+    let mut up = Update::new();
+    let mut matched: FxHashSet<(String, String)> = match &graph {
+        Some(g) => g
+            .edges()
+            .iter()
+            .filter(|e| e.kind == EdgeKind::MatchedAcrossBorder)
+            .map(|e| pair(&g.nodes()[e.src as usize].id, &g.nodes()[e.dst as usize].id))
+            .collect(),
+        None => FxHashSet::default(),
+    };
+    let mut add_match = |up: &mut Update, a: &str, b: &str, s: &mut Summary| -> bool {
+        if a != b && matched.insert(pair(a, b)) {
+            up.edge_with(a, b, EdgeKind::MatchedAcrossBorder, MATCH_WEIGHT, None);
+            s.hits_added += 1;
+            true
+        } else {
+            false
+        }
+    };
+
+    // Group records by cluster (a record alone is its own group), in a fixed order.
+    let mut groups: BTreeMap<String, Vec<usize>> = BTreeMap::new();
+    for (i, r) in recs.iter().enumerate() {
+        let g = match cluster_of.get(&i) {
+            Some(c) => c.clone(),
+            None => format!("{}:{}", r.source, r.record.key),
+        };
+        groups.entry(g).or_default().push(i);
+    }
+    let mut person_ids: FxHashSet<String> = held.values().cloned().collect();
+    for (group, members) in &groups {
+        let holders: BTreeSet<&String> = members
+            .iter()
+            .filter_map(|&i| held.get(&key_of(&recs[i])))
+            .collect();
+        let new: Vec<usize> = members
+            .iter()
+            .copied()
+            .filter(|&i| !held.contains_key(&key_of(&recs[i])))
+            .collect();
+        let person = match holders.iter().next() {
+            Some(p) => (*p).clone(),
+            None => {
+                let mut id = format!("person:{group}");
+                // A cluster id reused by a later linkage run for other records.
+                let mut n = 1;
+                while person_ids.contains(&id) {
+                    n += 1;
+                    id = format!("person:{group}#{n}");
+                }
+                id
+            }
+        };
+        if holders.len() > 1 {
+            s.clusters_joining_existing_persons += 1;
+            let first = person.clone();
+            let rest: Vec<String> = holders.iter().skip(1).map(|p| (*p).clone()).collect();
+            for other in rest {
+                add_match(&mut up, &first, &other, &mut s);
+            }
+        }
+        if new.is_empty() {
+            continue;
+        }
+        if holders.is_empty() {
+            s.persons_new += 1;
+            person_ids.insert(person.clone());
+            let countries: BTreeSet<&str> = new
+                .iter()
+                .filter_map(|&i| recs[i].country.map(Country::as_str))
+                .collect();
+            let mut node = Node::new(person.clone(), NodeKind::Person).label(format!(
+                "{} record{}: {}",
+                new.len(),
+                if new.len() == 1 { "" } else { "s" },
+                countries.iter().copied().collect::<Vec<_>>().join(" ")
+            ));
+            if countries.len() == 1 {
+                node.country = new.iter().find_map(|&i| recs[i].country);
+            }
+            up.node(node);
+        }
+        for &i in &new {
+            s.records_new += 1;
+            add_record(&mut up, &person, &recs[i], &mut s);
+            held.insert(key_of(&recs[i]), person.clone());
+        }
+    }
+
+    for path in &args.hits {
+        let mut by_cluster: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        for (line, cluster, key) in read_clusters(path)? {
+            let Some(p) = held.get(&key) else {
+                bail!(
+                    "{} line {line}: hit names record {}:{}, which is not in the given stores",
+                    path.display(),
+                    key.0,
+                    key.1
+                );
+            };
+            by_cluster.entry(cluster).or_default().push(p.clone());
+        }
+        for persons in by_cluster.values() {
+            let distinct: BTreeSet<&String> = persons.iter().collect();
+            let mut it = distinct.into_iter();
+            if let Some(first) = it.next() {
+                for other in it {
+                    add_match(&mut up, first, other, &mut s);
+                }
+            }
+        }
+    }
+
+    let event_dates: FxHashMap<(&str, &str), i64> = recs
+        .iter()
+        .flat_map(|r| {
+            r.record.events.iter().filter_map(move |e| {
+                Some((
+                    (r.source.as_str(), e.id.as_deref()?),
+                    day_seconds(e.date.as_ref()?)?,
+                ))
+            })
+        })
+        .collect();
+    let mut ctx = SideCtx {
+        held: &held,
+        applied: &mut applied,
+        skip_unknown: args.skip_unknown_records,
+        summary: &mut s,
+    };
+    if let Some(path) = &args.vehicles {
+        read_vehicles(path, &mut up, &mut ctx, &event_dates)?;
+    }
+    if let Some(path) = &args.transfers {
+        read_transfers(path, &mut up, &mut ctx)?;
+    }
+
+    let graph = match graph.take() {
+        Some(mut g) => {
+            let a = g.apply(up).context("updating the saved graph")?;
+            s.nodes_new = a.new_nodes;
+            s.edges_new = a.new_edges;
+            g
+        }
+        None => {
+            let g = up.build().context(
+                "building the graph (the stores hold no records, or an input is malformed)",
+            )?;
+            s.nodes_new = g.node_count();
+            s.edges_new = g.edge_count();
+            g
+        }
+    };
+    s.nodes = graph.node_count();
+    s.edges = graph.edge_count();
+    persist::save(&graph, &graph_dir)
+        .with_context(|| format!("saving the graph in {}", graph_dir.display()))?;
+    write_held(&args.out.join(RECORDS_FILE), &held)?;
+    write_applied(&args.out.join(APPLIED_FILE), &applied)?;
+    write_sources(&args.out.join(SOURCES_FILE), &sources)?;
+    // Analyses of the previous graph no longer describe this one.
+    for stale in [super::COMMUNITIES_FILE, super::CENTRALITY_FILE] {
+        let p = args.out.join(stale);
+        if p.exists() {
+            std::fs::remove_file(&p).with_context(|| format!("removing {}", p.display()))?;
+        }
+    }
+    s.seconds = started.elapsed().as_secs_f64();
+    if args.json {
+        outln!("{}", serde_json::to_string_pretty(&s)?);
+    } else {
+        outln!(
+            "{} graph in {}: {} nodes, {} edges ({} new nodes, {} new edges) from {} records ({} new, {} new persons) in {:.1} s",
+            if s.incremental { "Updated" } else { "Built" },
+            graph_dir.display(),
+            s.nodes,
+            s.edges,
+            s.nodes_new,
+            s.edges_new,
+            s.records_read,
+            s.records_new,
+            s.persons_new,
+            s.seconds
+        );
+        if s.hits_added > 0 {
+            outln!("  matched_across_border edges added: {}", s.hits_added);
+        }
+        if s.clusters_joining_existing_persons > 0 {
+            outln!(
+                "  {} clusters join persons already in the graph: kept apart with a matched edge (--rebuild merges them)",
+                s.clusters_joining_existing_persons
+            );
+        }
+        if s.skipped_unknown_records > 0 {
+            outln!(
+                "  skipped {} side-file rows naming records not in the stores",
+                s.skipped_unknown_records
+            );
+        }
+        if s.events_without_date > 0 || s.events_without_id > 0 {
+            outln!(
+                "  events without a date: {} (kept undated); without an id: {} (not shared, left out)",
+                s.events_without_date,
+                s.events_without_id
+            );
+        }
+    }
+    Ok(())
+}
+
+fn pair(a: &str, b: &str) -> (String, String) {
+    if a <= b {
+        (a.to_owned(), b.to_owned())
+    } else {
+        (b.to_owned(), a.to_owned())
+    }
+}
+
+fn key_of(r: &Rec) -> Key {
+    (r.source.clone(), r.record.key.clone())
+}
+
+/// Midnight UTC of a full date, in seconds; a partial date (year or month only) is no day.
+fn day_seconds(d: &PartialDate) -> Option<i64> {
+    let date = chrono::NaiveDate::from_ymd_opt(d.year, u32::from(d.month?), u32::from(d.day?))?;
+    Some(date.and_hms_opt(0, 0, 0)?.and_utc().timestamp())
+}
+
+fn event_kind(kind: &str) -> NodeKind {
+    match kind {
+        "crossing" => NodeKind::Crossing,
+        "case" => NodeKind::Case,
+        "transfer" => NodeKind::Transfer,
+        _ => NodeKind::Encounter,
+    }
+}
+
+/// The nodes and edges one record brings to its person.
+fn add_record(up: &mut Update, person: &str, r: &Rec, s: &mut Summary) {
+    // A record's identifiers are dated by its first dated event: when the agency saw them.
+    let when = r
+        .record
+        .events
+        .iter()
+        .find_map(|e| e.date.as_ref().and_then(day_seconds));
+    for e in &r.record.events {
+        let Some(id) = &e.id else {
+            s.events_without_id += 1;
+            continue;
+        };
+        let node_id = format!("event:{}:{id}", r.source);
+        let mut node = Node::new(node_id.clone(), event_kind(&e.kind));
+        node.country = r.country;
+        node.time = e.date.as_ref().and_then(day_seconds);
+        if node.time.is_none() {
+            s.events_without_date += 1;
+        }
+        if let Some(place) = &e.place {
+            node.label = Some(place.clone());
+        }
+        let t = node.time;
+        up.node(node);
+        up.edge_with(person, &node_id, EdgeKind::InvolvedIn, 1.0, t);
+    }
+    for id in r.record.identifiers.iter().filter(|i| i.valid) {
+        let (prefix, kind, edge) = match id.kind {
+            IdKind::Phone => ("phone", NodeKind::Phone, EdgeKind::Used),
+            IdKind::Plate => ("vehicle", NodeKind::Vehicle, EdgeKind::Used),
+            IdKind::Account => ("account", NodeKind::Account, EdgeKind::Owned),
+            // Document numbers name the person, not something people share: linkage uses them.
+            _ => continue,
+        };
+        let node_id = format!("{prefix}:{}", id.value);
+        up.node(Node::new(node_id.clone(), kind));
+        up.edge_with(person, &node_id, edge, 1.0, when);
+    }
+    if let Some(a) = &r.record.address {
+        let parts: Vec<&str> = [&a.street, &a.locality, &a.postcode, &a.region, &a.country]
+            .into_iter()
+            .filter_map(|p| p.as_deref())
+            .collect();
+        // A street names a place people share; a town or region alone does not.
+        if a.street.is_some() {
+            let node_id = format!("address:{}", parts.join(", "));
+            up.node(Node::new(node_id.clone(), NodeKind::Address));
+            up.edge_with(person, &node_id, EdgeKind::LivedAt, 1.0, when);
+        }
+    }
+}
+
+/// `STORE` or `STORE:SOURCE`; a colon followed by a path separator belongs to the path.
+fn parse_from(spec: &str) -> (PathBuf, Option<String>) {
+    match spec.rsplit_once(':') {
+        Some((store, source))
+            if !source.is_empty() && !source.contains('/') && !store.is_empty() =>
+        {
+            (PathBuf::from(store), Some(source.to_string()))
+        }
+        _ => (PathBuf::from(spec), None),
+    }
+}
+
+/// The records of the stores, with each source's name and country.
+fn load_records(specs: &[String]) -> Result<(Vec<Rec>, Vec<SourceCountry>)> {
+    let mut out = Vec::new();
+    let mut names = Vec::new();
+    let mut seen = BTreeSet::new();
+    for spec in specs {
+        let (dir, only) = parse_from(spec);
+        if !dir.join(enlace_store::DB_FILE).exists() {
+            bail!("no store at {}", dir.display());
+        }
+        let store =
+            Store::open(&dir).with_context(|| format!("opening store {}", dir.display()))?;
+        let sources = store.sources()?;
+        let wanted: Vec<_> = match &only {
+            Some(name) => {
+                let Some(s) = sources.iter().find(|s| &s.name == name) else {
+                    bail!("store {} has no source {name}", dir.display());
+                };
+                vec![s.clone()]
+            }
+            None => sources,
+        };
+        for src in wanted {
+            if !seen.insert(src.name.clone()) {
+                bail!("source `{}` is named twice", src.name);
+            }
+            let country = src.country.parse::<Country>().ok();
+            names.push((src.name.clone(), src.country.clone()));
+            let records = store
+                .records(&src.name)
+                .with_context(|| format!("reading {} from {}", src.name, dir.display()))?;
+            out.extend(records.into_iter().map(|r| Rec {
+                source: src.name.clone(),
+                country,
+                record: r.record,
+            }));
+        }
+    }
+    Ok((out, names))
+}
+
+/// Merges this build's sources into `sources.csv`, kept from earlier builds.
+fn write_sources(path: &Path, sources: &[SourceCountry]) -> Result<()> {
+    let mut all: BTreeMap<String, String> = BTreeMap::new();
+    if path.exists() {
+        let mut r =
+            csv::Reader::from_path(path).with_context(|| format!("reading {}", path.display()))?;
+        for row in r.records() {
+            let row = row.with_context(|| format!("reading {}", path.display()))?;
+            if let (Some(s), Some(c)) = (row.get(0), row.get(1)) {
+                all.insert(s.to_owned(), c.to_owned());
+            }
+        }
+    }
+    all.extend(sources.iter().cloned());
+    let mut w =
+        csv::Writer::from_path(path).with_context(|| format!("writing {}", path.display()))?;
+    w.write_record(["source", "country"])?;
+    for (s, c) in &all {
+        w.write_record([s, c])?;
+    }
+    w.flush()?;
+    Ok(())
+}
+
+/// Rows of a `cluster_id,source,record_id` file with their line numbers.
+fn read_clusters(path: &Path) -> Result<Vec<(usize, String, Key)>> {
+    let mut r =
+        csv::Reader::from_path(path).with_context(|| format!("reading {}", path.display()))?;
+    let header = r
+        .headers()
+        .with_context(|| format!("reading {}", path.display()))?
+        .clone();
+    let col = |name: &str| -> Result<usize> {
+        header.iter().position(|h| h == name).with_context(|| {
+            format!(
+                "{}: no column {name} (expected cluster_id,source,record_id)",
+                path.display()
+            )
+        })
+    };
+    let (c, s, k) = (col("cluster_id")?, col("source")?, col("record_id")?);
+    let mut out = Vec::new();
+    for (i, row) in r.records().enumerate() {
+        let line = i + 2;
+        let row = row.with_context(|| format!("{} line {line}", path.display()))?;
+        let get = |j: usize| -> Result<String> {
+            match row.get(j) {
+                Some(v) if !v.is_empty() => Ok(v.to_owned()),
+                _ => bail!(
+                    "{} line {line}: a field is empty or missing",
+                    path.display()
+                ),
+            }
+        };
+        out.push((line, get(c)?, (get(s)?, get(k)?)));
+    }
+    Ok(out)
+}
+
+struct SideCtx<'a> {
+    held: &'a BTreeMap<Key, String>,
+    applied: &'a mut BTreeSet<String>,
+    skip_unknown: bool,
+    summary: &'a mut Summary,
+}
+
+impl SideCtx<'_> {
+    /// The person holding a record named by a side file, or `None` to skip the row.
+    fn person(
+        &mut self,
+        path: &Path,
+        line: usize,
+        source: &str,
+        id: &str,
+    ) -> Result<Option<String>> {
+        match self.held.get(&(source.to_owned(), id.to_owned())) {
+            Some(p) => Ok(Some(p.clone())),
+            None if self.skip_unknown => {
+                self.summary.skipped_unknown_records += 1;
+                Ok(None)
+            }
+            None => bail!(
+                "{} line {line}: record {source}:{id} is not in the given stores (--skip-unknown-records skips such rows)",
+                path.display()
+            ),
+        }
+    }
+}
+
+fn side_reader(path: &Path, expected: &[&str]) -> Result<(csv::Reader<std::fs::File>, Vec<usize>)> {
+    let mut r =
+        csv::Reader::from_path(path).with_context(|| format!("reading {}", path.display()))?;
+    let header = r
+        .headers()
+        .with_context(|| format!("reading {}", path.display()))?
+        .clone();
+    let cols = expected
+        .iter()
+        .map(|name| {
+            header
+                .iter()
+                .position(|h| h == *name)
+                .with_context(|| format!("{}: no column {name}", path.display()))
+        })
+        .collect::<Result<Vec<_>>>()?;
+    Ok((r, cols))
+}
+
+fn read_vehicles(
+    path: &Path,
+    up: &mut Update,
+    ctx: &mut SideCtx<'_>,
+    event_dates: &FxHashMap<(&str, &str), i64>,
+) -> Result<()> {
+    let (mut r, c) = side_reader(
+        path,
+        &["source", "record_id", "event_id", "plate", "plate_state"],
+    )?;
+    for (i, row) in r.records().enumerate() {
+        let line = i + 2;
+        let row = row.with_context(|| format!("{} line {line}", path.display()))?;
+        let f = |j: usize| row.get(c[j]).unwrap_or("");
+        let (source, record, event, plate, state) = (f(0), f(1), f(2), f(3), f(4));
+        if plate.is_empty() {
+            bail!("{} line {line}: no plate", path.display());
+        }
+        let key = format!("vehicle|{source}|{record}|{event}|{state}|{plate}");
+        if ctx.applied.contains(&key) {
+            continue;
+        }
+        let Some(person) = ctx.person(path, line, source, record)? else {
+            continue;
+        };
+        let node_id = if state.is_empty() {
+            format!("vehicle:{plate}")
+        } else {
+            format!("vehicle:{state}:{plate}")
+        };
+        up.node(Node::new(node_id.clone(), NodeKind::Vehicle));
+        let t = event_dates.get(&(source, event)).copied();
+        up.edge_with(&person, &node_id, EdgeKind::Used, 1.0, t);
+        ctx.applied.insert(key);
+        ctx.summary.vehicle_rows += 1;
+    }
+    Ok(())
+}
+
+fn read_transfers(path: &Path, up: &mut Update, ctx: &mut SideCtx<'_>) -> Result<()> {
+    let (mut r, c) = side_reader(
+        path,
+        &[
+            "transfer_id",
+            "date",
+            "sender_source",
+            "sender_record_id",
+            "receiver_source",
+            "receiver_record_id",
+            "account",
+        ],
+    )?;
+    for (i, row) in r.records().enumerate() {
+        let line = i + 2;
+        let row = row.with_context(|| format!("{} line {line}", path.display()))?;
+        let f = |j: usize| row.get(c[j]).unwrap_or("");
+        let id = f(0);
+        if id.is_empty() {
+            bail!("{} line {line}: no transfer_id", path.display());
+        }
+        let key = format!("transfer|{id}");
+        if ctx.applied.contains(&key) {
+            continue;
+        }
+        let date = f(1);
+        if date.is_empty() {
+            bail!("{} line {line}: transfer {id} has no date", path.display());
+        }
+        let Ok(day) = chrono::NaiveDate::parse_from_str(date, "%Y-%m-%d") else {
+            bail!(
+                "{} line {line}: transfer {id}: date is not YYYY-MM-DD",
+                path.display()
+            );
+        };
+        let t = day.and_hms_opt(0, 0, 0).map(|d| d.and_utc().timestamp());
+        let Some(sender) = ctx.person(path, line, f(2), f(3))? else {
+            continue;
+        };
+        let Some(receiver) = ctx.person(path, line, f(4), f(5))? else {
+            continue;
+        };
+        let node_id = format!("transfer:{id}");
+        let mut node = Node::new(node_id.clone(), NodeKind::Transfer);
+        node.time = t;
+        up.node(node);
+        up.edge_with(&sender, &node_id, EdgeKind::Paid, 1.0, t);
+        up.edge_with(&node_id, &receiver, EdgeKind::Paid, 1.0, t);
+        let account = f(6);
+        if !account.is_empty() {
+            let acc = format!("account:{account}");
+            up.node(Node::new(acc.clone(), NodeKind::Account));
+            up.edge_with(&node_id, &acc, EdgeKind::Paid, 1.0, t);
+            up.edge_with(&receiver, &acc, EdgeKind::Owned, 1.0, t);
+        }
+        ctx.applied.insert(key);
+        ctx.summary.transfer_rows += 1;
+    }
+    Ok(())
+}
+
+fn read_held(path: &Path, g: &Graph) -> Result<BTreeMap<Key, String>> {
+    let mut r = csv::Reader::from_path(path)
+        .with_context(|| format!("reading {} (saved with the graph)", path.display()))?;
+    let mut out = BTreeMap::new();
+    for (i, row) in r.records().enumerate() {
+        let line = i + 2;
+        let row = row.with_context(|| format!("{} line {line}", path.display()))?;
+        let (Some(s), Some(k), Some(p)) = (row.get(0), row.get(1), row.get(2)) else {
+            bail!(
+                "{} line {line}: expected source,record_id,person",
+                path.display()
+            );
+        };
+        if g.ix(p).is_err() {
+            bail!(
+                "{} line {line}: person {p} is not in the saved graph; rebuild with --rebuild",
+                path.display()
+            );
+        }
+        out.insert((s.to_owned(), k.to_owned()), p.to_owned());
+    }
+    Ok(out)
+}
+
+fn write_held(path: &Path, held: &BTreeMap<Key, String>) -> Result<()> {
+    let mut w =
+        csv::Writer::from_path(path).with_context(|| format!("writing {}", path.display()))?;
+    w.write_record(["source", "record_id", "person"])?;
+    for ((s, k), p) in held {
+        w.write_record([s, k, p])?;
+    }
+    w.flush()?;
+    Ok(())
+}
+
+fn read_applied(path: &Path) -> Result<BTreeSet<String>> {
+    if !path.exists() {
+        return Ok(BTreeSet::new());
+    }
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    Ok(text.lines().skip(1).map(str::to_owned).collect())
+}
+
+fn write_applied(path: &Path, applied: &BTreeSet<String>) -> Result<()> {
+    let mut text = String::from("row\n");
+    for k in applied {
+        text.push_str(k);
+        text.push('\n');
+    }
+    std::fs::write(path, text).with_context(|| format!("writing {}", path.display()))
+}

@@ -1,0 +1,152 @@
+//! `enlace network`: build the network of a node's records and linkage results, and analyse it.
+//!
+//! `build` saves the graph under `OUT/graph/` (see [`build`]); every other command reads it from
+//! there with `--graph OUT`, and `communities` and `centrality` leave their results beside it
+//! (`communities.csv`, `centrality.csv`) for `report` and `export` to pick up. Node ids name
+//! phones and plates, so errors about an id name the argument, never the value.
+
+mod analyse;
+mod build;
+mod report;
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result, bail};
+use clap::{Args, Subcommand};
+use enlace_graph::{Graph, GraphError, NodeIx, persist};
+
+/// The saved graph, inside the build's output directory.
+pub const GRAPH_DIR: &str = "graph";
+/// `source,record_id,person`: which person node holds each record.
+pub const RECORDS_FILE: &str = "records.csv";
+/// `source,country` of every source read, for the countries a community spans.
+pub const SOURCES_FILE: &str = "sources.csv";
+/// `id,community` of every node, from the last `communities` run.
+pub const COMMUNITIES_FILE: &str = "communities.csv";
+/// Degree, PageRank and betweenness of every node, from the last `centrality` run.
+pub const CENTRALITY_FILE: &str = "centrality.csv";
+
+#[derive(Args)]
+pub struct NetworkArgs {
+    #[command(subcommand)]
+    pub command: NetworkCommand,
+}
+
+#[derive(Subcommand)]
+pub enum NetworkCommand {
+    /// Build (or update) the graph from stores, clusters, hits, vehicles and transfers.
+    Build(build::BuildArgs),
+    /// Find communities with Leiden (modularity or CPM); writes communities.csv.
+    Communities(analyse::CommunitiesArgs),
+    /// Degree, PageRank and sampled betweenness; writes centrality.csv and lists the top nodes.
+    Centrality(analyse::CentralityArgs),
+    /// Pairs of persons seen together in several events within a time window.
+    Cotravel(analyse::CoTravelArgs),
+    /// A shortest path between two nodes, or a time-respecting one.
+    Path(analyse::PathArgs),
+    /// The nodes within a few hops of one node.
+    Ego(analyse::EgoArgs),
+    /// Write the graph as GraphML, GEXF, CSV or JSON, with communities and centrality if computed.
+    Export(analyse::ExportArgs),
+    /// Per community: members, key brokers, countries, shared phones and vehicles, timeline.
+    Report(report::ReportArgs),
+}
+
+pub fn run(args: NetworkArgs) -> Result<()> {
+    match args.command {
+        NetworkCommand::Build(a) => build::run(a),
+        NetworkCommand::Communities(a) => analyse::communities(a),
+        NetworkCommand::Centrality(a) => analyse::centrality(a),
+        NetworkCommand::Cotravel(a) => analyse::cotravel(a),
+        NetworkCommand::Path(a) => analyse::path(a),
+        NetworkCommand::Ego(a) => analyse::ego(a),
+        NetworkCommand::Export(a) => analyse::export(a),
+        NetworkCommand::Report(a) => report::run(a),
+    }
+}
+
+/// The directory `build` wrote, given as `--graph`.
+#[derive(Args, Clone)]
+pub struct GraphDir {
+    /// The output directory of `enlace network build`.
+    #[arg(long = "graph")]
+    pub dir: PathBuf,
+}
+
+impl GraphDir {
+    pub fn load(&self) -> Result<Graph> {
+        let dir = self.dir.join(GRAPH_DIR);
+        if !persist::exists(&dir) {
+            bail!(
+                "no graph in {} (run `enlace network build --out {}` first)",
+                self.dir.display(),
+                self.dir.display()
+            );
+        }
+        persist::load(&dir).with_context(|| format!("reading the graph in {}", dir.display()))
+    }
+
+    pub fn file(&self, name: &str) -> PathBuf {
+        self.dir.join(name)
+    }
+}
+
+/// Looks up a node id given on the command line; an unknown id is named by its argument only.
+pub fn node_ix(g: &Graph, id: &str, arg: &str) -> Result<NodeIx> {
+    match g.ix(id) {
+        Ok(ix) => Ok(ix),
+        Err(GraphError::UnknownNode(_)) => {
+            bail!(
+                "{arg}: no node with that id in the graph (ids look like person:…, phone:…, event:SOURCE:…)"
+            )
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Output directories hold phone numbers and plates: only the owner may read them.
+pub fn restrict_dir(dir: &Path) -> Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))
+            .with_context(|| format!("restricting {}", dir.display()))?;
+    }
+    #[cfg(not(unix))]
+    let _ = dir;
+    Ok(())
+}
+
+/// Reads `communities.csv` when present and matching the graph.
+pub fn read_communities(dir: &GraphDir, g: &Graph) -> Result<Option<Vec<u32>>> {
+    let path = dir.file(COMMUNITIES_FILE);
+    if !path.exists() {
+        return Ok(None);
+    }
+    let mut r =
+        csv::Reader::from_path(&path).with_context(|| format!("reading {}", path.display()))?;
+    let mut m = vec![u32::MAX; g.node_count()];
+    for (i, row) in r.records().enumerate() {
+        let line = i + 2;
+        let row = row.with_context(|| format!("{} line {line}", path.display()))?;
+        let (Some(id), Some(c)) = (row.get(0), row.get(1)) else {
+            bail!("{} line {line}: expected id,community", path.display());
+        };
+        let ix = g.ix(id).map_err(|_| {
+            anyhow::anyhow!(
+                "{} line {line}: a node not in the graph; rerun communities",
+                path.display()
+            )
+        })?;
+        m[ix as usize] = c.parse().with_context(|| {
+            format!("{} line {line}: community is not a number", path.display())
+        })?;
+    }
+    if m.contains(&u32::MAX) {
+        bail!(
+            "{} does not cover every node; rerun communities",
+            path.display()
+        );
+    }
+    Ok(Some(m))
+}

@@ -1,0 +1,237 @@
+//! Saving a graph to a directory and reading it back, so `build` can persist what it made and
+//! later commands (and incremental builds) start from it instead of re-reading the sources.
+//!
+//! Two CSV files: `nodes.csv` (`id,kind,country,label,time`, in index order, times as seconds
+//! since the epoch) and `edges.csv` (`src,dst,kind,weight,time`, ends as node indices). Plain
+//! CSV keeps the files readable with ordinary tools; indices instead of ids keep the edge file
+//! small and the reload free of id lookups. Each file is written beside its final name and
+//! renamed into place, so an interrupted save leaves the previous files whole.
+
+use std::fs::File;
+use std::io::{BufReader, BufWriter, Write};
+use std::path::Path;
+
+use crate::csr::NodeIx;
+use crate::error::{GraphError, Result};
+use crate::graph::{Country, Edge, Graph, Node};
+
+/// File names inside a saved graph's directory.
+pub const NODES_FILE: &str = "nodes.csv";
+pub const EDGES_FILE: &str = "edges.csv";
+
+const NODE_HEADER: [&str; 5] = ["id", "kind", "country", "label", "time"];
+const EDGE_HEADER: [&str; 5] = ["src", "dst", "kind", "weight", "time"];
+
+fn opt<T: ToString>(v: Option<T>) -> String {
+    v.map(|x| x.to_string()).unwrap_or_default()
+}
+
+/// Writes `g` into `dir` (created if missing).
+pub fn save(g: &Graph, dir: &Path) -> Result<()> {
+    std::fs::create_dir_all(dir)?;
+    write_atomic(&dir.join(NODES_FILE), |out| {
+        let mut w = csv::Writer::from_writer(out);
+        w.write_record(NODE_HEADER)?;
+        for n in g.nodes() {
+            w.write_record([
+                n.id.as_str(),
+                n.kind.as_str(),
+                n.country.map(Country::as_str).unwrap_or(""),
+                n.label.as_deref().unwrap_or(""),
+                &opt(n.time),
+            ])?;
+        }
+        w.flush()?;
+        Ok(())
+    })?;
+    write_atomic(&dir.join(EDGES_FILE), |out| {
+        let mut w = csv::Writer::from_writer(out);
+        w.write_record(EDGE_HEADER)?;
+        for e in g.edges() {
+            w.write_record([
+                &e.src.to_string(),
+                &e.dst.to_string(),
+                e.kind.as_str(),
+                &e.weight.to_string(),
+                &opt(e.time),
+            ])?;
+        }
+        w.flush()?;
+        Ok(())
+    })
+}
+
+fn write_atomic(path: &Path, body: impl FnOnce(&mut BufWriter<File>) -> Result<()>) -> Result<()> {
+    let tmp = path.with_extension("csv.partial");
+    let mut out = BufWriter::new(File::create(&tmp)?);
+    body(&mut out)?;
+    out.flush()?;
+    out.get_ref().sync_all()?;
+    drop(out);
+    std::fs::rename(&tmp, path)?;
+    Ok(())
+}
+
+/// Whether `dir` holds a saved graph.
+pub fn exists(dir: &Path) -> bool {
+    dir.join(NODES_FILE).is_file() && dir.join(EDGES_FILE).is_file()
+}
+
+/// Reads a graph written by [`save`]. A malformed row is an error naming the file and line.
+pub fn load(dir: &Path) -> Result<Graph> {
+    let nodes = read_rows(&dir.join(NODES_FILE), &NODE_HEADER, |r| {
+        let kind = r[1].parse()?;
+        let country = if r[2].is_empty() {
+            None
+        } else {
+            Some(r[2].parse()?)
+        };
+        Ok(Node {
+            id: r[0].to_owned(),
+            kind,
+            country,
+            label: (!r[3].is_empty()).then(|| r[3].to_owned()),
+            time: parse_time(&r[4])?,
+        })
+    })?;
+    let edges = read_rows(&dir.join(EDGES_FILE), &EDGE_HEADER, |r| {
+        let ix = |s: &str| -> Result<NodeIx> {
+            s.parse().map_err(|e| GraphError::InvalidParameter {
+                name: "node index",
+                reason: format!("{s:?}: {e}"),
+            })
+        };
+        Ok(Edge {
+            src: ix(&r[0])?,
+            dst: ix(&r[1])?,
+            kind: r[2].parse()?,
+            weight: r[3].parse().map_err(|e| GraphError::InvalidParameter {
+                name: "weight",
+                reason: format!("{:?}: {e}", &r[3]),
+            })?,
+            time: parse_time(&r[4])?,
+        })
+    })?;
+    Graph::from_indexed(nodes, edges)
+}
+
+fn parse_time(s: &str) -> Result<Option<i64>> {
+    if s.is_empty() {
+        return Ok(None);
+    }
+    s.parse()
+        .map(Some)
+        .map_err(|e| GraphError::InvalidParameter {
+            name: "time",
+            reason: format!("{s:?}: {e}"),
+        })
+}
+
+fn read_rows<T>(
+    path: &Path,
+    header: &[&str],
+    parse: impl Fn(&csv::StringRecord) -> Result<T>,
+) -> Result<Vec<T>> {
+    let file = File::open(path)?;
+    let mut r = csv::Reader::from_reader(BufReader::with_capacity(1 << 20, file));
+    let found: Vec<String> = r.headers()?.iter().map(str::to_owned).collect();
+    if found != header {
+        return Err(GraphError::Parse {
+            line: 1,
+            reason: format!("{}: expected the header {header:?}", path.display()),
+        });
+    }
+    let mut out = Vec::new();
+    let mut rec = csv::StringRecord::new();
+    let mut line = 1;
+    while r.read_record(&mut rec)? {
+        line += 1;
+        if rec.len() != header.len() {
+            return Err(GraphError::Parse {
+                line,
+                reason: format!("{}: expected {} fields", path.display(), header.len()),
+            });
+        }
+        out.push(parse(&rec).map_err(|e| GraphError::Parse {
+            line,
+            reason: format!("{}: {e}", path.display()),
+        })?);
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::graph::{EdgeKind, NodeKind, Update};
+
+    #[test]
+    fn a_saved_graph_reads_back_equal() {
+        let mut up = Update::new();
+        up.node(
+            Node::new("p,1", NodeKind::Person)
+                .country(Country::Mx)
+                .label("two \"records\""),
+        )
+        .node(Node::new("e1", NodeKind::Crossing).at(1_600_000_000))
+        .node(Node::new("ph", NodeKind::Phone))
+        .edge_with("p,1", "e1", EdgeKind::InvolvedIn, 1.0, Some(1_600_000_000))
+        .edge_with("p,1", "ph", EdgeKind::Used, 2.5, None);
+        let g = up.build().unwrap();
+        let dir = tempfile_dir();
+        save(&g, &dir).unwrap();
+        assert!(exists(&dir));
+        let back = load(&dir).unwrap();
+        assert_eq!(back.nodes(), g.nodes());
+        assert_eq!(back.edges(), g.edges());
+        assert_eq!(back.adjacency(), g.adjacency());
+        for u in 0..g.node_count() as NodeIx {
+            assert_eq!(back.incident(u), g.incident(u));
+        }
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn a_damaged_file_is_an_error_naming_the_line() {
+        let dir = tempfile_dir();
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(
+            dir.join(NODES_FILE),
+            "id,kind,country,label,time\na,person,,,\nb,ship,,,\n",
+        )
+        .unwrap();
+        std::fs::write(dir.join(EDGES_FILE), "src,dst,kind,weight,time\n").unwrap();
+        assert!(matches!(load(&dir), Err(GraphError::Parse { line: 3, .. })));
+        std::fs::write(
+            dir.join(NODES_FILE),
+            "id,kind,country,label,time\na,person,,,\nb,person,,,\n",
+        )
+        .unwrap();
+        std::fs::write(
+            dir.join(EDGES_FILE),
+            "src,dst,kind,weight,time\n0,7,used,1,\n",
+        )
+        .unwrap();
+        assert!(matches!(
+            load(&dir),
+            Err(GraphError::NodeOutOfRange { index: 7, .. })
+        ));
+        std::fs::write(
+            dir.join(EDGES_FILE),
+            "src,dst,kind,weight,time\n1,1,used,1,\n",
+        )
+        .unwrap();
+        assert!(matches!(load(&dir), Err(GraphError::SelfLoop(_))));
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    fn tempfile_dir() -> std::path::PathBuf {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        static N: AtomicUsize = AtomicUsize::new(0);
+        std::env::temp_dir().join(format!(
+            "enlace-graph-persist-{}-{}",
+            std::process::id(),
+            N.fetch_add(1, Ordering::Relaxed)
+        ))
+    }
+}

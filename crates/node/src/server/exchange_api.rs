@@ -53,6 +53,23 @@ async fn refuse(
     ApiError::new(status, reason)
 }
 
+/// Runs `f` on the exchange's files on a blocking thread (SQLite calls, short and serialised).
+async fn with_exchange<T: Send + 'static>(
+    state: &AppState,
+    f: impl FnOnce(&mut super::Exchange) -> T + Send + 'static,
+) -> Result<T, ApiError> {
+    let exchange = state.exchange.clone();
+    tokio::task::spawn_blocking(move || {
+        let mut ex = match exchange.lock() {
+            Ok(g) => g,
+            Err(p) => p.into_inner(),
+        };
+        f(&mut ex)
+    })
+    .await
+    .map_err(|e| ApiError::internal("exchange", e))
+}
+
 fn status_of(e: &EnvelopeError) -> StatusCode {
     match e {
         EnvelopeError::BadSignature { .. } => StatusCode::FORBIDDEN,
@@ -106,19 +123,13 @@ pub(super) async fn receive_message(
         }
     };
     let me = state.node_id.to_string();
-    let exchange = state.exchange.clone();
     let env = envelope.clone();
-    let opened = tokio::task::spawn_blocking(move || {
-        let mut ex = match exchange.lock() {
-            Ok(g) => g,
-            Err(p) => p.into_inner(),
-        };
+    let opened = with_exchange(&state, move |ex| {
         let now = now();
         let body = env.open(&me, &key, now, &mut ex.replay)?.clone();
         Ok::<_, EnvelopeError>((body, now))
     })
-    .await
-    .map_err(|e| ApiError::internal("exchange", e))?;
+    .await?;
     let (body, received_at) = match opened {
         Ok(x) => x,
         Err(e) => {
@@ -151,17 +162,9 @@ pub(super) async fn receive_message(
         .detail("handling", format!("{:?}", request.handling))
         .detail("fields", request.fields.len().to_string());
     audit(&state, entry).await?;
-    let exchange = state.exchange.clone();
-    tokio::task::spawn_blocking(move || {
-        let ex = match exchange.lock() {
-            Ok(g) => g,
-            Err(p) => p.into_inner(),
-        };
-        ex.inbox.file(&envelope, received_at)
-    })
-    .await
-    .map_err(|e| ApiError::internal("exchange", e))?
-    .map_err(|e| ApiError::internal("inbox", e))?;
+    with_exchange(&state, move |ex| ex.inbox.file(&envelope, received_at))
+        .await?
+        .map_err(|e| ApiError::internal("inbox", e))?;
     tracing::info!("follow-up request filed");
     Ok((StatusCode::ACCEPTED, Json(Received { id })))
 }
@@ -177,16 +180,8 @@ pub(super) async fn inbox(
     person: Person,
 ) -> Result<Json<Vec<InboxItem>>, ApiError> {
     person.require(Role::Approver)?;
-    let exchange = state.exchange.clone();
-    let items = tokio::task::spawn_blocking(move || {
-        let ex = match exchange.lock() {
-            Ok(g) => g,
-            Err(p) => p.into_inner(),
-        };
-        ex.inbox.list(Some("pending"))
-    })
-    .await
-    .map_err(|e| ApiError::internal("inbox", e))?
-    .map_err(|e| ApiError::internal("inbox", e))?;
+    let items = with_exchange(&state, |ex| ex.inbox.list(Some("pending")))
+        .await?
+        .map_err(|e| ApiError::internal("inbox", e))?;
     Ok(Json(items))
 }

@@ -165,7 +165,8 @@ pub fn run(args: DemoArgs) -> Result<()> {
         data.display()
     );
     outln!(
-        "Next steps of the story (nodes over mutual TLS, follow-up requests, network analysis) arrive with later releases."
+        "Not in the demo yet, but working as commands: nodes over mutual TLS (`enlace init`, `serve`), follow-up requests \
+         (`enlace request`, `inbox`, `policy`), the audit log (`enlace audit`) and network analysis (`enlace network`)."
     );
     if !args.exit {
         tracing::debug!("demo has no long-running nodes yet; exiting");

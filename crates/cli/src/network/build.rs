@@ -711,27 +711,10 @@ fn read_transfers(path: &Path, up: &mut Update, ctx: &mut SideCtx<'_>) -> Result
 }
 
 fn read_held(path: &Path, g: &Graph) -> Result<BTreeMap<Key, String>> {
-    let mut r = csv::Reader::from_path(path)
-        .with_context(|| format!("reading {} (saved with the graph)", path.display()))?;
-    let mut out = BTreeMap::new();
-    for (i, row) in r.records().enumerate() {
-        let line = i + 2;
-        let row = row.with_context(|| format!("{} line {line}", path.display()))?;
-        let (Some(s), Some(k), Some(p)) = (row.get(0), row.get(1), row.get(2)) else {
-            bail!(
-                "{} line {line}: expected source,record_id,person",
-                path.display()
-            );
-        };
-        if g.ix(p).is_err() {
-            bail!(
-                "{} line {line}: person {p} is not in the saved graph; rebuild with --rebuild",
-                path.display()
-            );
-        }
-        out.insert((s.to_owned(), k.to_owned()), p.to_owned());
-    }
-    Ok(out)
+    Ok(super::read_record_persons(path, g)?
+        .into_iter()
+        .map(|r| ((r.source, r.record_id), r.person))
+        .collect())
 }
 
 fn write_held(path: &Path, held: &BTreeMap<Key, String>) -> Result<()> {

@@ -118,6 +118,47 @@ pub fn restrict_dir(dir: &Path) -> Result<()> {
 }
 
 /// Reads `communities.csv` when present and matching the graph.
+/// One row of a graph's `records.csv`.
+pub struct RecordPerson {
+    pub source: String,
+    pub record_id: String,
+    /// The person node's id and index.
+    pub person: String,
+    pub ix: NodeIx,
+}
+
+/// The rows of a graph's `records.csv` (`source,record_id,person`): which person node holds each
+/// record, checked against the saved graph. Errors name the file and line; the person id is not
+/// echoed.
+pub fn read_record_persons(path: &Path, g: &Graph) -> Result<Vec<RecordPerson>> {
+    let mut r = csv::Reader::from_path(path)
+        .with_context(|| format!("reading {} (saved with the graph)", path.display()))?;
+    let mut out = Vec::new();
+    for (i, row) in r.records().enumerate() {
+        let line = i + 2;
+        let row = row.with_context(|| format!("{} line {line}", path.display()))?;
+        let (Some(s), Some(k), Some(p)) = (row.get(0), row.get(1), row.get(2)) else {
+            bail!(
+                "{} line {line}: expected source,record_id,person",
+                path.display()
+            );
+        };
+        let Ok(ix) = g.ix(p) else {
+            bail!(
+                "{} line {line}: a person not in the saved graph; rebuild with --rebuild",
+                path.display()
+            );
+        };
+        out.push(RecordPerson {
+            source: s.to_owned(),
+            record_id: k.to_owned(),
+            person: p.to_owned(),
+            ix,
+        });
+    }
+    Ok(out)
+}
+
 pub fn read_communities(dir: &GraphDir, g: &Graph) -> Result<Option<Vec<u32>>> {
     let path = dir.file(COMMUNITIES_FILE);
     if !path.exists() {

@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 use std::path::PathBuf;
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result};
 use clap::Args;
 use enlace_graph::{Graph, NodeIx, NodeKind, betweenness, betweenness_sampled};
 use serde::Serialize;
@@ -352,28 +352,9 @@ fn markdown(r: &Report) -> String {
 }
 
 fn read_records(dir: &GraphDir, g: &Graph) -> Result<BTreeMap<NodeIx, Vec<(String, String)>>> {
-    let path = dir.file(RECORDS_FILE);
-    let mut r =
-        csv::Reader::from_path(&path).with_context(|| format!("reading {}", path.display()))?;
     let mut out: BTreeMap<NodeIx, Vec<(String, String)>> = BTreeMap::new();
-    for (i, row) in r.records().enumerate() {
-        let line = i + 2;
-        let row = row.with_context(|| format!("{} line {line}", path.display()))?;
-        let (Some(s), Some(k), Some(p)) = (row.get(0), row.get(1), row.get(2)) else {
-            bail!(
-                "{} line {line}: expected source,record_id,person",
-                path.display()
-            );
-        };
-        let Ok(ix) = g.ix(p) else {
-            bail!(
-                "{} line {line}: a person not in the graph; rebuild",
-                path.display()
-            );
-        };
-        out.entry(ix)
-            .or_default()
-            .push((s.to_owned(), k.to_owned()));
+    for r in super::read_record_persons(&dir.file(RECORDS_FILE), g)? {
+        out.entry(r.ix).or_default().push((r.source, r.record_id));
     }
     Ok(out)
 }

@@ -21,10 +21,12 @@ pub enum Action {
     Export,
     Deletion,
     Refusal,
+    /// A linkage project's life at the linkage unit: created, run started, run done or failed.
+    Project,
 }
 
 impl Action {
-    pub const ALL: [Action; 12] = [
+    pub const ALL: [Action; 13] = [
         Action::SignIn,
         Action::SignInRefused,
         Action::Query,
@@ -37,6 +39,7 @@ impl Action {
         Action::Export,
         Action::Deletion,
         Action::Refusal,
+        Action::Project,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -53,6 +56,7 @@ impl Action {
             Action::Export => "export",
             Action::Deletion => "deletion",
             Action::Refusal => "refusal",
+            Action::Project => "project",
         }
     }
 

@@ -1,11 +1,15 @@
-//! `enlace demo`: the whole story on one machine. For now: generate the trilateral scenario,
-//! import each agency's file into its own node store, encode each agency's records, and link
-//! them at the linkage unit, saying what happened at each step.
+//! `enlace demo`: the whole story on one machine. It generates the trilateral scenario, starts
+//! three agency nodes (US, MX, GT) and a linkage unit as separate processes on loopback with
+//! mutual TLS, imports each agency's file into its own node, runs a three-party linkage project
+//! over the nodes' APIs, and tells what happened at each step; then it keeps the nodes up for
+//! people to sign in until Ctrl-C (or stops them, with `--exit`).
 
 use std::path::PathBuf;
 use std::time::Instant;
 
 use anyhow::{Context, Result};
+
+use crate::demo_nodes::Federation;
 use clap::Args;
 use enlace_store::Store;
 
@@ -115,10 +119,24 @@ pub fn run(args: DemoArgs) -> Result<()> {
     }
 
     outln!(
-        "\n2. Each agency imports its own file into its own node store, through its declared mapping:"
+        "\n2. Four nodes start as separate processes, talking HTTPS with pinned mutual TLS on loopback:"
+    );
+    let mut fed = Federation::create(&args.dir.join("nodes"))?;
+    fed.start()?;
+    for (id, url) in &fed.urls {
+        let what = if id == "lu" {
+            "linkage unit".to_string()
+        } else {
+            format!("{} agency", id.to_uppercase())
+        };
+        outln!("   {id:<3} {what:<14} {url}");
+    }
+
+    outln!(
+        "\n3. Each agency imports its own file into its own node, through its declared mapping:"
     );
     for (node, file, mapping) in AGENCIES {
-        let store = args.dir.join("nodes").join(node);
+        let store = fed.dir(node).join("records");
         let report = import_file(&agency_import(&store, &data, file, mapping))?;
         out!("   [{}] ", node.to_uppercase());
         print_report(&report);
@@ -138,11 +156,10 @@ pub fn run(args: DemoArgs) -> Result<()> {
             outln!("      kept with a warning {n} × {warning}");
         }
     }
-
-    outln!("\n3. Importing the same files again adds nothing:");
+    outln!("   Importing the same files again adds nothing:");
     for (node, file, mapping) in AGENCIES {
         let report = import_file(&agency_import(
-            &args.dir.join("nodes").join(node),
+            &fed.dir(node).join("records"),
             &data,
             file,
             mapping,
@@ -155,21 +172,40 @@ pub fn run(args: DemoArgs) -> Result<()> {
         );
     }
 
-    crate::demo_linkage::run(&args.dir, &data)?;
+    crate::demo_linkage::run(&fed, &data)?;
 
     outln!(
-        "\nDone in {:.1} s. Stores: {}/nodes/{{us,mx,gt}}; encodings: {}/exchange; ground truth: {}/truth.",
+        "\nDone in {:.1} s. Nodes: {}/nodes/{{us,mx,gt,lu}} (records, keys, audit logs, server.log); ground truth: {}/truth.",
         started.elapsed().as_secs_f64(),
-        args.dir.display(),
         args.dir.display(),
         data.display()
     );
     outln!(
-        "Not in the demo yet, but working as commands: nodes over mutual TLS (`enlace init`, `serve`), follow-up requests \
-         (`enlace request`, `inbox`, `policy`), the audit log (`enlace audit`) and network analysis (`enlace network`)."
+        "Beyond the demo, as commands: follow-up requests (`enlace request`, `inbox`, `policy`), the audit log (`enlace audit`) and network analysis (`enlace network`)."
     );
-    if !args.exit {
-        tracing::debug!("demo has no long-running nodes yet; exiting");
+    if args.exit {
+        fed.stop();
+        return Ok(());
     }
+    outln!(
+        "\nThe nodes stay up until Ctrl-C. Sign in (POST /api/v1/session with name and password):"
+    );
+    for (id, url) in &fed.urls {
+        for a in fed.accounts.iter().filter(|a| &a.node == id) {
+            outln!(
+                "   {url}  {:<14} {:<9} {}",
+                a.name,
+                a.role.to_string(),
+                a.password
+            );
+        }
+    }
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?;
+    runtime.block_on(crate::node_cmd::shutdown_signal());
+    outln!("stopping the nodes…");
+    fed.stop();
     Ok(())
 }

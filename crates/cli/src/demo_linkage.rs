@@ -1,149 +1,203 @@
-//! The demo's linkage chapter: each agency deduplicates its own records and encodes them under
-//! the project secret; the linkage unit links the encoding files; the result is scored against
-//! the scenario's truth (which only the demo holds) through the agencies' references.
+//! The demo's linkage chapter, over the running nodes: the US node creates a three-party
+//! project at the linkage unit, Mexico and Guatemala join it, each agency deduplicates and
+//! encodes its records and uploads them, the unit links them, and each agency fetches its own
+//! side of the hits. The demo alone holds the scenario's truth, and scores the hits with it.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::Path;
+use std::time::Duration;
 
 use anyhow::{Context, Result};
-use enlace_encode::{Encoder, EncodingFile, ProjectSecret, Schema};
-use enlace_link::encoded::{EncodedBlocker, EncodedDataset, EncodedSource, reference_key};
-use enlace_link::{Blocker, Dataset, Metrics, PairScope, Source, TrainOptions, Truth};
-use enlace_store::Store;
+use enlace_link::Truth;
+use enlace_node::node_dir::NodeDir;
+use enlace_node::project::ResultRow;
+use enlace_node::project::holder::Holder;
 
-/// Node name and source name of each agency.
-const SOURCES: [(&str, &str); 3] = [
+use crate::demo_nodes::Federation;
+use crate::project_cmd::{print_summary, read_refs, upload};
+
+/// The project the demo runs.
+pub const PROJECT: &str = "demo-trilateral";
+
+/// Node id and source name of each agency.
+pub const SOURCES: [(&str, &str); 3] = [
     ("us", "us-encounters"),
     ("mx", "mx-registros"),
     ("gt", "gt-registros"),
 ];
 
-pub fn run(dir: &Path, data: &Path) -> Result<()> {
-    let secret = ProjectSecret::generate(&mut rand::rng());
-    let encoder = Encoder::new(&secret, Schema::default_with_id("enlace-demo"))?;
-    let truth = Truth::from_records_csv(&data.join("truth/records.csv"))?;
-    let exchange = dir.join("exchange");
-    std::fs::create_dir_all(&exchange)
-        .with_context(|| format!("creating {}", exchange.display()))?;
+/// What each agency got back: its id, its rows and its reference → record key map.
+type NodeHits = (String, Vec<ResultRow>, HashMap<String, String>);
 
+pub fn run(fed: &Federation, data: &Path) -> Result<()> {
+    let load = |id: &str| {
+        NodeDir::new(fed.dir(id))
+            .load()
+            .with_context(|| format!("loading node {id}"))
+    };
     outln!(
-        "\n4. Each agency deduplicates its own records in plaintext, then encodes them under the shared project secret:"
+        "\n4. The US node creates the three-party project `{PROJECT}` at the linkage unit; the project secret is sealed to MX and GT, and the unit relays copies it cannot open:"
     );
-    let mut plain_sources = Vec::new();
-    let mut encoded_truth = Vec::new();
-    for (node, source) in SOURCES {
-        let store = Store::open(&dir.join("nodes").join(node))?;
-        let records: Vec<_> = store
-            .records(source)?
-            .into_iter()
-            .map(|r| r.record)
-            .collect();
-        let one = Dataset::new(vec![Source {
-            name: source.to_string(),
-            records: records.clone(),
-        }]);
-        let within = Blocker {
-            scope: PairScope::Within,
-            ..Blocker::default()
-        };
-        let deduped = enlace_link::run(&one, &within, None, &TrainOptions::default())?;
-        let mut group_of: HashMap<u32, u32> = HashMap::new();
-        let multi = deduped.clusters.iter().filter(|c| c.members.len() > 1);
-        for (group, cluster) in (1u32..).zip(multi) {
-            for &m in &cluster.members {
-                group_of.insert(m, group);
-            }
-        }
-        let mut encoded = encoder.encode_all(&records, |_, r| encoder.reference_for(&r.key));
-        for (i, (r, e)) in records.iter().zip(encoded.iter_mut()).enumerate() {
-            e.group = group_of.get(&(i as u32)).copied().unwrap_or(0);
-            if let Some(p) = truth.person(source, &r.key) {
-                encoded_truth.push((
-                    source.to_string(),
-                    reference_key(e.reference),
-                    p.to_string(),
-                ));
-            }
-        }
-        let file = EncodingFile {
-            schema: encoder.schema().clone(),
-            key_check: encoder.key_check(),
-            records: encoded,
-        };
-        let path = exchange.join(format!("{source}.enc"));
-        std::fs::write(&path, file.to_bytes()?)
-            .with_context(|| format!("writing {}", path.display()))?;
-        let groups = group_of
-            .values()
-            .collect::<std::collections::HashSet<_>>()
-            .len();
+    let us = load("us")?;
+    let spec = Holder::new(&us).create("lu", PROJECT, &["mx".into(), "gt".into()], None)?;
+    for id in ["mx", "gt"] {
+        let node = load(id)?;
+        Holder::new(&node).join("lu", PROJECT)?;
         outln!(
-            "   [{}] {} records, {} of them repeat records of {} people -> {} ({} KiB, no names, dates or ids in it)",
-            node.to_uppercase(),
-            records.len(),
-            group_of.len(),
-            groups,
-            path.display(),
-            std::fs::metadata(&path)
-                .map(|m| m.len() / 1024)
-                .unwrap_or(0)
+            "   [{}] opened its sealed copy (signed by {}); key check matches the project's",
+            id.to_uppercase(),
+            spec.initiator.to_uppercase()
         );
-        plain_sources.push(Source {
-            name: source.to_string(),
-            records,
-        });
     }
 
-    outln!("\n5. The linkage unit, which never holds the secret, links the three encoding files:");
-    let mut sources = Vec::new();
-    for (_, source) in SOURCES {
-        let path = exchange.join(format!("{source}.enc"));
-        let bytes = std::fs::read(&path).with_context(|| format!("reading {}", path.display()))?;
-        sources.push(EncodedSource {
-            name: source.to_string(),
-            file: EncodingFile::from_bytes(&bytes)?,
-        });
+    outln!(
+        "\n5. Each agency deduplicates its own records in plaintext, encodes them under the project secret and uploads them in checksummed chunks:"
+    );
+    for (id, source) in SOURCES {
+        let node = load(id)?;
+        let report = upload(&node, PROJECT, &node.dir.records(), source, 2_000, true)?;
+        outln!(
+            "   [{}] {} encodings in {} chunks ({} KiB; no names, dates or ids in them)",
+            id.to_uppercase(),
+            report.records,
+            report.chunks,
+            report.bytes / 1024
+        );
     }
-    let encoded = EncodedDataset::new(sources)?;
-    let out = enlace_link::run_encoded(
-        &encoded,
-        &EncodedBlocker::default(),
-        None,
-        &TrainOptions::default(),
-    )?;
-    let across = out
-        .clusters
-        .iter()
-        .filter(|c| {
-            let first = enlace_link::Linkable::source_of(&encoded, c.members[0]);
-            c.members
+
+    outln!("\n6. The linkage unit, which never holds the secret, links the three uploads:");
+    let holder = Holder::new(&us);
+    holder.run(PROJECT)?;
+    let done = holder.wait(PROJECT, Duration::from_secs(300))?;
+    print_summary(&done["summary"]);
+
+    outln!(
+        "\n7. Each agency fetches its own side of the hits — its record, the partner, an opaque reference, a band; never a score:"
+    );
+    let mut by_node = Vec::new();
+    for (id, _) in SOURCES {
+        let node = load(id)?;
+        let (_, rows) = Holder::new(&node).results(PROJECT)?;
+        let refs = read_refs(&node.dir.holder_projects().join(PROJECT))?;
+        let mut bands: BTreeMap<&str, usize> = BTreeMap::new();
+        let own: BTreeSet<&str> = rows.iter().map(|r| r.reference.as_str()).collect();
+        for r in &rows {
+            *bands.entry(r.band.as_str()).or_default() += 1;
+        }
+        outln!(
+            "   [{}] {} of its records are hits ({} rows: {})",
+            id.to_uppercase(),
+            own.len(),
+            rows.len(),
+            bands
                 .iter()
-                .any(|&m| enlace_link::Linkable::source_of(&encoded, m) != first)
-        })
+                .map(|(b, n)| format!("{n} {b}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+        by_node.push((id.to_string(), rows, refs));
+    }
+    explain_one(&by_node);
+    score(&by_node, data)?;
+    Ok(())
+}
+
+/// One hit as the Mexican analyst sees it: a record of theirs, and the same person's records
+/// at the other agencies, by opaque reference and band.
+fn explain_one(by_node: &[NodeHits]) {
+    let Some((_, rows, refs)) = by_node.iter().find(|(id, _, _)| id == "mx") else {
+        return;
+    };
+    let mut by_ref: BTreeMap<&str, Vec<&ResultRow>> = BTreeMap::new();
+    for r in rows {
+        by_ref.entry(r.reference.as_str()).or_default().push(r);
+    }
+    // A record found in both other countries if there is one.
+    let Some((reference, partners)) = by_ref
+        .iter()
+        .max_by_key(|(_, ps)| ps.iter().map(|p| &p.partner).collect::<BTreeSet<_>>().len())
+    else {
+        return;
+    };
+    let key = refs.get(*reference).map(String::as_str).unwrap_or("?");
+    outln!(
+        "   one hit on the Mexican side: its record {key} (reference {reference}, known to partners as {}) is the same person as",
+        partners[0].opaque
+    );
+    for p in partners {
+        outln!(
+            "      {} record {} — band {}",
+            p.partner.to_uppercase(),
+            p.partner_ref,
+            p.band
+        );
+    }
+    outln!(
+        "      (to learn more, MX sends a follow-up request quoting {}; the owner decides what to release)",
+        partners[0].partner_ref
+    );
+}
+
+/// Scores the hits against the scenario's truth: a pair of records of two agencies is a true
+/// hit when both are the same generated person.
+fn score(by_node: &[NodeHits], data: &Path) -> Result<()> {
+    let truth = Truth::from_records_csv(&data.join("truth/records.csv"))?;
+    let source_of: HashMap<&str, &str> = SOURCES.iter().copied().collect();
+    // The demo alone sees every agency's side: the cluster ids join them.
+    let mut clusters: BTreeMap<&str, BTreeSet<(&str, &str)>> = BTreeMap::new();
+    for (id, rows, refs) in by_node {
+        for r in rows {
+            if let Some(key) = refs.get(&r.reference) {
+                clusters
+                    .entry(r.cluster.as_str())
+                    .or_default()
+                    .insert((source_of[id.as_str()], key.as_str()));
+            }
+        }
+    }
+    let person = |(s, k): (&str, &str)| truth.person(s, k);
+    let mut predicted = BTreeSet::new();
+    for members in clusters.values() {
+        let m: Vec<_> = members.iter().copied().collect();
+        for (i, &a) in m.iter().enumerate() {
+            for &b in &m[i + 1..] {
+                if a.0 != b.0 {
+                    predicted.insert((a.min(b), a.max(b)));
+                }
+            }
+        }
+    }
+    let correct = predicted
+        .iter()
+        .filter(|(a, b)| person(*a).is_some() && person(*a) == person(*b))
         .count();
+    // Every true pair of two agencies' uploaded records.
+    let mut by_person: HashMap<&str, Vec<(&str, &str)>> = HashMap::new();
+    for (node, _, refs) in by_node {
+        let source = source_of[node.as_str()];
+        for key in refs.values() {
+            if let Some(p) = truth.person(source, key) {
+                by_person.entry(p).or_default().push((source, key.as_str()));
+            }
+        }
+    }
+    let mut true_pairs = 0usize;
+    for members in by_person.values() {
+        for (i, a) in members.iter().enumerate() {
+            true_pairs += members[i + 1..].iter().filter(|b| b.0 != a.0).count();
+        }
+    }
+    let precision = correct as f64 / predicted.len().max(1) as f64;
+    let recall = correct as f64 / true_pairs.max(1) as f64;
+    let f1 = if precision + recall > 0.0 {
+        2.0 * precision * recall / (precision + recall)
+    } else {
+        0.0
+    };
     outln!(
-        "   {} candidate pairs compared; {} people found in two or three countries' records (hits, by opaque reference)",
-        out.blocking.pairs,
-        across
-    );
-    let m = Metrics::of_clusters(
-        &out.clusters,
-        &Truth::from_assignments(encoded_truth).pairs(&encoded),
-    );
-    let plain_data = Dataset::new(plain_sources);
-    let plain = enlace_link::run(
-        &plain_data,
-        &Blocker::default(),
-        None,
-        &TrainOptions::default(),
-    )?;
-    let pm = Metrics::of_clusters(&plain.clusters, &truth.pairs(&plain_data));
-    outln!(
-        "   against the scenario's truth: encoded F1 {:.3} (precision {:.3}, recall {:.3}); the same linkage in plaintext, for comparison, F1 {:.3}",
-        m.f1,
-        m.precision,
-        m.recall,
-        pm.f1
+        "   against the scenario's truth (which only the demo holds): {} of {} record pairs across agencies found — precision {precision:.3}, recall {recall:.3}, F1 {f1:.3}",
+        correct,
+        true_pairs
     );
     Ok(())
 }

@@ -26,6 +26,7 @@ macro_rules! out {
 mod audit_cmd;
 mod demo;
 mod demo_linkage;
+mod demo_nodes;
 mod encode;
 mod evaluate;
 mod exchange_cmd;
@@ -35,6 +36,7 @@ mod link;
 mod network;
 mod node_cmd;
 mod policy_cmd;
+mod project_cmd;
 mod status;
 
 use anyhow::Result;
@@ -108,6 +110,10 @@ enum Command {
     Policy(policy_cmd::PolicyCommand),
     /// Build the network of a node's records and linkage results, and analyse it.
     Network(network::NetworkArgs),
+    /// A data holder's steps in a linkage project at a linkage unit: create, join, upload,
+    /// run, results.
+    #[command(subcommand)]
+    Project(project_cmd::ProjectCommand),
 }
 
 fn init_logging(verbose: u8) {
@@ -170,5 +176,6 @@ fn run(command: Command) -> Result<()> {
         Command::Request(args) => exchange_cmd::request(args),
         Command::Inbox(args) => exchange_cmd::inbox(args),
         Command::Network(args) => network::run(args),
+        Command::Project(command) => project_cmd::run(command),
     }
 }

@@ -166,7 +166,7 @@ fn roles(roles: &[NodeRole]) -> String {
         .join(",")
 }
 
-fn load(dir: &std::path::Path) -> Result<enlace_node::node_dir::Node> {
+pub(crate) fn load(dir: &std::path::Path) -> Result<enlace_node::node_dir::Node> {
     NodeDir::new(dir)
         .load()
         .with_context(|| format!("loading the node in {}", dir.display()))
@@ -268,7 +268,7 @@ pub fn serve(args: ServeArgs) -> Result<()> {
 }
 
 /// Ctrl-C or SIGTERM.
-async fn shutdown_signal() {
+pub(crate) async fn shutdown_signal() {
     let ctrl_c = async {
         if tokio::signal::ctrl_c().await.is_err() {
             std::future::pending::<()>().await;

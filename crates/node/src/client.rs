@@ -38,6 +38,8 @@ pub struct Request {
     /// A session token, sent as `Authorization: Bearer`.
     pub bearer: Option<String>,
     pub content_type: Option<String>,
+    /// Other headers, name and value.
+    pub headers: Vec<(String, String)>,
     pub body: Vec<u8>,
 }
 
@@ -48,6 +50,7 @@ impl Request {
             path: path.to_owned(),
             bearer: None,
             content_type: None,
+            headers: Vec::new(),
             body: Vec::new(),
         }
     }
@@ -58,12 +61,30 @@ impl Request {
             path: path.to_owned(),
             bearer: None,
             content_type: Some("application/json".into()),
+            headers: Vec::new(),
             body: body.into(),
         }
     }
 
     pub fn bearer(mut self, token: &str) -> Self {
         self.bearer = Some(token.to_owned());
+        self
+    }
+
+    /// A PUT of raw bytes.
+    pub fn put_bytes(path: &str, body: Vec<u8>) -> Self {
+        Request {
+            method: hyper::Method::PUT,
+            path: path.to_owned(),
+            bearer: None,
+            content_type: Some("application/octet-stream".into()),
+            headers: Vec::new(),
+            body,
+        }
+    }
+
+    pub fn header(mut self, name: &str, value: &str) -> Self {
+        self.headers.push((name.to_owned(), value.to_owned()));
         self
     }
 }
@@ -146,6 +167,9 @@ async fn send_inner(
     }
     if let Some(ct) = &request.content_type {
         builder = builder.header(hyper::header::CONTENT_TYPE, ct);
+    }
+    for (name, value) in &request.headers {
+        builder = builder.header(name.as_str(), value.as_str());
     }
     let req = builder
         .body(Full::new(Bytes::from(request.body)))

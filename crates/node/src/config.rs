@@ -155,6 +155,8 @@ pub struct Limits {
     pub session_ttl_secs: u64,
     /// The largest request body accepted, in bytes; larger ones get 413.
     pub max_body_bytes: usize,
+    /// The largest chunk of encodings a linkage unit accepts in one upload request, in bytes.
+    pub max_upload_bytes: usize,
     /// Requests per second each client address may make on average …
     pub rate_per_second: u32,
     /// … and in one burst; past that it gets 429.
@@ -166,6 +168,7 @@ impl Default for Limits {
         Limits {
             session_ttl_secs: 8 * 3600,
             max_body_bytes: 1 << 20,
+            max_upload_bytes: 64 << 20,
             rate_per_second: 20,
             rate_burst: 60,
         }
@@ -203,9 +206,13 @@ impl NodeConfig {
         }
         validate_url(&self.url)?;
         let l = &self.limits;
-        if l.session_ttl_secs == 0 || l.max_body_bytes == 0 || l.rate_per_second == 0 {
+        if l.session_ttl_secs == 0
+            || l.max_body_bytes == 0
+            || l.max_upload_bytes == 0
+            || l.rate_per_second == 0
+        {
             return Err(ConfigError::Invalid(
-                "limits.session_ttl_secs, max_body_bytes and rate_per_second must be above 0"
+                "limits.session_ttl_secs, max_body_bytes, max_upload_bytes and rate_per_second must be above 0"
                     .into(),
             ));
         }

@@ -86,7 +86,7 @@ impl From<Fingerprint> for String {
 }
 
 /// 64 lowercase hex digits into 32 bytes.
-pub(crate) fn parse_hex32(s: &str) -> Result<[u8; 32], String> {
+pub fn parse_hex32(s: &str) -> Result<[u8; 32], String> {
     let mut out = [0u8; 32];
     if s.len() != 64 || s.bytes().any(|b| b.is_ascii_uppercase()) {
         return Err("expected 64 lowercase hex digits".into());
@@ -238,6 +238,16 @@ impl NodeIdentity {
     }
 
     /// The signing key, for the audit log's writer (which signs each entry).
+    /// Opens a project secret sealed to this node (the X25519 secret never leaves this type).
+    pub fn open_sealed(
+        &self,
+        sealed: &crate::project::SealedSecret,
+        me: &str,
+        initiator_key: &VerifyingKey,
+    ) -> Result<enlace_encode::ProjectSecret, crate::project::SealError> {
+        sealed.open(me, &self.x25519, initiator_key)
+    }
+
     pub(crate) fn signing_key(&self) -> SigningKey {
         self.signing.clone()
     }

@@ -69,6 +69,18 @@ impl NodeDir {
     pub fn audit(&self) -> PathBuf {
         self.root.join("audit")
     }
+    /// The linkage unit's projects, uploads and results.
+    pub fn projects(&self) -> PathBuf {
+        self.root.join("projects.db")
+    }
+    /// A holder's own copies of its projects' secrets and upload state, one folder per project.
+    pub fn holder_projects(&self) -> PathBuf {
+        self.root.join("projects")
+    }
+    /// The agency's record store (`enlace import --store DIR/records`).
+    pub fn records(&self) -> PathBuf {
+        self.root.join("records")
+    }
     pub fn run(&self) -> PathBuf {
         self.root.join("run")
     }

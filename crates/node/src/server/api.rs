@@ -11,6 +11,7 @@
 //! | POST | `/api/v1/node/messages` | a peer node: a signed follow-up request |
 //! | GET | `/api/v1/inbox` | a signed-in approver |
 //! | GET | `/api/v1/openapi.json` | a signed-in person or a peer node |
+//! | … | `/api/v1/projects…` | peer nodes at a linkage unit: see `project_api` |
 
 use std::time::Instant;
 
@@ -37,7 +38,7 @@ pub const NODE_PING: &str = "/api/v1/node/ping";
 pub const OPENAPI: &str = "/api/v1/openapi.json";
 
 /// Every path the server routes; the OpenAPI document must describe exactly these.
-pub const PATHS: [&str; 8] = [
+pub const PATHS: [&str; 16] = [
     HEALTH,
     SESSION,
     ME,
@@ -46,6 +47,14 @@ pub const PATHS: [&str; 8] = [
     OPENAPI,
     super::exchange_api::NODE_MESSAGES,
     super::exchange_api::INBOX,
+    super::project_api::PROJECTS,
+    super::project_api::PROJECT,
+    super::project_api::SECRET,
+    super::project_api::CHUNK,
+    super::project_api::UPLOAD,
+    super::project_api::COMPLETE,
+    super::project_api::RUN,
+    super::project_api::RESULTS,
 ];
 
 /// Seconds since the Unix epoch.
@@ -57,7 +66,18 @@ pub(crate) fn now() -> i64 {
 }
 
 pub(super) fn router(state: AppState) -> Router {
+    use super::project_api as p;
     let max_body = state.limits.max_body_bytes;
+    let max_upload = state.limits.max_upload_bytes;
+    // Chunks of encodings are larger than anything else a node accepts: their route has its
+    // own limit, every other route the general one.
+    let uploads = Router::new()
+        .route(p::CHUNK, axum::routing::put(p::put_chunk))
+        .layer(axum::extract::DefaultBodyLimit::max(max_upload))
+        .layer(tower_http::limit::RequestBodyLimitLayer::new(max_upload))
+        .layer(middleware::from_fn(move |request: Request, next: Next| {
+            refuse_declared_oversize(max_upload as u64, request, next)
+        }));
     Router::new()
         .route(HEALTH, get(health))
         .route(SESSION, axum::routing::post(sign_in).delete(sign_out))
@@ -70,13 +90,20 @@ pub(super) fn router(state: AppState) -> Router {
             axum::routing::post(super::exchange_api::receive_message),
         )
         .route(super::exchange_api::INBOX, get(super::exchange_api::inbox))
-        .fallback(not_found)
+        .route(p::PROJECTS, axum::routing::post(p::create).get(p::list))
+        .route(p::PROJECT, get(p::status))
+        .route(p::SECRET, get(p::secret))
+        .route(p::UPLOAD, get(p::upload_state))
+        .route(p::COMPLETE, axum::routing::post(p::complete))
+        .route(p::RUN, axum::routing::post(p::run))
+        .route(p::RESULTS, get(p::results))
         .layer(axum::extract::DefaultBodyLimit::max(max_body))
         .layer(tower_http::limit::RequestBodyLimitLayer::new(max_body))
-        .layer(middleware::from_fn_with_state(
-            state.clone(),
-            refuse_declared_oversize,
-        ))
+        .layer(middleware::from_fn(move |request: Request, next: Next| {
+            refuse_declared_oversize(max_body as u64, request, next)
+        }))
+        .merge(uploads)
+        .fallback(not_found)
         .layer(middleware::from_fn_with_state(state.clone(), rate_limit))
         .layer(middleware::from_fn(log_request))
         .with_state(state)
@@ -138,17 +165,12 @@ const DRAIN_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
 /// client is still sending makes the client's kernel see a reset, and the client then reports a
 /// broken connection instead of the 413. (Bodies without a declared length are cut off at the
 /// limit by `RequestBodyLimitLayer`.)
-async fn refuse_declared_oversize(
-    State(state): State<AppState>,
-    request: Request,
-    next: Next,
-) -> Response {
+async fn refuse_declared_oversize(max: u64, request: Request, next: Next) -> Response {
     let declared = request
         .headers()
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
-    let max = state.limits.max_body_bytes as u64;
     let Some(length) = declared.filter(|&len| len > max) else {
         return next.run(request).await;
     };
@@ -417,7 +439,10 @@ impl Modify for SecuritySchemes {
         description = "The HTTPS API of an Enlace node: people sign in with sessions, peer nodes call with pinned client certificates."
     ),
     paths(health, sign_in, sign_out, me, list_users, node_ping, openapi_json,
-        super::exchange_api::receive_message, super::exchange_api::inbox),
+        super::exchange_api::receive_message, super::exchange_api::inbox,
+        super::project_api::create, super::project_api::list, super::project_api::status,
+        super::project_api::secret, super::project_api::put_chunk, super::project_api::upload_state,
+        super::project_api::complete, super::project_api::run, super::project_api::results),
     modifiers(&SecuritySchemes)
 )]
 struct ApiDoc;

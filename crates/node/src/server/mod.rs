@@ -5,6 +5,7 @@
 mod api;
 mod auth;
 mod exchange_api;
+mod project_api;
 mod rate;
 
 use std::future::Future;
@@ -25,6 +26,7 @@ use crate::roster::Roster;
 use crate::users::{UserError, UserStore};
 
 pub use api::{PATHS, openapi};
+pub use project_api::CHUNK_SHA256;
 
 /// How long a client has to finish the TLS handshake, and then to send a request's headers.
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
@@ -54,6 +56,8 @@ pub enum ServerError {
     Audit(#[from] enlace_audit::AuditError),
     #[error("exchange store: {0}")]
     Exchange(#[from] crate::exchange::EnvelopeError),
+    #[error(transparent)]
+    Projects(#[from] crate::project::unit::UnitError),
 }
 
 /// A peer node, as its pinned client certificate identifies it.
@@ -88,6 +92,8 @@ pub(crate) struct AppState {
     pub roster: Arc<Roster>,
     /// The inbox and the replay store, on one file; their calls are short and serialised.
     pub exchange: Arc<Mutex<Exchange>>,
+    /// The linkage unit's projects; `None` on a node serving as an agency.
+    pub projects: Option<project_api::Projects>,
 }
 
 /// The exchange's files, opened once at start.
@@ -126,6 +132,15 @@ impl Server {
             replay: crate::exchange::ReplayGuard::open(&node.dir.exchange())?,
             inbox: crate::exchange::Inbox::open(&node.dir.exchange())?,
         };
+        let projects = match role {
+            NodeRole::LinkageUnit => Some(project_api::Projects {
+                store: Arc::new(Mutex::new(crate::project::UnitStore::open(
+                    &node.dir.projects(),
+                )?)),
+                runs: Arc::new(tokio::sync::Semaphore::new(1)),
+            }),
+            NodeRole::Agency => None,
+        };
         let roster = Arc::new(node.roster);
         let limits = node.config.limits.clone();
         let state = AppState {
@@ -141,6 +156,7 @@ impl Server {
             audit: Arc::new(enlace_audit::AuditWriter::start(audit_log)),
             roster: roster.clone(),
             exchange: Arc::new(Mutex::new(exchange)),
+            projects,
         };
         let addr = listen.unwrap_or(node.config.listen);
         let listener = TcpListener::bind(addr)
@@ -180,6 +196,7 @@ impl Server {
     /// Serves until `shutdown` completes, then stops accepting, lets requests in flight finish
     /// (for up to 10 s) and removes `run/port`.
     pub async fn run(self, shutdown: impl Future<Output = ()>) -> Result<(), ServerError> {
+        self.resume_interrupted_runs()?;
         let graceful = hyper_util::server::graceful::GracefulShutdown::new();
         let mut purge = tokio::time::interval(Duration::from_secs(60));
         tokio::pin!(shutdown);
@@ -228,6 +245,28 @@ impl Server {
         }
         let port_file = self.dir.port_file();
         let _ = std::fs::remove_file(&port_file);
+        Ok(())
+    }
+}
+
+impl Server {
+    /// Runs again every project run a previous process left unfinished (killed mid-run): its
+    /// inputs are recorded, so the rerun links exactly what the first attempt would have.
+    fn resume_interrupted_runs(&self) -> Result<(), ServerError> {
+        let Some(projects) = &self.state.projects else {
+            return Ok(());
+        };
+        let interrupted = {
+            let store = match projects.store.lock() {
+                Ok(g) => g,
+                Err(p) => p.into_inner(),
+            };
+            store.interrupted_runs()?
+        };
+        for (project, run) in interrupted {
+            tracing::info!(project = %project, run, "resuming an interrupted run");
+            project_api::spawn_run(self.state.clone(), projects.clone(), project, run);
+        }
         Ok(())
     }
 }

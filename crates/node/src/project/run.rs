@@ -1,0 +1,246 @@
+//! A project run at the linkage unit: the holders' current uploads are linked on their
+//! encodings (the same engine as `enlace link --encoded`), and each hit is turned into rows that
+//! each holder may see — its own record, the partner node, an opaque reference of the partner's
+//! record and a band — never a score, never another holder's reference.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+use enlace_encode::EncodingFile;
+use enlace_link::encoded::{EncodedBlocker, EncodedDataset, EncodedSource, reference_key};
+use enlace_link::{Linkable, TrainOptions};
+use serde::{Deserialize, Serialize};
+
+use super::spec::{Band, ProjectSpec};
+use super::unit::ResultRow;
+
+/// Why a run failed. Names holders and chunks, never record values.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    #[error("holder {holder}, chunk {chunk}: {source}")]
+    Chunk {
+        holder: String,
+        chunk: usize,
+        source: enlace_encode::FileError,
+    },
+    #[error(
+        "holder {holder}, chunk {chunk}: made under another schema or secret than the project's"
+    )]
+    Foreign { holder: String, chunk: usize },
+    #[error("holder {0} uploaded no records")]
+    Empty(String),
+    #[error("encodings: {0}")]
+    Encodings(#[from] enlace_encode::FileError),
+    #[error("linkage: {0}")]
+    Link(#[from] enlace_link::LinkError),
+}
+
+/// Hits between two holders, counted in people (clusters), by band.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PairHits {
+    pub a: String,
+    pub b: String,
+    pub people: u64,
+    pub certain: u64,
+    pub probable: u64,
+    pub possible: u64,
+}
+
+/// What every holder of the project may know about a run: counts only.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct RunSummary {
+    /// Records linked, per holder.
+    pub records: BTreeMap<String, u64>,
+    /// Records uploaded twice under one reference (the later copies were left out).
+    pub duplicate_references: u64,
+    pub pairs_compared: u64,
+    /// People found in the records of two or more holders.
+    pub people_across: u64,
+    /// People found in every holder's records.
+    pub people_in_all: u64,
+    /// Per pair of holders.
+    pub hits: Vec<PairHits>,
+}
+
+/// The opaque name of a holder's record: a keyed hash under the unit's own per-project key, so
+/// it is stable across runs, and no holder — even knowing the project secret and guessing the
+/// partner's record keys — can tie it to a reference.
+pub fn opaque_ref(key: &[u8; 32], holder: &str, reference: u64) -> String {
+    let mut h = blake3::Hasher::new_keyed(key);
+    h.update(b"enlace record\0");
+    h.update(&(holder.len() as u64).to_le_bytes());
+    h.update(holder.as_bytes());
+    h.update(&reference.to_le_bytes());
+    format!("r-{}", hex::encode(&h.finalize().as_bytes()[..12]))
+}
+
+fn cluster_ref(key: &[u8; 32], first_member: &str) -> String {
+    let mut h = blake3::Hasher::new_keyed(key);
+    h.update(b"enlace cluster\0");
+    h.update(first_member.as_bytes());
+    format!("c-{}", hex::encode(&h.finalize().as_bytes()[..12]))
+}
+
+/// Joins one holder's chunks into one encoding file, checking each against the project.
+fn holder_file(
+    spec: &ProjectSpec,
+    holder: &str,
+    chunks: &[Vec<u8>],
+    duplicates: &mut u64,
+) -> Result<EncodingFile, RunError> {
+    let key_check = spec.key_check().map_err(|_| RunError::Foreign {
+        holder: holder.to_string(),
+        chunk: 0,
+    })?;
+    let fingerprint = spec.schema.fingerprint();
+    let mut records = Vec::new();
+    let mut seen = HashSet::new();
+    for (i, bytes) in chunks.iter().enumerate() {
+        let file = EncodingFile::from_bytes(bytes).map_err(|source| RunError::Chunk {
+            holder: holder.to_string(),
+            chunk: i,
+            source,
+        })?;
+        if file.schema.fingerprint() != fingerprint || !file.key_check.matches(&key_check) {
+            return Err(RunError::Foreign {
+                holder: holder.to_string(),
+                chunk: i,
+            });
+        }
+        for r in file.records {
+            if seen.insert(r.reference) {
+                records.push(r);
+            } else {
+                *duplicates += 1;
+            }
+        }
+    }
+    if records.is_empty() {
+        return Err(RunError::Empty(holder.to_string()));
+    }
+    Ok(EncodingFile {
+        schema: spec.schema.clone(),
+        key_check,
+        records,
+    })
+}
+
+/// Links the holders' uploads (`inputs`: holder and its chunk bodies) and returns each holder's
+/// result rows with the run's summary.
+pub fn link(
+    spec: &ProjectSpec,
+    inputs: Vec<super::unit::HolderChunks>,
+    ref_key: &[u8; 32],
+) -> Result<(Vec<(String, ResultRow)>, RunSummary), RunError> {
+    let mut summary = RunSummary::default();
+    let mut sources = Vec::new();
+    for (holder, chunks) in &inputs {
+        let file = holder_file(spec, holder, chunks, &mut summary.duplicate_references)?;
+        summary
+            .records
+            .insert(holder.clone(), file.records.len() as u64);
+        sources.push(EncodedSource {
+            name: holder.clone(),
+            file,
+        });
+    }
+    drop(inputs);
+    let data = EncodedDataset::new(sources)?;
+    let out = enlace_link::run_encoded(
+        &data,
+        &EncodedBlocker::default(),
+        None,
+        &TrainOptions::default(),
+    )?;
+    summary.pairs_compared = out.blocking.pairs as u64;
+    let threshold = out.model.threshold;
+
+    // The clusters that span holders, and for each record the cluster it is in.
+    let across: Vec<&enlace_link::Cluster> = out
+        .clusters
+        .iter()
+        .filter(|c| {
+            let first = data.source_of(c.members[0]);
+            c.members.iter().any(|&m| data.source_of(m) != first)
+        })
+        .collect();
+    let mut cluster_of: HashMap<u32, usize> = HashMap::new();
+    for (i, c) in across.iter().enumerate() {
+        for &m in &c.members {
+            cluster_of.insert(m, i);
+        }
+    }
+    // The best direct evidence between two holders' records of one person.
+    let mut best: HashMap<(usize, u32, u32), f64> = HashMap::new();
+    for p in &out.scored {
+        let (Some(&ca), Some(&cb)) = (cluster_of.get(&p.a), cluster_of.get(&p.b)) else {
+            continue;
+        };
+        let (sa, sb) = (data.source_of(p.a), data.source_of(p.b));
+        if ca != cb || sa == sb {
+            continue;
+        }
+        let slot = best.entry((ca, sa.min(sb), sa.max(sb))).or_insert(f64::MIN);
+        *slot = slot.max(p.weight);
+    }
+
+    let holder_names: Vec<&str> = data.sources.iter().map(|s| s.name.as_str()).collect();
+    let mut pair_hits: BTreeMap<(u32, u32), PairHits> = BTreeMap::new();
+    let mut rows = Vec::new();
+    for (ci, cluster) in across.iter().enumerate() {
+        let mut by_holder: BTreeMap<u32, Vec<u32>> = BTreeMap::new();
+        for &m in &cluster.members {
+            by_holder.entry(data.source_of(m)).or_default().push(m);
+        }
+        let opaque_of = |m: u32| {
+            let s = data.source_of(m) as usize;
+            opaque_ref(ref_key, holder_names[s], data.record(m).reference)
+        };
+        let first = cluster
+            .members
+            .iter()
+            .map(|&m| opaque_of(m))
+            .min()
+            .unwrap_or_default();
+        let cid = cluster_ref(ref_key, &first);
+        summary.people_across += 1;
+        if by_holder.len() == holder_names.len() {
+            summary.people_in_all += 1;
+        }
+        let holders: Vec<u32> = by_holder.keys().copied().collect();
+        for (i, &ha) in holders.iter().enumerate() {
+            for &hb in &holders[i + 1..] {
+                let band = Band::of(best.get(&(ci, ha, hb)).copied(), threshold, &spec.bands);
+                let entry = pair_hits.entry((ha, hb)).or_insert_with(|| PairHits {
+                    a: holder_names[ha as usize].to_string(),
+                    b: holder_names[hb as usize].to_string(),
+                    ..PairHits::default()
+                });
+                entry.people += 1;
+                match band {
+                    Band::Certain => entry.certain += 1,
+                    Band::Probable => entry.probable += 1,
+                    Band::Possible => entry.possible += 1,
+                }
+                for (own_h, other_h) in [(ha, hb), (hb, ha)] {
+                    for &m in &by_holder[&own_h] {
+                        for &q in &by_holder[&other_h] {
+                            rows.push((
+                                holder_names[own_h as usize].to_string(),
+                                ResultRow {
+                                    reference: reference_key(data.record(m).reference),
+                                    opaque: opaque_of(m),
+                                    partner: holder_names[other_h as usize].to_string(),
+                                    partner_ref: opaque_of(q),
+                                    cluster: cid.clone(),
+                                    band: band.as_str().to_string(),
+                                },
+                            ));
+                        }
+                    }
+                }
+            }
+        }
+    }
+    summary.hits = pair_hits.into_values().collect();
+    Ok((rows, summary))
+}

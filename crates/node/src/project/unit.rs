@@ -1,0 +1,660 @@
+//! The linkage unit's project store (`DIR/projects.db`): projects and the sealed secrets it
+//! relays, uploads in checksummed chunks, runs, and each run's results per holder.
+//!
+//! Every change is one SQLite transaction, so a kill at any moment leaves either the old state
+//! or the new one: a chunk is stored whole or not at all, an upload becomes a holder's current
+//! one only when all its chunks are in, and a run's results appear together with its `done`
+//! state. A run found `running` at start-up was interrupted and is run again from its recorded
+//! inputs.
+
+use std::path::Path;
+
+use rusqlite::{Connection, OptionalExtension, params};
+use serde::{Deserialize, Serialize};
+
+use super::SealedSecret;
+use super::spec::ProjectSpec;
+
+/// Errors of the project store. Never carry encodings or record values.
+#[derive(Debug, thiserror::Error)]
+pub enum UnitError {
+    #[error("project store: {0}")]
+    Sql(#[from] rusqlite::Error),
+    #[error("project store: stored JSON: {0}")]
+    Json(#[from] serde_json::Error),
+}
+
+/// What [`UnitStore::create`] did.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Created {
+    New,
+    /// The same project was created before (a retried call): nothing changed.
+    Again,
+    /// A different project already has this id.
+    Conflict,
+}
+
+/// What [`UnitStore::put_chunk`] did.
+#[derive(Debug, PartialEq, Eq)]
+pub enum ChunkStored {
+    New,
+    /// This chunk, with this checksum, was already stored (a resent chunk).
+    Again,
+    /// The upload already has a different chunk at this position.
+    Conflict,
+    /// The upload is complete; it takes no more chunks.
+    Closed,
+}
+
+/// What [`UnitStore::complete_upload`] did.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Completed {
+    Done,
+    /// Already complete with the same totals.
+    Again,
+    /// Chunks not received yet, by position.
+    Missing(Vec<u32>),
+    /// The totals do not match the chunks received.
+    Mismatch(String),
+}
+
+/// One upload as the store knows it.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq, utoipa::ToSchema)]
+pub struct UploadState {
+    pub upload: String,
+    /// Positions of the chunks received, ascending.
+    pub received: Vec<u32>,
+    /// Records in the chunks received.
+    pub records: u64,
+    /// Unix seconds; absent while incomplete.
+    pub completed_at: Option<i64>,
+}
+
+/// A holder's current (latest complete) upload.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq, utoipa::ToSchema)]
+pub struct HolderUpload {
+    pub holder: String,
+    pub upload: String,
+    pub records: u64,
+    pub completed_at: i64,
+}
+
+/// A run's state.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
+pub struct RunState {
+    pub run: u32,
+    /// `running`, `done` or `failed`.
+    pub state: String,
+    pub started_at: i64,
+    pub finished_at: Option<i64>,
+    /// Counts only (records, pairs compared, hits per pair of holders); see
+    /// [`super::run::RunSummary`].
+    #[schema(value_type = Object)]
+    pub summary: Option<serde_json::Value>,
+    /// Why a failed run failed.
+    pub error: Option<String>,
+}
+
+/// One row of a holder's results: one of its records, one partner record of the same person.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq, utoipa::ToSchema)]
+pub struct ResultRow {
+    /// The holder's own reference of its record (16 hex digits), as it uploaded it.
+    pub reference: String,
+    /// How partners know this record: quote it in a follow-up request about it.
+    pub opaque: String,
+    /// The partner node holding the other record.
+    pub partner: String,
+    /// The partner's record, opaque: stable across runs, meaningless without the partner.
+    pub partner_ref: String,
+    /// The person across all holders, opaque and stable while the cluster's first member is.
+    pub cluster: String,
+    /// `certain`, `probable` or `possible`.
+    pub band: String,
+}
+
+/// A holder and the bodies of its upload's chunks, in chunk order.
+pub type HolderChunks = (String, Vec<Vec<u8>>);
+
+/// The project store.
+pub struct UnitStore {
+    conn: Connection,
+}
+
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS projects (
+    id          TEXT PRIMARY KEY,
+    spec        TEXT NOT NULL,
+    created_at  INTEGER NOT NULL,
+    ref_key     BLOB NOT NULL
+);
+CREATE TABLE IF NOT EXISTS sealed (
+    project     TEXT NOT NULL REFERENCES projects(id),
+    holder      TEXT NOT NULL,
+    sealed      TEXT NOT NULL,
+    PRIMARY KEY (project, holder)
+);
+CREATE TABLE IF NOT EXISTS uploads (
+    project      TEXT NOT NULL REFERENCES projects(id),
+    holder       TEXT NOT NULL,
+    upload       TEXT NOT NULL,
+    chunks       INTEGER,
+    records      INTEGER,
+    completed_at INTEGER,
+    PRIMARY KEY (project, holder, upload)
+);
+CREATE TABLE IF NOT EXISTS chunks (
+    project     TEXT NOT NULL,
+    holder      TEXT NOT NULL,
+    upload      TEXT NOT NULL,
+    seq         INTEGER NOT NULL,
+    sha256      TEXT NOT NULL,
+    records     INTEGER NOT NULL,
+    body        BLOB NOT NULL,
+    PRIMARY KEY (project, holder, upload, seq)
+);
+CREATE TABLE IF NOT EXISTS current (
+    project     TEXT NOT NULL,
+    holder      TEXT NOT NULL,
+    upload      TEXT NOT NULL,
+    PRIMARY KEY (project, holder)
+);
+CREATE TABLE IF NOT EXISTS runs (
+    project     TEXT NOT NULL,
+    run         INTEGER NOT NULL,
+    state       TEXT NOT NULL CHECK (state IN ('running', 'done', 'failed')),
+    started_at  INTEGER NOT NULL,
+    finished_at INTEGER,
+    inputs      TEXT NOT NULL,
+    summary     TEXT,
+    error       TEXT,
+    PRIMARY KEY (project, run)
+);
+CREATE TABLE IF NOT EXISTS results (
+    project     TEXT NOT NULL,
+    run         INTEGER NOT NULL,
+    holder      TEXT NOT NULL,
+    reference   TEXT NOT NULL,
+    opaque      TEXT NOT NULL,
+    partner     TEXT NOT NULL,
+    partner_ref TEXT NOT NULL,
+    cluster     TEXT NOT NULL,
+    band        TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS results_by_holder ON results (project, run, holder);
+";
+
+impl UnitStore {
+    pub fn open(path: &Path) -> Result<UnitStore, UnitError> {
+        let conn = Connection::open(path)?;
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        // FULL: a chunk acknowledged to a holder survives a power cut, not only a kill.
+        conn.pragma_update(None, "synchronous", "FULL")?;
+        conn.busy_timeout(std::time::Duration::from_secs(10))?;
+        conn.execute_batch(SCHEMA)?;
+        Ok(UnitStore { conn })
+    }
+
+    /// Records a new project with the sealed secrets to relay and the unit's own key for opaque
+    /// references. Creating the same project again changes nothing.
+    pub fn create(
+        &mut self,
+        spec: &ProjectSpec,
+        sealed: &[SealedSecret],
+        ref_key: &[u8; 32],
+        now: i64,
+    ) -> Result<Created, UnitError> {
+        let text = serde_json::to_string(spec)?;
+        let tx = self.conn.transaction()?;
+        let existing: Option<String> = tx
+            .query_row("SELECT spec FROM projects WHERE id = ?1", [&spec.id], |r| {
+                r.get(0)
+            })
+            .optional()?;
+        if let Some(existing) = existing {
+            let same = serde_json::from_str::<ProjectSpec>(&existing)? == *spec;
+            return Ok(if same {
+                Created::Again
+            } else {
+                Created::Conflict
+            });
+        }
+        tx.execute(
+            "INSERT INTO projects (id, spec, created_at, ref_key) VALUES (?1, ?2, ?3, ?4)",
+            params![spec.id, text, now, &ref_key[..]],
+        )?;
+        for s in sealed {
+            tx.execute(
+                "INSERT INTO sealed (project, holder, sealed) VALUES (?1, ?2, ?3)",
+                params![spec.id, s.recipient, serde_json::to_string(s)?],
+            )?;
+        }
+        tx.commit()?;
+        Ok(Created::New)
+    }
+
+    pub fn project(&self, id: &str) -> Result<Option<(ProjectSpec, i64)>, UnitError> {
+        let row: Option<(String, i64)> = self
+            .conn
+            .query_row(
+                "SELECT spec, created_at FROM projects WHERE id = ?1",
+                [id],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()?;
+        match row {
+            Some((text, at)) => Ok(Some((serde_json::from_str(&text)?, at))),
+            None => Ok(None),
+        }
+    }
+
+    /// Projects in which `node` is a holder, newest first.
+    pub fn projects_of(&self, node: &str) -> Result<Vec<ProjectSpec>, UnitError> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT spec FROM projects ORDER BY created_at DESC, id")?;
+        let specs = stmt
+            .query_map([], |r| r.get::<_, String>(0))?
+            .collect::<Result<Vec<_>, _>>()?;
+        let mut out = Vec::new();
+        for text in specs {
+            let spec: ProjectSpec = serde_json::from_str(&text)?;
+            if spec.is_holder(node) {
+                out.push(spec);
+            }
+        }
+        Ok(out)
+    }
+
+    pub fn ref_key(&self, id: &str) -> Result<Option<[u8; 32]>, UnitError> {
+        let key: Option<Vec<u8>> = self
+            .conn
+            .query_row("SELECT ref_key FROM projects WHERE id = ?1", [id], |r| {
+                r.get(0)
+            })
+            .optional()?;
+        Ok(key.and_then(|k| k.try_into().ok()))
+    }
+
+    pub fn sealed_for(
+        &self,
+        project: &str,
+        holder: &str,
+    ) -> Result<Option<SealedSecret>, UnitError> {
+        let text: Option<String> = self
+            .conn
+            .query_row(
+                "SELECT sealed FROM sealed WHERE project = ?1 AND holder = ?2",
+                [project, holder],
+                |r| r.get(0),
+            )
+            .optional()?;
+        Ok(match text {
+            Some(t) => Some(serde_json::from_str(&t)?),
+            None => None,
+        })
+    }
+
+    /// Stores chunk `seq` of an upload. A chunk already there with the same checksum is
+    /// acknowledged again; with another checksum it is a conflict.
+    #[allow(clippy::too_many_arguments)]
+    pub fn put_chunk(
+        &mut self,
+        project: &str,
+        holder: &str,
+        upload: &str,
+        seq: u32,
+        sha256: &str,
+        records: u64,
+        body: &[u8],
+    ) -> Result<ChunkStored, UnitError> {
+        let tx = self.conn.transaction()?;
+        let completed: Option<Option<i64>> = tx
+            .query_row(
+                "SELECT completed_at FROM uploads WHERE project = ?1 AND holder = ?2 AND upload = ?3",
+                [project, holder, upload],
+                |r| r.get(0),
+            )
+            .optional()?;
+        let existing: Option<String> = tx
+            .query_row(
+                "SELECT sha256 FROM chunks WHERE project = ?1 AND holder = ?2 AND upload = ?3 AND seq = ?4",
+                params![project, holder, upload, seq],
+                |r| r.get(0),
+            )
+            .optional()?;
+        match (existing, completed) {
+            (Some(sha), _) if sha == sha256 => return Ok(ChunkStored::Again),
+            (Some(_), _) => return Ok(ChunkStored::Conflict),
+            (None, Some(Some(_))) => return Ok(ChunkStored::Closed),
+            (None, None) => {
+                tx.execute(
+                    "INSERT INTO uploads (project, holder, upload) VALUES (?1, ?2, ?3)",
+                    [project, holder, upload],
+                )?;
+            }
+            (None, Some(None)) => {}
+        }
+        tx.execute(
+            "INSERT INTO chunks (project, holder, upload, seq, sha256, records, body)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            params![project, holder, upload, seq, sha256, records as i64, body],
+        )?;
+        tx.commit()?;
+        Ok(ChunkStored::New)
+    }
+
+    /// What the store holds of an upload; `None` when it has none of it.
+    pub fn upload_state(
+        &self,
+        project: &str,
+        holder: &str,
+        upload: &str,
+    ) -> Result<Option<UploadState>, UnitError> {
+        let completed: Option<Option<i64>> = self
+            .conn
+            .query_row(
+                "SELECT completed_at FROM uploads WHERE project = ?1 AND holder = ?2 AND upload = ?3",
+                [project, holder, upload],
+                |r| r.get(0),
+            )
+            .optional()?;
+        let Some(completed_at) = completed else {
+            return Ok(None);
+        };
+        let mut stmt = self.conn.prepare(
+            "SELECT seq, records FROM chunks WHERE project = ?1 AND holder = ?2 AND upload = ?3 ORDER BY seq",
+        )?;
+        let rows = stmt
+            .query_map([project, holder, upload], |r| {
+                Ok((r.get::<_, u32>(0)?, r.get::<_, i64>(1)?))
+            })?
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Some(UploadState {
+            upload: upload.to_string(),
+            received: rows.iter().map(|r| r.0).collect(),
+            records: rows.iter().map(|r| r.1.max(0) as u64).sum(),
+            completed_at,
+        }))
+    }
+
+    /// Closes an upload of `chunks` chunks and `records` records and makes it the holder's
+    /// current one, which the next run links.
+    pub fn complete_upload(
+        &mut self,
+        project: &str,
+        holder: &str,
+        upload: &str,
+        chunks: u32,
+        records: u64,
+        now: i64,
+    ) -> Result<Completed, UnitError> {
+        let Some(state) = self.upload_state(project, holder, upload)? else {
+            return Ok(Completed::Missing((0..chunks).collect()));
+        };
+        if state.completed_at.is_some() {
+            let (c, r): (i64, i64) = self.conn.query_row(
+                "SELECT chunks, records FROM uploads WHERE project = ?1 AND holder = ?2 AND upload = ?3",
+                [project, holder, upload],
+                |row| Ok((row.get(0)?, row.get(1)?)),
+            )?;
+            return Ok(if c == i64::from(chunks) && r == records as i64 {
+                Completed::Again
+            } else {
+                Completed::Mismatch(format!(
+                    "the upload was completed with {c} chunks and {r} records"
+                ))
+            });
+        }
+        if let Some(&beyond) = state.received.iter().find(|&&s| s >= chunks) {
+            return Ok(Completed::Mismatch(format!(
+                "chunk {beyond} was received but the upload is said to have {chunks} chunks"
+            )));
+        }
+        let missing: Vec<u32> = (0..chunks)
+            .filter(|s| state.received.binary_search(s).is_err())
+            .collect();
+        if !missing.is_empty() {
+            return Ok(Completed::Missing(missing));
+        }
+        if state.records != records {
+            return Ok(Completed::Mismatch(format!(
+                "the chunks hold {} records, not {records}",
+                state.records
+            )));
+        }
+        let tx = self.conn.transaction()?;
+        tx.execute(
+            "UPDATE uploads SET chunks = ?4, records = ?5, completed_at = ?6
+             WHERE project = ?1 AND holder = ?2 AND upload = ?3",
+            params![project, holder, upload, chunks, records as i64, now],
+        )?;
+        tx.execute(
+            "INSERT INTO current (project, holder, upload) VALUES (?1, ?2, ?3)
+             ON CONFLICT (project, holder) DO UPDATE SET upload = excluded.upload",
+            [project, holder, upload],
+        )?;
+        tx.commit()?;
+        Ok(Completed::Done)
+    }
+
+    /// Every holder's current upload.
+    pub fn current_uploads(&self, project: &str) -> Result<Vec<HolderUpload>, UnitError> {
+        let mut stmt = self.conn.prepare(
+            "SELECT c.holder, c.upload, u.records, u.completed_at FROM current c
+             JOIN uploads u ON u.project = c.project AND u.holder = c.holder AND u.upload = c.upload
+             WHERE c.project = ?1 ORDER BY c.holder",
+        )?;
+        let rows = stmt
+            .query_map([project], |r| {
+                Ok(HolderUpload {
+                    holder: r.get(0)?,
+                    upload: r.get(1)?,
+                    records: r.get::<_, i64>(2)?.max(0) as u64,
+                    completed_at: r.get(3)?,
+                })
+            })?
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(rows)
+    }
+
+    /// Starts a run over the holders' current uploads, unless one is running already (whose
+    /// number is returned instead). `Ok(None)`: some holder has no complete upload.
+    pub fn start_run(
+        &mut self,
+        spec: &ProjectSpec,
+        now: i64,
+    ) -> Result<Option<(u32, bool)>, UnitError> {
+        let tx = self.conn.transaction()?;
+        let running: Option<u32> = tx
+            .query_row(
+                "SELECT run FROM runs WHERE project = ?1 AND state = 'running'",
+                [&spec.id],
+                |r| r.get(0),
+            )
+            .optional()?;
+        if let Some(run) = running {
+            return Ok(Some((run, false)));
+        }
+        let inputs: Vec<(String, String)> = {
+            let mut stmt = tx
+                .prepare("SELECT holder, upload FROM current WHERE project = ?1 ORDER BY holder")?;
+            stmt.query_map([&spec.id], |r| Ok((r.get(0)?, r.get(1)?)))?
+                .collect::<Result<Vec<_>, _>>()?
+        };
+        if spec
+            .holders
+            .iter()
+            .any(|h| !inputs.iter().any(|(i, _)| i == h))
+        {
+            return Ok(None);
+        }
+        let run: u32 = tx.query_row(
+            "SELECT COALESCE(MAX(run), 0) + 1 FROM runs WHERE project = ?1",
+            [&spec.id],
+            |r| r.get(0),
+        )?;
+        tx.execute(
+            "INSERT INTO runs (project, run, state, started_at, inputs) VALUES (?1, ?2, 'running', ?3, ?4)",
+            params![spec.id, run, now, serde_json::to_string(&inputs)?],
+        )?;
+        tx.commit()?;
+        Ok(Some((run, true)))
+    }
+
+    /// The chunk bodies a run links, per holder in holder order, each holder's in chunk order.
+    pub fn run_inputs(&self, project: &str, run: u32) -> Result<Vec<HolderChunks>, UnitError> {
+        let inputs: String = self.conn.query_row(
+            "SELECT inputs FROM runs WHERE project = ?1 AND run = ?2",
+            params![project, run],
+            |r| r.get(0),
+        )?;
+        let inputs: Vec<(String, String)> = serde_json::from_str(&inputs)?;
+        let mut out = Vec::new();
+        let mut stmt = self.conn.prepare(
+            "SELECT body FROM chunks WHERE project = ?1 AND holder = ?2 AND upload = ?3 ORDER BY seq",
+        )?;
+        for (holder, upload) in inputs {
+            let bodies = stmt
+                .query_map([project, &holder, &upload], |r| r.get::<_, Vec<u8>>(0))?
+                .collect::<Result<Vec<_>, _>>()?;
+            out.push((holder, bodies));
+        }
+        Ok(out)
+    }
+
+    /// Stores a run's results and marks it done, in one transaction.
+    pub fn finish_run(
+        &mut self,
+        project: &str,
+        run: u32,
+        rows: &[(String, ResultRow)],
+        summary: &serde_json::Value,
+        now: i64,
+    ) -> Result<(), UnitError> {
+        let tx = self.conn.transaction()?;
+        tx.execute(
+            "DELETE FROM results WHERE project = ?1 AND run = ?2",
+            params![project, run],
+        )?;
+        {
+            let mut insert = tx.prepare(
+                "INSERT INTO results (project, run, holder, reference, opaque, partner, partner_ref, cluster, band)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+            )?;
+            for (holder, r) in rows {
+                insert.execute(params![
+                    project,
+                    run,
+                    holder,
+                    r.reference,
+                    r.opaque,
+                    r.partner,
+                    r.partner_ref,
+                    r.cluster,
+                    r.band
+                ])?;
+            }
+        }
+        tx.execute(
+            "UPDATE runs SET state = 'done', finished_at = ?3, summary = ?4 WHERE project = ?1 AND run = ?2",
+            params![project, run, now, serde_json::to_string(summary)?],
+        )?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    pub fn fail_run(
+        &mut self,
+        project: &str,
+        run: u32,
+        error: &str,
+        now: i64,
+    ) -> Result<(), UnitError> {
+        self.conn.execute(
+            "UPDATE runs SET state = 'failed', finished_at = ?3, error = ?4 WHERE project = ?1 AND run = ?2",
+            params![project, run, now, error],
+        )?;
+        Ok(())
+    }
+
+    /// Runs left `running` by a unit that stopped mid-run.
+    pub fn interrupted_runs(&self) -> Result<Vec<(String, u32)>, UnitError> {
+        let mut stmt = self.conn.prepare(
+            "SELECT project, run FROM runs WHERE state = 'running' ORDER BY project, run",
+        )?;
+        let rows = stmt
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(rows)
+    }
+
+    /// The project's runs, newest first.
+    pub fn runs(&self, project: &str) -> Result<Vec<RunState>, UnitError> {
+        let mut stmt = self.conn.prepare(
+            "SELECT run, state, started_at, finished_at, summary, error FROM runs
+             WHERE project = ?1 ORDER BY run DESC",
+        )?;
+        let rows = stmt
+            .query_map([project], |r| {
+                Ok((
+                    r.get::<_, u32>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, i64>(2)?,
+                    r.get::<_, Option<i64>>(3)?,
+                    r.get::<_, Option<String>>(4)?,
+                    r.get::<_, Option<String>>(5)?,
+                ))
+            })?
+            .collect::<Result<Vec<_>, _>>()?;
+        rows.into_iter()
+            .map(|(run, state, started_at, finished_at, summary, error)| {
+                Ok(RunState {
+                    run,
+                    state,
+                    started_at,
+                    finished_at,
+                    summary: summary.map(|s| serde_json::from_str(&s)).transpose()?,
+                    error,
+                })
+            })
+            .collect()
+    }
+
+    /// The latest finished run's results for `holder`: `(run, rows)`, or `None` before any run
+    /// finished.
+    pub fn results(
+        &self,
+        project: &str,
+        holder: &str,
+    ) -> Result<Option<(u32, Vec<ResultRow>)>, UnitError> {
+        let run: Option<u32> = self
+            .conn
+            .query_row(
+                "SELECT MAX(run) FROM runs WHERE project = ?1 AND state = 'done'",
+                [project],
+                |r| r.get(0),
+            )
+            .optional()?
+            .flatten();
+        let Some(run) = run else {
+            return Ok(None);
+        };
+        let mut stmt = self.conn.prepare(
+            "SELECT reference, opaque, partner, partner_ref, cluster, band FROM results
+             WHERE project = ?1 AND run = ?2 AND holder = ?3 ORDER BY cluster, reference, partner, partner_ref",
+        )?;
+        let rows = stmt
+            .query_map(params![project, run, holder], |r| {
+                Ok(ResultRow {
+                    reference: r.get(0)?,
+                    opaque: r.get(1)?,
+                    partner: r.get(2)?,
+                    partner_ref: r.get(3)?,
+                    cluster: r.get(4)?,
+                    band: r.get(5)?,
+                })
+            })?
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Some((run, rows)))
+    }
+}

@@ -11,7 +11,7 @@ fn over_nodes(subcommand: &str, nodes: &std::path::Path) -> Command {
     let mut cmd = Command::new(BIN);
     cmd.arg(subcommand);
     for node in ["us", "mx", "gt"] {
-        cmd.arg("--from").arg(nodes.join(node));
+        cmd.arg("--from").arg(nodes.join(node).join("records"));
     }
     cmd
 }
@@ -47,11 +47,14 @@ fn link_three_stores_and_evaluate_against_the_truth() {
     let out = Command::new(BIN)
         .arg("link")
         .arg("--from")
-        .arg(nodes.join("us"))
+        .arg(nodes.join("us").join("records"))
         .arg("--from")
-        .arg(format!("{}:mx-registros", nodes.join("mx").display()))
+        .arg(format!(
+            "{}:mx-registros",
+            nodes.join("mx").join("records").display()
+        ))
         .arg("--from")
-        .arg(nodes.join("gt"))
+        .arg(nodes.join("gt").join("records"))
         .arg("--truth")
         .arg(dir.join("data/truth/records.csv"))
         .arg("--json")
@@ -206,7 +209,10 @@ fn encode_nodes(
             let mut cmd = Command::new(BIN);
             cmd.arg("encode")
                 .arg("--from")
-                .arg(format!("{}:{source}", nodes.join(node).display()))
+                .arg(format!(
+                    "{}:{source}",
+                    nodes.join(node).join("records").display()
+                ))
                 .arg("--secret-file")
                 .arg(key)
                 .arg("--project")
@@ -317,7 +323,10 @@ fn encode_link_encoded_dedupe_and_evaluate() {
             Command::new(BIN)
                 .arg("dedupe")
                 .arg("--from")
-                .arg(format!("{}:{source}", nodes.join(node).display()))
+                .arg(format!(
+                    "{}:{source}",
+                    nodes.join(node).join("records").display()
+                ))
                 .arg("--out")
                 .arg(tmp.path().join(format!("dedupe-{source}"))),
         );
@@ -352,7 +361,10 @@ fn encode_link_encoded_dedupe_and_evaluate() {
         Command::new(BIN)
             .arg("encode")
             .arg("--from")
-            .arg(format!("{}:gt-registros", nodes.join("gt").display()))
+            .arg(format!(
+                "{}:gt-registros",
+                nodes.join("gt").join("records").display()
+            ))
             .arg("--secret-file")
             .arg(&other_key)
             .arg("--project")
@@ -383,7 +395,7 @@ fn encode_link_encoded_dedupe_and_evaluate() {
             .arg("dedupe")
             .arg("--json")
             .arg("--from")
-            .arg(nodes.join("us"))
+            .arg(nodes.join("us").join("records"))
             .arg("--truth")
             .arg(&truth)
             .arg("--out")

@@ -361,6 +361,7 @@ impl<'a> Holder<'a> {
             if have.binary_search(&seq).is_ok() {
                 continue;
             }
+            crate::server::test_pause("ENLACE_TEST_CHUNK_PAUSE_MS");
             report.bytes += bytes.len() as u64;
             let request = Request::put_bytes(&format!("{base}/chunks/{seq}"), bytes)
                 .header(crate::server::CHUNK_SHA256, &sha);

@@ -244,3 +244,19 @@ pub fn link(
     summary.hits = pair_hits.into_values().collect();
     Ok((rows, summary))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn opaque_references_are_stable_keyed_and_bound_to_the_holder() {
+        let a = opaque_ref(&[1; 32], "mx", 42);
+        assert_eq!(a, opaque_ref(&[1; 32], "mx", 42));
+        assert_ne!(a, opaque_ref(&[2; 32], "mx", 42), "another unit key");
+        assert_ne!(a, opaque_ref(&[1; 32], "gt", 42), "another holder");
+        assert_ne!(a, opaque_ref(&[1; 32], "mx", 43), "another record");
+        assert!(!a.contains(&format!("{:016x}", 42u64)));
+        assert_eq!(a.len(), 26);
+    }
+}

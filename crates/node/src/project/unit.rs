@@ -658,3 +658,120 @@ impl UnitStore {
         Ok(Some((run, rows)))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use enlace_encode::{KeyCheck, Schema};
+
+    fn spec() -> ProjectSpec {
+        ProjectSpec::new(
+            "p",
+            "us",
+            &["us".into(), "mx".into()],
+            Schema::default_with_id("p"),
+            &KeyCheck([1; 32]),
+        )
+    }
+
+    fn store() -> (tempfile::TempDir, UnitStore) {
+        let tmp = tempfile::tempdir().unwrap();
+        let s = UnitStore::open(&tmp.path().join("projects.db")).unwrap();
+        (tmp, s)
+    }
+
+    #[test]
+    fn creating_a_project_twice_is_harmless_and_another_with_its_id_conflicts() {
+        let (_tmp, mut s) = store();
+        assert_eq!(s.create(&spec(), &[], &[7; 32], 1).unwrap(), Created::New);
+        assert_eq!(s.create(&spec(), &[], &[8; 32], 2).unwrap(), Created::Again);
+        let mut other = spec();
+        other.holders.push("gt".into());
+        assert_eq!(
+            s.create(&other, &[], &[7; 32], 3).unwrap(),
+            Created::Conflict
+        );
+        assert_eq!(
+            s.ref_key("p").unwrap(),
+            Some([7; 32]),
+            "the first key stays"
+        );
+        assert_eq!(s.projects_of("mx").unwrap().len(), 1);
+        assert!(s.projects_of("gt").unwrap().is_empty());
+    }
+
+    #[test]
+    fn chunks_are_idempotent_conflicts_refused_and_completion_checked() {
+        let (_tmp, mut s) = store();
+        s.create(&spec(), &[], &[7; 32], 1).unwrap();
+        let put = |s: &mut UnitStore, seq, sha: &str| {
+            s.put_chunk("p", "mx", "u1", seq, sha, 10, b"body").unwrap()
+        };
+        assert_eq!(put(&mut s, 0, "aa"), ChunkStored::New);
+        assert_eq!(put(&mut s, 0, "aa"), ChunkStored::Again);
+        assert_eq!(put(&mut s, 0, "bb"), ChunkStored::Conflict);
+        assert_eq!(
+            s.complete_upload("p", "mx", "u1", 2, 20, 5).unwrap(),
+            Completed::Missing(vec![1])
+        );
+        assert_eq!(put(&mut s, 1, "cc"), ChunkStored::New);
+        assert!(matches!(
+            s.complete_upload("p", "mx", "u1", 2, 25, 5).unwrap(),
+            Completed::Mismatch(_)
+        ));
+        assert!(matches!(
+            s.complete_upload("p", "mx", "u1", 1, 10, 5).unwrap(),
+            Completed::Mismatch(_)
+        ));
+        assert_eq!(
+            s.complete_upload("p", "mx", "u1", 2, 20, 5).unwrap(),
+            Completed::Done
+        );
+        assert_eq!(
+            s.complete_upload("p", "mx", "u1", 2, 20, 6).unwrap(),
+            Completed::Again
+        );
+        assert_eq!(put(&mut s, 2, "dd"), ChunkStored::Closed);
+        let state = s.upload_state("p", "mx", "u1").unwrap().unwrap();
+        assert_eq!((state.received, state.records), (vec![0, 1], 20));
+        assert_eq!(s.current_uploads("p").unwrap().len(), 1);
+    }
+
+    #[test]
+    fn a_run_needs_every_holder_and_an_unfinished_one_is_found_again() {
+        let (_tmp, mut s) = store();
+        s.create(&spec(), &[], &[7; 32], 1).unwrap();
+        for h in ["us", "mx"] {
+            s.put_chunk("p", h, "u", 0, "aa", 1, b"x").unwrap();
+        }
+        s.complete_upload("p", "us", "u", 1, 1, 2).unwrap();
+        assert_eq!(s.start_run(&spec(), 3).unwrap(), None);
+        s.complete_upload("p", "mx", "u", 1, 1, 2).unwrap();
+        assert_eq!(s.start_run(&spec(), 3).unwrap(), Some((1, true)));
+        assert_eq!(s.start_run(&spec(), 4).unwrap(), Some((1, false)));
+        assert_eq!(s.interrupted_runs().unwrap(), vec![("p".to_string(), 1)]);
+        let inputs = s.run_inputs("p", 1).unwrap();
+        assert_eq!(inputs.len(), 2);
+        assert_eq!(s.results("p", "mx").unwrap(), None);
+        let row = ResultRow {
+            reference: "00".into(),
+            opaque: "r-1".into(),
+            partner: "us".into(),
+            partner_ref: "r-2".into(),
+            cluster: "c-1".into(),
+            band: "certain".into(),
+        };
+        s.finish_run(
+            "p",
+            1,
+            &[("mx".into(), row.clone())],
+            &serde_json::json!({}),
+            5,
+        )
+        .unwrap();
+        assert!(s.interrupted_runs().unwrap().is_empty());
+        assert_eq!(s.results("p", "mx").unwrap(), Some((1, vec![row])));
+        assert_eq!(s.results("p", "us").unwrap(), Some((1, vec![])));
+        assert_eq!(s.start_run(&spec(), 6).unwrap(), Some((2, true)));
+    }
+}

@@ -602,6 +602,17 @@ fn lock(store: &Mutex<UnitStore>) -> std::sync::MutexGuard<'_, UnitStore> {
     }
 }
 
+/// A pause that lets the integration tests kill a process at a chosen step (`kill -9` during a
+/// run or an upload). Unset in every real deployment: the variable is read, never required.
+pub fn test_pause(variable: &str) {
+    if let Some(ms) = std::env::var(variable)
+        .ok()
+        .and_then(|v| v.parse::<u64>().ok())
+    {
+        std::thread::sleep(std::time::Duration::from_millis(ms.min(60_000)));
+    }
+}
+
 /// Loads a run's inputs, links them and stores the results; on a linkage error the run is
 /// marked failed with the reason (which names holders and chunks, never values).
 fn execute_run(store: &Mutex<UnitStore>, project: &str, run: u32) -> Result<u64, String> {
@@ -619,6 +630,7 @@ fn execute_run(store: &Mutex<UnitStore>, project: &str, run: u32) -> Result<u64,
         }
     };
     let (spec, key, inputs) = loaded?;
+    test_pause("ENLACE_TEST_RUN_PAUSE_MS");
     match crate::project::run::link(&spec, inputs, &key) {
         Ok((rows, summary)) => {
             let people = summary.people_across;

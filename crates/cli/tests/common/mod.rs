@@ -1,0 +1,216 @@
+//! What the integration tests with real node processes share: making nodes with `enlace init`,
+//! exchanging cards, adding people, and running `enlace serve` as a child process.
+#![allow(dead_code)]
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use enlace_node::client::{self, Request, Response};
+use enlace_node::identity::{Fingerprint, NodeIdentity};
+use enlace_node::node_dir::NodeDir;
+
+pub const BIN: &str = env!("CARGO_BIN_EXE_enlace");
+pub const PASSWORD: &str = "correct horse battery staple";
+
+/// Runs a command that must succeed; its stdout.
+pub fn run_ok(cmd: &mut Command) -> String {
+    let out = cmd.output().unwrap();
+    assert!(
+        out.status.success(),
+        "{cmd:?} failed:\n{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// `enlace init` a node listening on a free loopback port, with `roles`.
+pub fn init(root: &Path, id: &str, country: &str, roles: &[&str]) -> PathBuf {
+    let dir = root.join(id);
+    let mut cmd = Command::new(BIN);
+    cmd.args(["init", "--node-id", id, "--country", country, "--listen"])
+        .arg(format!("127.0.0.1:{}", free_port()))
+        .arg("--dir")
+        .arg(&dir);
+    for role in roles {
+        cmd.args(["--role", role]);
+    }
+    run_ok(&mut cmd);
+    dir
+}
+
+/// Replaces node.toml's [limits] with `limits` (TOML lines).
+pub fn set_limits(dir: &Path, limits: &str) {
+    let path = dir.join("node.toml");
+    let text = std::fs::read_to_string(&path).unwrap();
+    let head = text.split("[limits]").next().unwrap();
+    std::fs::write(&path, format!("{head}[limits]\n{limits}\n")).unwrap();
+}
+
+/// `enlace roster export` from `from`, `enlace roster add` into `to`.
+pub fn trust(to: &Path, from: &Path) {
+    let card = from.with_extension("card.toml");
+    run_ok(
+        Command::new(BIN)
+            .args(["roster", "export", "--dir"])
+            .arg(from)
+            .arg("--out")
+            .arg(&card),
+    );
+    run_ok(
+        Command::new(BIN)
+            .args(["roster", "add", "--dir"])
+            .arg(to)
+            .arg(&card),
+    );
+}
+
+/// `enlace user add` with the password on stdin.
+pub fn add_user(dir: &Path, name: &str, role: &str) {
+    let mut child = Command::new(BIN)
+        .args([
+            "user",
+            "add",
+            "--password-stdin",
+            "--name",
+            name,
+            "--role",
+            role,
+        ])
+        .arg("--dir")
+        .arg(dir)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    writeln!(child.stdin.take().unwrap(), "{PASSWORD}").unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+pub fn identity(dir: &Path) -> NodeIdentity {
+    NodeDir::new(dir).load().unwrap().identity
+}
+
+pub fn body(r: &Response) -> String {
+    String::from_utf8_lossy(&r.body).into_owned()
+}
+
+/// A running `enlace serve`, killed if the test ends without stopping it.
+pub struct Served {
+    pub child: Child,
+    pub url: String,
+    pub pin: Fingerprint,
+    pub log: PathBuf,
+}
+
+impl Served {
+    /// Starts `enlace serve` (with `extra` arguments and environment) and waits for `run/port`.
+    pub fn start_with(dir: &Path, extra: &[&str], env: &[(&str, &str)]) -> Served {
+        let port_file = dir.join("run/port");
+        let _ = std::fs::remove_file(&port_file);
+        let log = dir.with_extension(format!("{}.log", free_port()));
+        let mut cmd = Command::new(BIN);
+        cmd.args(["serve", "--dir"])
+            .arg(dir)
+            .args(extra)
+            .env("ENLACE_LOG", "debug")
+            .stdout(Stdio::piped())
+            .stderr(std::fs::File::create(&log).unwrap());
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        let child = cmd.spawn().unwrap();
+        let deadline = Instant::now() + Duration::from_secs(30);
+        let port = loop {
+            if let Ok(text) = std::fs::read_to_string(&port_file)
+                && let Ok(port) = text.trim().parse::<u16>()
+            {
+                break port;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "the server did not start: {}",
+                std::fs::read_to_string(&log).unwrap_or_default()
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        };
+        Served {
+            child,
+            url: format!("https://127.0.0.1:{port}"),
+            pin: identity(dir).fingerprint(),
+            log,
+        }
+    }
+
+    pub fn start(dir: &Path, extra: &[&str]) -> Served {
+        Served::start_with(dir, extra, &[])
+    }
+
+    /// A request as a person's client makes it: the server pinned, no client certificate.
+    pub fn call(&self, request: Request) -> Response {
+        client::send_blocking(&self.url, self.pin, None, request, Duration::from_secs(20)).unwrap()
+    }
+
+    /// A request from a node, with its certificate.
+    pub fn call_as(&self, node: &Path, request: Request) -> Response {
+        let id = identity(node);
+        client::send_blocking(
+            &self.url,
+            self.pin,
+            Some(&id),
+            request,
+            Duration::from_secs(60),
+        )
+        .unwrap()
+    }
+
+    /// `kill -9`: no chance to finish anything.
+    pub fn kill(mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// SIGTERM, then the exit status and stdout.
+    pub fn stop(mut self) -> (std::process::ExitStatus, String) {
+        let pid = self.child.id().to_string();
+        run_ok(Command::new("kill").args(["-TERM", &pid]));
+        let deadline = Instant::now() + Duration::from_secs(20);
+        let status = loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                break status;
+            }
+            assert!(Instant::now() < deadline, "the server ignored SIGTERM");
+            std::thread::sleep(Duration::from_millis(50));
+        };
+        let mut out = String::new();
+        std::io::Read::read_to_string(&mut self.child.stdout.take().unwrap(), &mut out).unwrap();
+        (status, out)
+    }
+
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap()
+    }
+}
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

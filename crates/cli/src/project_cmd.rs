@@ -156,11 +156,13 @@ pub fn run(command: ProjectCommand) -> Result<()> {
             let store = store.unwrap_or_else(|| node.dir.records());
             let report = upload(&node, &project, &store, &source, chunk_records, !no_groups)?;
             outln!(
-                "uploaded {} records of {source} to project {project}: {} chunks, {} sent now ({} KiB), upload {}",
+                "uploaded {} records of {source} to project {project}: {} chunks, {} sent now ({} KiB in {:.2} s, {:.0} records/s), upload {}",
                 report.records,
                 report.chunks,
                 report.sent,
                 report.bytes / 1024,
+                report.seconds,
+                report.records as f64 / report.seconds.max(1e-9),
                 &report.upload[..16]
             );
             Ok(())

@@ -73,6 +73,10 @@ impl NodeDir {
     pub fn projects(&self) -> PathBuf {
         self.root.join("projects.db")
     }
+    /// The linkage unit's stored upload chunks.
+    pub fn chunks(&self) -> PathBuf {
+        self.root.join("chunks")
+    }
     /// A holder's own copies of its projects' secrets and upload state, one folder per project.
     pub fn holder_projects(&self) -> PathBuf {
         self.root.join("projects")

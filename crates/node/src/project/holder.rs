@@ -25,6 +25,8 @@ use crate::node_dir::Node;
 const CALL_TIMEOUT: Duration = Duration::from_secs(120);
 /// Attempts per chunk before the upload gives up (it resumes from there on the next try).
 const CHUNK_ATTEMPTS: u32 = 3;
+/// Chunks on the wire at once.
+const CHUNKS_IN_FLIGHT: usize = 3;
 
 /// Why a holder's step failed. Names projects, nodes and statuses, never record values.
 #[derive(Debug, thiserror::Error)]
@@ -103,6 +105,8 @@ pub struct UploadReport {
     pub sent: u32,
     pub records: u64,
     pub bytes: u64,
+    /// Seconds from the first chunk built to the upload closed at the unit.
+    pub seconds: f64,
 }
 
 impl<'a> Holder<'a> {
@@ -322,6 +326,7 @@ impl<'a> Holder<'a> {
         let encoder = enlace_encode::Encoder::new(&secret, joined.spec.schema.clone())
             .map_err(|e| HolderError::Encoding(e.to_string()))?;
         let total = records.len() as u64;
+        let started = std::time::Instant::now();
         let mut chunks = Vec::new();
         let mut rest = records;
         let size = chunk_records.max(1);
@@ -355,35 +360,47 @@ impl<'a> Holder<'a> {
             sent: 0,
             records: total,
             bytes: 0,
+            seconds: 0.0,
         };
-        for (seq, (sha, bytes)) in chunks.into_iter().enumerate() {
-            let seq = seq as u32;
-            if have.binary_search(&seq).is_ok() {
-                continue;
-            }
-            crate::server::test_pause("ENLACE_TEST_CHUNK_PAUSE_MS");
-            report.bytes += bytes.len() as u64;
-            let request = Request::put_bytes(&format!("{base}/chunks/{seq}"), bytes)
-                .header(crate::server::CHUNK_SHA256, &sha);
-            let mut attempt = 0;
-            loop {
-                attempt += 1;
-                match self.call(
-                    &joined.unit,
-                    &format!("uploading chunk {seq}"),
-                    request.clone(),
-                ) {
-                    Ok(_) => break,
-                    // A connection lost mid-chunk (the unit restarting) is worth retrying; a
-                    // refusal is not.
-                    Err(HolderError::Client(e)) if attempt < CHUNK_ATTEMPTS => {
-                        tracing::warn!("chunk {seq}: {e}; retrying");
-                        std::thread::sleep(Duration::from_millis(500 * u64::from(attempt)));
+        let pending: Vec<(u32, String, Vec<u8>)> = chunks
+            .into_iter()
+            .enumerate()
+            .map(|(seq, (sha, bytes))| (seq as u32, sha, bytes))
+            .filter(|(seq, _, _)| have.binary_search(seq).is_err())
+            .collect();
+        report.sent = pending.len() as u32;
+        report.bytes = pending.iter().map(|c| c.2.len() as u64).sum();
+        // A few chunks in flight at once: while the unit checks and stores one, the next is on
+        // the wire.
+        let queue = std::sync::Mutex::new(pending.into_iter());
+        let failed: std::sync::Mutex<Option<HolderError>> = std::sync::Mutex::new(None);
+        std::thread::scope(|scope| {
+            for _ in 0..CHUNKS_IN_FLIGHT {
+                scope.spawn(|| {
+                    loop {
+                        let next = match queue.lock() {
+                            Ok(mut q) => q.next(),
+                            Err(_) => None,
+                        };
+                        let Some((seq, sha, bytes)) = next else { break };
+                        if failed.lock().map(|f| f.is_some()).unwrap_or(true) {
+                            break;
+                        }
+                        crate::server::test_pause("ENLACE_TEST_CHUNK_PAUSE_MS");
+                        let request = Request::put_bytes(&format!("{base}/chunks/{seq}"), bytes)
+                            .header(crate::server::CHUNK_SHA256, &sha);
+                        if let Err(e) = self.send_chunk(&joined.unit, seq, request) {
+                            if let Ok(mut f) = failed.lock() {
+                                f.get_or_insert(e);
+                            }
+                            break;
+                        }
                     }
-                    Err(e) => return Err(e),
-                }
+                });
             }
-            report.sent += 1;
+        });
+        if let Some(e) = failed.into_inner().ok().flatten() {
+            return Err(e);
         }
         let body = serde_json::json!({ "chunks": report.chunks, "records": total });
         self.call(
@@ -391,7 +408,24 @@ impl<'a> Holder<'a> {
             "completing the upload",
             Request::post_json(&format!("{base}/complete"), body.to_string()),
         )?;
+        report.seconds = started.elapsed().as_secs_f64();
         Ok(report)
+    }
+
+    /// Sends one chunk, retrying a lost connection (the unit restarting); a refusal is final.
+    fn send_chunk(&self, unit: &str, seq: u32, request: Request) -> Result<(), HolderError> {
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            match self.call(unit, &format!("uploading chunk {seq}"), request.clone()) {
+                Ok(_) => return Ok(()),
+                Err(HolderError::Client(e)) if attempt < CHUNK_ATTEMPTS => {
+                    tracing::warn!("chunk {seq}: {e}; retrying");
+                    std::thread::sleep(Duration::from_millis(500 * u64::from(attempt)));
+                }
+                Err(e) => return Err(e),
+            }
+        }
     }
 
     /// Asks the unit to run the project (the initiator only). Returns the run number.

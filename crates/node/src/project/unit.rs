@@ -1,13 +1,16 @@
-//! The linkage unit's project store (`DIR/projects.db`): projects and the sealed secrets it
-//! relays, uploads in checksummed chunks, runs, and each run's results per holder.
+//! The linkage unit's project store (`DIR/projects.db`, with chunk bodies under `DIR/chunks/`):
+//! projects and the sealed secrets it relays, uploads in checksummed chunks, runs, and each
+//! run's results per holder.
 //!
 //! Every change is one SQLite transaction, so a kill at any moment leaves either the old state
-//! or the new one: a chunk is stored whole or not at all, an upload becomes a holder's current
-//! one only when all its chunks are in, and a run's results appear together with its `done`
-//! state. A run found `running` at start-up was interrupted and is run again from its recorded
-//! inputs.
+//! or the new one: a chunk's body is written to its own file, synced and renamed into place
+//! before the row that records it is committed (a body without a row is simply written again),
+//! an upload becomes a holder's current one only when all its chunks are in, and a run's results
+//! appear together with its `done` state. A run found `running` at start-up was interrupted and
+//! is run again from its recorded inputs. Bodies are files, not rows, because SQLite would write
+//! each megabyte twice (log, then database) and uploads are bound by the disk.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use rusqlite::{Connection, OptionalExtension, params};
 use serde::{Deserialize, Serialize};
@@ -22,6 +25,11 @@ pub enum UnitError {
     Sql(#[from] rusqlite::Error),
     #[error("project store: stored JSON: {0}")]
     Json(#[from] serde_json::Error),
+    #[error("project store: {path}: {source}")]
+    Io {
+        path: String,
+        source: std::io::Error,
+    },
 }
 
 /// What [`UnitStore::create`] did.
@@ -118,6 +126,7 @@ pub type HolderChunks = (String, Vec<Vec<u8>>);
 /// The project store.
 pub struct UnitStore {
     conn: Connection,
+    chunks: PathBuf,
 }
 
 const SCHEMA: &str = "
@@ -149,7 +158,6 @@ CREATE TABLE IF NOT EXISTS chunks (
     seq         INTEGER NOT NULL,
     sha256      TEXT NOT NULL,
     records     INTEGER NOT NULL,
-    body        BLOB NOT NULL,
     PRIMARY KEY (project, holder, upload, seq)
 );
 CREATE TABLE IF NOT EXISTS current (
@@ -184,14 +192,36 @@ CREATE INDEX IF NOT EXISTS results_by_holder ON results (project, run, holder);
 ";
 
 impl UnitStore {
-    pub fn open(path: &Path) -> Result<UnitStore, UnitError> {
+    /// Opens (creating) the store at `path`, with chunk bodies under `chunks`.
+    pub fn open(path: &Path, chunks: &Path) -> Result<UnitStore, UnitError> {
         let conn = Connection::open(path)?;
         conn.pragma_update(None, "journal_mode", "WAL")?;
         // FULL: a chunk acknowledged to a holder survives a power cut, not only a kill.
         conn.pragma_update(None, "synchronous", "FULL")?;
         conn.busy_timeout(std::time::Duration::from_secs(10))?;
         conn.execute_batch(SCHEMA)?;
-        Ok(UnitStore { conn })
+        Ok(UnitStore {
+            conn,
+            chunks: chunks.to_path_buf(),
+        })
+    }
+
+    /// Where a chunk's body lives. Every part was validated before (project and node ids,
+    /// 64-hex upload id and checksum), so the path stays under the chunk folder; the checksum in
+    /// the name keeps a conflicting body from ever replacing the stored one.
+    pub fn chunk_path(
+        &self,
+        project: &str,
+        holder: &str,
+        upload: &str,
+        seq: u32,
+        sha256: &str,
+    ) -> PathBuf {
+        self.chunks
+            .join(project)
+            .join(holder)
+            .join(upload)
+            .join(format!("{seq:06}-{sha256}.enc"))
     }
 
     /// Records a new project with the sealed secrets to relay and the unit's own key for opaque
@@ -294,8 +324,82 @@ impl UnitStore {
         })
     }
 
-    /// Stores chunk `seq` of an upload. A chunk already there with the same checksum is
-    /// acknowledged again; with another checksum it is a conflict.
+    /// Whether chunk `seq` of an upload still needs storing (`None`), or what storing it would
+    /// answer: already there with this checksum, a different one there, or the upload closed.
+    pub fn chunk_status(
+        &self,
+        project: &str,
+        holder: &str,
+        upload: &str,
+        seq: u32,
+        sha256: &str,
+    ) -> Result<Option<ChunkStored>, UnitError> {
+        let completed: Option<Option<i64>> = self
+            .conn
+            .query_row(
+                "SELECT completed_at FROM uploads WHERE project = ?1 AND holder = ?2 AND upload = ?3",
+                [project, holder, upload],
+                |r| r.get(0),
+            )
+            .optional()?;
+        let existing: Option<String> = self
+            .conn
+            .query_row(
+                "SELECT sha256 FROM chunks WHERE project = ?1 AND holder = ?2 AND upload = ?3 AND seq = ?4",
+                params![project, holder, upload, seq],
+                |r| r.get(0),
+            )
+            .optional()?;
+        Ok(match (existing, completed) {
+            (Some(sha), _) if sha == sha256 => Some(ChunkStored::Again),
+            (Some(_), _) => Some(ChunkStored::Conflict),
+            (None, Some(Some(_))) => Some(ChunkStored::Closed),
+            (None, _) => None,
+        })
+    }
+
+    /// Writes a chunk's body to its file, synced (no lock on the store needed: the path is
+    /// the chunk's own and the file appears whole or not at all).
+    pub fn write_chunk_body(path: &Path, body: &[u8]) -> Result<(), UnitError> {
+        let io = |source| UnitError::Io {
+            path: path.display().to_string(),
+            source,
+        };
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir).map_err(io)?;
+        }
+        crate::fsutil::write_atomic(path, body, crate::fsutil::Access::Secret).map_err(io)
+    }
+
+    /// Records chunk `seq` of an upload, whose body is already in its file.
+    pub fn record_chunk(
+        &mut self,
+        project: &str,
+        holder: &str,
+        upload: &str,
+        seq: u32,
+        sha256: &str,
+        records: u64,
+    ) -> Result<ChunkStored, UnitError> {
+        if let Some(answer) = self.chunk_status(project, holder, upload, seq, sha256)? {
+            return Ok(answer);
+        }
+        let tx = self.conn.transaction()?;
+        tx.execute(
+            "INSERT OR IGNORE INTO uploads (project, holder, upload) VALUES (?1, ?2, ?3)",
+            [project, holder, upload],
+        )?;
+        tx.execute(
+            "INSERT INTO chunks (project, holder, upload, seq, sha256, records)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            params![project, holder, upload, seq, sha256, records as i64],
+        )?;
+        tx.commit()?;
+        Ok(ChunkStored::New)
+    }
+
+    /// Stores chunk `seq` of an upload: its body, then its row. A chunk already there with the
+    /// same checksum is acknowledged again; with another checksum it is a conflict.
     #[allow(clippy::too_many_arguments)]
     pub fn put_chunk(
         &mut self,
@@ -307,40 +411,11 @@ impl UnitStore {
         records: u64,
         body: &[u8],
     ) -> Result<ChunkStored, UnitError> {
-        let tx = self.conn.transaction()?;
-        let completed: Option<Option<i64>> = tx
-            .query_row(
-                "SELECT completed_at FROM uploads WHERE project = ?1 AND holder = ?2 AND upload = ?3",
-                [project, holder, upload],
-                |r| r.get(0),
-            )
-            .optional()?;
-        let existing: Option<String> = tx
-            .query_row(
-                "SELECT sha256 FROM chunks WHERE project = ?1 AND holder = ?2 AND upload = ?3 AND seq = ?4",
-                params![project, holder, upload, seq],
-                |r| r.get(0),
-            )
-            .optional()?;
-        match (existing, completed) {
-            (Some(sha), _) if sha == sha256 => return Ok(ChunkStored::Again),
-            (Some(_), _) => return Ok(ChunkStored::Conflict),
-            (None, Some(Some(_))) => return Ok(ChunkStored::Closed),
-            (None, None) => {
-                tx.execute(
-                    "INSERT INTO uploads (project, holder, upload) VALUES (?1, ?2, ?3)",
-                    [project, holder, upload],
-                )?;
-            }
-            (None, Some(None)) => {}
+        if let Some(answer) = self.chunk_status(project, holder, upload, seq, sha256)? {
+            return Ok(answer);
         }
-        tx.execute(
-            "INSERT INTO chunks (project, holder, upload, seq, sha256, records, body)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-            params![project, holder, upload, seq, sha256, records as i64, body],
-        )?;
-        tx.commit()?;
-        Ok(ChunkStored::New)
+        UnitStore::write_chunk_body(&self.chunk_path(project, holder, upload, seq, sha256), body)?;
+        self.record_chunk(project, holder, upload, seq, sha256, records)
     }
 
     /// What the store holds of an upload; `None` when it has none of it.
@@ -511,12 +586,22 @@ impl UnitStore {
         let inputs: Vec<(String, String)> = serde_json::from_str(&inputs)?;
         let mut out = Vec::new();
         let mut stmt = self.conn.prepare(
-            "SELECT body FROM chunks WHERE project = ?1 AND holder = ?2 AND upload = ?3 ORDER BY seq",
+            "SELECT seq, sha256 FROM chunks WHERE project = ?1 AND holder = ?2 AND upload = ?3 ORDER BY seq",
         )?;
         for (holder, upload) in inputs {
-            let bodies = stmt
-                .query_map([project, &holder, &upload], |r| r.get::<_, Vec<u8>>(0))?
+            let chunks = stmt
+                .query_map([project, &holder, &upload], |r| {
+                    Ok((r.get::<_, u32>(0)?, r.get::<_, String>(1)?))
+                })?
                 .collect::<Result<Vec<_>, _>>()?;
+            let mut bodies = Vec::with_capacity(chunks.len());
+            for (seq, sha) in chunks {
+                let path = self.chunk_path(project, &holder, &upload, seq, &sha);
+                bodies.push(std::fs::read(&path).map_err(|source| UnitError::Io {
+                    path: path.display().to_string(),
+                    source,
+                })?);
+            }
             out.push((holder, bodies));
         }
         Ok(out)
@@ -676,7 +761,8 @@ mod tests {
 
     fn store() -> (tempfile::TempDir, UnitStore) {
         let tmp = tempfile::tempdir().unwrap();
-        let s = UnitStore::open(&tmp.path().join("projects.db")).unwrap();
+        let s =
+            UnitStore::open(&tmp.path().join("projects.db"), &tmp.path().join("chunks")).unwrap();
         (tmp, s)
     }
 

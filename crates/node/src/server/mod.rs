@@ -136,6 +136,7 @@ impl Server {
             NodeRole::LinkageUnit => Some(project_api::Projects {
                 store: Arc::new(Mutex::new(crate::project::UnitStore::open(
                     &node.dir.projects(),
+                    &node.dir.chunks(),
                 )?)),
                 runs: Arc::new(tokio::sync::Semaphore::new(1)),
             }),

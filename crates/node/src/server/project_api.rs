@@ -403,11 +403,40 @@ pub(super) async fn put_chunk(
     .map_err(|e| ApiError::internal("chunk check", e))??;
     let (sha, records, body) = checked;
     let holder = peer.id.to_string();
+    let (pid, h, up, sha2) = (id.clone(), holder.clone(), upload.clone(), sha.clone());
+    if let Some(answer) = with_store(&projects, move |s| {
+        s.chunk_status(&pid, &h, &up, seq, &sha2)
+    })
+    .await?
+    {
+        return chunk_answer(answer, seq, records);
+    }
+    // The body goes to its own file outside the store's lock: other holders' chunks and
+    // status calls do not wait for this one's disk write.
+    {
+        let store = projects.store.clone();
+        let (pid, h, up, sha2) = (id.clone(), holder.clone(), upload.clone(), sha.clone());
+        tokio::task::spawn_blocking(move || {
+            let path = lock(&store).chunk_path(&pid, &h, &up, seq, &sha2);
+            UnitStore::write_chunk_body(&path, &body)
+        })
+        .await
+        .map_err(|e| ApiError::internal("storing a chunk", e))?
+        .map_err(|e| ApiError::internal("storing a chunk", e))?;
+    }
     let (pid, up) = (id.clone(), upload.clone());
     let stored = with_store(&projects, move |s| {
-        s.put_chunk(&pid, &holder, &up, seq, &sha, records, &body)
+        s.record_chunk(&pid, &holder, &up, seq, &sha, records)
     })
     .await?;
+    chunk_answer(stored, seq, records)
+}
+
+fn chunk_answer(
+    stored: ChunkStored,
+    seq: u32,
+    records: u64,
+) -> Result<(StatusCode, Json<ChunkReceived>), ApiError> {
     let received = |stored| ChunkReceived {
         seq,
         records,

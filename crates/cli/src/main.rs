@@ -37,6 +37,7 @@ mod network;
 mod node_cmd;
 mod policy_cmd;
 mod project_cmd;
+mod query_cmd;
 mod status;
 
 use anyhow::Result;
@@ -114,6 +115,9 @@ enum Command {
     /// run, results.
     #[command(subcommand)]
     Project(project_cmd::ProjectCommand),
+    /// Ask a project's linkage unit, at once, whether one person is in another agency's
+    /// records: hit or no hit, with opaque references and bands.
+    Query(query_cmd::QueryArgs),
 }
 
 fn init_logging(verbose: u8) {
@@ -177,5 +181,6 @@ fn run(command: Command) -> Result<()> {
         Command::Inbox(args) => exchange_cmd::inbox(args),
         Command::Network(args) => network::run(args),
         Command::Project(command) => project_cmd::run(command),
+        Command::Query(args) => query_cmd::query(args),
     }
 }

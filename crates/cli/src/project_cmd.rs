@@ -87,6 +87,20 @@ pub enum ProjectCommand {
         #[arg(long)]
         project: String,
     },
+    /// Measure the online query: records of a source sent as queries by concurrent clients
+    /// (p50, p99, queries per second, as JSON).
+    BenchQuery {
+        #[arg(long)]
+        dir: PathBuf,
+        #[arg(long)]
+        project: String,
+        #[arg(long)]
+        source: String,
+        #[arg(long, default_value_t = 32)]
+        clients: usize,
+        #[arg(long, default_value_t = 2_000)]
+        queries: usize,
+    },
     /// Fetch this node's side of the latest run's hits, print them and keep them in
     /// DIR/projects/PROJECT/results.json.
     Results {
@@ -180,6 +194,13 @@ pub fn run(command: ProjectCommand) -> Result<()> {
             print_summary(&done["summary"]);
             Ok(())
         }
+        ProjectCommand::BenchQuery {
+            dir,
+            project,
+            source,
+            clients,
+            queries,
+        } => crate::query_cmd::bench_query(&dir, &project, &source, clients, queries),
         ProjectCommand::Status { dir, project } => {
             let node = load(&dir)?;
             let holder = Holder::new(&node);

@@ -565,3 +565,196 @@ fn kill_9_of_the_unit_or_a_holder_loses_nothing_and_duplicates_nothing() {
             .arg(&fed.lu),
     );
 }
+
+/// A person's JSON for `enlace query` from a row of the generated Guatemalan file.
+fn person_of_gt_row(row: &csv::StringRecord) -> serde_json::Value {
+    let given = format!("{} {}", &row[1], &row[2]);
+    serde_json::json!({
+        "given": given.trim(),
+        "surname1": &row[3],
+        "surname2": &row[4],
+        "birth_date": &row[5],
+        "sex": &row[6],
+    })
+}
+
+fn query(fed: &Fed, node: &str, person: &serde_json::Value) -> std::process::Output {
+    let path = fed.root.join(format!("person-{}.json", free_port()));
+    std::fs::write(&path, person.to_string()).unwrap();
+    let mut cmd = Command::new(BIN);
+    cmd.args(["query", "--json", "--project", PROJECT, "--dir"])
+        .arg(fed.node(node))
+        .arg("--person")
+        .arg(&path);
+    cmd.output().unwrap()
+}
+
+#[test]
+fn the_online_query_answers_hit_or_no_hit_and_finds_records_uploaded_after_the_run() {
+    let tmp = tempfile::tempdir().unwrap();
+    let fed = Fed::new(tmp.path(), 400);
+    let lu = Served::start(&fed.lu, &[]);
+    fed.create_and_join();
+    for (id, _, _) in AGENCIES {
+        fed.upload(id, &[]);
+    }
+    let stranger = serde_json::json!({
+        "given": "Zacarías", "surname1": "Quiñónez", "surname2": "Üxmal",
+        "birth_date": "1931-02-03", "sex": "M", "nationality": "GT"
+    });
+    // Before any run there is no model to weigh a query with.
+    let early = query(&fed, "gt", &stranger);
+    assert!(!early.status.success());
+    assert!(
+        String::from_utf8_lossy(&early.stderr).contains("no run of this project has finished"),
+        "{}",
+        String::from_utf8_lossy(&early.stderr)
+    );
+    run_ok(&mut fed.project("us", &["run", "--project", PROJECT]));
+
+    // A Guatemalan record the run found in other countries: querying its details from the GT
+    // node finds the same partner records the results name.
+    let rows = fed.results("gt");
+    let keys: BTreeMap<String, String> = {
+        let path = fed.node("gt").join(format!("projects/{PROJECT}/refs.csv"));
+        csv::Reader::from_path(path)
+            .unwrap()
+            .records()
+            .map(|r| {
+                let r = r.unwrap();
+                (r[2].to_string(), r[1].to_string())
+            })
+            .collect()
+    };
+    let mut reader = csv::Reader::from_path(fed.root.join("data/gt-registros.csv")).unwrap();
+    let mut checked = 0;
+    for row in reader.records().map(Result::unwrap) {
+        let Some(reference) = keys.get(&row[0]) else {
+            continue;
+        };
+        let partners: BTreeSet<&str> = rows
+            .iter()
+            .filter(|r| r["reference"] == reference.as_str() && r["band"] == "certain")
+            .map(|r| r["partner_ref"].as_str().unwrap())
+            .collect();
+        if partners.is_empty() {
+            continue;
+        }
+        let out = query(&fed, "gt", &person_of_gt_row(&row));
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let answer: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(answer["hit"], true, "{answer}");
+        let found: BTreeSet<&str> = answer["matches"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .inspect(|m| assert_ne!(m["partner"], "gt", "the asker's own records"))
+            .map(|m| m["partner_ref"].as_str().unwrap())
+            .collect();
+        assert!(
+            partners.iter().any(|p| found.contains(p)),
+            "the query found {found:?}, the run {partners:?}"
+        );
+        checked += 1;
+        if checked == 5 {
+            break;
+        }
+    }
+    assert_eq!(checked, 5);
+    let out = query(&fed, "gt", &stranger);
+    let answer: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(answer["hit"], false, "{answer}");
+
+    // A person the US node records only now: after its new upload, a query from Guatemala
+    // finds them without a new run.
+    let newcomer = fed.root.join("us-new.csv");
+    std::fs::write(
+        &newcomer,
+        "RECORD_ID,FIRST_NAME,MIDDLE_NAME,LAST_NAME,DOB,SEX,COUNTRY_OF_CITIZENSHIP,PHONE,A_NUMBER,EVENT_ID,ENCOUNTER_DATE,SECTOR,NOTES\n\
+         CBP-NEW-1,WENDOLYN,,XICARA TZUL,07/12/1987,F,GUATEMALA,,,E-NEW-1,11/20/2026,EL PASO,\n",
+    )
+    .unwrap();
+    run_ok(
+        Command::new(BIN)
+            .args(["import", "--quiet", "--store"])
+            .arg(fed.node("us").join("records"))
+            .arg("--mapping")
+            .arg(fed.root.join("data/mappings/us-encounters.toml"))
+            .arg(&newcomer),
+    );
+    let person = serde_json::json!({
+        "given": "Wendolyn", "surname1": "Xicará", "surname2": "Tzul",
+        "birth_date": "1987-07-12", "sex": "F", "nationality": "GT"
+    });
+    let before: serde_json::Value =
+        serde_json::from_slice(&query(&fed, "gt", &person).stdout).unwrap();
+    assert_eq!(before["hit"], false, "{before}");
+    fed.upload("us", &[]);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let answer: serde_json::Value =
+            serde_json::from_slice(&query(&fed, "gt", &person).stdout).unwrap();
+        if answer["hit"] == true {
+            assert_eq!(answer["matches"][0]["partner"], "us");
+            assert_eq!(answer["run"], 1, "no new run was needed");
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the new record never became searchable"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+
+    // Malformed queries: clear 4xx.
+    let path = format!("/api/v1/projects/{PROJECT}/query");
+    let r = lu.call_as(
+        &fed.node("gt"),
+        Request::post_bytes(&path, b"nonsense".to_vec()),
+    );
+    assert_eq!(r.status, 422, "{}", body(&r));
+    let r = lu.call_as(
+        &fed.node("us-other"),
+        Request::post_bytes(&path, b"x".to_vec()),
+    );
+    assert_eq!(r.status, 404);
+    // Two records in one query.
+    let two = std::fs::read(fed.lu.join("chunks")).ok();
+    assert!(two.is_none(), "chunks is a folder");
+    let chunk = walk_files(&fed.lu.join("chunks"))
+        .into_iter()
+        .find(|p| p.to_string_lossy().contains("/gt/"))
+        .unwrap();
+    let r = lu.call_as(
+        &fed.node("gt"),
+        Request::post_bytes(&path, std::fs::read(chunk).unwrap()),
+    );
+    assert_eq!(r.status, 422);
+    assert!(error_of(&r).contains("exactly one record"), "{}", body(&r));
+
+    let entries = audit_entries(&fed.lu);
+    let queries = entries
+        .iter()
+        .filter(|(a, actor, _)| a == "query" && actor == "gt")
+        .count();
+    assert!(queries >= 8, "{queries} queries audited");
+    let (status, _) = lu.stop();
+    assert!(status.success());
+}
+
+fn walk_files(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            out.extend(walk_files(&path));
+        } else {
+            out.push(path);
+        }
+    }
+    out
+}

@@ -18,8 +18,10 @@ use crate::compare::{Comparison, ComparisonKind, Field, NULL_LEVEL};
 use crate::{Linkable, RecordRef};
 
 mod blocking;
+mod search;
 
 pub use blocking::{EncodedBlocker, training_sets};
+pub use search::{SearchHit, SearchIndex, SourceIndex};
 
 /// Dice at or above this counts as the same value: filters of equal values are identical, bar
 /// the random bit flips of hardening.
@@ -95,6 +97,36 @@ struct Slots {
     nationality: Option<usize>,
 }
 
+impl Slots {
+    fn of(schema: &enlace_encode::Schema) -> Slots {
+        let at = |f| schema.field_index(f);
+        Slots {
+            given: at(EncField::Given),
+            alternates: at(EncField::GivenAlternates),
+            names: at(EncField::Names),
+            surname1: at(EncField::Surname1),
+            surname2: at(EncField::Surname2),
+            birth_date: at(EncField::BirthDate),
+            sex: at(EncField::Sex),
+            nationality: at(EncField::Nationality),
+        }
+    }
+}
+
+/// The comparison vector of two encoded records under one schema's slots.
+fn compare_encoded(x: &EncodedRecord, y: &EncodedRecord, s: &Slots) -> Comparison {
+    Comparison([
+        compare_given(x, y, s),
+        compare_surnames(x, y, s),
+        compare_date(x, y, s),
+        compare_agree(x, y, s.sex),
+        compare_ids(x, y, IdKind::is_official),
+        compare_ids(x, y, |k| k == IdKind::Phone),
+        compare_agree(x, y, s.nationality),
+        NULL_LEVEL,
+    ])
+}
+
 /// The encodings of all sources being linked, addressed by dense global ids like a
 /// [`crate::Dataset`]. Records are named by their opaque reference (16 hex digits): only the
 /// agency that encoded them can map a reference back to a record.
@@ -124,20 +156,10 @@ impl EncodedDataset {
                 first.file.check_comparable(&s.file)?;
             }
         }
-        let mut slots = Slots::default();
-        if let Some(first) = sources.first() {
-            let at = |f| first.file.schema.field_index(f);
-            slots = Slots {
-                given: at(EncField::Given),
-                alternates: at(EncField::GivenAlternates),
-                names: at(EncField::Names),
-                surname1: at(EncField::Surname1),
-                surname2: at(EncField::Surname2),
-                birth_date: at(EncField::BirthDate),
-                sex: at(EncField::Sex),
-                nationality: at(EncField::Nationality),
-            };
-        }
+        let slots = sources
+            .first()
+            .map(|f| Slots::of(&f.file.schema))
+            .unwrap_or_default();
         let mut refs = Vec::new();
         let mut keys = Vec::new();
         for (s, src) in sources.iter().enumerate() {
@@ -388,17 +410,7 @@ impl Linkable for EncodedDataset {
     }
 
     fn compare(&self, a: u32, b: u32) -> Comparison {
-        let (x, y, s) = (self.record(a), self.record(b), &self.slots);
-        Comparison([
-            compare_given(x, y, s),
-            compare_surnames(x, y, s),
-            compare_date(x, y, s),
-            compare_agree(x, y, s.sex),
-            compare_ids(x, y, IdKind::is_official),
-            compare_ids(x, y, |k| k == IdKind::Phone),
-            compare_agree(x, y, s.nationality),
-            NULL_LEVEL,
-        ])
+        compare_encoded(self.record(a), self.record(b), &self.slots)
     }
 
     fn surname_key(&self, id: u32) -> Option<String> {

@@ -131,6 +131,8 @@ fn links_generated_scenario_on_encodings() {
     // estimated among pairs that share a salt.
     assert!(um.f1 - m.f1 < 0.04, "salting costs {} in F1", um.f1 - m.f1);
 
+    search_agrees_with_the_run(encoded, out);
+
     // The plaintext model cannot score encodings.
     let err = run_encoded(
         encoded,
@@ -140,6 +142,53 @@ fn links_generated_scenario_on_encodings() {
     )
     .unwrap_err();
     assert!(err.to_string().contains("Plaintext"), "{err}");
+}
+
+/// The online search, fed the run's model and every source, finds each pair across sources the
+/// run scored at or above its threshold (most of them: the run also pairs by LSH bands, which
+/// the search does not use), with the same weight, and nothing the run weighed differently.
+fn search_agrees_with_the_run(encoded: &EncodedDataset, out: &LinkOutput) {
+    use enlace_link::Linkable;
+    use enlace_link::encoded::SearchIndex;
+    let schema = encoded.schema().unwrap();
+    let mut index = SearchIndex::new(schema, out.model.clone(), 300);
+    for s in &encoded.sources {
+        index.replace_source(&s.name, s.file.records.clone());
+    }
+    assert_eq!(index.len(), encoded.len());
+    let above: Vec<_> = out
+        .scored
+        .iter()
+        .filter(|p| {
+            p.weight >= out.model.threshold && encoded.source_of(p.a) != encoded.source_of(p.b)
+        })
+        .collect();
+    assert!(above.len() > 100);
+    let mut found = 0;
+    for p in &above {
+        let (a, b) = (encoded.record(p.a), encoded.record(p.b));
+        let hits = index.search(a, Some(encoded.source_name(p.a)));
+        assert!(hits.iter().all(|h| h.source != encoded.source_name(p.a)));
+        assert!(hits.iter().all(|h| h.weight >= out.model.threshold));
+        if let Some(h) = hits
+            .iter()
+            .find(|h| h.source == encoded.source_name(p.b) && h.reference == b.reference)
+        {
+            found += 1;
+            assert!(
+                (h.weight - p.weight).abs() < 1e-9,
+                "{} vs {}",
+                h.weight,
+                p.weight
+            );
+        }
+    }
+    let share = found as f64 / above.len() as f64;
+    assert!(
+        share > 0.9,
+        "the search found {found} of {} pairs",
+        above.len()
+    );
 }
 
 /// The plaintext of two encoded records (same global ids: sources and records in one order),

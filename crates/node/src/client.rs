@@ -71,6 +71,14 @@ impl Request {
         self
     }
 
+    /// A POST of raw bytes.
+    pub fn post_bytes(path: &str, body: Vec<u8>) -> Self {
+        Request {
+            method: hyper::Method::POST,
+            ..Request::put_bytes(path, body)
+        }
+    }
+
     /// A PUT of raw bytes.
     pub fn put_bytes(path: &str, body: Vec<u8>) -> Self {
         Request {

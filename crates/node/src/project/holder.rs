@@ -486,6 +486,22 @@ impl<'a> Holder<'a> {
         }
     }
 
+    /// Asks the unit whether another holder's records match one person, given as an encoding
+    /// file of that one record. Returns the unit's answer (`hit`, `matches` with partner,
+    /// opaque reference and band).
+    pub fn query(&self, project: &str, encoded: Vec<u8>) -> Result<serde_json::Value, HolderError> {
+        let (joined, _) = self.joined(project)?;
+        let response = self.call(
+            &joined.unit,
+            "querying",
+            Request::post_bytes(&format!("/api/v1/projects/{project}/query"), encoded),
+        )?;
+        response.json().ok_or_else(|| HolderError::Protocol {
+            what: "querying".into(),
+            message: "not JSON".into(),
+        })
+    }
+
     /// Fetches this node's side of the latest run's hits and keeps them in
     /// `DIR/projects/<id>/results.json`.
     pub fn results(&self, project: &str) -> Result<(u32, Vec<ResultRow>), HolderError> {

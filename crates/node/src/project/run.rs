@@ -124,13 +124,20 @@ fn holder_file(
     })
 }
 
-/// Links the holders' uploads (`inputs`: holder and its chunk bodies) and returns each holder's
-/// result rows with the run's summary.
+/// What a run produced: each holder's rows, the summary every holder may see, and the model
+/// (JSON) the online search weighs queries with.
+pub struct RunOutput {
+    pub rows: Vec<(String, ResultRow)>,
+    pub summary: RunSummary,
+    pub model: String,
+}
+
+/// Links the holders' uploads (`inputs`: holder and its chunk bodies).
 pub fn link(
     spec: &ProjectSpec,
     inputs: Vec<super::unit::HolderChunks>,
     ref_key: &[u8; 32],
-) -> Result<(Vec<(String, ResultRow)>, RunSummary), RunError> {
+) -> Result<RunOutput, RunError> {
     let mut summary = RunSummary::default();
     let mut sources = Vec::new();
     for (holder, chunks) in &inputs {
@@ -242,7 +249,12 @@ pub fn link(
         }
     }
     summary.hits = pair_hits.into_values().collect();
-    Ok((rows, summary))
+    let model = out.model.to_json()?;
+    Ok(RunOutput {
+        rows,
+        summary,
+        model,
+    })
 }
 
 #[cfg(test)]

@@ -175,6 +175,7 @@ CREATE TABLE IF NOT EXISTS runs (
     inputs      TEXT NOT NULL,
     summary     TEXT,
     error       TEXT,
+    model       TEXT,
     PRIMARY KEY (project, run)
 );
 CREATE TABLE IF NOT EXISTS results (
@@ -585,23 +586,8 @@ impl UnitStore {
         )?;
         let inputs: Vec<(String, String)> = serde_json::from_str(&inputs)?;
         let mut out = Vec::new();
-        let mut stmt = self.conn.prepare(
-            "SELECT seq, sha256 FROM chunks WHERE project = ?1 AND holder = ?2 AND upload = ?3 ORDER BY seq",
-        )?;
         for (holder, upload) in inputs {
-            let chunks = stmt
-                .query_map([project, &holder, &upload], |r| {
-                    Ok((r.get::<_, u32>(0)?, r.get::<_, String>(1)?))
-                })?
-                .collect::<Result<Vec<_>, _>>()?;
-            let mut bodies = Vec::with_capacity(chunks.len());
-            for (seq, sha) in chunks {
-                let path = self.chunk_path(project, &holder, &upload, seq, &sha);
-                bodies.push(std::fs::read(&path).map_err(|source| UnitError::Io {
-                    path: path.display().to_string(),
-                    source,
-                })?);
-            }
+            let bodies = self.upload_chunks(project, &holder, &upload)?;
             out.push((holder, bodies));
         }
         Ok(out)
@@ -614,6 +600,7 @@ impl UnitStore {
         run: u32,
         rows: &[(String, ResultRow)],
         summary: &serde_json::Value,
+        model: &str,
         now: i64,
     ) -> Result<(), UnitError> {
         let tx = self.conn.transaction()?;
@@ -641,8 +628,8 @@ impl UnitStore {
             }
         }
         tx.execute(
-            "UPDATE runs SET state = 'done', finished_at = ?3, summary = ?4 WHERE project = ?1 AND run = ?2",
-            params![project, run, now, serde_json::to_string(summary)?],
+            "UPDATE runs SET state = 'done', finished_at = ?3, summary = ?4, model = ?5 WHERE project = ?1 AND run = ?2",
+            params![project, run, now, serde_json::to_string(summary)?, model],
         )?;
         tx.commit()?;
         Ok(())
@@ -671,6 +658,45 @@ impl UnitStore {
             .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
             .collect::<Result<Vec<_>, _>>()?;
         Ok(rows)
+    }
+
+    /// The latest finished run and its model (JSON), which the online search weighs with.
+    pub fn latest_model(&self, project: &str) -> Result<Option<(u32, String)>, UnitError> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT run, model FROM runs WHERE project = ?1 AND state = 'done' AND model IS NOT NULL
+                 ORDER BY run DESC LIMIT 1",
+                [project],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()?)
+    }
+
+    /// The chunk bodies of one upload, in chunk order.
+    pub fn upload_chunks(
+        &self,
+        project: &str,
+        holder: &str,
+        upload: &str,
+    ) -> Result<Vec<Vec<u8>>, UnitError> {
+        let mut stmt = self.conn.prepare(
+            "SELECT seq, sha256 FROM chunks WHERE project = ?1 AND holder = ?2 AND upload = ?3 ORDER BY seq",
+        )?;
+        let chunks = stmt
+            .query_map([project, holder, upload], |r| {
+                Ok((r.get::<_, u32>(0)?, r.get::<_, String>(1)?))
+            })?
+            .collect::<Result<Vec<_>, _>>()?;
+        let mut bodies = Vec::with_capacity(chunks.len());
+        for (seq, sha) in chunks {
+            let path = self.chunk_path(project, holder, upload, seq, &sha);
+            bodies.push(std::fs::read(&path).map_err(|source| UnitError::Io {
+                path: path.display().to_string(),
+                source,
+            })?);
+        }
+        Ok(bodies)
     }
 
     /// The project's runs, newest first.
@@ -852,9 +878,14 @@ mod tests {
             1,
             &[("mx".into(), row.clone())],
             &serde_json::json!({}),
+            "{\"model\": 1}",
             5,
         )
         .unwrap();
+        assert_eq!(
+            s.latest_model("p").unwrap(),
+            Some((1, "{\"model\": 1}".to_string()))
+        );
         assert!(s.interrupted_runs().unwrap().is_empty());
         assert_eq!(s.results("p", "mx").unwrap(), Some((1, vec![row])));
         assert_eq!(s.results("p", "us").unwrap(), Some((1, vec![])));

@@ -38,7 +38,7 @@ pub const NODE_PING: &str = "/api/v1/node/ping";
 pub const OPENAPI: &str = "/api/v1/openapi.json";
 
 /// Every path the server routes; the OpenAPI document must describe exactly these.
-pub const PATHS: [&str; 16] = [
+pub const PATHS: [&str; 17] = [
     HEALTH,
     SESSION,
     ME,
@@ -55,6 +55,7 @@ pub const PATHS: [&str; 16] = [
     super::project_api::COMPLETE,
     super::project_api::RUN,
     super::project_api::RESULTS,
+    super::query_api::QUERY,
 ];
 
 /// Seconds since the Unix epoch.
@@ -97,6 +98,10 @@ pub(super) fn router(state: AppState) -> Router {
         .route(p::COMPLETE, axum::routing::post(p::complete))
         .route(p::RUN, axum::routing::post(p::run))
         .route(p::RESULTS, get(p::results))
+        .route(
+            super::query_api::QUERY,
+            axum::routing::post(super::query_api::query),
+        )
         .layer(axum::extract::DefaultBodyLimit::max(max_body))
         .layer(tower_http::limit::RequestBodyLimitLayer::new(max_body))
         .layer(middleware::from_fn(move |request: Request, next: Next| {
@@ -442,7 +447,8 @@ impl Modify for SecuritySchemes {
         super::exchange_api::receive_message, super::exchange_api::inbox,
         super::project_api::create, super::project_api::list, super::project_api::status,
         super::project_api::secret, super::project_api::put_chunk, super::project_api::upload_state,
-        super::project_api::complete, super::project_api::run, super::project_api::results),
+        super::project_api::complete, super::project_api::run, super::project_api::results,
+        super::query_api::query),
     modifiers(&SecuritySchemes)
 )]
 struct ApiDoc;

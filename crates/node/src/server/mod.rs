@@ -6,6 +6,7 @@ mod api;
 mod auth;
 mod exchange_api;
 mod project_api;
+mod query_api;
 mod rate;
 
 use std::future::Future;
@@ -139,6 +140,7 @@ impl Server {
                     &node.dir.chunks(),
                 )?)),
                 runs: Arc::new(tokio::sync::Semaphore::new(1)),
+                indexes: Arc::default(),
             }),
             NodeRole::Agency => None,
         };

@@ -51,6 +51,8 @@ pub(crate) struct Projects {
     pub store: Arc<Mutex<UnitStore>>,
     /// One run at a time: a run holds every holder's encodings in memory.
     pub runs: Arc<tokio::sync::Semaphore>,
+    /// The online search's indexes.
+    pub indexes: Arc<super::query_api::Indexes>,
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -112,7 +114,7 @@ pub struct Results {
     pub rows: Vec<ResultRow>,
 }
 
-fn unit(state: &AppState) -> Result<Projects, ApiError> {
+pub(super) fn unit(state: &AppState) -> Result<Projects, ApiError> {
     match (&state.projects, state.role) {
         (Some(p), NodeRole::LinkageUnit) => Ok(p.clone()),
         _ => Err(ApiError::new(
@@ -151,7 +153,7 @@ async fn with_store<T: Send + 'static>(
 
 /// The project, if it exists and the caller is one of its holders (404 otherwise: a node that
 /// is not a holder does not learn that the project exists).
-async fn holders_project(
+pub(super) async fn holders_project(
     projects: &Projects,
     id: &str,
     caller: &str,
@@ -370,33 +372,7 @@ pub(super) async fn put_chunk(
                 "the chunk's SHA-256 does not match the x-enlace-sha256 header",
             ));
         }
-        let file = enlace_encode::EncodingFile::from_bytes(&body).map_err(|e| {
-            ApiError::new(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                format!("the chunk is not a valid encoding file: {e}"),
-            )
-        })?;
-        if file.schema.fingerprint() != spec.schema.fingerprint() {
-            return Err(ApiError::new(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                format!(
-                    "the chunk's encoding schema ({} {}) is not the project's ({} {})",
-                    file.schema.id,
-                    file.schema.fingerprint().short(),
-                    spec.schema.id,
-                    spec.schema.fingerprint().short()
-                ),
-            ));
-        }
-        let key_check = spec
-            .key_check()
-            .map_err(|e| ApiError::internal("stored spec", e))?;
-        if !file.key_check.matches(&key_check) {
-            return Err(ApiError::new(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "the chunk was encoded under another project secret",
-            ));
-        }
+        let file = parse_encodings(&spec, &body, "chunk")?;
         Ok((sha, file.records.len() as u64, body))
     })
     .await
@@ -456,6 +432,43 @@ fn chunk_answer(
     }
 }
 
+/// Parses an encoding file from a holder and checks it was made under the project's schema and
+/// secret (`what`: "chunk", "query", as the errors name it).
+pub(super) fn parse_encodings(
+    spec: &ProjectSpec,
+    body: &[u8],
+    what: &str,
+) -> Result<enlace_encode::EncodingFile, ApiError> {
+    let file = enlace_encode::EncodingFile::from_bytes(body).map_err(|e| {
+        ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            format!("the {what} is not a valid encoding file: {e}"),
+        )
+    })?;
+    if file.schema.fingerprint() != spec.schema.fingerprint() {
+        return Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            format!(
+                "the {what}'s encoding schema ({} {}) is not the project's ({} {})",
+                file.schema.id,
+                file.schema.fingerprint().short(),
+                spec.schema.id,
+                spec.schema.fingerprint().short()
+            ),
+        ));
+    }
+    let key_check = spec
+        .key_check()
+        .map_err(|e| ApiError::internal("stored spec", e))?;
+    if !file.key_check.matches(&key_check) {
+        return Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            format!("the {what} was encoded under another project secret"),
+        ));
+    }
+    Ok(file)
+}
+
 /// What the unit holds of one of the caller's uploads: the chunks received, so an interrupted
 /// upload resumes where it stopped.
 #[utoipa::path(get, path = "/api/v1/projects/{id}/uploads/{upload}", tag = "projects",
@@ -513,6 +526,7 @@ pub(super) async fn complete(
     .await?;
     match outcome {
         Completed::Done => {
+            super::query_api::refresh_later(projects.clone(), spec.id.clone());
             audit(
                 &state,
                 NewEntry::new(Action::Upload, holder.clone())
@@ -597,6 +611,9 @@ pub(crate) fn spawn_run(state: AppState, projects: Projects, project: String, ru
         let store = projects.store.clone();
         let pid = project.clone();
         let outcome = tokio::task::spawn_blocking(move || execute_run(&store, &pid, run)).await;
+        if matches!(outcome, Ok(Ok(_))) {
+            super::query_api::refresh_later(projects.clone(), project.clone());
+        }
         let (event, detail) = match outcome {
             Ok(Ok(people)) => ("run_done", people.to_string()),
             Ok(Err(e)) => {
@@ -661,9 +678,9 @@ fn execute_run(store: &Mutex<UnitStore>, project: &str, run: u32) -> Result<u64,
     let (spec, key, inputs) = loaded?;
     test_pause("ENLACE_TEST_RUN_PAUSE_MS");
     match crate::project::run::link(&spec, inputs, &key) {
-        Ok((rows, summary)) => {
-            let people = summary.people_across;
-            let mut value = serde_json::to_value(&summary).map_err(|e| e.to_string())?;
+        Ok(output) => {
+            let people = output.summary.people_across;
+            let mut value = serde_json::to_value(&output.summary).map_err(|e| e.to_string())?;
             if let Some(obj) = value.as_object_mut() {
                 obj.insert(
                     "seconds".into(),
@@ -671,7 +688,7 @@ fn execute_run(store: &Mutex<UnitStore>, project: &str, run: u32) -> Result<u64,
                 );
             }
             lock(store)
-                .finish_run(project, run, &rows, &value, now())
+                .finish_run(project, run, &output.rows, &value, &output.model, now())
                 .map_err(|e| e.to_string())?;
             tracing::info!(project, run, people, "run done");
             Ok(people)

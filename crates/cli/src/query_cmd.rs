@@ -1,0 +1,288 @@
+//! `enlace query`: the border officer's question — is this person in another agency's records?
+//! The node encodes one person's details under a project's secret and asks the linkage unit,
+//! which answers hit or no hit with opaque references and bands. And `enlace project
+//! bench-query`, which measures that answer's latency under concurrent clients.
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, bail};
+use clap::Args;
+use enlace_encode::{Encoder, EncodingFile};
+use enlace_model::Record;
+use enlace_node::project::holder::Holder;
+use enlace_normalize::{DateOrder, IdKind, NameInput, Sex};
+use serde::Deserialize;
+
+use crate::node_cmd::load;
+
+#[derive(Args)]
+pub struct QueryArgs {
+    /// This node's directory.
+    #[arg(long)]
+    pub dir: PathBuf,
+    /// The project whose linkage unit and secret to use.
+    #[arg(long)]
+    pub project: String,
+    /// The person, as JSON (see `docs/protocol.md`, "Online query"); `-` reads standard input.
+    #[arg(long)]
+    pub person: PathBuf,
+    /// Print the unit's answer as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// One person's details as an officer enters them.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Person {
+    given: String,
+    surname1: String,
+    #[serde(default)]
+    surname2: String,
+    /// ISO 8601 (1990-03-04, 1990-03 or 1990).
+    #[serde(default)]
+    birth_date: Option<String>,
+    /// M or F.
+    #[serde(default)]
+    sex: Option<String>,
+    /// ISO 3166-1 alpha-2.
+    #[serde(default)]
+    nationality: Option<String>,
+    #[serde(default)]
+    identifiers: Vec<PersonId>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PersonId {
+    kind: IdKind,
+    value: String,
+    /// Issuing country, ISO 3166-1 alpha-2.
+    #[serde(default)]
+    country: Option<String>,
+}
+
+/// Normalises a person's details as an import would (the same rules, so the encoding agrees
+/// with the uploaded records'). Errors name the field, never its value.
+fn record_of(p: Person) -> Result<Record> {
+    let name = enlace_normalize::parse_name(NameInput::Parts {
+        given: &p.given,
+        surname1: &p.surname1,
+        surname2: &p.surname2,
+    })
+    .context("name")?;
+    let today = chrono::Utc::now().date_naive();
+    let birth_date = match p.birth_date.as_deref().map(str::trim) {
+        Some(d) if !d.is_empty() => {
+            Some(enlace_normalize::parse_date(d, DateOrder::Ymd, today).context("birth_date")?)
+        }
+        _ => None,
+    };
+    let sex = match p.sex.as_deref().map(str::trim) {
+        Some("M" | "m") => Sex::Male,
+        Some("F" | "f") => Sex::Female,
+        None | Some("") => Sex::Unknown,
+        Some(_) => bail!("sex: give M or F"),
+    };
+    let nationality = match p.nationality.as_deref().map(str::trim) {
+        Some(n) if n.len() == 2 && n.bytes().all(|b| b.is_ascii_alphabetic()) => {
+            Some(n.to_ascii_uppercase())
+        }
+        None | Some("") => None,
+        Some(_) => bail!("nationality: give an ISO 3166-1 alpha-2 code (GT, MX, US…)"),
+    };
+    let identifiers = p
+        .identifiers
+        .iter()
+        .map(|i| {
+            enlace_normalize::normalize_identifier(
+                i.kind,
+                &i.value,
+                i.country.as_deref().or(nationality.as_deref()),
+            )
+        })
+        .collect();
+    Ok(Record {
+        key: "query".into(),
+        name,
+        birth_date,
+        sex,
+        nationality,
+        identifiers,
+        events: Vec::new(),
+        address: None,
+        attributes: Vec::new(),
+        warnings: Vec::new(),
+    })
+}
+
+/// One record as a one-record encoding file under the project's secret and schema.
+fn encode_one(encoder: &Encoder, record: &Record) -> Result<Vec<u8>> {
+    let encoded = encoder.encode_all(std::slice::from_ref(record), |_, _| 0);
+    Ok(EncodingFile {
+        schema: encoder.schema().clone(),
+        key_check: encoder.key_check(),
+        records: encoded,
+    }
+    .to_bytes()?)
+}
+
+pub fn query(args: QueryArgs) -> Result<()> {
+    let mut text = String::new();
+    if args.person == Path::new("-") {
+        std::io::stdin().read_to_string(&mut text)?;
+    } else {
+        text = std::fs::read_to_string(&args.person)
+            .with_context(|| format!("reading {}", args.person.display()))?;
+    }
+    let person: Person = serde_json::from_str(&text).map_err(|e| {
+        anyhow::anyhow!(
+            "the person's JSON, line {}: {}",
+            e.line(),
+            e.classify_name()
+        )
+    })?;
+    let record = record_of(person)?;
+    let node = load(&args.dir)?;
+    let holder = Holder::new(&node);
+    let (joined, secret) = holder.joined(&args.project)?;
+    let encoder = Encoder::new(&secret, joined.spec.schema.clone())?;
+    let started = Instant::now();
+    let answer = holder
+        .query(&args.project, encode_one(&encoder, &record)?)
+        .with_context(|| format!("querying project {}", args.project))?;
+    let ms = started.elapsed().as_secs_f64() * 1e3;
+    if args.json {
+        outln!("{}", serde_json::to_string_pretty(&answer)?);
+        return Ok(());
+    }
+    let matches = answer["matches"].as_array().cloned().unwrap_or_default();
+    if matches.is_empty() {
+        outln!("NO HIT in project {} ({ms:.0} ms)", args.project);
+    } else {
+        outln!(
+            "HIT in project {}: {} record(s) at other agencies ({ms:.0} ms)",
+            args.project,
+            matches.len()
+        );
+        for m in &matches {
+            outln!(
+                "   {} {} — band {}",
+                m["partner"].as_str().unwrap_or("?").to_uppercase(),
+                m["partner_ref"].as_str().unwrap_or("?"),
+                m["band"].as_str().unwrap_or("?")
+            );
+        }
+    }
+    Ok(())
+}
+
+/// What `classify_name` says of a JSON error, without quoting the input.
+trait Classify {
+    fn classify_name(&self) -> &'static str;
+}
+
+impl Classify for serde_json::Error {
+    fn classify_name(&self) -> &'static str {
+        match self.classify() {
+            serde_json::error::Category::Io => "could not be read",
+            serde_json::error::Category::Syntax => "not valid JSON",
+            serde_json::error::Category::Data => {
+                "fields missing, unknown or of the wrong type (given, surname1 required)"
+            }
+            serde_json::error::Category::Eof => "ends too soon",
+        }
+    }
+}
+
+/// Latency of the online query: `queries` records of a source of this node's store, encoded
+/// and sent by `clients` concurrent clients, each query on a new TLS connection.
+pub fn bench_query(
+    dir: &Path,
+    project: &str,
+    source: &str,
+    clients: usize,
+    queries: usize,
+) -> Result<()> {
+    let node = load(dir)?;
+    let holder = Holder::new(&node);
+    let (joined, secret) = holder.joined(project)?;
+    let encoder = Encoder::new(&secret, joined.spec.schema.clone())?;
+    let store = enlace_store::Store::open(&node.dir.records())?;
+    let records: Vec<Record> = store
+        .records(source)?
+        .into_iter()
+        .map(|r| r.record)
+        .collect();
+    if records.is_empty() {
+        bail!("source `{source}` holds no records");
+    }
+    let step = (records.len() / queries.max(1)).max(1);
+    let bodies: Vec<Vec<u8>> = records
+        .iter()
+        .step_by(step)
+        .take(queries)
+        .map(|r| encode_one(&encoder, r))
+        .collect::<Result<_>>()?;
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let hits = std::sync::atomic::AtomicUsize::new(0);
+    let latencies = std::sync::Mutex::new(Vec::with_capacity(bodies.len()));
+    let failures = std::sync::Mutex::new(Vec::new());
+    let started = Instant::now();
+    std::thread::scope(|scope| {
+        for _ in 0..clients.max(1) {
+            scope.spawn(|| {
+                loop {
+                    let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    let Some(body) = bodies.get(i) else { break };
+                    let t = Instant::now();
+                    match holder.query(project, body.clone()) {
+                        Ok(answer) => {
+                            if answer["hit"] == true {
+                                hits.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                            }
+                            if let Ok(mut l) = latencies.lock() {
+                                l.push(t.elapsed());
+                            }
+                        }
+                        Err(e) => {
+                            if let Ok(mut f) = failures.lock() {
+                                f.push(e.to_string());
+                            }
+                        }
+                    }
+                }
+            });
+        }
+    });
+    let wall = started.elapsed();
+    let failures = failures.into_inner().unwrap_or_default();
+    if let Some(first) = failures.first() {
+        bail!(
+            "{} of {} queries failed; the first: {first}",
+            failures.len(),
+            bodies.len()
+        );
+    }
+    let mut l = latencies.into_inner().unwrap_or_default();
+    l.sort_unstable();
+    let at = |q: f64| -> Duration {
+        l.get(((l.len() as f64 - 1.0) * q).round() as usize)
+            .copied()
+            .unwrap_or_default()
+    };
+    let ms = |d: Duration| d.as_secs_f64() * 1e3;
+    let summary = serde_json::json!({
+        "queries": l.len(),
+        "clients": clients,
+        "hits": hits.into_inner(),
+        "p50_ms": ms(at(0.5)),
+        "p99_ms": ms(at(0.99)),
+        "max_ms": ms(at(1.0)),
+        "queries_per_second": l.len() as f64 / wall.as_secs_f64().max(1e-9),
+    });
+    outln!("{}", serde_json::to_string(&summary)?);
+    Ok(())
+}

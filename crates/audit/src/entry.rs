@@ -21,10 +21,16 @@ pub enum Action {
     Export,
     Deletion,
     Refusal,
+    /// A follow-up request this node sent to a partner (its own record of what it asked).
+    RequestSent,
+    /// A release (or a rejection) received from a partner after this node's request.
+    ReleaseReceived,
+    /// A requested field the owner's policy or approver did not release, with the reason.
+    Withheld,
 }
 
 impl Action {
-    pub const ALL: [Action; 12] = [
+    pub const ALL: [Action; 15] = [
         Action::SignIn,
         Action::SignInRefused,
         Action::Query,
@@ -37,6 +43,9 @@ impl Action {
         Action::Export,
         Action::Deletion,
         Action::Refusal,
+        Action::RequestSent,
+        Action::ReleaseReceived,
+        Action::Withheld,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -53,6 +62,9 @@ impl Action {
             Action::Export => "export",
             Action::Deletion => "deletion",
             Action::Refusal => "refusal",
+            Action::RequestSent => "request_sent",
+            Action::ReleaseReceived => "release_received",
+            Action::Withheld => "withheld",
         }
     }
 

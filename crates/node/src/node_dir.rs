@@ -7,7 +7,10 @@
 //!   keys/              0700: ed25519.key, x25519.key, tls.key (0600), tls.crt
 //!   node.db            users and sessions (SQLite)
 //!   audit/             the audit log: audit.db (entries chained and signed), audit.head
-//!   exchange.db        follow-up requests received (the inbox) and the ids of messages seen
+//!   exchange.db        follow-up requests received (the inbox), the ids of messages seen, the
+//!                      outbox of decisions, requests sent, releases received, hit references
+//!   policy.toml        the release policy (optional: without it nothing is released)
+//!   store/             the node's records (optional: `enlace import --store DIR/store`)
 //!   run/port           the port the running server bound
 //! ```
 
@@ -65,6 +68,15 @@ impl NodeDir {
     }
     pub fn exchange(&self) -> PathBuf {
         self.root.join("exchange.db")
+    }
+    /// The node's release policy (`docs/policy.md`); without it nothing is released.
+    pub fn policy(&self) -> PathBuf {
+        self.root.join("policy.toml")
+    }
+    /// The node's record store (`enlace import --store DIR/store`), where released values
+    /// come from.
+    pub fn store(&self) -> PathBuf {
+        self.root.join("store")
     }
     pub fn audit(&self) -> PathBuf {
         self.root.join("audit")

@@ -8,8 +8,12 @@
 //! | GET | `/api/v1/me` | a signed-in person |
 //! | GET | `/api/v1/users` | a signed-in admin |
 //! | GET | `/api/v1/node/ping` | a peer node (pinned certificate) |
-//! | POST | `/api/v1/node/messages` | a peer node: a signed follow-up request |
+//! | POST | `/api/v1/node/messages` | a peer node: a signed follow-up request, release or decision |
 //! | GET | `/api/v1/inbox` | a signed-in approver |
+//! | POST | `/api/v1/inbox/{id}/decision` | a signed-in approver: confirm and release, or reject |
+//! | POST | `/api/v1/outbox` | a signed-in analyst or officer: send a follow-up request |
+//! | GET | `/api/v1/released` | a signed-in analyst or officer (each read audited) |
+//! | GET | `/api/v1/released/{id}/export` | a signed-in analyst or officer; never under H2 |
 //! | GET | `/api/v1/openapi.json` | a signed-in person or a peer node |
 
 use std::time::Instant;
@@ -37,7 +41,7 @@ pub const NODE_PING: &str = "/api/v1/node/ping";
 pub const OPENAPI: &str = "/api/v1/openapi.json";
 
 /// Every path the server routes; the OpenAPI document must describe exactly these.
-pub const PATHS: [&str; 8] = [
+pub const PATHS: [&str; 12] = [
     HEALTH,
     SESSION,
     ME,
@@ -46,6 +50,10 @@ pub const PATHS: [&str; 8] = [
     OPENAPI,
     super::exchange_api::NODE_MESSAGES,
     super::exchange_api::INBOX,
+    super::release_api::OUTBOX,
+    super::release_api::DECISION,
+    super::release_api::RELEASED,
+    super::release_api::RELEASED_EXPORT,
 ];
 
 /// Seconds since the Unix epoch.
@@ -70,6 +78,22 @@ pub(super) fn router(state: AppState) -> Router {
             axum::routing::post(super::exchange_api::receive_message),
         )
         .route(super::exchange_api::INBOX, get(super::exchange_api::inbox))
+        .route(
+            super::release_api::OUTBOX,
+            axum::routing::post(super::release_api::send_request),
+        )
+        .route(
+            super::release_api::DECISION,
+            axum::routing::post(super::release_api::decide),
+        )
+        .route(
+            super::release_api::RELEASED,
+            get(super::release_api::released),
+        )
+        .route(
+            super::release_api::RELEASED_EXPORT,
+            get(super::release_api::export),
+        )
         .fallback(not_found)
         .layer(axum::extract::DefaultBodyLimit::max(max_body))
         .layer(tower_http::limit::RequestBodyLimitLayer::new(max_body))
@@ -417,7 +441,9 @@ impl Modify for SecuritySchemes {
         description = "The HTTPS API of an Enlace node: people sign in with sessions, peer nodes call with pinned client certificates."
     ),
     paths(health, sign_in, sign_out, me, list_users, node_ping, openapi_json,
-        super::exchange_api::receive_message, super::exchange_api::inbox),
+        super::exchange_api::receive_message, super::exchange_api::inbox,
+        super::release_api::send_request, super::release_api::decide,
+        super::release_api::released, super::release_api::export),
     modifiers(&SecuritySchemes)
 )]
 struct ApiDoc;

@@ -6,6 +6,7 @@ mod api;
 mod auth;
 mod exchange_api;
 mod rate;
+mod release_api;
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -54,6 +55,8 @@ pub enum ServerError {
     Audit(#[from] enlace_audit::AuditError),
     #[error("exchange store: {0}")]
     Exchange(#[from] crate::exchange::EnvelopeError),
+    #[error("{0}")]
+    Release(String),
 }
 
 /// A peer node, as its pinned client certificate identifies it.
@@ -88,6 +91,8 @@ pub(crate) struct AppState {
     pub roster: Arc<Roster>,
     /// The inbox and the replay store, on one file; their calls are short and serialised.
     pub exchange: Arc<Mutex<Exchange>>,
+    /// Decisions, releases, the outbox and released data (`release_api`).
+    pub release: Arc<release_api::ReleaseCtx>,
 }
 
 /// The exchange's files, opened once at start.
@@ -141,6 +146,10 @@ impl Server {
             audit: Arc::new(enlace_audit::AuditWriter::start(audit_log)),
             roster: roster.clone(),
             exchange: Arc::new(Mutex::new(exchange)),
+            release: Arc::new(release_api::ReleaseCtx::open(
+                &node.dir,
+                node.config.country,
+            )?),
         };
         let addr = listen.unwrap_or(node.config.listen);
         let listener = TcpListener::bind(addr)
@@ -182,6 +191,7 @@ impl Server {
     pub async fn run(self, shutdown: impl Future<Output = ()>) -> Result<(), ServerError> {
         let graceful = hyper_util::server::graceful::GracefulShutdown::new();
         let mut purge = tokio::time::interval(Duration::from_secs(60));
+        let background = release_api::spawn_background(self.state.clone());
         tokio::pin!(shutdown);
         loop {
             tokio::select! {
@@ -216,6 +226,7 @@ impl Server {
             }
         }
         drop(self.listener);
+        background.abort();
         tracing::info!(
             "shutting down: waiting for {} connection(s)",
             graceful.count()

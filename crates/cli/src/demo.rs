@@ -166,7 +166,7 @@ pub fn run(args: DemoArgs) -> Result<()> {
     );
     outln!(
         "Not in the demo yet, but working as commands: nodes over mutual TLS (`enlace init`, `serve`), follow-up requests \
-         (`enlace request`, `inbox`, `policy`), the audit log (`enlace audit`) and network analysis (`enlace network`)."
+         and releases (`enlace request`, `inbox`, `decide`, `released`, `policy`), the audit log (`enlace audit`) and network analysis (`enlace network`)."
     );
     if !args.exit {
         tracing::debug!("demo has no long-running nodes yet; exiting");

@@ -1,4 +1,4 @@
-//! Helpers for tests that run real `enlace` nodes on loopback: making nodes, exchanging cards,
+//! Helpers for the release tests, which run real `enlace` nodes on loopback: making nodes, exchanging cards,
 //! adding people, serving and calling. The same steps as `tests/node.rs`, shared.
 #![allow(dead_code)]
 

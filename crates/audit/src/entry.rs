@@ -23,10 +23,16 @@ pub enum Action {
     Refusal,
     /// A linkage project's life at the linkage unit: created, run started, run done or failed.
     Project,
+    /// A follow-up request this node sent to a partner (its own record of what it asked).
+    RequestSent,
+    /// A release (or a rejection) received from a partner after this node's request.
+    ReleaseReceived,
+    /// A requested field the owner's policy or approver did not release, with the reason.
+    Withheld,
 }
 
 impl Action {
-    pub const ALL: [Action; 13] = [
+    pub const ALL: [Action; 16] = [
         Action::SignIn,
         Action::SignInRefused,
         Action::Query,
@@ -40,6 +46,9 @@ impl Action {
         Action::Deletion,
         Action::Refusal,
         Action::Project,
+        Action::RequestSent,
+        Action::ReleaseReceived,
+        Action::Withheld,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -57,6 +66,9 @@ impl Action {
             Action::Deletion => "deletion",
             Action::Refusal => "refusal",
             Action::Project => "project",
+            Action::RequestSent => "request_sent",
+            Action::ReleaseReceived => "release_received",
+            Action::Withheld => "withheld",
         }
     }
 

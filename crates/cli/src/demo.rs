@@ -181,7 +181,7 @@ pub fn run(args: DemoArgs) -> Result<()> {
         data.display()
     );
     outln!(
-        "Beyond the demo, as commands: follow-up requests (`enlace request`, `inbox`, `policy`), the audit log (`enlace audit`) and network analysis (`enlace network`)."
+        "Beyond the demo, as commands: follow-up requests and releases (`enlace request`, `inbox`, `decide`, `released`, `policy`), the audit log (`enlace audit`) and network analysis (`enlace network`)."
     );
     if args.exit {
         fed.stop();

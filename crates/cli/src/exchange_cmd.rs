@@ -1,26 +1,28 @@
-//! `enlace request` (send a follow-up request after a hit to the owning node) and `enlace inbox`
-//! (the requests waiting at this node).
+//! `enlace request` (have this node send a follow-up request after a hit to the owning node)
+//! and `enlace inbox` (the requests waiting at this node).
 
 use std::collections::BTreeSet;
 use std::path::PathBuf;
-use std::time::Duration;
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Result, bail};
 use clap::Args;
-use enlace_node::client::{self, Request};
+use enlace_node::client::Request;
 use enlace_node::config::NodeId;
-use enlace_node::exchange::{FollowUpRequest, HandlingCode, HitRef, Inbox, MessageKind};
+use enlace_node::exchange::{FollowUpRequest, HandlingCode, HitRef, Inbox};
 use enlace_node::node_dir::NodeDir;
 use enlace_node::policy::{Flag, Offence, ReleaseField};
 
-/// How long a request stays valid for the owner to receive it.
-const REQUEST_TTL_SECS: i64 = 3600;
+use crate::release_cmd::{Session, SignInArgs, error_of};
 
 #[derive(Args, Debug)]
 pub struct RequestArgs {
-    /// This node's directory.
+    /// This node's directory (its server must be running: it signs, records, audits and sends
+    /// the request).
     #[arg(long)]
     pub dir: PathBuf,
+    /// The requesting officer or analyst, signed in to this node; named in the request.
+    #[command(flatten)]
+    pub who: SignInArgs,
     /// The owning node (an id in the roster).
     #[arg(long)]
     pub peer: NodeId,
@@ -44,9 +46,6 @@ pub struct RequestArgs {
     /// onward sharing), H3 (other conditions).
     #[arg(long)]
     pub handling: String,
-    /// The requesting officer's user name.
-    #[arg(long)]
-    pub officer: String,
     /// The fields asked for, comma-separated.
     #[arg(long, value_delimiter = ',', required = true)]
     pub fields: Vec<String>,
@@ -63,10 +62,6 @@ pub struct InboxArgs {
     /// Print JSON.
     #[arg(long)]
     pub json: bool,
-}
-
-fn now() -> i64 {
-    chrono::Utc::now().timestamp()
 }
 
 pub fn request(args: RequestArgs) -> Result<()> {
@@ -107,47 +102,27 @@ pub fn request(args: RequestArgs) -> Result<()> {
         offence: Some(offence),
         legal_basis: args.legal_basis.clone(),
         handling,
-        officer: args.officer.clone(),
+        officer: args.who.user.clone(),
         fields,
         flags,
     };
     request.validate()?;
-    let node = NodeDir::new(&args.dir)
-        .load()
-        .with_context(|| format!("loading the node in {}", args.dir.display()))?;
-    let card = node.roster.get(&args.peer).with_context(|| {
-        format!(
-            "{} is not in the roster of {}",
-            args.peer,
-            args.dir.display()
-        )
-    })?;
-    let envelope = node.seal_message(
-        MessageKind::FollowUpRequest,
-        args.peer.as_str(),
-        &request,
-        now(),
-        REQUEST_TTL_SECS,
-    )?;
-    let body = serde_json::to_vec(&envelope)?;
-    let response = client::send_blocking(
-        &card.url,
-        card.tls_cert_sha256,
-        Some(&node.identity),
-        Request::post_json("/api/v1/node/messages", body),
-        Duration::from_secs(20),
-    )
-    .with_context(|| format!("sending the request to {}", args.peer))?;
-    let text = String::from_utf8_lossy(&response.body);
-    if response.status != 202 {
-        bail!(
-            "{} refused the request ({}): {}",
-            args.peer,
-            response.status,
-            text.trim()
-        );
+    // The node signs and sends it, so that its own audit log records what was asked.
+    let mut body = serde_json::to_value(&request)?;
+    if let Some(map) = body.as_object_mut() {
+        map.remove("officer");
+        map.insert("peer".into(), args.peer.to_string().into());
     }
-    println!("request {} filed at {}", envelope.id, args.peer);
+    let session = Session::open(&args.dir, &args.who)?;
+    let response = session.call(Request::post_json("/api/v1/outbox", body.to_string()))?;
+    if response.status != 202 {
+        bail!("the request was not sent: {}", error_of(&response));
+    }
+    let id = response
+        .json()
+        .and_then(|v| v["id"].as_str().map(str::to_owned))
+        .unwrap_or_default();
+    outln!("request {id} filed at {}", args.peer);
     Ok(())
 }
 

@@ -38,6 +38,7 @@ mod node_cmd;
 mod policy_cmd;
 mod project_cmd;
 mod query_cmd;
+mod release_cmd;
 mod status;
 
 use anyhow::Result;
@@ -106,6 +107,14 @@ enum Command {
     Request(exchange_cmd::RequestArgs),
     /// The follow-up requests waiting at this node for an approver.
     Inbox(exchange_cmd::InboxArgs),
+    /// Decide a follow-up request in this node's inbox: confirm and release what the policy
+    /// allows, or reject a false hit (an approver, signed in to this node's server).
+    Decide(release_cmd::DecideArgs),
+    /// What partners released to this node (each read audited), or the export of one release.
+    Released(release_cmd::ReleasedArgs),
+    /// Which of this node's records a linkage project's references stand for.
+    #[command(subcommand)]
+    References(release_cmd::ReferencesCommand),
     /// Check a release policy, or see what it releases for a request.
     #[command(subcommand)]
     Policy(policy_cmd::PolicyCommand),
@@ -179,6 +188,9 @@ fn run(command: Command) -> Result<()> {
         Command::Policy(command) => policy_cmd::run(command),
         Command::Request(args) => exchange_cmd::request(args),
         Command::Inbox(args) => exchange_cmd::inbox(args),
+        Command::Decide(args) => release_cmd::decide(args),
+        Command::Released(args) => release_cmd::released(args),
+        Command::References(command) => release_cmd::references(command),
         Command::Network(args) => network::run(args),
         Command::Project(command) => project_cmd::run(command),
         Command::Query(args) => query_cmd::query(args),

@@ -214,13 +214,14 @@ pub fn run(command: ProjectCommand) -> Result<()> {
             let (run, rows) = Holder::new(&node)
                 .results(&project)
                 .with_context(|| format!("fetching the results of {project}"))?;
+            let recorded = record_hit_references(&node, &project, &rows)?;
             if json {
                 outln!("{}", serde_json::to_string_pretty(&rows)?);
                 return Ok(());
             }
             let keys = read_refs(&node.dir.holder_projects().join(&project))?;
             outln!(
-                "run {run}: {} rows (one per own record and partner record)",
+                "run {run}: {} rows (one per own record and partner record); {recorded} of this node's records can now be named in follow-up requests",
                 rows.len()
             );
             outln!("record\tpartner\tpartner_ref\tband\tcluster");
@@ -265,6 +266,40 @@ pub fn print_summary(summary: &serde_json::Value) {
             h["possible"]
         );
     }
+}
+
+/// Records, in the node's exchange file, which of its records each opaque reference of the
+/// results stands for: a partner's follow-up request quotes that reference, and the approver's
+/// decision reads the record it names. Returns how many references were recorded.
+pub fn record_hit_references(
+    node: &enlace_node::node_dir::Node,
+    project: &str,
+    rows: &[enlace_node::project::ResultRow],
+) -> Result<usize> {
+    let path = node.dir.holder_projects().join(project).join("refs.csv");
+    let mut by_reference: HashMap<String, (String, String)> = HashMap::new();
+    if let Ok(mut reader) = csv::Reader::from_path(&path) {
+        for row in reader.records() {
+            let row = row.with_context(|| format!("reading {}", path.display()))?;
+            if let (Some(source), Some(reference), Some(key)) = (row.get(0), row.get(1), row.get(2))
+            {
+                by_reference.insert(reference.to_string(), (source.to_string(), key.to_string()));
+            }
+        }
+    }
+    let mut seen = std::collections::HashSet::new();
+    let entries: Vec<(String, String, String)> = rows
+        .iter()
+        .filter(|r| seen.insert(r.opaque.clone()))
+        .filter_map(|r| {
+            by_reference
+                .get(&r.reference)
+                .map(|(source, key)| (source.clone(), r.opaque.clone(), key.clone()))
+        })
+        .collect();
+    let mut ledger = enlace_node::exchange::ledger::Ledger::open(&node.dir.exchange())
+        .with_context(|| format!("opening {}", node.dir.exchange().display()))?;
+    Ok(ledger.add_references(project, &entries)?)
 }
 
 /// Reads the node's map from references to record keys (`refs.csv`, kept at the node).

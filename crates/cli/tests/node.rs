@@ -461,11 +461,15 @@ fn a_follow_up_request_reaches_the_owners_inbox_once_and_bad_ones_are_refused_an
     trust(&gt, &us);
     add_user(&gt, "rosa.approver", "approver");
     add_user(&gt, "ana.analyst", "analyst");
+    add_user(&mx, "luis.investigator", "officer");
     let server = Served::start(&gt, &[]);
+    // The requester's own server signs, records and sends what its officer asks.
+    let requester = Served::start(&mx, &[]);
 
     // Through the real command.
     let sent = run_ok(
         Command::new(BIN)
+            .env("ENLACE_PASSWORD", PASSWORD)
             .args([
                 "request",
                 "--peer",
@@ -488,7 +492,7 @@ fn a_follow_up_request_reaches_the_owners_inbox_once_and_bad_ones_are_refused_an
                 "H2",
             ])
             .args([
-                "--officer",
+                "--user",
                 "luis.investigator",
                 "--fields",
                 "surnames,birth_date",
@@ -584,6 +588,18 @@ fn a_follow_up_request_reaches_the_owners_inbox_once_and_bad_ones_are_refused_an
 
     let (status, _) = server.stop();
     assert!(status.success());
+    let (status, _) = requester.stop();
+    assert!(status.success());
+    // The requester recorded what it sent in its own log.
+    let mx_db = rusqlite::Connection::open(mx.join("audit/audit.db")).unwrap();
+    let sent_entries: i64 = mx_db
+        .query_row(
+            "SELECT count(*) FROM entries WHERE action = 'request_sent'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(sent_entries, 1);
     // The inbox holds the two good requests; the audit log holds them and each refusal.
     let inbox = run_ok(
         Command::new(BIN)
@@ -780,6 +796,9 @@ fn every_node_subcommand_has_help() {
         &["node", "ping"],
         &["request"],
         &["inbox"],
+        &["decide"],
+        &["released"],
+        &["references", "add"],
         &["audit", "verify"],
         &["audit", "export"],
     ] {

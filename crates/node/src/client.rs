@@ -55,6 +55,13 @@ impl Request {
         }
     }
 
+    pub fn delete(path: &str) -> Self {
+        Request {
+            method: hyper::Method::DELETE,
+            ..Request::get(path)
+        }
+    }
+
     pub fn post_json(path: &str, body: impl Into<Vec<u8>>) -> Self {
         Request {
             method: hyper::Method::POST,

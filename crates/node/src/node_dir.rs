@@ -7,7 +7,13 @@
 //!   keys/              0700: ed25519.key, x25519.key, tls.key (0600), tls.crt
 //!   node.db            users and sessions (SQLite)
 //!   audit/             the audit log: audit.db (entries chained and signed), audit.head
-//!   exchange.db        follow-up requests received (the inbox) and the ids of messages seen
+//!   exchange.db        follow-up requests received (the inbox), the ids of messages seen, the
+//!                      outbox of decisions, requests sent, releases received, hit references
+//!   policy.toml        the release policy (optional: without it nothing is released)
+//!   records/           the node's records (`enlace import --store DIR/records`)
+//!   projects/ID/       a holder's side of a linkage project (secret, references, results)
+//!   projects.db        a linkage unit's projects, uploads, runs and results; chunks/ their
+//!                      uploaded chunks
 //!   run/port           the port the running server bound
 //! ```
 
@@ -66,6 +72,10 @@ impl NodeDir {
     pub fn exchange(&self) -> PathBuf {
         self.root.join("exchange.db")
     }
+    /// The node's release policy (`docs/policy.md`); without it nothing is released.
+    pub fn policy(&self) -> PathBuf {
+        self.root.join("policy.toml")
+    }
     pub fn audit(&self) -> PathBuf {
         self.root.join("audit")
     }
@@ -81,7 +91,8 @@ impl NodeDir {
     pub fn holder_projects(&self) -> PathBuf {
         self.root.join("projects")
     }
-    /// The agency's record store (`enlace import --store DIR/records`).
+    /// The agency's record store (`enlace import --store DIR/records`): what it uploads to
+    /// projects, and where released values come from.
     pub fn records(&self) -> PathBuf {
         self.root.join("records")
     }

@@ -183,13 +183,33 @@ impl Store {
 
     /// Every record of a source, in record-id order of storage.
     pub fn records(&self, source: &str) -> Result<Vec<StoredRecord>> {
+        self.read_records(source, None)
+    }
+
+    /// The record of `source` with record id `key`, if there is one.
+    pub fn record(&self, source: &str, key: &str) -> Result<Option<StoredRecord>> {
+        Ok(self.read_records(source, Some(key))?.pop())
+    }
+
+    /// The records of a source, or the one with record id `key`.
+    fn read_records(&self, source: &str, key: Option<&str>) -> Result<Vec<StoredRecord>> {
         let source_id = self.source_id(source)?;
-        let mut ids_stmt = self.conn.prepare_cached(
+        // With a key, every query reads one record through the (source, key) index.
+        let filter = if key.is_some() {
+            "source_id = ?1 AND record_key = ?2"
+        } else {
+            "source_id = ?1"
+        };
+        let args: Vec<&dyn ToSql> = match &key {
+            Some(k) => vec![&source_id.0, k],
+            None => vec![&source_id.0],
+        };
+        let mut ids_stmt = self.conn.prepare_cached(&format!(
             "SELECT record_id, kind, raw, value, country, valid, problem FROM identifiers
-             WHERE record_id IN (SELECT id FROM records WHERE source_id = ?1) ORDER BY record_id, seq",
-        )?;
+             WHERE record_id IN (SELECT id FROM records WHERE {filter}) ORDER BY record_id, seq"
+        ))?;
         let mut identifiers: std::collections::HashMap<i64, Vec<Identifier>> = Default::default();
-        let rows = ids_stmt.query_map([source_id.0], |r| {
+        let rows = ids_stmt.query_map(&args[..], |r| {
             Ok((
                 r.get::<_, i64>(0)?,
                 r.get::<_, String>(1)?,
@@ -212,12 +232,12 @@ impl Store {
                 problem,
             });
         }
-        let mut ev_stmt = self.conn.prepare_cached(
+        let mut ev_stmt = self.conn.prepare_cached(&format!(
             "SELECT record_id, kind, event_key, date, date_flags, place FROM events
-             WHERE record_id IN (SELECT id FROM records WHERE source_id = ?1) ORDER BY record_id, seq",
-        )?;
+             WHERE record_id IN (SELECT id FROM records WHERE {filter}) ORDER BY record_id, seq"
+        ))?;
         let mut events: std::collections::HashMap<i64, Vec<Event>> = Default::default();
-        let rows = ev_stmt.query_map([source_id.0], |r| {
+        let rows = ev_stmt.query_map(&args[..], |r| {
             Ok((
                 r.get::<_, i64>(0)?,
                 r.get(1)?,
@@ -237,13 +257,13 @@ impl Store {
             });
         }
 
-        let mut stmt = self.conn.prepare_cached(
+        let mut stmt = self.conn.prepare_cached(&format!(
             "SELECT id, record_key, line, given_display, surnames_display, given, given_alternates, surname1, surname2,
                     married_surname, given_phonetic, surname1_phonetic, surname2_phonetic, birth_date, birth_flags,
                     sex, nationality, attributes, warnings, address
-             FROM records WHERE source_id = ?1 ORDER BY id",
-        )?;
-        let rows = stmt.query_map([source_id.0], |r| {
+             FROM records WHERE {filter} ORDER BY id"
+        ))?;
+        let rows = stmt.query_map(&args[..], |r| {
             let id: i64 = r.get(0)?;
             let given: String = r.get(5)?;
             let alternates: String = r.get(6)?;

@@ -142,6 +142,19 @@ impl Envelope {
         now: i64,
         replay: &mut ReplayGuard,
     ) -> Result<&serde_json::Value, EnvelopeError> {
+        self.verify(me, sender, now)?;
+        replay.record(&self.from, &self.id, self.expires_at + CLOCK_SKEW_SECS, now)?;
+        Ok(&self.body)
+    }
+
+    /// Every check of [`Envelope::open`] but the replay store's: for a receiver that records
+    /// the id in the same transaction as what it stores ([`record_seen`]).
+    pub fn verify(
+        &self,
+        me: &str,
+        sender: &VerifyingKey,
+        now: i64,
+    ) -> Result<&serde_json::Value, EnvelopeError> {
         let id = self.id.clone();
         if self.version != 1 || self.id.len() != 32 || hex::decode(&self.id).is_err() {
             return Err(EnvelopeError::Malformed(format!(
@@ -187,9 +200,48 @@ impl Envelope {
                 now,
             });
         }
-        replay.record(&self.from, &self.id, self.expires_at + CLOCK_SKEW_SECS, now)?;
         Ok(&self.body)
     }
+}
+
+/// Records a verified message's id in the replay store through `conn` (inside the caller's
+/// transaction), refusing one already seen.
+pub fn record_seen(conn: &Connection, envelope: &Envelope, now: i64) -> Result<(), EnvelopeError> {
+    remember(
+        conn,
+        &envelope.from,
+        &envelope.id,
+        envelope.expires_at + CLOCK_SKEW_SECS,
+        now,
+    )
+}
+
+fn remember(
+    conn: &Connection,
+    sender: &str,
+    id: &str,
+    forget_after: i64,
+    now: i64,
+) -> Result<(), EnvelopeError> {
+    let err = |e: rusqlite::Error| EnvelopeError::Store(e.to_string());
+    conn.execute(
+        "DELETE FROM seen_messages WHERE forget_after < ?1",
+        params![now],
+    )
+    .map_err(err)?;
+    let inserted = conn
+        .execute(
+            "INSERT OR IGNORE INTO seen_messages(sender, id, forget_after) VALUES (?1, ?2, ?3)",
+            params![sender, id, forget_after],
+        )
+        .map_err(err)?;
+    if inserted == 0 {
+        return Err(EnvelopeError::Replayed {
+            id: id.to_string(),
+            from: sender.to_string(),
+        });
+    }
+    Ok(())
 }
 
 /// The ids of messages received and not yet expired, by sender, kept in SQLite so a restart
@@ -204,6 +256,9 @@ impl ReplayGuard {
         let err = |e: rusqlite::Error| EnvelopeError::Store(e.to_string());
         let conn = Connection::open(path).map_err(err)?;
         conn.pragma_update(None, "journal_mode", "WAL")
+            .map_err(err)?;
+        // The ledger writes to the same file from its own connection.
+        conn.busy_timeout(std::time::Duration::from_secs(10))
             .map_err(err)?;
         conn.execute_batch(
             "CREATE TABLE IF NOT EXISTS seen_messages (
@@ -221,27 +276,7 @@ impl ReplayGuard {
         forget_after: i64,
         now: i64,
     ) -> Result<(), EnvelopeError> {
-        let err = |e: rusqlite::Error| EnvelopeError::Store(e.to_string());
-        self.conn
-            .execute(
-                "DELETE FROM seen_messages WHERE forget_after < ?1",
-                params![now],
-            )
-            .map_err(err)?;
-        let inserted = self
-            .conn
-            .execute(
-                "INSERT OR IGNORE INTO seen_messages(sender, id, forget_after) VALUES (?1, ?2, ?3)",
-                params![sender, id, forget_after],
-            )
-            .map_err(err)?;
-        if inserted == 0 {
-            return Err(EnvelopeError::Replayed {
-                id: id.to_string(),
-                from: sender.to_string(),
-            });
-        }
-        Ok(())
+        remember(&self.conn, sender, id, forget_after, now)
     }
 }
 

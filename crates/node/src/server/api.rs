@@ -8,8 +8,12 @@
 //! | GET | `/api/v1/me` | a signed-in person |
 //! | GET | `/api/v1/users` | a signed-in admin |
 //! | GET | `/api/v1/node/ping` | a peer node (pinned certificate) |
-//! | POST | `/api/v1/node/messages` | a peer node: a signed follow-up request |
+//! | POST | `/api/v1/node/messages` | a peer node: a signed follow-up request, release or decision |
 //! | GET | `/api/v1/inbox` | a signed-in approver |
+//! | POST | `/api/v1/inbox/{id}/decision` | a signed-in approver: confirm and release, or reject |
+//! | POST | `/api/v1/outbox` | a signed-in analyst or officer: send a follow-up request |
+//! | GET | `/api/v1/released` | a signed-in analyst or officer (each read audited) |
+//! | GET | `/api/v1/released/{id}/export` | a signed-in analyst or officer; never under H2 |
 //! | GET | `/api/v1/openapi.json` | a signed-in person or a peer node |
 //! | … | `/api/v1/projects…` | peer nodes at a linkage unit: see `project_api` |
 
@@ -38,7 +42,7 @@ pub const NODE_PING: &str = "/api/v1/node/ping";
 pub const OPENAPI: &str = "/api/v1/openapi.json";
 
 /// Every path the server routes; the OpenAPI document must describe exactly these.
-pub const PATHS: [&str; 17] = [
+pub const PATHS: [&str; 21] = [
     HEALTH,
     SESSION,
     ME,
@@ -56,6 +60,10 @@ pub const PATHS: [&str; 17] = [
     super::project_api::RUN,
     super::project_api::RESULTS,
     super::query_api::QUERY,
+    super::release_api::OUTBOX,
+    super::release_api::DECISION,
+    super::release_api::RELEASED,
+    super::release_api::RELEASED_EXPORT,
 ];
 
 /// Seconds since the Unix epoch.
@@ -101,6 +109,22 @@ pub(super) fn router(state: AppState) -> Router {
         .route(
             super::query_api::QUERY,
             axum::routing::post(super::query_api::query),
+        )
+        .route(
+            super::release_api::OUTBOX,
+            axum::routing::post(super::release_api::send_request),
+        )
+        .route(
+            super::release_api::DECISION,
+            axum::routing::post(super::release_api::decide),
+        )
+        .route(
+            super::release_api::RELEASED,
+            get(super::release_api::released),
+        )
+        .route(
+            super::release_api::RELEASED_EXPORT,
+            get(super::release_api::export),
         )
         .layer(axum::extract::DefaultBodyLimit::max(max_body))
         .layer(tower_http::limit::RequestBodyLimitLayer::new(max_body))
@@ -448,7 +472,9 @@ impl Modify for SecuritySchemes {
         super::project_api::create, super::project_api::list, super::project_api::status,
         super::project_api::secret, super::project_api::put_chunk, super::project_api::upload_state,
         super::project_api::complete, super::project_api::run, super::project_api::results,
-        super::query_api::query),
+        super::query_api::query,
+        super::release_api::send_request, super::release_api::decide,
+        super::release_api::released, super::release_api::export),
     modifiers(&SecuritySchemes)
 )]
 struct ApiDoc;

@@ -1,5 +1,5 @@
-//! The exchange's endpoints: a peer node delivers a signed follow-up request; an approver reads
-//! the inbox. Every request received and every refusal goes into the audit log before the
+//! The exchange's endpoints: a peer node delivers a signed follow-up request (or, through
+//! `release_api`, a release); an approver reads the inbox. Every request received and every refusal goes into the audit log before the
 //! answer.
 
 use axum::Json;
@@ -25,7 +25,7 @@ pub struct Received {
     pub id: String,
 }
 
-async fn audit(state: &AppState, entry: NewEntry) -> Result<(), ApiError> {
+pub(super) async fn audit(state: &AppState, entry: NewEntry) -> Result<(), ApiError> {
     let audit = state.audit.clone();
     tokio::task::spawn_blocking(move || audit.append(entry))
         .await
@@ -70,7 +70,7 @@ async fn with_exchange<T: Send + 'static>(
     .map_err(|e| ApiError::internal("exchange", e))
 }
 
-fn status_of(e: &EnvelopeError) -> StatusCode {
+pub(super) fn status_of(e: &EnvelopeError) -> StatusCode {
     match e {
         EnvelopeError::BadSignature { .. } => StatusCode::FORBIDDEN,
         EnvelopeError::Replayed { .. } => StatusCode::CONFLICT,
@@ -79,16 +79,17 @@ fn status_of(e: &EnvelopeError) -> StatusCode {
     }
 }
 
-/// A peer delivers a signed message (today: a follow-up request after a hit).
+/// A peer delivers a signed message: a follow-up request after a hit (filed in the inbox), or
+/// the owner's release or rejection answering a request this node sent.
 #[utoipa::path(post, path = "/api/v1/node/messages", tag = "exchange",
     security(("node_certificate" = [])),
     request_body(content = Object, description = "A signed envelope (docs/protocol.md)"),
     responses(
-        (status = 202, description = "Filed in the owner's inbox", body = Received),
+        (status = 202, description = "A request filed in the inbox, or a release stored", body = Received),
         (status = 401, description = "No pinned certificate", body = ErrorBody),
         (status = 403, description = "Not signed by the calling node", body = ErrorBody),
-        (status = 409, description = "A replay", body = ErrorBody),
-        (status = 422, description = "Expired, misaddressed, or a request missing its purpose, offence category or other part", body = ErrorBody)))]
+        (status = 409, description = "A replay, or a second answer to the same request", body = ErrorBody),
+        (status = 422, description = "Expired, misaddressed, a request missing its purpose, offence category or other part, or a release that answers no request sent to that node", body = ErrorBody)))]
 pub(super) async fn receive_message(
     State(state): State<AppState>,
     Peer(peer): Peer,
@@ -104,16 +105,9 @@ pub(super) async fn receive_message(
         );
         return Err(refuse(&state, &caller, &id, StatusCode::FORBIDDEN, reason).await);
     }
-    if envelope.kind != MessageKind::FollowUpRequest {
-        let reason = format!("message {id}: only follow-up requests are accepted here so far");
-        return Err(refuse(
-            &state,
-            &caller,
-            &id,
-            StatusCode::UNPROCESSABLE_ENTITY,
-            reason,
-        )
-        .await);
+    // An owner's answer to a request this node sent.
+    if matches!(envelope.kind, MessageKind::Release | MessageKind::Decision) {
+        return super::release_api::receive_answer(&state, &caller, envelope).await;
     }
     let key = match state.roster.get(&peer.id).map(|c| c.ed25519_key()) {
         Some(Ok(k)) => k,

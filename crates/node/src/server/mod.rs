@@ -8,6 +8,7 @@ mod exchange_api;
 mod project_api;
 mod query_api;
 mod rate;
+mod release_api;
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -59,6 +60,8 @@ pub enum ServerError {
     Exchange(#[from] crate::exchange::EnvelopeError),
     #[error(transparent)]
     Projects(#[from] crate::project::unit::UnitError),
+    #[error("{0}")]
+    Release(String),
 }
 
 /// A peer node, as its pinned client certificate identifies it.
@@ -95,6 +98,8 @@ pub(crate) struct AppState {
     pub exchange: Arc<Mutex<Exchange>>,
     /// The linkage unit's projects; `None` on a node serving as an agency.
     pub projects: Option<project_api::Projects>,
+    /// Decisions, releases, the outbox and released data (`release_api`).
+    pub release: Arc<release_api::ReleaseCtx>,
 }
 
 /// The exchange's files, opened once at start.
@@ -160,6 +165,10 @@ impl Server {
             roster: roster.clone(),
             exchange: Arc::new(Mutex::new(exchange)),
             projects,
+            release: Arc::new(release_api::ReleaseCtx::open(
+                &node.dir,
+                node.config.country,
+            )?),
         };
         let addr = listen.unwrap_or(node.config.listen);
         let listener = TcpListener::bind(addr)
@@ -202,6 +211,7 @@ impl Server {
         self.resume_interrupted_runs()?;
         let graceful = hyper_util::server::graceful::GracefulShutdown::new();
         let mut purge = tokio::time::interval(Duration::from_secs(60));
+        let background = release_api::spawn_background(self.state.clone());
         tokio::pin!(shutdown);
         loop {
             tokio::select! {
@@ -236,6 +246,7 @@ impl Server {
             }
         }
         drop(self.listener);
+        background.abort();
         tracing::info!(
             "shutting down: waiting for {} connection(s)",
             graceful.count()

@@ -17,13 +17,14 @@
 
 use std::error::Error;
 use std::fs::File;
-use std::io::{BufRead, BufReader, BufWriter, Write};
+use std::io::{BufRead, BufReader, Write};
+use std::path::Path;
 use std::time::Instant;
 
 use enlace_graph::generate::{LfrConfig, Planted, cells, lfr, mixing};
 use enlace_graph::{
     CoTravelConfig, EdgeKind, LeidenConfig, Node, NodeKind, Objective, PageRankConfig, Update,
-    betweenness_sampled, co_travel, leiden, modularity, nmi, pagerank,
+    betweenness_sampled, co_travel, leiden, modularity, nmi, pagerank, write_atomic,
 };
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -98,17 +99,22 @@ fn planted(n: usize, m: usize, seed: u64) -> Planted {
     }
 }
 
+/// Writes `OUT.truth`, then `OUT.edges`, each atomically (a temporary file beside it, synced,
+/// renamed into place): a killed run leaves no half-written file, and `OUT.edges`, which
+/// `scripts/bench-graph` looks for to reuse a graph, appears only once both are whole.
 fn write(p: &Planted, out: &str) -> Res<()> {
-    let mut w = BufWriter::new(File::create(format!("{out}.edges"))?);
-    for &(a, b) in &p.edges {
-        writeln!(w, "{a} {b}")?;
-    }
-    w.flush()?;
-    let mut w = BufWriter::new(File::create(format!("{out}.truth"))?);
-    for c in &p.truth {
-        writeln!(w, "{c}")?;
-    }
-    w.flush()?;
+    write_atomic(Path::new(&format!("{out}.truth")), |w| {
+        for c in &p.truth {
+            writeln!(w, "{c}")?;
+        }
+        Ok(())
+    })?;
+    write_atomic(Path::new(&format!("{out}.edges")), |w| {
+        for &(a, b) in &p.edges {
+            writeln!(w, "{a} {b}")?;
+        }
+        Ok(())
+    })?;
     eprintln!(
         "{out}: {} nodes, {} edges, mixing {:.3}",
         p.nodes,

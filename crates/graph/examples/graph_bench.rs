@@ -5,28 +5,67 @@
 //! graph_bench gen planted NODES EDGES SEED OUT     groups of 100, 80 % of edges inside
 //! graph_bench gen lfr NODES MU SEED OUT            LFR, mean degree 20, max 50, communities 20–100
 //! graph_bench gen cells COUNT SEED OUT             cells of 20–200 nodes, internal degree 8, 1 outside
-//! graph_bench run OUT [--pivots K] [--cpm R] [--skip-pagerank] [--skip-betweenness]
+//! graph_bench run OUT [--pivots K] [--cpm R] [--skip-pagerank] [--skip-leiden] [--skip-betweenness]
 //! graph_bench cotravel EVENTS PERSONS SEED
 //! ```
 //!
 //! A graph OUT is two files: `OUT.edges` (`a b` per line, node indices from 0) and `OUT.truth`
-//! (the planted community of each node, one per line). `run` prints one JSON object.
+//! (the planted community of each node, one per line). `run` prints one JSON object: for each
+//! step its wall time (`…_s`) and the CPU time of the whole process over that step (`…_cpu_s`,
+//! user + system of all threads, read from `/proc/self/stat` at 1/100 s resolution; Linux only,
+//! absent elsewhere).
 
 use std::error::Error;
 use std::fs::File;
-use std::io::{BufRead, BufReader, BufWriter, Write};
+use std::io::{BufRead, BufReader, Write};
+use std::path::Path;
 use std::time::Instant;
 
 use enlace_graph::generate::{LfrConfig, Planted, cells, lfr, mixing};
 use enlace_graph::{
     CoTravelConfig, EdgeKind, LeidenConfig, Node, NodeKind, Objective, PageRankConfig, Update,
-    betweenness_sampled, co_travel, leiden, modularity, nmi, pagerank,
+    betweenness_sampled, co_travel, leiden, modularity, nmi, pagerank, write_atomic,
 };
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde_json::json;
 
 type Res<T> = Result<T, Box<dyn Error>>;
+
+/// User + system CPU seconds of this process so far (all threads), from `/proc/self/stat`
+/// (fields 14 and 15, in clock ticks of 1/100 s, Linux's `CLK_TCK`); `None` where unreadable.
+fn cpu_seconds() -> Option<f64> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    // The command name (field 2) may hold spaces; the fields after it follow the last ')'.
+    let rest = &stat[stat.rfind(')')? + 1..];
+    let f: Vec<&str> = rest.split_ascii_whitespace().collect();
+    let utime: f64 = f.get(11)?.parse().ok()?;
+    let stime: f64 = f.get(12)?.parse().ok()?;
+    Some((utime + stime) / 100.0)
+}
+
+/// Wall and CPU time of one step.
+struct Timer {
+    wall: Instant,
+    cpu: Option<f64>,
+}
+
+impl Timer {
+    fn start() -> Self {
+        Timer {
+            wall: Instant::now(),
+            cpu: cpu_seconds(),
+        }
+    }
+
+    /// Sets `STEP_s` (wall) and `STEP_cpu_s` (CPU) in `result`.
+    fn record(&self, result: &mut serde_json::Value, step: &str) {
+        result[format!("{step}_s")] = json!(self.wall.elapsed().as_secs_f64());
+        if let (Some(a), Some(b)) = (self.cpu, cpu_seconds()) {
+            result[format!("{step}_cpu_s")] = json!(b - a);
+        }
+    }
+}
 
 fn num<T: std::str::FromStr>(args: &[String], i: usize, what: &str) -> Res<T>
 where
@@ -60,17 +99,22 @@ fn planted(n: usize, m: usize, seed: u64) -> Planted {
     }
 }
 
+/// Writes `OUT.truth`, then `OUT.edges`, each atomically (a temporary file beside it, synced,
+/// renamed into place): a killed run leaves no half-written file, and `OUT.edges`, which
+/// `scripts/bench-graph` looks for to reuse a graph, appears only once both are whole.
 fn write(p: &Planted, out: &str) -> Res<()> {
-    let mut w = BufWriter::new(File::create(format!("{out}.edges"))?);
-    for &(a, b) in &p.edges {
-        writeln!(w, "{a} {b}")?;
-    }
-    w.flush()?;
-    let mut w = BufWriter::new(File::create(format!("{out}.truth"))?);
-    for c in &p.truth {
-        writeln!(w, "{c}")?;
-    }
-    w.flush()?;
+    write_atomic(Path::new(&format!("{out}.truth")), |w| {
+        for c in &p.truth {
+            writeln!(w, "{c}")?;
+        }
+        Ok(())
+    })?;
+    write_atomic(Path::new(&format!("{out}.edges")), |w| {
+        for &(a, b) in &p.edges {
+            writeln!(w, "{a} {b}")?;
+        }
+        Ok(())
+    })?;
     eprintln!(
         "{out}: {} nodes, {} edges, mixing {:.3}",
         p.nodes,
@@ -116,7 +160,7 @@ fn run(args: &[String]) -> Res<()> {
     let out = args.first().ok_or("missing graph")?;
     let mut pivots = 1000;
     let mut cpm_resolution: Option<f64> = None;
-    let (mut do_pr, mut do_bt) = (true, true);
+    let (mut do_pr, mut do_leiden, mut do_bt) = (true, true, true);
     let mut i = 1;
     while i < args.len() {
         match args[i].as_str() {
@@ -132,6 +176,10 @@ fn run(args: &[String]) -> Res<()> {
                 do_pr = false;
                 i += 1;
             }
+            "--skip-leiden" => {
+                do_leiden = false;
+                i += 1;
+            }
             "--skip-betweenness" => {
                 do_bt = false;
                 i += 1;
@@ -142,7 +190,8 @@ fn run(args: &[String]) -> Res<()> {
     let p = read(out)?;
     // Build as the product does: string ids interned, typed edges, collapsed adjacency.
     let ids: Vec<String> = (0..p.nodes).map(|i| i.to_string()).collect();
-    let t = Instant::now();
+    let mut result = json!({ "tool": "enlace-graph", "graph": out });
+    let t = Timer::start();
     let mut up = Update::new();
     for id in &ids {
         up.node(Node::new(id.clone(), NodeKind::Person));
@@ -151,42 +200,39 @@ fn run(args: &[String]) -> Res<()> {
         up.edge(&ids[a as usize], &ids[b as usize], EdgeKind::Associated);
     }
     let g = up.build()?;
-    let build_s = t.elapsed().as_secs_f64();
+    t.record(&mut result, "build");
     let adj = g.adjacency();
     // Node indices follow first declaration, which is index order here.
-    let mut result = json!({
-        "tool": "enlace-graph",
-        "graph": out,
-        "nodes": g.node_count(),
-        "edges": adj.link_count(),
-        "build_s": build_s,
-    });
+    result["nodes"] = json!(g.node_count());
+    result["edges"] = json!(adj.link_count());
     if do_pr {
-        let t = Instant::now();
+        let t = Timer::start();
         let pr = pagerank(adj, &PageRankConfig::default())?;
-        result["pagerank_s"] = json!(t.elapsed().as_secs_f64());
+        t.record(&mut result, "pagerank");
         result["pagerank_iterations"] = json!(pr.iterations);
     }
-    let t = Instant::now();
-    let part = leiden(adj, &LeidenConfig::default())?;
-    result["leiden_s"] = json!(t.elapsed().as_secs_f64());
-    result["leiden_iterations"] = json!(part.iterations);
-    result["leiden_communities"] = json!(part.count);
-    result["leiden_modularity"] = json!(modularity(adj, &part.membership, 1.0)?);
-    result["leiden_nmi"] = json!(nmi(&p.truth, &part.membership)?);
-    // Two iterations, igraph's default, for a like-for-like time at a fixed amount of work.
-    let t = Instant::now();
-    let two = leiden(
-        adj,
-        &LeidenConfig {
-            max_iterations: 2,
-            ..LeidenConfig::default()
-        },
-    )?;
-    result["leiden2_s"] = json!(t.elapsed().as_secs_f64());
-    result["leiden2_modularity"] = json!(modularity(adj, &two.membership, 1.0)?);
+    if do_leiden {
+        let t = Timer::start();
+        let part = leiden(adj, &LeidenConfig::default())?;
+        t.record(&mut result, "leiden");
+        result["leiden_iterations"] = json!(part.iterations);
+        result["leiden_communities"] = json!(part.count);
+        result["leiden_modularity"] = json!(modularity(adj, &part.membership, 1.0)?);
+        result["leiden_nmi"] = json!(nmi(&p.truth, &part.membership)?);
+        // Two iterations, igraph's default, for a like-for-like time at a fixed amount of work.
+        let t = Timer::start();
+        let two = leiden(
+            adj,
+            &LeidenConfig {
+                max_iterations: 2,
+                ..LeidenConfig::default()
+            },
+        )?;
+        t.record(&mut result, "leiden2");
+        result["leiden2_modularity"] = json!(modularity(adj, &two.membership, 1.0)?);
+    }
     if let Some(r) = cpm_resolution {
-        let t = Instant::now();
+        let t = Timer::start();
         let part = leiden(
             adj,
             &LeidenConfig {
@@ -194,17 +240,17 @@ fn run(args: &[String]) -> Res<()> {
                 ..LeidenConfig::default()
             },
         )?;
+        t.record(&mut result, "cpm");
         result["cpm_resolution"] = json!(r);
-        result["cpm_s"] = json!(t.elapsed().as_secs_f64());
         result["cpm_communities"] = json!(part.count);
         result["cpm_nmi"] = json!(nmi(&p.truth, &part.membership)?);
     }
     if do_bt {
         let k = pivots.min(g.node_count());
-        let t = Instant::now();
+        let t = Timer::start();
         betweenness_sampled(adj, k, 7, true)?;
+        t.record(&mut result, "betweenness");
         result["betweenness_pivots"] = json!(k);
-        result["betweenness_s"] = json!(t.elapsed().as_secs_f64());
     }
     println!("{result}");
     Ok(())

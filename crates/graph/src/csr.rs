@@ -7,6 +7,8 @@
 //! holding the total weight of edges inside that node; the typed graph never has one, but the
 //! aggregated graphs Leiden builds do.
 
+use rayon::prelude::*;
+
 use crate::error::{GraphError, Result};
 
 /// Node index inside a graph (dense, from 0).
@@ -23,57 +25,95 @@ pub struct Csr {
 impl Csr {
     /// Builds from undirected edges: each `(u, v, w)` with `u != v` is entered in both rows, a
     /// self-loop once. Duplicate pairs are summed.
+    ///
+    /// A counting sort straight from the edge list: count each row's entries, then drop every
+    /// entry into its row's slot, with no intermediate list of directed entries.
     pub fn from_undirected(n: usize, edges: &[(NodeIx, NodeIx, f64)]) -> Result<Self> {
-        let mut entries = Vec::with_capacity(edges.len() * 2);
-        for &(u, v, w) in edges {
+        let mut starts = vec![0usize; n + 1];
+        for &(u, v, _) in edges {
             check_ix(u, n)?;
             check_ix(v, n)?;
-            entries.push((u, v, w));
+            starts[u as usize + 1] += 1;
             if u != v {
-                entries.push((v, u, w));
+                starts[v as usize + 1] += 1;
             }
         }
-        Ok(Self::from_entries(n, entries))
+        for i in 0..n {
+            starts[i + 1] += starts[i];
+        }
+        let mut next = starts.clone();
+        let mut bucket: Vec<(NodeIx, f64)> = vec![(0, 0.0); starts[n]];
+        for &(u, v, w) in edges {
+            bucket[next[u as usize]] = (v, w);
+            next[u as usize] += 1;
+            if u != v {
+                bucket[next[v as usize]] = (u, w);
+                next[v as usize] += 1;
+            }
+        }
+        Ok(Self::from_buckets(starts, bucket))
     }
 
     /// Builds from directed row entries `(row, column, weight)` taken as they are (the caller
     /// provides both directions), summing duplicates. Indices must be below `n`.
     pub(crate) fn from_entries(n: usize, entries: Vec<(NodeIx, NodeIx, f64)>) -> Self {
-        // Bucket by row (a counting sort, linear), then sort each short row on its own: much
-        // cheaper than one global sort of all entries. Sorting a row by weight too makes the
-        // summation order, and so the sums, independent of the order entries arrived in.
-        let mut counts = vec![0usize; n + 1];
+        let mut starts = vec![0usize; n + 1];
         for &(u, _, _) in &entries {
-            counts[u as usize + 1] += 1;
+            starts[u as usize + 1] += 1;
         }
         for i in 0..n {
-            counts[i + 1] += counts[i];
+            starts[i + 1] += starts[i];
         }
-        let mut next = counts.clone();
+        let mut next = starts.clone();
         let mut bucket: Vec<(NodeIx, f64)> = vec![(0, 0.0); entries.len()];
         for (u, v, w) in entries {
-            let slot = &mut next[u as usize];
-            bucket[*slot] = (v, w);
-            *slot += 1;
+            bucket[next[u as usize]] = (v, w);
+            next[u as usize] += 1;
         }
-        let mut offsets = vec![0usize; n + 1];
-        let mut targets: Vec<NodeIx> = Vec::with_capacity(bucket.len());
-        let mut weights: Vec<f64> = Vec::with_capacity(bucket.len());
+        Self::from_buckets(starts, bucket)
+    }
+
+    /// Rows from entries bucketed by row (`bucket[starts[u]..starts[u + 1]]` for row `u`, in
+    /// any order): each row is sorted by target and then weight — so the summation order, and
+    /// the sums, do not depend on the order entries arrived in — and repeated targets are
+    /// summed. Rows are sorted in parallel, then packed.
+    fn from_buckets(starts: Vec<usize>, mut bucket: Vec<(NodeIx, f64)>) -> Self {
+        let n = starts.len() - 1;
+        // Sorting and merging works in place and returns each row's merged length.
+        let mut rows: Vec<&mut [(NodeIx, f64)]> = Vec::with_capacity(n);
+        let mut rest = &mut bucket[..];
         for u in 0..n {
-            let row = &mut bucket[counts[u]..counts[u + 1]];
-            row.sort_unstable_by(|a, b| a.0.cmp(&b.0).then_with(|| a.1.total_cmp(&b.1)));
-            let start = targets.len();
-            for &(v, w) in row.iter() {
-                if targets.len() > start && targets.last() == Some(&v) {
-                    if let Some(x) = weights.last_mut() {
-                        *x += w;
+            let (row, tail) = rest.split_at_mut(starts[u + 1] - starts[u]);
+            rows.push(row);
+            rest = tail;
+        }
+        let lens: Vec<usize> = rows
+            .into_par_iter()
+            .with_min_len(1024)
+            .map(|row| {
+                row.sort_unstable_by(|a, b| a.0.cmp(&b.0).then_with(|| a.1.total_cmp(&b.1)));
+                let mut len = 0;
+                for i in 0..row.len() {
+                    if len > 0 && row[len - 1].0 == row[i].0 {
+                        row[len - 1].1 += row[i].1;
+                    } else {
+                        row[len] = row[i];
+                        len += 1;
                     }
-                } else {
-                    targets.push(v);
-                    weights.push(w);
                 }
-            }
-            offsets[u + 1] = targets.len();
+                len
+            })
+            .collect();
+        let total: usize = lens.iter().sum();
+        let mut offsets = Vec::with_capacity(n + 1);
+        offsets.push(0);
+        let mut targets: Vec<NodeIx> = Vec::with_capacity(total);
+        let mut weights: Vec<f64> = Vec::with_capacity(total);
+        for (u, &len) in lens.iter().enumerate() {
+            let row = &bucket[starts[u]..starts[u] + len];
+            targets.extend(row.iter().map(|e| e.0));
+            weights.extend(row.iter().map(|e| e.1));
+            offsets.push(targets.len());
         }
         Csr {
             offsets,
@@ -108,6 +148,10 @@ impl Csr {
             });
         }
         let delta = Csr::from_undirected(n, added)?;
+        if self.targets.is_empty() {
+            // Nothing to merge with (a first build): the additions are the adjacency.
+            return Ok(delta);
+        }
         let mut offsets = Vec::with_capacity(n + 1);
         offsets.push(0);
         let mut targets = Vec::with_capacity(self.targets.len() + delta.targets.len());
@@ -169,6 +213,11 @@ impl Csr {
     /// Total length of all neighbour rows (each link twice, a self-loop once).
     pub fn neighbors_len(&self) -> usize {
         self.targets.len()
+    }
+
+    /// Where `u`'s row begins in the concatenation of all rows.
+    pub(crate) fn row_start(&self, u: NodeIx) -> usize {
+        self.offsets[u as usize]
     }
 
     /// Weights matching [`Csr::neighbors`].
@@ -240,6 +289,53 @@ mod tests {
         assert_eq!(g.strength(1), 8.0);
         assert_eq!(g.link_count(), 3);
         assert_eq!(g.total_weight(), 6.5);
+    }
+
+    #[test]
+    fn rows_equal_a_plain_map_of_summed_pairs() {
+        use rand::{Rng, SeedableRng};
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(3);
+        let n = 3000;
+        // Many repeats and some self-loops, weights that round differently in other orders.
+        let edges: Vec<(NodeIx, NodeIx, f64)> = (0..40_000)
+            .map(|_| {
+                let a = rng.random_range(0..n as NodeIx);
+                let b = if rng.random_bool(0.05) {
+                    a
+                } else {
+                    (a + rng.random_range(0..40)) % n as NodeIx
+                };
+                (a, b, rng.random_range(0.1..1.0))
+            })
+            .collect();
+        let g = Csr::from_undirected(n, &edges).unwrap();
+        let mut want: std::collections::BTreeMap<(NodeIx, NodeIx), Vec<f64>> = Default::default();
+        for &(a, b, w) in &edges {
+            want.entry((a, b)).or_default().push(w);
+            if a != b {
+                want.entry((b, a)).or_default().push(w);
+            }
+        }
+        let mut got = Vec::new();
+        for u in 0..n as NodeIx {
+            got.extend(g.edges(u).map(|(v, w)| ((u, v), w)));
+        }
+        let want: Vec<_> = want
+            .into_iter()
+            .map(|(k, mut ws)| {
+                ws.sort_by(f64::total_cmp);
+                (k, ws.iter().fold(0.0, |s, w| s + w))
+            })
+            .collect();
+        assert_eq!(got, want);
+        assert_eq!(Csr::from_entries(n, g_entries(&g)), g);
+    }
+
+    fn g_entries(g: &Csr) -> Vec<(NodeIx, NodeIx, f64)> {
+        (0..g.node_count() as NodeIx)
+            .rev()
+            .flat_map(|u| g.edges(u).map(move |(v, w)| (u, v, w)))
+            .collect()
     }
 
     #[test]

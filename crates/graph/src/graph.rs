@@ -6,7 +6,7 @@
 use std::fmt;
 use std::str::FromStr;
 
-use rayon::slice::ParallelSliceMut;
+use rayon::prelude::*;
 use rustc_hash::FxHashMap;
 use serde::{Deserialize, Serialize};
 
@@ -267,7 +267,8 @@ impl Graph {
     pub fn apply(&mut self, update: Update) -> Result<Applied> {
         // Validation pass: new ids, kind conflicts, edge ends, weights, self-loops.
         let mut new_index: FxHashMap<String, NodeIx> = FxHashMap::default();
-        let mut new_nodes: Vec<Node> = Vec::new();
+        new_index.reserve(update.nodes.len());
+        let mut new_nodes: Vec<Node> = Vec::with_capacity(update.nodes.len());
         let mut fills: Vec<(NodeIx, Node)> = Vec::new();
         for node in update.nodes {
             if let Some(&ix) = self.index.get(&node.id) {
@@ -304,8 +305,9 @@ impl Graph {
                 .copied()
                 .ok_or_else(|| GraphError::UnknownNode(id.to_owned()))
         };
-        let mut new_edges = Vec::with_capacity(update.edges.len());
-        for e in &update.edges {
+        // The id lookups only read the maps, so edges are resolved in parallel; the first bad
+        // edge in batch order is the one reported, as a sequential pass would.
+        let resolve_edge = |e: &EdgeInput| -> Result<Edge> {
             let src = resolve(&e.src)?;
             let dst = resolve(&e.dst)?;
             if src == dst {
@@ -318,14 +320,31 @@ impl Graph {
                     weight: e.weight,
                 });
             }
-            new_edges.push(Edge {
+            Ok(Edge {
                 src,
                 dst,
                 kind: e.kind,
                 weight: e.weight,
                 time: e.time,
-            });
-        }
+            })
+        };
+        let resolved: Result<Vec<Edge>> = update
+            .edges
+            .par_iter()
+            .with_min_len(4096)
+            .map(resolve_edge)
+            .collect();
+        let new_edges = match resolved {
+            Ok(edges) => edges,
+            Err(any) => {
+                // A parallel collect stops at whichever bad edge it meets first; report the
+                // first in batch order.
+                for e in &update.edges {
+                    resolve_edge(e)?;
+                }
+                return Err(any);
+            }
+        };
         if u32::try_from(self.edges.len() + new_edges.len()).is_err() {
             return Err(GraphError::TooLarge);
         }
@@ -338,7 +357,11 @@ impl Graph {
             new_nodes: new_nodes.len(),
             new_edges: new_edges.len(),
         };
-        self.index.extend(new_index);
+        if self.index.is_empty() {
+            self.index = new_index;
+        } else {
+            self.index.extend(new_index);
+        }
         self.nodes.extend(new_nodes);
         let n = self.nodes.len();
         let links: Vec<(NodeIx, NodeIx, f64)> =
@@ -403,36 +426,66 @@ impl Graph {
         Ok(g)
     }
 
+    /// Adds edges `first_new..` to the per-node incidence rows, each row ordered by (time, edge
+    /// id). The new edges are bucketed by node with a counting sort — in edge id order, so a
+    /// row only needs sorting when its times are out of order — and each node's bucket is
+    /// merged with its old row.
     fn merge_incidence(&mut self, first_new: usize) {
         let n = self.nodes.len();
-        let key = |e: u32| (self.edges[e as usize].time.unwrap_or(i64::MIN), e);
-        let mut added: Vec<(NodeIx, (i64, u32))> = Vec::new();
-        for e in first_new..self.edges.len() {
-            let id = e as u32;
-            let edge = self.edges[e];
-            added.push((edge.src, key(id)));
-            added.push((edge.dst, key(id)));
+        let edges = &self.edges;
+        let key = |e: u32| (edges[e as usize].time.unwrap_or(i64::MIN), e);
+        let mut starts = vec![0usize; n + 1];
+        for e in &edges[first_new..] {
+            starts[e.src as usize + 1] += 1;
+            starts[e.dst as usize + 1] += 1;
         }
-        added.par_sort_unstable();
+        for i in 0..n {
+            starts[i + 1] += starts[i];
+        }
+        let mut next = starts.clone();
+        let mut added = vec![0u32; starts[n]];
+        for (id, e) in edges.iter().enumerate().skip(first_new) {
+            for end in [e.src, e.dst] {
+                added[next[end as usize]] = id as u32;
+                next[end as usize] += 1;
+            }
+        }
+        // Sort the buckets whose times are out of order, in parallel.
+        let mut rows: Vec<&mut [u32]> = Vec::with_capacity(n);
+        let mut rest = &mut added[..];
+        for u in 0..n {
+            let (row, tail) = rest.split_at_mut(starts[u + 1] - starts[u]);
+            rows.push(row);
+            rest = tail;
+        }
+        rows.into_par_iter().with_min_len(1024).for_each(|row| {
+            if !row.is_sorted_by_key(|&e| key(e)) {
+                row.sort_unstable_by_key(|&e| key(e));
+            }
+        });
         let old_rows = self.inc_offsets.len() - 1;
+        if old_rows == 0 || self.inc_edges.is_empty() {
+            self.inc_offsets = starts;
+            self.inc_edges = added;
+            return;
+        }
         let mut offsets = Vec::with_capacity(n + 1);
         offsets.push(0);
         let mut out = Vec::with_capacity(self.inc_edges.len() + added.len());
-        let mut j = 0;
         for u in 0..n {
             let old: &[u32] = if u < old_rows {
                 &self.inc_edges[self.inc_offsets[u]..self.inc_offsets[u + 1]]
             } else {
                 &[]
             };
-            let mut i = 0;
-            while i < old.len() || (j < added.len() && added[j].0 as usize == u) {
-                let new_here = j < added.len() && added[j].0 as usize == u;
-                if i < old.len() && (!new_here || key(old[i]) < added[j].1) {
+            let new = &added[starts[u]..starts[u + 1]];
+            let (mut i, mut j) = (0, 0);
+            while i < old.len() || j < new.len() {
+                if j == new.len() || (i < old.len() && key(old[i]) < key(new[j])) {
                     out.push(old[i]);
                     i += 1;
                 } else {
-                    out.push(added[j].1.1);
+                    out.push(new[j]);
                     j += 1;
                 }
             }
@@ -632,6 +685,33 @@ mod tests {
         assert!(matches!(g.apply(up), Err(GraphError::BadWeight { .. })));
 
         assert!(matches!(Update::new().build(), Err(GraphError::Empty(_))));
+    }
+
+    #[test]
+    fn the_first_bad_edge_in_batch_order_is_reported() {
+        // Large enough that the edges are resolved in parallel pieces.
+        for (self_loop_at, unknown_at) in [(15_000, 19_000), (19_000, 15_000), (3, 19_999)] {
+            let mut up = Update::new();
+            for i in 0..100 {
+                up.node(Node::new(format!("n{i}"), NodeKind::Person));
+            }
+            for i in 0..20_000 {
+                let (a, b) = if i == self_loop_at {
+                    ("n1".to_owned(), "n1".to_owned())
+                } else if i == unknown_at {
+                    ("n1".to_owned(), "nobody".to_owned())
+                } else {
+                    (format!("n{}", i % 100), format!("n{}", (i + 1) % 100))
+                };
+                up.edge(&a, &b, EdgeKind::Associated);
+            }
+            let err = up.build().unwrap_err();
+            if self_loop_at < unknown_at {
+                assert!(matches!(err, GraphError::SelfLoop(_)), "{err}");
+            } else {
+                assert!(matches!(err, GraphError::UnknownNode(_)), "{err}");
+            }
+        }
     }
 
     #[test]

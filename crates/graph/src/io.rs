@@ -1,6 +1,9 @@
-//! Reading plain edge lists (published network data, analyst exports).
+//! Reading plain edge lists (published network data, analyst exports), and writing files so
+//! that a crash or a kill never leaves one half-written.
 
-use std::io::BufRead;
+use std::fs::File;
+use std::io::{BufRead, BufWriter, Write};
+use std::path::Path;
 
 use crate::error::{GraphError, Result};
 use crate::graph::{EdgeKind, Graph, Node, NodeKind, Update};
@@ -38,9 +41,114 @@ pub fn read_edge_list(reader: impl BufRead, kind: NodeKind, edge_kind: EdgeKind)
     up.build()
 }
 
+/// Writes `path` whole or not at all: `body` writes into a new temporary file in the same
+/// directory (so the rename cannot cross file systems), which is flushed, synced to disk and
+/// renamed over `path`; the directory is then synced so the rename itself survives a crash.
+/// If `body` or any step fails, the temporary file is removed and `path` keeps its previous
+/// contents (or stays absent). A kill at any moment leaves at most a stray temporary file
+/// (named `.NAME.tmp-PID-N`), never a truncated `path`.
+pub fn write_atomic<T>(
+    path: &Path,
+    body: impl FnOnce(&mut BufWriter<File>) -> Result<T>,
+) -> Result<T> {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    static COUNTER: AtomicUsize = AtomicUsize::new(0);
+    let name = path
+        .file_name()
+        .ok_or_else(|| GraphError::InvalidParameter {
+            name: "path",
+            reason: format!("{} names no file", path.display()),
+        })?
+        .to_string_lossy();
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    let tmp = dir.join(format!(
+        ".{name}.tmp-{}-{}",
+        std::process::id(),
+        COUNTER.fetch_add(1, Ordering::Relaxed)
+    ));
+    let written = (|| {
+        let mut out = BufWriter::new(File::create_new(&tmp)?);
+        let value = body(&mut out)?;
+        out.flush()?;
+        out.get_ref().sync_all()?;
+        drop(out);
+        std::fs::rename(&tmp, path)?;
+        Ok(value)
+    })();
+    match written {
+        Ok(value) => {
+            // Make the rename durable. Directories cannot be opened for syncing everywhere
+            // (Windows); there the rename is as durable as the platform makes it.
+            if let Ok(d) = File::open(dir) {
+                d.sync_all()?;
+            }
+            Ok(value)
+        }
+        Err(e) => {
+            let _ = std::fs::remove_file(&tmp);
+            Err(e)
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn scratch_dir(tag: &str) -> std::path::PathBuf {
+        let dir =
+            std::env::temp_dir().join(format!("enlace-graph-io-{tag}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        dir
+    }
+
+    fn entries(dir: &Path) -> Vec<String> {
+        let mut names: Vec<String> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        names
+    }
+
+    #[test]
+    fn an_atomic_write_replaces_the_file_whole_or_leaves_it_as_it_was() {
+        let dir = scratch_dir("atomic");
+        let path = dir.join("out.txt");
+        write_atomic(&path, |w| Ok(w.write_all(b"first\n")?)).unwrap();
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "first\n");
+
+        // A body that fails half-way: the old contents stay, no temporary file is left.
+        let err = write_atomic(&path, |w| {
+            w.write_all(b"half of the sec")?;
+            Err::<(), _>(GraphError::Empty("stopped"))
+        })
+        .unwrap_err();
+        assert!(matches!(err, GraphError::Empty("stopped")));
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "first\n");
+        assert_eq!(entries(&dir), vec!["out.txt"]);
+
+        let n = write_atomic(&path, |w| {
+            w.write_all(b"second\n")?;
+            Ok(7)
+        })
+        .unwrap();
+        assert_eq!(n, 7);
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "second\n");
+        assert_eq!(entries(&dir), vec!["out.txt"]);
+
+        // A failed write to a file that did not exist leaves nothing behind.
+        let other = dir.join("other.txt");
+        assert!(write_atomic(&other, |_| Err::<(), _>(GraphError::TooLarge)).is_err());
+        assert!(!other.exists());
+        assert_eq!(entries(&dir), vec!["out.txt"]);
+        assert!(write_atomic(Path::new("/"), |_| Ok(())).is_err());
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 
     #[test]
     fn reads_pairs_and_weights_and_reports_bad_lines() {

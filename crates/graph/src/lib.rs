@@ -35,7 +35,7 @@ pub use export::{Column, Values};
 pub use graph::{
     Applied, Country, Edge, EdgeInput, EdgeKind, Filter, Graph, Node, NodeKind, Update,
 };
-pub use io::read_edge_list;
+pub use io::{read_edge_list, write_atomic};
 pub use leiden::{LeidenConfig, Objective, Partition, leiden, leiden_from};
 pub use paths::{
     TemporalPath, TimeWindow, cheapest_path, ego_network, shortest_path, time_respecting_path,

@@ -4,16 +4,18 @@
 //! Two CSV files: `nodes.csv` (`id,kind,country,label,time`, in index order, times as seconds
 //! since the epoch) and `edges.csv` (`src,dst,kind,weight,time`, ends as node indices). Plain
 //! CSV keeps the files readable with ordinary tools; indices instead of ids keep the edge file
-//! small and the reload free of id lookups. Each file is written beside its final name and
-//! renamed into place, so an interrupted save leaves the previous files whole.
+//! small and the reload free of id lookups. Each file is written with [`write_atomic`] (a
+//! temporary file beside it, synced, renamed into place, the directory synced), so an
+//! interrupted save leaves the previous files whole.
 
 use std::fs::File;
-use std::io::{BufReader, BufWriter, Write};
+use std::io::BufReader;
 use std::path::Path;
 
 use crate::csr::NodeIx;
 use crate::error::{GraphError, Result};
 use crate::graph::{Country, Edge, Graph, Node};
+use crate::io::write_atomic;
 
 /// File names inside a saved graph's directory.
 pub const NODES_FILE: &str = "nodes.csv";
@@ -59,17 +61,6 @@ pub fn save(g: &Graph, dir: &Path) -> Result<()> {
         w.flush()?;
         Ok(())
     })
-}
-
-fn write_atomic(path: &Path, body: impl FnOnce(&mut BufWriter<File>) -> Result<()>) -> Result<()> {
-    let tmp = path.with_extension("csv.partial");
-    let mut out = BufWriter::new(File::create(&tmp)?);
-    body(&mut out)?;
-    out.flush()?;
-    out.get_ref().sync_all()?;
-    drop(out);
-    std::fs::rename(&tmp, path)?;
-    Ok(())
 }
 
 /// Whether `dir` holds a saved graph.
@@ -181,6 +172,14 @@ mod tests {
         let dir = tempfile_dir();
         save(&g, &dir).unwrap();
         assert!(exists(&dir));
+        // Saved twice over: only the two files, no temporary ones left beside them.
+        save(&g, &dir).unwrap();
+        let mut names: Vec<_> = std::fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        names.sort();
+        assert_eq!(names, [EDGES_FILE, NODES_FILE]);
         let back = load(&dir).unwrap();
         assert_eq!(back.nodes(), g.nodes());
         assert_eq!(back.edges(), g.edges());

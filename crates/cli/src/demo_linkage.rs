@@ -78,6 +78,7 @@ pub fn run(fed: &Federation, data: &Path) -> Result<()> {
     for (id, _) in SOURCES {
         let node = load(id)?;
         let (_, rows) = Holder::new(&node).results(PROJECT)?;
+        crate::project_cmd::record_hit_references(&node, PROJECT, &rows)?;
         let refs = read_refs(&node.dir.holder_projects().join(PROJECT))?;
         let mut bands: BTreeMap<&str, usize> = BTreeMap::new();
         let own: BTreeSet<&str> = rows.iter().map(|r| r.reference.as_str()).collect();

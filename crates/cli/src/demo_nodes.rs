@@ -23,6 +23,9 @@ pub const NODES: [(&str, Country, NodeRole); 4] = [
     ("lu", Country::MX, NodeRole::LinkageUnit),
 ];
 
+/// The release policy of the demo's agencies.
+const DEMO_POLICY: &str = include_str!("demo_policy.toml");
+
 /// One person who may sign in to a node.
 pub struct Account {
     pub node: String,
@@ -101,6 +104,13 @@ impl Federation {
                 roster.add(card.clone(), &own)?;
             }
             roster.save(&dir.roster())?;
+        }
+        for ((id, _, role), dir) in NODES.iter().zip(&nodes) {
+            if *role == NodeRole::Agency {
+                let path = dir.policy();
+                std::fs::write(&path, DEMO_POLICY)
+                    .with_context(|| format!("writing the policy of {id}"))?;
+            }
         }
         let mut accounts = Vec::new();
         let now = chrono::Utc::now().timestamp();

@@ -25,6 +25,7 @@ macro_rules! out {
 
 mod audit_cmd;
 mod demo;
+mod demo_exchange;
 mod demo_linkage;
 mod demo_nodes;
 mod encode;

@@ -119,7 +119,7 @@ fn record_of(p: Person) -> Result<Record> {
 }
 
 /// One record as a one-record encoding file under the project's secret and schema.
-fn encode_one(encoder: &Encoder, record: &Record) -> Result<Vec<u8>> {
+pub fn encode_one(encoder: &Encoder, record: &Record) -> Result<Vec<u8>> {
     let encoded = encoder.encode_all(std::slice::from_ref(record), |_, _| 0);
     Ok(EncodingFile {
         schema: encoder.schema().clone(),

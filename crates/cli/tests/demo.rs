@@ -60,6 +60,35 @@ fn demo_tells_the_story_and_logs_no_personal_data() {
             .parse()
             .unwrap()
     };
+    // After the hit: the request, the decision with the phone withheld by policy, the release
+    // held under H2 and refused for export; the border query; every audit chain intact.
+    assert!(
+        stdout.contains("mx-analyst sends a follow-up request"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("phones — no rule releases it"),
+        "the policy withholds the phone: {stdout}"
+    );
+    let arrived = stdout
+        .lines()
+        .find(|l| l.contains("the signed release arrived"))
+        .unwrap_or_else(|| panic!("{stdout}"));
+    assert!(
+        arrived.contains("surnames") && !arrived.contains("phones"),
+        "{arrived}"
+    );
+    assert!(arrived.contains("handling H2"), "{arrived}");
+    assert!(stdout.contains("exporting it is refused (403)"), "{stdout}");
+    assert!(
+        stdout.contains("a traveller already in the records: HIT in"),
+        "{stdout}"
+    );
+    assert_eq!(
+        stdout.matches("every signature checked: intact").count(),
+        4,
+        "{stdout}"
+    );
     let (precision, f1) = (figure("precision "), figure("F1 "));
     assert!(precision > 0.95 && f1 > 0.9, "{stdout}");
     // Every node's audit chain is intact after the story.

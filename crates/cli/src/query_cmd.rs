@@ -118,6 +118,18 @@ fn record_of(p: Person) -> Result<Record> {
     })
 }
 
+/// A person's details (the JSON `enlace query --person` reads) as a normalised record.
+pub fn record_from_json(text: &str) -> Result<Record> {
+    let person: Person = serde_json::from_str(text).map_err(|e| {
+        anyhow::anyhow!(
+            "the person's JSON, line {}: {}",
+            e.line(),
+            e.classify_name()
+        )
+    })?;
+    record_of(person)
+}
+
 /// One record as a one-record encoding file under the project's secret and schema.
 pub fn encode_one(encoder: &Encoder, record: &Record) -> Result<Vec<u8>> {
     let encoded = encoder.encode_all(std::slice::from_ref(record), |_, _| 0);

@@ -210,7 +210,7 @@ impl Classify for serde_json::Error {
 }
 
 /// Latency of the online query: `queries` records of a source of this node's store, encoded
-/// and sent by `clients` concurrent clients, each query on a new TLS connection.
+/// and sent by `clients` concurrent clients, each on a connection of its own kept open.
 pub fn bench_query(
     dir: &Path,
     project: &str,
@@ -243,14 +243,38 @@ pub fn bench_query(
     let latencies = std::sync::Mutex::new(Vec::with_capacity(bodies.len()));
     let failures = std::sync::Mutex::new(Vec::new());
     let started = Instant::now();
+    let path = format!("/api/v1/projects/{project}/query");
     std::thread::scope(|scope| {
         for _ in 0..clients.max(1) {
             scope.spawn(|| {
+                // Each client keeps its connection, as a border post's terminal would.
+                let mut conn = match holder.unit_connection(project) {
+                    Ok(c) => c,
+                    Err(e) => {
+                        if let Ok(mut f) = failures.lock() {
+                            f.push(e.to_string());
+                        }
+                        return;
+                    }
+                };
                 loop {
                     let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                     let Some(body) = bodies.get(i) else { break };
                     let t = Instant::now();
-                    match holder.query(project, body.clone()) {
+                    let answer = conn
+                        .send(enlace_node::client::Request::post_bytes(
+                            &path,
+                            body.clone(),
+                        ))
+                        .map_err(|e| e.to_string())
+                        .and_then(|r| {
+                            if r.status == 200 {
+                                r.json().ok_or_else(|| "not JSON".to_string())
+                            } else {
+                                Err(format!("status {}", r.status))
+                            }
+                        });
+                    match answer {
                         Ok(answer) => {
                             if answer["hit"] == true {
                                 hits.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
@@ -261,7 +285,7 @@ pub fn bench_query(
                         }
                         Err(e) => {
                             if let Ok(mut f) = failures.lock() {
-                                f.push(e.to_string());
+                                f.push(e);
                             }
                         }
                     }

@@ -140,65 +140,160 @@ async fn send_inner(
     identity: Option<&NodeIdentity>,
     request: Request,
 ) -> Result<Response, ClientError> {
-    let target = validate_url(url).map_err(|e| ClientError::Url(e.to_string()))?;
-    let tls_err = |message: String| ClientError::Tls {
-        url: url.to_owned(),
-        message,
-    };
-    let http_err = |e: &dyn std::error::Error| ClientError::Http {
-        url: url.to_owned(),
-        message: chain(e),
-    };
-    let config =
-        crate::tls::client_config(server_pin, identity).map_err(|e| tls_err(e.to_string()))?;
-    let server_name =
-        ServerName::try_from(target.host.clone()).map_err(|e| tls_err(e.to_string()))?;
-    let tcp = tokio::net::TcpStream::connect((target.host.as_str(), target.port))
-        .await
-        .map_err(|source| ClientError::Connect {
-            url: url.to_owned(),
-            source,
-        })?;
-    let tls = tokio_rustls::TlsConnector::from(std::sync::Arc::new(config))
-        .connect(server_name, tcp)
-        .await
-        .map_err(|e| tls_err(e.to_string()))?;
-    let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(tls))
-        .await
-        .map_err(|e| http_err(&e))?;
-    let driver = tokio::spawn(conn);
+    let mut open = Open::connect(url, server_pin, identity).await?;
+    let response = open.send(request).await;
+    open.driver.abort();
+    response
+}
 
-    let host = if target.host.contains(':') {
-        format!("[{}]:{}", target.host, target.port)
-    } else {
-        format!("{}:{}", target.host, target.port)
-    };
-    let mut builder = hyper::Request::builder()
-        .method(request.method)
-        .uri(&request.path)
-        .header(hyper::header::HOST, host);
-    if let Some(token) = &request.bearer {
-        builder = builder.header(hyper::header::AUTHORIZATION, format!("Bearer {token}"));
+/// An open HTTP/1.1 connection over TLS, for one request after another.
+struct Open {
+    url: String,
+    host: String,
+    sender: hyper::client::conn::http1::SendRequest<Full<Bytes>>,
+    driver: tokio::task::JoinHandle<Result<(), hyper::Error>>,
+}
+
+impl Open {
+    async fn connect(
+        url: &str,
+        server_pin: Fingerprint,
+        identity: Option<&NodeIdentity>,
+    ) -> Result<Open, ClientError> {
+        let target = validate_url(url).map_err(|e| ClientError::Url(e.to_string()))?;
+        let tls_err = |message: String| ClientError::Tls {
+            url: url.to_owned(),
+            message,
+        };
+        let config =
+            crate::tls::client_config(server_pin, identity).map_err(|e| tls_err(e.to_string()))?;
+        let server_name =
+            ServerName::try_from(target.host.clone()).map_err(|e| tls_err(e.to_string()))?;
+        let tcp = tokio::net::TcpStream::connect((target.host.as_str(), target.port))
+            .await
+            .map_err(|source| ClientError::Connect {
+                url: url.to_owned(),
+                source,
+            })?;
+        // Small requests (a query) must not wait for Nagle's algorithm.
+        let _ = tcp.set_nodelay(true);
+        let tls = tokio_rustls::TlsConnector::from(std::sync::Arc::new(config))
+            .connect(server_name, tcp)
+            .await
+            .map_err(|e| tls_err(e.to_string()))?;
+        let (sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(tls))
+            .await
+            .map_err(|e| ClientError::Http {
+                url: url.to_owned(),
+                message: chain(&e),
+            })?;
+        let driver = tokio::spawn(conn);
+        let host = if target.host.contains(':') {
+            format!("[{}]:{}", target.host, target.port)
+        } else {
+            format!("{}:{}", target.host, target.port)
+        };
+        Ok(Open {
+            url: url.to_owned(),
+            host,
+            sender,
+            driver,
+        })
     }
-    if let Some(ct) = &request.content_type {
-        builder = builder.header(hyper::header::CONTENT_TYPE, ct);
+
+    async fn send(&mut self, request: Request) -> Result<Response, ClientError> {
+        let url = self.url.clone();
+        let http_err = |e: &dyn std::error::Error| ClientError::Http {
+            url: url.clone(),
+            message: chain(e),
+        };
+        let mut builder = hyper::Request::builder()
+            .method(request.method)
+            .uri(&request.path)
+            .header(hyper::header::HOST, &self.host);
+        if let Some(token) = &request.bearer {
+            builder = builder.header(hyper::header::AUTHORIZATION, format!("Bearer {token}"));
+        }
+        if let Some(ct) = &request.content_type {
+            builder = builder.header(hyper::header::CONTENT_TYPE, ct);
+        }
+        for (name, value) in &request.headers {
+            builder = builder.header(name.as_str(), value.as_str());
+        }
+        let req = builder
+            .body(Full::new(Bytes::from(request.body)))
+            .map_err(|e| http_err(&e))?;
+        self.sender.ready().await.map_err(|e| http_err(&e))?;
+        let response = self
+            .sender
+            .send_request(req)
+            .await
+            .map_err(|e| http_err(&e))?;
+        let status = response.status().as_u16();
+        let body = Limited::new(response.into_body(), MAX_RESPONSE_BYTES)
+            .collect()
+            .await
+            .map_err(|e| http_err(&*e))?
+            .to_bytes()
+            .to_vec();
+        Ok(Response { status, body })
     }
-    for (name, value) in &request.headers {
-        builder = builder.header(name.as_str(), value.as_str());
+}
+
+/// A connection kept open for many requests (a client asking one query after another), from
+/// synchronous code: one TLS handshake, then a round trip per request.
+pub struct Connection {
+    runtime: tokio::runtime::Runtime,
+    open: Open,
+    timeout: Duration,
+}
+
+impl Connection {
+    pub fn open(
+        url: &str,
+        server_pin: Fingerprint,
+        identity: Option<&NodeIdentity>,
+        timeout: Duration,
+    ) -> Result<Connection, ClientError> {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|source| ClientError::Connect {
+                url: url.to_owned(),
+                source,
+            })?;
+        let open = runtime
+            .block_on(async {
+                tokio::time::timeout(timeout, Open::connect(url, server_pin, identity)).await
+            })
+            .map_err(|_| ClientError::Timeout {
+                url: url.to_owned(),
+                secs: timeout.as_secs(),
+            })??;
+        Ok(Connection {
+            runtime,
+            open,
+            timeout,
+        })
     }
-    let req = builder
-        .body(Full::new(Bytes::from(request.body)))
-        .map_err(|e| http_err(&e))?;
-    let response = sender.send_request(req).await.map_err(|e| http_err(&e))?;
-    let status = response.status().as_u16();
-    let body = Limited::new(response.into_body(), MAX_RESPONSE_BYTES)
-        .collect()
-        .await
-        .map_err(|e| http_err(&*e))?
-        .to_bytes()
-        .to_vec();
-    driver.abort();
-    Ok(Response { status, body })
+
+    /// Sends one request on the open connection.
+    pub fn send(&mut self, request: Request) -> Result<Response, ClientError> {
+        let (open, timeout) = (&mut self.open, self.timeout);
+        let url = open.url.clone();
+        self.runtime
+            .block_on(async { tokio::time::timeout(timeout, open.send(request)).await })
+            .map_err(|_| ClientError::Timeout {
+                url,
+                secs: timeout.as_secs(),
+            })?
+    }
+}
+
+impl Drop for Connection {
+    fn drop(&mut self) {
+        self.open.driver.abort();
+    }
 }
 
 /// An error and its sources, `a: b: c` (hyper's own message alone says only "connection

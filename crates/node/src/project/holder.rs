@@ -486,6 +486,26 @@ impl<'a> Holder<'a> {
         }
     }
 
+    /// A connection to the project's unit, kept open for many calls (one TLS handshake).
+    pub fn unit_connection(&self, project: &str) -> Result<client::Connection, HolderError> {
+        let (joined, _) = self.joined(project)?;
+        let id: NodeId = joined
+            .unit
+            .parse()
+            .map_err(|_| HolderError::UnknownPeer(joined.unit.clone()))?;
+        let card = self
+            .node
+            .roster
+            .get(&id)
+            .ok_or_else(|| HolderError::UnknownPeer(joined.unit.clone()))?;
+        Ok(client::Connection::open(
+            &card.url,
+            card.tls_cert_sha256,
+            Some(&self.node.identity),
+            CALL_TIMEOUT,
+        )?)
+    }
+
     /// Asks the unit whether another holder's records match one person, given as an encoding
     /// file of that one record. Returns the unit's answer (`hit`, `matches` with partner,
     /// opaque reference and band).

@@ -649,6 +649,17 @@ impl UnitStore {
         Ok(())
     }
 
+    /// Projects with at least one finished run (whose search index a starting unit builds).
+    pub fn projects_with_results(&self) -> Result<Vec<String>, UnitError> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT DISTINCT project FROM runs WHERE state = 'done' ORDER BY project")?;
+        let rows = stmt
+            .query_map([], |r| r.get(0))?
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(rows)
+    }
+
     /// Runs left `running` by a unit that stopped mid-run.
     pub fn interrupted_runs(&self) -> Result<Vec<(String, u32)>, UnitError> {
         let mut stmt = self.conn.prepare(

@@ -265,18 +265,24 @@ impl Server {
 
 impl Server {
     /// Runs again every project run a previous process left unfinished (killed mid-run): its
-    /// inputs are recorded, so the rerun links exactly what the first attempt would have.
+    /// inputs are recorded, so the rerun links exactly what the first attempt would have. And
+    /// builds the search index of every project that has results.
     fn resume_interrupted_runs(&self) -> Result<(), ServerError> {
         let Some(projects) = &self.state.projects else {
             return Ok(());
         };
-        let interrupted = {
+        let (interrupted, searchable) = {
             let store = match projects.store.lock() {
                 Ok(g) => g,
                 Err(p) => p.into_inner(),
             };
-            store.interrupted_runs()?
+            (store.interrupted_runs()?, store.projects_with_results()?)
         };
+        // The online search answers from memory: build each project's index now rather than
+        // on the first officer's query.
+        for project in searchable {
+            query_api::refresh_later(projects.clone(), project);
+        }
         for (project, run) in interrupted {
             tracing::info!(project = %project, run, "resuming an interrupted run");
             project_api::spawn_run(self.state.clone(), projects.clone(), project, run);
@@ -293,6 +299,8 @@ async fn serve_connection(
     router: axum::Router,
     watcher: hyper_util::server::graceful::Watcher,
 ) {
+    // Queries are small requests answered at once: do not let Nagle's algorithm hold them.
+    let _ = tcp.set_nodelay(true);
     let tls = match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(tcp)).await {
         Ok(Ok(tls)) => tls,
         Ok(Err(e)) => {

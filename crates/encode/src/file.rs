@@ -103,6 +103,23 @@ fn id_kind(code: u8) -> Option<IdKind> {
     })
 }
 
+/// What [`EncodingFile::inspect`] found in a valid file.
+#[derive(Debug, Clone)]
+pub struct FileSummary {
+    pub schema: Schema,
+    pub key_check: KeyCheck,
+    pub records: u64,
+}
+
+/// A file's checked header: what reading its records needs.
+struct Checked {
+    version: u16,
+    schema: Schema,
+    key_check: KeyCheck,
+    rsize: u64,
+    body_at: usize,
+}
+
 /// Size in bytes of one record under `schema`.
 pub fn record_size(schema: &Schema) -> u64 {
     let words =
@@ -247,8 +264,8 @@ impl EncodingFile {
         EncodingFile::from_bytes(&bytes)
     }
 
-    /// Parses and validates a file's bytes.
-    pub fn from_bytes(data: &[u8]) -> Result<EncodingFile, FileError> {
+    /// Checks everything of a file but its records: header, schema, sizes, checksum.
+    fn checked_header(data: &[u8]) -> Result<Checked, FileError> {
         let found = data.len() as u64;
         if data.len() < HEADER_LEN {
             if data.len() >= MAGIC.len() && data[..MAGIC.len()] != MAGIC {
@@ -350,6 +367,24 @@ impl EncodingFile {
                 schema: implied,
             });
         }
+        Ok(Checked {
+            version,
+            schema,
+            key_check,
+            rsize,
+            body_at,
+        })
+    }
+
+    /// Parses and validates a file's bytes.
+    pub fn from_bytes(data: &[u8]) -> Result<EncodingFile, FileError> {
+        let Checked {
+            version,
+            schema,
+            key_check,
+            rsize,
+            body_at,
+        } = EncodingFile::checked_header(data)?;
         let body = &data[body_at..];
         let records = body
             .chunks_exact(rsize as usize)
@@ -367,6 +402,36 @@ impl EncodingFile {
             })
             .collect::<Result<Vec<_>, _>>()?;
         Ok(EncodingFile {
+            schema,
+            key_check,
+            records,
+        })
+    }
+
+    /// Checks a file's bytes as [`EncodingFile::from_bytes`] does — header, checksum and every
+    /// rule of every record — without building the records: how a linkage unit accepts an
+    /// upload at the speed of the disk.
+    pub fn inspect(data: &[u8]) -> Result<FileSummary, FileError> {
+        let Checked {
+            version,
+            schema,
+            key_check,
+            rsize,
+            body_at,
+        } = EncodingFile::checked_header(data)?;
+        let mut records = 0u64;
+        for (i, bytes) in data[body_at..].chunks_exact(rsize as usize).enumerate() {
+            let bad = |reason| FileError::BadRecord {
+                index: i as u64,
+                reason,
+            };
+            let (_, group) = visit_record(&schema, bytes, false).map_err(bad)?;
+            if version < 2 && group != 0 {
+                return Err(bad("reserved bytes are not zero".to_string()));
+            }
+            records += 1;
+        }
+        Ok(FileSummary {
             schema,
             key_check,
             records,
@@ -450,6 +515,17 @@ fn write_record(out: &mut Vec<u8>, schema: &Schema, r: &EncodedRecord) {
 
 /// Parses one record of exactly `record_size(schema)` bytes.
 fn read_record(schema: &Schema, bytes: &[u8]) -> Result<EncodedRecord, String> {
+    visit_record(schema, bytes, true)
+        .and_then(|(r, _)| r.ok_or_else(|| "the record was not built".to_string()))
+}
+
+/// Checks one record as [`read_record`] does, building it only when `build` is set (checking
+/// an upload needs every rule, not the record). Returns the record and its group.
+fn visit_record(
+    schema: &Schema,
+    bytes: &[u8],
+    build: bool,
+) -> Result<(Option<EncodedRecord>, u32), String> {
     let mut c = Cursor { bytes, at: 0 };
     let reference = c.u64();
     let present = c.u32();
@@ -473,37 +549,42 @@ fn read_record(schema: &Schema, bytes: &[u8]) -> Result<EncodedRecord, String> {
             schema.max_identifiers
         ));
     }
-    let mut words = |n: usize| -> Vec<u64> { (0..n).map(|_| c.u64()).collect() };
-    let mut fields = Vec::with_capacity(nf);
+    let fw = schema.filter_words();
+    let mut fields = Vec::with_capacity(if build { nf } else { 0 });
     for i in 0..nf {
-        let f = BitVector::from_words(words(schema.filter_words()));
-        if present >> i & 1 == 0 && !f.is_empty() {
+        let raw = c.take(8 * fw);
+        if present >> i & 1 == 0 && raw.iter().any(|&b| b != 0) {
             return Err(format!(
                 "field {} is marked absent but its filter has bits set",
                 schema.fields[i].field.as_str()
             ));
         }
-        fields.push(f);
+        if build {
+            fields.push(BitVector::from_words(words_of(raw)));
+        }
     }
-    let clk = schema
-        .clk
-        .as_ref()
-        .map(|_| BitVector::from_words(words(schema.clk_words())));
-    let mut block_tokens = Vec::with_capacity(nb);
+    let clk_raw = schema.clk.as_ref().map(|_| c.take(8 * schema.clk_words()));
+    let clk = match clk_raw {
+        Some(raw) if build => Some(BitVector::from_words(words_of(raw))),
+        _ => None,
+    };
+    let mut block_tokens = Vec::with_capacity(if build { nb } else { 0 });
     for i in 0..nb {
         let t = c.u64();
         if block_mask >> i & 1 == 1 {
-            block_tokens.push(Some(BlockToken(t)));
+            if build {
+                block_tokens.push(Some(BlockToken(t)));
+            }
         } else if t != 0 {
             return Err(format!(
                 "blocking key {} is marked absent but has a value",
                 schema.blocking[i].as_str()
             ));
-        } else {
+        } else if build {
             block_tokens.push(None);
         }
     }
-    let mut id_hashes = Vec::with_capacity(usize::from(id_count));
+    let mut id_hashes = Vec::with_capacity(if build { usize::from(id_count) } else { 0 });
     for slot in 0..usize::from(schema.max_identifiers) {
         let code = c.u8();
         let reserved = c.take(7);
@@ -516,18 +597,37 @@ fn read_record(schema: &Schema, bytes: &[u8]) -> Result<EncodedRecord, String> {
                     "identifier slot {slot}: reserved bytes are not zero"
                 ));
             }
-            id_hashes.push(IdHash { kind, hash });
+            if build {
+                id_hashes.push(IdHash { kind, hash });
+            }
         } else if code != 0 || reserved.iter().any(|&b| b != 0) || hash.iter().any(|&b| b != 0) {
             return Err(format!("identifier slot {slot} is unused but not zero"));
         }
     }
-    Ok(EncodedRecord {
-        reference,
+    if !build {
+        return Ok((None, group));
+    }
+    Ok((
+        Some(EncodedRecord {
+            reference,
+            group,
+            fields,
+            present,
+            clk,
+            id_hashes,
+            block_tokens,
+        }),
         group,
-        fields,
-        present,
-        clk,
-        id_hashes,
-        block_tokens,
-    })
+    ))
+}
+
+/// Little-endian 64-bit words of `raw` (whose length is a multiple of 8).
+fn words_of(raw: &[u8]) -> Vec<u64> {
+    raw.chunks_exact(8)
+        .map(|w| {
+            let mut b = [0u8; 8];
+            b.copy_from_slice(w);
+            u64::from_le_bytes(b)
+        })
+        .collect()
 }

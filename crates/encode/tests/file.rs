@@ -238,7 +238,16 @@ fn invalid_records_are_refused_with_their_index() {
             matches!(err, FileError::BadRecord { index: 2, .. }),
             "offset {offset}: {err}"
         );
+        let err = EncodingFile::inspect(&b).unwrap_err();
+        assert!(
+            matches!(err, FileError::BadRecord { index: 2, .. }),
+            "inspect, offset {offset}: {err}"
+        );
     }
+    let summary = EncodingFile::inspect(&base).unwrap();
+    assert_eq!(summary.records, 3);
+    assert_eq!(summary.schema, f.schema);
+    assert!(summary.key_check.matches(&f.key_check));
 }
 
 #[test]
@@ -300,10 +309,19 @@ proptest! {
         if fix_checksum && b.len() >= HEADER_LEN {
             reseal(&mut b);
         }
+        // Inspecting a file (an upload's check) accepts exactly what reading it accepts, and
+        // refuses for the same reason.
+        let inspected = EncodingFile::inspect(&b);
         match EncodingFile::from_bytes(&b) {
             // Any file that parses must write back to the same bytes.
-            Ok(f) => prop_assert_eq!(f.to_bytes().unwrap(), b),
-            Err(e) => prop_assert!(!e.to_string().is_empty()),
+            Ok(f) => {
+                prop_assert_eq!(inspected.map(|s| s.records).ok(), Some(f.records.len() as u64));
+                prop_assert_eq!(f.to_bytes().unwrap(), b);
+            }
+            Err(e) => {
+                prop_assert!(!e.to_string().is_empty());
+                prop_assert_eq!(inspected.map(|_| ()).map_err(|i| i.to_string()), Err(e.to_string()));
+            }
         }
     }
 }

@@ -327,22 +327,34 @@ impl<'a> Holder<'a> {
             .map_err(|e| HolderError::Encoding(e.to_string()))?;
         let total = records.len() as u64;
         let started = std::time::Instant::now();
-        let mut chunks = Vec::new();
-        let mut rest = records;
         let size = chunk_records.max(1);
-        while !rest.is_empty() {
-            let tail = rest.split_off(rest.len().min(size));
-            let file = EncodingFile {
-                schema: joined.spec.schema.clone(),
-                key_check: encoder.key_check(),
-                records: std::mem::replace(&mut rest, tail),
-            };
-            let bytes = file
-                .to_bytes()
-                .map_err(|e| HolderError::Encoding(e.to_string()))?;
-            let sha = hex::encode(Sha256::digest(&bytes));
-            chunks.push((sha, bytes));
+        let mut groups: Vec<Vec<EncodedRecord>> = Vec::new();
+        let mut rest = records.into_iter();
+        loop {
+            let group: Vec<EncodedRecord> = rest.by_ref().take(size).collect();
+            if group.is_empty() {
+                break;
+            }
+            groups.push(group);
         }
+        // Chunks are independent: serialise and checksum them on every core.
+        let key_check = encoder.key_check();
+        let chunks: Vec<(String, Vec<u8>)> = {
+            use rayon::prelude::*;
+            groups
+                .into_par_iter()
+                .map(|records| {
+                    let bytes = EncodingFile {
+                        schema: joined.spec.schema.clone(),
+                        key_check,
+                        records,
+                    }
+                    .to_bytes()
+                    .map_err(|e| HolderError::Encoding(e.to_string()))?;
+                    Ok((hex::encode(Sha256::digest(&bytes)), bytes))
+                })
+                .collect::<Result<_, HolderError>>()?
+        };
         let shas: Vec<String> = chunks.iter().map(|c| c.0.clone()).collect();
         let upload = upload_id(project, self.me(), &shas);
         let base = format!("/api/v1/projects/{project}/uploads/{upload}");

@@ -372,8 +372,8 @@ pub(super) async fn put_chunk(
                 "the chunk's SHA-256 does not match the x-enlace-sha256 header",
             ));
         }
-        let file = parse_encodings(&spec, &body, "chunk")?;
-        Ok((sha, file.records.len() as u64, body))
+        let summary = inspect_encodings(&spec, &body, "chunk")?;
+        Ok((sha, summary.records, body))
     })
     .await
     .map_err(|e| ApiError::internal("chunk check", e))??;
@@ -439,34 +439,58 @@ pub(super) fn parse_encodings(
     body: &[u8],
     what: &str,
 ) -> Result<enlace_encode::EncodingFile, ApiError> {
-    let file = enlace_encode::EncodingFile::from_bytes(body).map_err(|e| {
-        ApiError::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            format!("the {what} is not a valid encoding file: {e}"),
-        )
-    })?;
-    if file.schema.fingerprint() != spec.schema.fingerprint() {
+    let file = enlace_encode::EncodingFile::from_bytes(body).map_err(|e| invalid(what, e))?;
+    check_project_encoding(spec, &file.schema, &file.key_check, what)?;
+    Ok(file)
+}
+
+/// Checks an encoding file from a holder without building its records (a chunk is checked at
+/// the speed of the disk, and read whole only when a run or the search index needs it).
+pub(super) fn inspect_encodings(
+    spec: &ProjectSpec,
+    body: &[u8],
+    what: &str,
+) -> Result<enlace_encode::FileSummary, ApiError> {
+    let summary = enlace_encode::EncodingFile::inspect(body).map_err(|e| invalid(what, e))?;
+    check_project_encoding(spec, &summary.schema, &summary.key_check, what)?;
+    Ok(summary)
+}
+
+fn invalid(what: &str, e: enlace_encode::FileError) -> ApiError {
+    ApiError::new(
+        StatusCode::UNPROCESSABLE_ENTITY,
+        format!("the {what} is not a valid encoding file: {e}"),
+    )
+}
+
+fn check_project_encoding(
+    spec: &ProjectSpec,
+    schema: &enlace_encode::Schema,
+    key_check: &enlace_encode::KeyCheck,
+    what: &str,
+) -> Result<(), ApiError> {
+    if schema.fingerprint() != spec.schema.fingerprint() {
         return Err(ApiError::new(
             StatusCode::UNPROCESSABLE_ENTITY,
             format!(
                 "the {what}'s encoding schema ({} {}) is not the project's ({} {})",
-                file.schema.id,
-                file.schema.fingerprint().short(),
+                schema.id,
+                schema.fingerprint().short(),
                 spec.schema.id,
                 spec.schema.fingerprint().short()
             ),
         ));
     }
-    let key_check = spec
+    let expected = spec
         .key_check()
         .map_err(|e| ApiError::internal("stored spec", e))?;
-    if !file.key_check.matches(&key_check) {
+    if !key_check.matches(&expected) {
         return Err(ApiError::new(
             StatusCode::UNPROCESSABLE_ENTITY,
             format!("the {what} was encoded under another project secret"),
         ));
     }
-    Ok(file)
+    Ok(())
 }
 
 /// What the unit holds of one of the caller's uploads: the chunks received, so an interrupted

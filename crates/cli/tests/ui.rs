@@ -151,7 +151,11 @@ fn the_web_ui_works_in_a_real_browser() {
     assert_eq!(mx.call(Request::get("/ui/nothing.js")).status, 404);
     let unknown = mx.call(Request::get("/api/v1/no-such-thing"));
     assert_eq!(unknown.status, 404);
-    assert!(unknown.json().unwrap()["error"].is_string(), "{}", body(&unknown));
+    assert!(
+        unknown.json().unwrap()["error"].is_string(),
+        "{}",
+        body(&unknown)
+    );
     assert_eq!(mx.call(Request::get("/api/v1/overview")).status, 401);
 
     let token = |s: &Served, role: &str| s.token(&format!("e2e-{role}"));
@@ -232,7 +236,10 @@ fn the_web_ui_works_in_a_real_browser() {
     let out = Command::new("node")
         .arg(workspace().join("ui-tests/e2e.mjs"))
         .current_dir(workspace().join("ui-tests"))
-        .env("ENLACE_UI_NODES", serde_json::Value::Object(urls).to_string())
+        .env(
+            "ENLACE_UI_NODES",
+            serde_json::Value::Object(urls).to_string(),
+        )
         .env("ENLACE_UI_PASSWORD", PASSWORD)
         .env(
             "ENLACE_UI_PERSON",
@@ -245,8 +252,11 @@ fn the_web_ui_works_in_a_real_browser() {
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{stdout}\n{stderr}");
+    eprintln!("{stdout}");
     assert!(stdout.contains("all UI tests passed"), "{stdout}");
-    for page in ["signin", "overview", "hits", "request", "inbox", "released", "query"] {
+    for page in [
+        "signin", "overview", "hits", "request", "inbox", "released", "query",
+    ] {
         assert!(shots.join(format!("{page}.png")).exists(), "{page}.png");
     }
 

@@ -161,9 +161,15 @@ mod tests {
         assert!(e.starts_with("sex:") && !e.contains("Zorro"), "{e}");
         let bad_nat = person(r#"{"given":"Ana","surname1":"Ruiz","nationality":"Guatemala"}"#);
         let e = bad_nat.record(today()).unwrap_err().to_string();
-        assert!(e.starts_with("nationality:") && !e.contains("Guatemala"), "{e}");
+        assert!(
+            e.starts_with("nationality:") && !e.contains("Guatemala"),
+            "{e}"
+        );
         let bad_date = person(r#"{"given":"Ana","surname1":"Ruiz","birth_date":"31/31/31"}"#);
         let e = bad_date.record(today()).unwrap_err().to_string();
-        assert!(e.starts_with("birth_date:") && !e.contains("31/31/31"), "{e}");
+        assert!(
+            e.starts_with("birth_date:") && !e.contains("31/31/31"),
+            "{e}"
+        );
     }
 }

@@ -314,7 +314,7 @@ function requestForm(area, project, hit) {
   const message = h("div", { "aria-live": "polite" });
   const form = h(
     "form",
-    { class: "card", "aria-labelledby": headingId, "data-test": "request-form" },
+    { class: "card", novalidate: true, "aria-labelledby": headingId, "data-test": "request-form" },
     h("h2", { id: headingId, tabindex: "-1" }, t("request.title")),
     h("p", {}, t("request.about", { partner: hit.partner.toUpperCase(), ref: hit.partner_ref, record: hit.record, project })),
     purposeField,

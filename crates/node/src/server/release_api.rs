@@ -685,7 +685,11 @@ fn audit_decision(
     entries
 }
 
-pub(super) fn read_record(dir: &NodeDir, source: &str, key: &str) -> Result<enlace_model::Record, String> {
+pub(super) fn read_record(
+    dir: &NodeDir,
+    source: &str,
+    key: &str,
+) -> Result<enlace_model::Record, String> {
     let store_dir = dir.records();
     if !store_dir.join(enlace_store::DB_FILE).exists() {
         return Err("this node has no record store (DIR/records)".into());

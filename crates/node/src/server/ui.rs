@@ -182,7 +182,10 @@ mod tests {
                     continue;
                 }
                 let key = text[at + 3..].split('"').next().unwrap();
-                assert!(en.contains_key(key), "{name} asks for {key}, not in en.json");
+                assert!(
+                    en.contains_key(key),
+                    "{name} asks for {key}, not in en.json"
+                );
                 asked += 1;
             }
         }

@@ -147,9 +147,8 @@ pub(super) async fn overview(
         let (sources, imports) = store_summary(dir)?;
         let projects = local_projects(dir);
         let key = ctx.identity().ed25519_public();
-        let report =
-            enlace_audit::verify(&dir.audit(), &key, enlace_audit::Signatures::Newest)
-                .map_err(|e| e.to_string())?;
+        let report = enlace_audit::verify(&dir.audit(), &key, enlace_audit::Signatures::Newest)
+            .map_err(|e| e.to_string())?;
         let audit = AuditStatus {
             entries: report.entries,
             intact: report.is_intact(),
@@ -533,7 +532,14 @@ pub(super) async fn inbox_policy(
     Path(id): Path<String>,
     person: Person,
 ) -> Result<Json<PolicyPreview>, ApiError> {
-    require(&state, &person, &[Role::Approver], "policy_preview", Some(&id)).await?;
+    require(
+        &state,
+        &person,
+        &[Role::Approver],
+        "policy_preview",
+        Some(&id),
+    )
+    .await?;
     let rid = id.clone();
     let preview = blocking(&state, move |ctx| {
         let ledger = ctx.ledger();

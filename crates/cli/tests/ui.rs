@@ -15,7 +15,6 @@ mod release_common;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::time::Duration;
 
 use enlace_node::client::Request;
 use release_common::*;

@@ -9,11 +9,10 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 use clap::Args;
-use enlace_encode::{Encoder, EncodingFile};
+use enlace_encode::Encoder;
 use enlace_model::Record;
+use enlace_node::person::Person;
 use enlace_node::project::holder::Holder;
-use enlace_normalize::{DateOrder, IdKind, NameInput, Sex};
-use serde::Deserialize;
 
 use crate::node_cmd::load;
 
@@ -33,91 +32,6 @@ pub struct QueryArgs {
     pub json: bool,
 }
 
-/// One person's details as an officer enters them.
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct Person {
-    given: String,
-    surname1: String,
-    #[serde(default)]
-    surname2: String,
-    /// ISO 8601 (1990-03-04, 1990-03 or 1990).
-    #[serde(default)]
-    birth_date: Option<String>,
-    /// M or F.
-    #[serde(default)]
-    sex: Option<String>,
-    /// ISO 3166-1 alpha-2.
-    #[serde(default)]
-    nationality: Option<String>,
-    #[serde(default)]
-    identifiers: Vec<PersonId>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct PersonId {
-    kind: IdKind,
-    value: String,
-    /// Issuing country, ISO 3166-1 alpha-2.
-    #[serde(default)]
-    country: Option<String>,
-}
-
-/// Normalises a person's details as an import would (the same rules, so the encoding agrees
-/// with the uploaded records'). Errors name the field, never its value.
-fn record_of(p: Person) -> Result<Record> {
-    let name = enlace_normalize::parse_name(NameInput::Parts {
-        given: &p.given,
-        surname1: &p.surname1,
-        surname2: &p.surname2,
-    })
-    .context("name")?;
-    let today = chrono::Utc::now().date_naive();
-    let birth_date = match p.birth_date.as_deref().map(str::trim) {
-        Some(d) if !d.is_empty() => {
-            Some(enlace_normalize::parse_date(d, DateOrder::Ymd, today).context("birth_date")?)
-        }
-        _ => None,
-    };
-    let sex = match p.sex.as_deref().map(str::trim) {
-        Some("M" | "m") => Sex::Male,
-        Some("F" | "f") => Sex::Female,
-        None | Some("") => Sex::Unknown,
-        Some(_) => bail!("sex: give M or F"),
-    };
-    let nationality = match p.nationality.as_deref().map(str::trim) {
-        Some(n) if n.len() == 2 && n.bytes().all(|b| b.is_ascii_alphabetic()) => {
-            Some(n.to_ascii_uppercase())
-        }
-        None | Some("") => None,
-        Some(_) => bail!("nationality: give an ISO 3166-1 alpha-2 code (GT, MX, US…)"),
-    };
-    let identifiers = p
-        .identifiers
-        .iter()
-        .map(|i| {
-            enlace_normalize::normalize_identifier(
-                i.kind,
-                &i.value,
-                i.country.as_deref().or(nationality.as_deref()),
-            )
-        })
-        .collect();
-    Ok(Record {
-        key: "query".into(),
-        name,
-        birth_date,
-        sex,
-        nationality,
-        identifiers,
-        events: Vec::new(),
-        address: None,
-        attributes: Vec::new(),
-        warnings: Vec::new(),
-    })
-}
-
 /// A person's details (the JSON `enlace query --person` reads) as a normalised record.
 pub fn record_from_json(text: &str) -> Result<Record> {
     let person: Person = serde_json::from_str(text).map_err(|e| {
@@ -127,18 +41,12 @@ pub fn record_from_json(text: &str) -> Result<Record> {
             e.classify_name()
         )
     })?;
-    record_of(person)
+    Ok(person.record(chrono::Utc::now().date_naive())?)
 }
 
 /// One record as a one-record encoding file under the project's secret and schema.
 pub fn encode_one(encoder: &Encoder, record: &Record) -> Result<Vec<u8>> {
-    let encoded = encoder.encode_all(std::slice::from_ref(record), |_, _| 0);
-    Ok(EncodingFile {
-        schema: encoder.schema().clone(),
-        key_check: encoder.key_check(),
-        records: encoded,
-    }
-    .to_bytes()?)
+    Ok(enlace_node::person::encode_one(encoder, record)?)
 }
 
 pub fn query(args: QueryArgs) -> Result<()> {
@@ -149,14 +57,7 @@ pub fn query(args: QueryArgs) -> Result<()> {
         text = std::fs::read_to_string(&args.person)
             .with_context(|| format!("reading {}", args.person.display()))?;
     }
-    let person: Person = serde_json::from_str(&text).map_err(|e| {
-        anyhow::anyhow!(
-            "the person's JSON, line {}: {}",
-            e.line(),
-            e.classify_name()
-        )
-    })?;
-    let record = record_of(person)?;
+    let record = record_from_json(&text)?;
     let node = load(&args.dir)?;
     let holder = Holder::new(&node);
     let (joined, secret) = holder.joined(&args.project)?;

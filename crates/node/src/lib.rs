@@ -9,6 +9,7 @@ pub mod exchange;
 mod fsutil;
 pub mod identity;
 pub mod node_dir;
+pub mod person;
 pub mod policy;
 pub mod project;
 pub mod roster;

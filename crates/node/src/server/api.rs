@@ -16,6 +16,8 @@
 //! | GET | `/api/v1/released/{id}/export` | a signed-in analyst or officer; never under H2 |
 //! | GET | `/api/v1/openapi.json` | a signed-in person or a peer node |
 //! | … | `/api/v1/projects…` | peer nodes at a linkage unit: see `project_api` |
+//! | GET | `/`, `/ui/{file}` | anyone: the web UI's files (`ui`) |
+//! | … | `/api/v1/overview`, `hits`, `query`, `inbox/{id}/policy` | people, by role: see `ui_api` |
 
 use std::time::Instant;
 
@@ -42,7 +44,7 @@ pub const NODE_PING: &str = "/api/v1/node/ping";
 pub const OPENAPI: &str = "/api/v1/openapi.json";
 
 /// Every path the server routes; the OpenAPI document must describe exactly these.
-pub const PATHS: [&str; 21] = [
+pub const PATHS: [&str; 27] = [
     HEALTH,
     SESSION,
     ME,
@@ -64,6 +66,12 @@ pub const PATHS: [&str; 21] = [
     super::release_api::DECISION,
     super::release_api::RELEASED,
     super::release_api::RELEASED_EXPORT,
+    super::ui::INDEX,
+    super::ui::ASSET,
+    super::ui_api::OVERVIEW,
+    super::ui_api::HITS,
+    super::ui_api::QUERY,
+    super::ui_api::INBOX_POLICY,
 ];
 
 /// Seconds since the Unix epoch.
@@ -126,6 +134,7 @@ pub(super) fn router(state: AppState) -> Router {
             super::release_api::RELEASED_EXPORT,
             get(super::release_api::export),
         )
+        .merge(super::ui_api::routes())
         .layer(axum::extract::DefaultBodyLimit::max(max_body))
         .layer(tower_http::limit::RequestBodyLimitLayer::new(max_body))
         .layer(middleware::from_fn(move |request: Request, next: Next| {
@@ -134,6 +143,7 @@ pub(super) fn router(state: AppState) -> Router {
         .merge(uploads)
         .fallback(not_found)
         .layer(middleware::from_fn_with_state(state.clone(), rate_limit))
+        .layer(middleware::from_fn(super::ui::security_headers))
         .layer(middleware::from_fn(log_request))
         .with_state(state)
 }
@@ -474,7 +484,9 @@ impl Modify for SecuritySchemes {
         super::project_api::complete, super::project_api::run, super::project_api::results,
         super::query_api::query,
         super::release_api::send_request, super::release_api::decide,
-        super::release_api::released, super::release_api::export),
+        super::release_api::released, super::release_api::export,
+        super::ui::index, super::ui::asset, super::ui_api::overview, super::ui_api::hits,
+        super::ui_api::query, super::ui_api::inbox_policy),
     modifiers(&SecuritySchemes)
 )]
 struct ApiDoc;

@@ -9,6 +9,8 @@ mod project_api;
 mod query_api;
 mod rate;
 mod release_api;
+mod ui;
+mod ui_api;
 
 use std::future::Future;
 use std::net::SocketAddr;

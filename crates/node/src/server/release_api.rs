@@ -117,7 +117,18 @@ impl ReleaseCtx {
         })
     }
 
-    fn ledger(&self) -> std::sync::MutexGuard<'_, Ledger> {
+    /// For the web UI's endpoints (`ui_api`): the node's directory, identity and policy.
+    pub(super) fn dir(&self) -> &NodeDir {
+        &self.dir
+    }
+    pub(super) fn identity(&self) -> &NodeIdentity {
+        &self.identity
+    }
+    pub(super) fn policy(&self) -> Option<&Policy> {
+        self.policy.as_ref()
+    }
+
+    pub(super) fn ledger(&self) -> std::sync::MutexGuard<'_, Ledger> {
         match self.ledger.lock() {
             Ok(g) => g,
             Err(p) => p.into_inner(),
@@ -127,7 +138,7 @@ impl ReleaseCtx {
 
 /// Runs `f` with the release context on a blocking thread (SQLite, the record store, audit
 /// appends).
-async fn blocking<T: Send + 'static>(
+pub(super) async fn blocking<T: Send + 'static>(
     state: &AppState,
     f: impl FnOnce(&ReleaseCtx) -> T + Send + 'static,
 ) -> Result<T, ApiError> {
@@ -160,7 +171,7 @@ async fn refuse(
 }
 
 /// A person with one of `roles`, or a 403 that is audited.
-async fn require(
+pub(super) async fn require(
     state: &AppState,
     person: &Person,
     roles: &[Role],
@@ -183,7 +194,7 @@ async fn require(
     .await)
 }
 
-fn sync_audit(state: &AppState, entry: NewEntry) -> Result<(), String> {
+pub(super) fn sync_audit(state: &AppState, entry: NewEntry) -> Result<(), String> {
     state
         .audit
         .append(entry)
@@ -674,7 +685,11 @@ fn audit_decision(
     entries
 }
 
-fn read_record(dir: &NodeDir, source: &str, key: &str) -> Result<enlace_model::Record, String> {
+pub(super) fn read_record(
+    dir: &NodeDir,
+    source: &str,
+    key: &str,
+) -> Result<enlace_model::Record, String> {
     let store_dir = dir.records();
     if !store_dir.join(enlace_store::DB_FILE).exists() {
         return Err("this node has no record store (DIR/records)".into());

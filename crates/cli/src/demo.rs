@@ -189,7 +189,7 @@ pub fn run(args: DemoArgs) -> Result<()> {
         return Ok(());
     }
     outln!(
-        "\nThe nodes stay up until Ctrl-C. Sign in (POST /api/v1/session with name and password):"
+        "\nThe nodes stay up until Ctrl-C. Open a node's URL in a browser (its certificate is self-signed: accept it once) and sign in:"
     );
     for (id, url) in &fed.urls {
         for a in fed.accounts.iter().filter(|a| &a.node == id) {

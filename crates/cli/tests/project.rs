@@ -276,20 +276,26 @@ fn a_three_party_project_gives_each_holder_only_its_own_side_and_refuses_the_res
         )
     };
     let garbage = b"not an encoding file at all".to_vec();
+    // A chunk names itself by the BLAKE3 checksum its own header stores.
     let sha = |b: &[u8]| {
-        use sha2::Digest;
-        hex::encode(sha2::Sha256::digest(b))
+        enlace_encode::EncodingFile::stored_checksum(b)
+            .map(hex::encode)
+            .unwrap_or_else(|| "0".repeat(64))
     };
     let r = lu.call_as(
         &fed.node("mx"),
-        Request::put_bytes(&chunk_path(0), garbage.clone()).header("x-enlace-sha256", &sha(b"x")),
+        Request::put_bytes(&chunk_path(0), garbage.clone()).header("x-enlace-checksum", &sha(b"x")),
     );
-    assert_eq!(r.status, 400);
-    assert!(error_of(&r).contains("SHA-256"), "{}", body(&r));
+    assert_eq!(r.status, 422);
+    assert!(
+        error_of(&r).contains("not a valid encoding file"),
+        "{}",
+        body(&r)
+    );
     let r = lu.call_as(
         &fed.node("mx"),
         Request::put_bytes(&chunk_path(0), garbage.clone())
-            .header("x-enlace-sha256", &sha(&garbage)),
+            .header("x-enlace-checksum", &sha(&garbage)),
     );
     assert_eq!(r.status, 422);
     assert!(
@@ -321,11 +327,32 @@ fn a_three_party_project_gives_each_holder_only_its_own_side_and_refuses_the_res
     let bytes = std::fs::read(&other).unwrap();
     let r = lu.call_as(
         &fed.node("mx"),
-        Request::put_bytes(&chunk_path(0), bytes.clone()).header("x-enlace-sha256", &sha(&bytes)),
+        Request::put_bytes(&chunk_path(0), bytes.clone()).header("x-enlace-checksum", &sha(&bytes)),
     );
     assert_eq!(r.status, 422);
     assert!(
         error_of(&r).contains("another project secret"),
+        "{}",
+        body(&r)
+    );
+    // A checksum that is not the chunk's, and a chunk damaged on the way: 400.
+    let r = lu.call_as(
+        &fed.node("mx"),
+        Request::put_bytes(&chunk_path(0), bytes.clone())
+            .header("x-enlace-checksum", &"ab".repeat(32)),
+    );
+    assert_eq!(r.status, 400);
+    assert!(error_of(&r).contains("checksum"), "{}", body(&r));
+    let mut damaged = bytes.clone();
+    let last = damaged.len() - 1;
+    damaged[last] ^= 0x40;
+    let r = lu.call_as(
+        &fed.node("mx"),
+        Request::put_bytes(&chunk_path(0), damaged).header("x-enlace-checksum", &sha(&bytes)),
+    );
+    assert_eq!(r.status, 400, "{}", body(&r));
+    assert!(
+        error_of(&r).contains("does not match its checksum"),
         "{}",
         body(&r)
     );
@@ -475,7 +502,7 @@ fn kill_9_of_the_unit_or_a_holder_loses_nothing_and_duplicates_nothing() {
             ),
             big,
         )
-        .header("x-enlace-sha256", &"0".repeat(64)),
+        .header("x-enlace-checksum", &"0".repeat(64)),
     );
     assert_eq!(r.status, 413, "{}", body(&r));
     let total = |node: &str| fed.references(node).len() as u64;

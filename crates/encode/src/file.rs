@@ -109,6 +109,8 @@ pub struct FileSummary {
     pub schema: Schema,
     pub key_check: KeyCheck,
     pub records: u64,
+    /// The file's BLAKE3 checksum, as stored in its header and found right.
+    pub checksum: [u8; 32],
 }
 
 /// A file's checked header: what reading its records needs.
@@ -408,6 +410,12 @@ impl EncodingFile {
         })
     }
 
+    /// The checksum a file's header carries (BLAKE3 of the rest), unchecked: what a sender
+    /// names a file by without hashing it again. `None` when the bytes are shorter than a header.
+    pub fn stored_checksum(data: &[u8]) -> Option<[u8; 32]> {
+        data.get(CHECKSUM_AT..HEADER_LEN)?.try_into().ok()
+    }
+
     /// Checks a file's bytes as [`EncodingFile::from_bytes`] does — header, checksum and every
     /// rule of every record — without building the records: how a linkage unit accepts an
     /// upload at the speed of the disk.
@@ -431,10 +439,13 @@ impl EncodingFile {
             }
             records += 1;
         }
+        let mut checksum = [0u8; 32];
+        checksum.copy_from_slice(&data[CHECKSUM_AT..HEADER_LEN]);
         Ok(FileSummary {
             schema,
             key_check,
             records,
+            checksum,
         })
     }
 

@@ -81,16 +81,16 @@ fn io_err(path: &std::path::Path) -> impl FnOnce(std::io::Error) -> HolderError 
     }
 }
 
-/// The SHA-256 of an upload's chunks, in order: the upload's id. The same records encoded the
+/// The SHA-256 of an upload's chunks' checksums, in order: the upload's id. The same records encoded the
 /// same way give the same id, so a holder that restarts resumes its own upload.
-pub fn upload_id(project: &str, holder: &str, chunk_sha256: &[String]) -> String {
+pub fn upload_id(project: &str, holder: &str, chunk_checksums: &[String]) -> String {
     let mut h = Sha256::new();
     h.update(b"enlace upload v1\0");
     for part in [project, holder] {
         h.update((part.len() as u64).to_le_bytes());
         h.update(part.as_bytes());
     }
-    for sha in chunk_sha256 {
+    for sha in chunk_checksums {
         h.update(sha.as_bytes());
     }
     hex::encode(h.finalize())
@@ -351,7 +351,11 @@ impl<'a> Holder<'a> {
                     }
                     .to_bytes()
                     .map_err(|e| HolderError::Encoding(e.to_string()))?;
-                    Ok((hex::encode(Sha256::digest(&bytes)), bytes))
+                    // The file carries its own BLAKE3 checksum: it names the chunk.
+                    let checksum = EncodingFile::stored_checksum(&bytes).ok_or_else(|| {
+                        HolderError::Encoding("a chunk shorter than its header".into())
+                    })?;
+                    Ok((hex::encode(checksum), bytes))
                 })
                 .collect::<Result<_, HolderError>>()?
         };
@@ -400,7 +404,7 @@ impl<'a> Holder<'a> {
                         }
                         crate::server::test_pause("ENLACE_TEST_CHUNK_PAUSE_MS");
                         let request = Request::put_bytes(&format!("{base}/chunks/{seq}"), bytes)
-                            .header(crate::server::CHUNK_SHA256, &sha);
+                            .header(crate::server::CHUNK_CHECKSUM, &sha);
                         if let Err(e) = self.send_chunk(&joined.unit, seq, request) {
                             if let Ok(mut f) = failed.lock() {
                                 f.get_or_insert(e);

@@ -156,7 +156,7 @@ CREATE TABLE IF NOT EXISTS chunks (
     holder      TEXT NOT NULL,
     upload      TEXT NOT NULL,
     seq         INTEGER NOT NULL,
-    sha256      TEXT NOT NULL,
+    checksum    TEXT NOT NULL,
     records     INTEGER NOT NULL,
     PRIMARY KEY (project, holder, upload, seq)
 );
@@ -216,13 +216,13 @@ impl UnitStore {
         holder: &str,
         upload: &str,
         seq: u32,
-        sha256: &str,
+        checksum: &str,
     ) -> PathBuf {
         self.chunks
             .join(project)
             .join(holder)
             .join(upload)
-            .join(format!("{seq:06}-{sha256}.enc"))
+            .join(format!("{seq:06}-{checksum}.enc"))
     }
 
     /// Records a new project with the sealed secrets to relay and the unit's own key for opaque
@@ -333,7 +333,7 @@ impl UnitStore {
         holder: &str,
         upload: &str,
         seq: u32,
-        sha256: &str,
+        checksum: &str,
     ) -> Result<Option<ChunkStored>, UnitError> {
         let completed: Option<Option<i64>> = self
             .conn
@@ -346,13 +346,13 @@ impl UnitStore {
         let existing: Option<String> = self
             .conn
             .query_row(
-                "SELECT sha256 FROM chunks WHERE project = ?1 AND holder = ?2 AND upload = ?3 AND seq = ?4",
+                "SELECT checksum FROM chunks WHERE project = ?1 AND holder = ?2 AND upload = ?3 AND seq = ?4",
                 params![project, holder, upload, seq],
                 |r| r.get(0),
             )
             .optional()?;
         Ok(match (existing, completed) {
-            (Some(sha), _) if sha == sha256 => Some(ChunkStored::Again),
+            (Some(sha), _) if sha == checksum => Some(ChunkStored::Again),
             (Some(_), _) => Some(ChunkStored::Conflict),
             (None, Some(Some(_))) => Some(ChunkStored::Closed),
             (None, _) => None,
@@ -379,10 +379,10 @@ impl UnitStore {
         holder: &str,
         upload: &str,
         seq: u32,
-        sha256: &str,
+        checksum: &str,
         records: u64,
     ) -> Result<ChunkStored, UnitError> {
-        if let Some(answer) = self.chunk_status(project, holder, upload, seq, sha256)? {
+        if let Some(answer) = self.chunk_status(project, holder, upload, seq, checksum)? {
             return Ok(answer);
         }
         let tx = self.conn.transaction()?;
@@ -391,9 +391,9 @@ impl UnitStore {
             [project, holder, upload],
         )?;
         tx.execute(
-            "INSERT INTO chunks (project, holder, upload, seq, sha256, records)
+            "INSERT INTO chunks (project, holder, upload, seq, checksum, records)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-            params![project, holder, upload, seq, sha256, records as i64],
+            params![project, holder, upload, seq, checksum, records as i64],
         )?;
         tx.commit()?;
         Ok(ChunkStored::New)
@@ -408,15 +408,18 @@ impl UnitStore {
         holder: &str,
         upload: &str,
         seq: u32,
-        sha256: &str,
+        checksum: &str,
         records: u64,
         body: &[u8],
     ) -> Result<ChunkStored, UnitError> {
-        if let Some(answer) = self.chunk_status(project, holder, upload, seq, sha256)? {
+        if let Some(answer) = self.chunk_status(project, holder, upload, seq, checksum)? {
             return Ok(answer);
         }
-        UnitStore::write_chunk_body(&self.chunk_path(project, holder, upload, seq, sha256), body)?;
-        self.record_chunk(project, holder, upload, seq, sha256, records)
+        UnitStore::write_chunk_body(
+            &self.chunk_path(project, holder, upload, seq, checksum),
+            body,
+        )?;
+        self.record_chunk(project, holder, upload, seq, checksum, records)
     }
 
     /// What the store holds of an upload; `None` when it has none of it.
@@ -692,7 +695,7 @@ impl UnitStore {
         upload: &str,
     ) -> Result<Vec<Vec<u8>>, UnitError> {
         let mut stmt = self.conn.prepare(
-            "SELECT seq, sha256 FROM chunks WHERE project = ?1 AND holder = ?2 AND upload = ?3 ORDER BY seq",
+            "SELECT seq, checksum FROM chunks WHERE project = ?1 AND holder = ?2 AND upload = ?3 ORDER BY seq",
         )?;
         let chunks = stmt
             .query_map([project, holder, upload], |r| {

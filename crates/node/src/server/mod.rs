@@ -30,7 +30,7 @@ use crate::roster::Roster;
 use crate::users::{UserError, UserStore};
 
 pub use api::{PATHS, openapi};
-pub use project_api::{CHUNK_SHA256, test_pause};
+pub use project_api::{CHUNK_CHECKSUM, test_pause};
 
 /// How long a client has to finish the TLS handshake, and then to send a request's headers.
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);

@@ -21,7 +21,6 @@ use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 use utoipa::ToSchema;
 
 use super::AppState;
@@ -42,8 +41,10 @@ pub const COMPLETE: &str = "/api/v1/projects/{id}/uploads/{upload}/complete";
 pub const RUN: &str = "/api/v1/projects/{id}/run";
 pub const RESULTS: &str = "/api/v1/projects/{id}/results/{holder}";
 
-/// The header carrying a chunk's SHA-256, 64 hex digits.
-pub const CHUNK_SHA256: &str = "x-enlace-sha256";
+/// The header carrying a chunk's checksum: the BLAKE3 checksum its own header stores (the
+/// encoding file format's), 64 hex digits. The unit verifies the file against it, so no second
+/// hash of the body is needed on either side.
+pub const CHUNK_CHECKSUM: &str = "x-enlace-checksum";
 
 /// The linkage unit's project state, shared by the handlers and the runs.
 #[derive(Clone)]
@@ -330,7 +331,7 @@ pub(super) async fn secret(
 }
 
 /// One chunk of an upload: an encoding file (docs/encoding.md) of some of the holder's records,
-/// with its SHA-256 in the `x-enlace-sha256` header. Sending a chunk again is harmless.
+/// with its checksum in the `x-enlace-checksum` header. Sending a chunk again is harmless.
 #[utoipa::path(put, path = "/api/v1/projects/{id}/uploads/{upload}/chunks/{seq}", tag = "projects",
     security(("node_certificate" = [])),
     params(("id" = String, Path, description = "Project id"),
@@ -359,21 +360,28 @@ pub(super) async fn put_chunk(
         return Err(bad("the upload id must be 64 lowercase hex digits"));
     }
     let declared = headers
-        .get(CHUNK_SHA256)
+        .get(CHUNK_CHECKSUM)
         .and_then(|v| v.to_str().ok())
         .map(str::to_ascii_lowercase)
-        .ok_or_else(|| bad("the x-enlace-sha256 header is missing"))?;
-    // Checksum and parse off the async threads: a chunk is megabytes.
+        .ok_or_else(|| bad("the x-enlace-checksum header is missing"))?;
+    // Checked off the async threads: a chunk is megabytes.
     let checked = tokio::task::spawn_blocking(move || {
-        let sha = hex::encode(Sha256::digest(&body));
-        if sha != declared {
-            return Err(ApiError::new(
+        let mismatch = || {
+            ApiError::new(
                 StatusCode::BAD_REQUEST,
-                "the chunk's SHA-256 does not match the x-enlace-sha256 header",
-            ));
+                "the chunk's content does not match its checksum (x-enlace-checksum)",
+            )
+        };
+        let summary = match enlace_encode::EncodingFile::inspect(&body) {
+            Err(enlace_encode::FileError::ChecksumMismatch { .. }) => return Err(mismatch()),
+            other => other.map_err(|e| invalid("chunk", e))?,
+        };
+        let checksum = hex::encode(summary.checksum);
+        if checksum != declared {
+            return Err(mismatch());
         }
-        let summary = inspect_encodings(&spec, &body, "chunk")?;
-        Ok((sha, summary.records, body))
+        check_project_encoding(&spec, &summary.schema, &summary.key_check, "chunk")?;
+        Ok((checksum, summary.records, body))
     })
     .await
     .map_err(|e| ApiError::internal("chunk check", e))??;
@@ -442,18 +450,6 @@ pub(super) fn parse_encodings(
     let file = enlace_encode::EncodingFile::from_bytes(body).map_err(|e| invalid(what, e))?;
     check_project_encoding(spec, &file.schema, &file.key_check, what)?;
     Ok(file)
-}
-
-/// Checks an encoding file from a holder without building its records (a chunk is checked at
-/// the speed of the disk, and read whole only when a run or the search index needs it).
-pub(super) fn inspect_encodings(
-    spec: &ProjectSpec,
-    body: &[u8],
-    what: &str,
-) -> Result<enlace_encode::FileSummary, ApiError> {
-    let summary = enlace_encode::EncodingFile::inspect(body).map_err(|e| invalid(what, e))?;
-    check_project_encoding(spec, &summary.schema, &summary.key_check, what)?;
-    Ok(summary)
 }
 
 fn invalid(what: &str, e: enlace_encode::FileError) -> ApiError {

@@ -94,11 +94,16 @@ pub fn read(dir: &Path, now: i64) -> Result<Vec<Release>> {
     Ok(out)
 }
 
+/// A (source, record id) of this node.
+type RecordKey = (String, String);
+/// (partner, partner's reference) -> this node's records that matched it.
+type HitMap = HashMap<(String, String), Vec<RecordKey>>;
+
 /// Which (source, record id) a project's hit with `partner`'s record `partner_ref` leads to.
 pub struct HitRecords {
     root: PathBuf,
     /// project -> (partner, partner_ref) -> own (source, record id)s.
-    cache: HashMap<String, HashMap<(String, String), Vec<(String, String)>>>,
+    cache: HashMap<String, HitMap>,
 }
 
 impl HitRecords {
@@ -114,7 +119,7 @@ impl HitRecords {
         project: &str,
         partner: &str,
         partner_ref: &str,
-    ) -> Result<Vec<(String, String)>> {
+    ) -> Result<Vec<RecordKey>> {
         if !self.cache.contains_key(project) {
             let map = self.load(project)?;
             self.cache.insert(project.to_owned(), map);
@@ -127,8 +132,8 @@ impl HitRecords {
             .unwrap_or_default())
     }
 
-    fn load(&self, project: &str) -> Result<HashMap<(String, String), Vec<(String, String)>>> {
-        let mut out: HashMap<(String, String), Vec<(String, String)>> = HashMap::new();
+    fn load(&self, project: &str) -> Result<HitMap> {
+        let mut out = HitMap::new();
         // A project name is a single path component.
         if project.is_empty() || project.contains(['/', '\\']) || project.starts_with('.') {
             return Ok(out);

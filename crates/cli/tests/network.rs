@@ -493,7 +493,7 @@ fn bad_input_is_a_clear_error() {
     ok(&mut cmd);
     let edges = out.join("graph/edges.csv");
     let mut text = std::fs::read_to_string(&edges).unwrap();
-    text.push_str("3,3,used,1,\n");
+    text.push_str("3,3,used,1,,\n");
     std::fs::write(&edges, text).unwrap();
     let err = fails(
         enlace()

@@ -44,6 +44,12 @@ pub enum GraphError {
     /// Node indices are 32-bit to keep the adjacency compact.
     #[error("too many nodes or edges for 32-bit indices")]
     TooLarge,
+    /// An export was asked for a graph holding what a partner released under handling code H2
+    /// (no onward sharing); export [`crate::Graph::shareable`] instead.
+    #[error(
+        "the graph holds {nodes} nodes and {edges} edges a partner released under handling code H2 (no onward sharing): they cannot be exported"
+    )]
+    Restricted { nodes: usize, edges: usize },
     /// A malformed line in a text input.
     #[error("line {line}: {reason}")]
     Parse { line: usize, reason: String },

@@ -4,6 +4,7 @@
 //! so incremental loads and full builds share one validated path.
 
 use std::fmt;
+use std::num::NonZeroU32;
 use std::str::FromStr;
 
 use rayon::prelude::*;
@@ -63,7 +64,11 @@ string_enum!(
         Vehicle => "vehicle",
         Address => "address",
         Account => "account",
+        /// A company, agency or other body persons work for or use (a transport company, a bus
+        /// line).
         Organisation => "organisation",
+        /// An identity document (passport, CURP, DPI, A-number) a partner released.
+        Document => "document",
         /// An encounter or apprehension event.
         Encounter => "encounter",
         /// A border crossing event.
@@ -99,12 +104,73 @@ string_enum!(
         TravelledWith => "travelled_with",
         /// Records of two agencies linked across the border.
         MatchedAcrossBorder => "matched_across_border",
-        /// A person released by a partner agency.
+        /// A tie a partner agency released after a hit: the local person to a phone, document
+        /// or event the partner holds (with the partner and handling code as its origin).
         ReleasedByPartner => "released_by_partner",
+        /// A person belongs to or works for an organisation.
+        MemberOf => "member_of",
         /// A tie of unspecified nature (published network data, analyst-drawn links).
         Associated => "associated",
     }
 );
+
+string_enum!(
+    /// The handling code a partner attached to what it released (the codes of police
+    /// cooperation): H0 purpose limitation, H1 no use in court without permission, H2 no onward
+    /// sharing, H3 other conditions.
+    Handling {
+        H0 => "H0",
+        H1 => "H1",
+        /// No onward sharing: never leaves through an export.
+        H2 => "H2",
+        H3 => "H3",
+    }
+);
+
+/// Where a node or edge came from when a partner agency released it rather than the node's own
+/// records: which partner, under which handling code, in which release, kept until when.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct Provenance {
+    /// The partner node that released it.
+    pub partner: String,
+    pub handling: Handling,
+    /// The release message's id.
+    pub release: String,
+    /// Seconds since the epoch after which the release must be gone, if the partner set a date.
+    pub retain_until: Option<i64>,
+}
+
+impl Provenance {
+    /// Whether it may leave this node in an export: everything but handling code H2.
+    pub fn shareable(&self) -> bool {
+        self.handling != Handling::H2
+    }
+
+    /// Whether its retention has ended at `now` (seconds).
+    pub fn expired(&self, now: i64) -> bool {
+        self.retain_until.is_some_and(|t| t <= now)
+    }
+}
+
+/// An index into [`Graph::origins`]: the provenance of a released edge, kept as a small copyable
+/// number so edges stay compact.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct OriginIx(NonZeroU32);
+
+impl OriginIx {
+    /// The position in [`Graph::origins`].
+    pub fn index(self) -> usize {
+        self.0.get() as usize - 1
+    }
+
+    /// The origin at `index` of a table (`None` past `u32::MAX - 1`).
+    pub fn from_index(index: usize) -> Option<OriginIx> {
+        u32::try_from(index + 1)
+            .ok()
+            .and_then(NonZeroU32::new)
+            .map(OriginIx)
+    }
+}
 
 string_enum!(
     /// The country whose agency holds a node's records.
@@ -124,6 +190,10 @@ pub struct Node {
     pub label: Option<String>,
     /// Seconds since 1970-01-01 UTC; events are dated, other nodes usually are not.
     pub time: Option<i64>,
+    /// Set when only a partner's release declared the node (a phone the node's own records never
+    /// held); `None` for the node's own data. A node declared by both is the node's own.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub origin: Option<Box<Provenance>>,
 }
 
 impl Node {
@@ -134,7 +204,17 @@ impl Node {
             country: None,
             label: None,
             time: None,
+            origin: None,
         }
+    }
+    /// Marks the node as released by a partner.
+    pub fn released(mut self, origin: Provenance) -> Self {
+        self.origin = Some(Box::new(origin));
+        self
+    }
+    /// Whether it may leave this node in an export (own data, or released under H0, H1, H3).
+    pub fn shareable(&self) -> bool {
+        self.origin.as_ref().is_none_or(|o| o.shareable())
     }
     pub fn country(mut self, c: Country) -> Self {
         self.country = Some(c);
@@ -159,6 +239,9 @@ pub struct Edge {
     pub weight: f64,
     /// Seconds since 1970-01-01 UTC when the tie was observed, if known.
     pub time: Option<i64>,
+    /// For a tie a partner released, its provenance in [`Graph::origins`]; `None` for the
+    /// node's own data.
+    pub origin: Option<OriginIx>,
 }
 
 /// An edge as given to an [`Update`], naming its ends by id.
@@ -169,6 +252,7 @@ pub struct EdgeInput {
     pub kind: EdgeKind,
     pub weight: f64,
     pub time: Option<i64>,
+    pub origin: Option<Box<Provenance>>,
 }
 
 /// A batch of nodes and edges to add. Edges may name nodes of the same batch or of the graph.
@@ -209,6 +293,27 @@ impl Update {
             kind,
             weight,
             time,
+            origin: None,
+        });
+        self
+    }
+
+    /// Adds an edge a partner released, with its provenance.
+    pub fn released_edge(
+        &mut self,
+        src: &str,
+        dst: &str,
+        kind: EdgeKind,
+        time: Option<i64>,
+        origin: Provenance,
+    ) -> &mut Self {
+        self.edges.push(EdgeInput {
+            src: src.to_owned(),
+            dst: dst.to_owned(),
+            kind,
+            weight: 1.0,
+            time,
+            origin: Some(Box::new(origin)),
         });
         self
     }
@@ -237,6 +342,8 @@ pub struct Graph {
     nodes: Vec<Node>,
     index: FxHashMap<String, NodeIx>,
     edges: Vec<Edge>,
+    /// Provenances of released edges, which name them by [`OriginIx`].
+    origins: Vec<Provenance>,
     adjacency: Csr,
     /// Per node, the ids of its edges ordered by (time, edge id), undated first; the
     /// time-respecting path search binary-searches these rows.
@@ -250,6 +357,7 @@ impl Default for Graph {
             nodes: Vec::new(),
             index: FxHashMap::default(),
             edges: Vec::new(),
+            origins: Vec::new(),
             adjacency: Csr::from_entries(0, Vec::new()),
             inc_offsets: vec![0],
             inc_edges: Vec::new(),
@@ -307,7 +415,35 @@ impl Graph {
         };
         // The id lookups only read the maps, so edges are resolved in parallel; the first bad
         // edge in batch order is the one reported, as a sequential pass would.
-        let resolve_edge = |e: &EdgeInput| -> Result<Edge> {
+        // Provenances of released edges: the graph's table, extended by the batch's new ones.
+        let mut new_origins: Vec<Provenance> = Vec::new();
+        let mut origin_of: Vec<Option<OriginIx>> = Vec::new();
+        if update.edges.iter().any(|e| e.origin.is_some()) {
+            let mut known: FxHashMap<&Provenance, OriginIx> = self
+                .origins
+                .iter()
+                .enumerate()
+                .filter_map(|(i, p)| Some((p, OriginIx::from_index(i)?)))
+                .collect();
+            for e in &update.edges {
+                let ix = match &e.origin {
+                    None => None,
+                    Some(p) => match known.get(p.as_ref()) {
+                        Some(&ix) => Some(ix),
+                        None => {
+                            let ix = OriginIx::from_index(self.origins.len() + new_origins.len())
+                                .ok_or(GraphError::TooLarge)?;
+                            known.insert(p, ix);
+                            new_origins.push(p.as_ref().clone());
+                            Some(ix)
+                        }
+                    },
+                };
+                origin_of.push(ix);
+            }
+        }
+        let origin_at = |i: usize| origin_of.get(i).copied().flatten();
+        let resolve_edge = |(i, e): (usize, &EdgeInput)| -> Result<Edge> {
             let src = resolve(&e.src)?;
             let dst = resolve(&e.dst)?;
             if src == dst {
@@ -326,11 +462,13 @@ impl Graph {
                 kind: e.kind,
                 weight: e.weight,
                 time: e.time,
+                origin: origin_at(i),
             })
         };
         let resolved: Result<Vec<Edge>> = update
             .edges
             .par_iter()
+            .enumerate()
             .with_min_len(4096)
             .map(resolve_edge)
             .collect();
@@ -339,7 +477,7 @@ impl Graph {
             Err(any) => {
                 // A parallel collect stops at whichever bad edge it meets first; report the
                 // first in batch order.
-                for e in &update.edges {
+                for e in update.edges.iter().enumerate() {
                     resolve_edge(e)?;
                 }
                 return Err(any);
@@ -350,6 +488,7 @@ impl Graph {
         }
 
         // Commit.
+        self.origins.extend(new_origins);
         for (ix, node) in fills {
             fill(&mut self.nodes[ix as usize], node);
         }
@@ -378,6 +517,16 @@ impl Graph {
     /// [`Update`]. Ids must be distinct, indices in range, weights finite and positive, and no
     /// edge may join a node to itself.
     pub fn from_indexed(nodes: Vec<Node>, edges: Vec<Edge>) -> Result<Graph> {
+        Self::from_indexed_with_origins(nodes, edges, Vec::new())
+    }
+
+    /// [`Graph::from_indexed`] for a graph holding released edges, whose [`OriginIx`] name
+    /// entries of `origins`.
+    pub fn from_indexed_with_origins(
+        nodes: Vec<Node>,
+        edges: Vec<Edge>,
+        origins: Vec<Provenance>,
+    ) -> Result<Graph> {
         if nodes.is_empty() {
             return Err(GraphError::Empty("a graph needs at least one node"));
         }
@@ -410,6 +559,18 @@ impl Graph {
                     weight: e.weight,
                 });
             }
+            if let Some(o) = e.origin
+                && o.index() >= origins.len()
+            {
+                return Err(GraphError::InvalidParameter {
+                    name: "origin",
+                    reason: format!(
+                        "edge names origin {} of a table of {}",
+                        o.index(),
+                        origins.len()
+                    ),
+                });
+            }
         }
         let links: Vec<(NodeIx, NodeIx, f64)> =
             edges.iter().map(|e| (e.src, e.dst, e.weight)).collect();
@@ -418,6 +579,7 @@ impl Graph {
             nodes,
             index,
             edges,
+            origins,
             adjacency,
             inc_offsets: vec![0],
             inc_edges: Vec::new(),
@@ -525,6 +687,75 @@ impl Graph {
         &self.edges
     }
 
+    /// Provenances of the released edges, indexed by [`OriginIx::index`].
+    pub fn origins(&self) -> &[Provenance] {
+        &self.origins
+    }
+
+    /// The provenance of an edge a partner released; `None` for the node's own data.
+    pub fn origin(&self, e: &Edge) -> Option<&Provenance> {
+        e.origin.and_then(|o| self.origins.get(o.index()))
+    }
+
+    /// Whether an edge may leave this node in an export (not under handling code H2).
+    pub fn edge_shareable(&self, e: &Edge) -> bool {
+        self.origin(e).is_none_or(Provenance::shareable)
+    }
+
+    /// Nodes and edges under handling code H2 (no onward sharing).
+    pub fn restricted(&self) -> Restricted {
+        Restricted {
+            nodes: self.nodes.iter().filter(|n| !n.shareable()).count(),
+            edges: self
+                .edges
+                .iter()
+                .filter(|e| !self.edge_shareable(e))
+                .count(),
+        }
+    }
+
+    /// The graph without what partners released that `drop` says to leave out: nodes only a
+    /// release declared and released edges whose provenance `drop` accepts, with the edges of
+    /// dropped nodes. `None` when nothing would be dropped (no copy is made). Node indices are
+    /// renumbered; ids stay.
+    pub fn without_released(
+        &self,
+        drop: impl Fn(&Provenance) -> bool,
+    ) -> Result<Option<(Graph, Restricted)>> {
+        let keep: Vec<bool> = self
+            .nodes
+            .iter()
+            .map(|n| n.origin.as_deref().is_none_or(|o| !drop(o)))
+            .collect();
+        let edge_ok = |e: &Edge| self.origin(e).is_none_or(|o| !drop(o));
+        let dropped_edges = self
+            .edges
+            .iter()
+            .filter(|e| !(keep[e.src as usize] && keep[e.dst as usize] && edge_ok(e)))
+            .count();
+        let dropped_nodes = keep.iter().filter(|k| !**k).count();
+        if dropped_nodes == 0 && dropped_edges == 0 {
+            return Ok(None);
+        }
+        let g = self.subgraph_where(&keep, edge_ok)?;
+        Ok(Some((
+            g,
+            Restricted {
+                nodes: dropped_nodes,
+                edges: dropped_edges,
+            },
+        )))
+    }
+
+    /// The graph as it may leave this node: without the nodes and edges under handling code H2
+    /// (no onward sharing), and how many were left out. Borrows the graph when none are there.
+    pub fn shareable(&self) -> Result<(std::borrow::Cow<'_, Graph>, Restricted)> {
+        Ok(match self.without_released(|o| !o.shareable())? {
+            None => (std::borrow::Cow::Borrowed(self), Restricted::default()),
+            Some((g, r)) => (std::borrow::Cow::Owned(g), r),
+        })
+    }
+
     /// The index of a node id.
     pub fn ix(&self, id: &str) -> Result<NodeIx> {
         self.index
@@ -568,20 +799,44 @@ impl Graph {
         }
         for e in &self.edges {
             if keep[e.src as usize] && keep[e.dst as usize] && edge_ok(e) {
-                up.edge_with(
-                    &self.nodes[e.src as usize].id,
-                    &self.nodes[e.dst as usize].id,
-                    e.kind,
-                    e.weight,
-                    e.time,
-                );
+                up.edges.push(EdgeInput {
+                    src: self.nodes[e.src as usize].id.clone(),
+                    dst: self.nodes[e.dst as usize].id.clone(),
+                    kind: e.kind,
+                    weight: e.weight,
+                    time: e.time,
+                    origin: self.origin(e).map(|o| Box::new(o.clone())),
+                });
             }
         }
         up.build()
     }
 }
 
+/// Counts of nodes and edges left out (under handling code H2, or past their retention).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct Restricted {
+    pub nodes: usize,
+    pub edges: usize,
+}
+
+impl Restricted {
+    pub fn is_empty(&self) -> bool {
+        self.nodes == 0 && self.edges == 0
+    }
+}
+
 fn fill(slot: &mut Node, node: Node) {
+    // A node the node's own data declares is its own, whoever else released it; between two
+    // releases, one that may be shared wins over one under H2.
+    slot.origin = match (slot.origin.take(), node.origin) {
+        (Some(a), Some(b)) => Some(if !a.shareable() && b.shareable() {
+            b
+        } else {
+            a
+        }),
+        _ => None,
+    };
     if slot.country.is_none() {
         slot.country = node.country;
     }
@@ -770,6 +1025,75 @@ mod tests {
             ..Filter::default()
         };
         assert_eq!(g.filter(&f).unwrap().edge_count(), 0);
+    }
+
+    fn released(h: Handling, release: &str) -> Provenance {
+        Provenance {
+            partner: "gt-a".into(),
+            handling: h,
+            release: release.into(),
+            retain_until: Some(1_000),
+        }
+    }
+
+    #[test]
+    fn released_data_keeps_its_origin_and_leaves_when_asked() {
+        let mut g = small().build().unwrap();
+        let mut up = Update::new();
+        // A phone only the partner knows (H2), and the local phone released again (stays own).
+        up.node(Node::new("ph2", NodeKind::Phone).released(released(Handling::H2, "r1")))
+            .node(Node::new("ph", NodeKind::Phone).released(released(Handling::H2, "r1")))
+            .node(Node::new("doc", NodeKind::Document).released(released(Handling::H0, "r2")))
+            .released_edge(
+                "p1",
+                "ph2",
+                EdgeKind::ReleasedByPartner,
+                Some(5),
+                released(Handling::H2, "r1"),
+            )
+            .released_edge(
+                "p1",
+                "ph",
+                EdgeKind::ReleasedByPartner,
+                None,
+                released(Handling::H2, "r1"),
+            )
+            .released_edge(
+                "p1",
+                "doc",
+                EdgeKind::ReleasedByPartner,
+                None,
+                released(Handling::H0, "r2"),
+            );
+        g.apply(up).unwrap();
+        assert_eq!(g.origins().len(), 2, "one entry per distinct provenance");
+        let ph = g.node(g.ix("ph").unwrap()).unwrap();
+        assert!(ph.origin.is_none(), "the node's own phone stays its own");
+        assert!(!g.node(g.ix("ph2").unwrap()).unwrap().shareable());
+        assert_eq!(g.restricted(), Restricted { nodes: 1, edges: 2 });
+
+        // Shareable: the H2 phone and both H2 edges go; the own phone and the H0 document stay.
+        let (out, left) = g.shareable().unwrap();
+        assert_eq!(left, Restricted { nodes: 1, edges: 2 });
+        assert!(out.ix("ph2").is_err());
+        assert!(out.ix("ph").is_ok());
+        assert!(out.restricted().is_empty());
+        let doc_edge = out
+            .edges()
+            .iter()
+            .find(|e| e.kind == EdgeKind::ReleasedByPartner)
+            .unwrap();
+        assert_eq!(out.origin(doc_edge).unwrap().handling, Handling::H0);
+        assert_eq!(out.edge_count(), g.edge_count() - 2);
+
+        // Dropping one release removes its nodes and edges only.
+        let (without, dropped) = g.without_released(|o| o.release == "r2").unwrap().unwrap();
+        assert_eq!(dropped, Restricted { nodes: 1, edges: 1 });
+        assert!(without.ix("doc").is_err());
+        assert!(without.ix("ph2").is_ok());
+        // Nothing to drop: no copy.
+        assert!(g.without_released(|o| o.release == "r9").unwrap().is_none());
+        assert!(small().build().unwrap().shareable().unwrap().1.is_empty());
     }
 
     #[test]

@@ -33,7 +33,8 @@ pub use csr::{Csr, NodeIx};
 pub use error::{GraphError, Result};
 pub use export::{Column, Values};
 pub use graph::{
-    Applied, Country, Edge, EdgeInput, EdgeKind, Filter, Graph, Node, NodeKind, Update,
+    Applied, Country, Edge, EdgeInput, EdgeKind, Filter, Graph, Handling, Node, NodeKind, OriginIx,
+    Provenance, Restricted, Update,
 };
 pub use io::{read_edge_list, write_atomic};
 pub use leiden::{LeidenConfig, Objective, Partition, leiden, leiden_from};

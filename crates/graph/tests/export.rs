@@ -1,7 +1,9 @@
 use enlace_graph::export::{
     write_edges_csv, write_gexf, write_graphml, write_json, write_nodes_csv,
 };
-use enlace_graph::{Column, Country, EdgeKind, Graph, Node, NodeKind, Update, Values};
+use enlace_graph::{
+    Column, Country, EdgeKind, Graph, Handling, Node, NodeKind, Provenance, Update, Values,
+};
 
 const DAY: i64 = 86_400;
 const T0: i64 = 1_704_067_200; // 2024-01-01T00:00:00Z
@@ -188,13 +190,15 @@ fn csv_and_json_round_trip() {
     let mut r = csv::Reader::from_reader(nodes.as_slice());
     assert_eq!(
         r.headers().unwrap().iter().collect::<Vec<_>>(),
-        ["id", "kind", "country", "label", "time", "pagerank"]
+        [
+            "id", "kind", "country", "label", "time", "partner", "handling", "pagerank"
+        ]
     );
     let rows: Vec<csv::StringRecord> = r.records().map(|r| r.unwrap()).collect();
     assert_eq!(rows.len(), 5);
     assert_eq!(&rows[0][3], "Ana <\"A\">");
     assert_eq!(&rows[3][4], "2024-01-06T00:00:00Z");
-    assert_eq!(rows[2][5].parse::<f64>().unwrap(), 0.3);
+    assert_eq!(rows[2][7].parse::<f64>().unwrap(), 0.3);
 
     let mut edges = Vec::new();
     write_edges_csv(&g, &mut edges).unwrap();
@@ -221,4 +225,106 @@ fn csv_and_json_round_trip() {
     }];
     assert!(write_json(&g, &short, Vec::new()).is_err());
     assert!(write_gexf(&g, &short, Vec::new()).is_err());
+}
+
+fn with_releases(handling: Handling) -> Graph {
+    let mut g = sample();
+    let origin = Provenance {
+        partner: "gt-a".into(),
+        handling,
+        release: "r1".into(),
+        retain_until: Some(T0 + 400 * DAY),
+    };
+    let mut up = Update::new();
+    up.node(Node::new("phone:+50255550123", NodeKind::Phone).released(origin.clone()))
+        .released_edge(
+            "p1",
+            "phone:+50255550123",
+            EdgeKind::ReleasedByPartner,
+            Some(T0 + 2 * DAY),
+            origin,
+        );
+    g.apply(up).unwrap();
+    g
+}
+
+#[test]
+fn released_data_carries_partner_and_handling_in_every_format() {
+    let g = with_releases(Handling::H1);
+    let mut gexf = Vec::new();
+    write_gexf(&g, &[], &mut gexf).unwrap();
+    let text = String::from_utf8(gexf).unwrap();
+    let doc = roxmltree::Document::parse(&text).unwrap();
+    let released = doc
+        .descendants()
+        .find(|n| n.has_tag_name("edge") && n.attribute("kind") == Some("released_by_partner"))
+        .unwrap();
+    let att = |node: roxmltree::Node<'_, '_>, key: &str| {
+        node.descendants()
+            .find(|a| a.has_tag_name("attvalue") && a.attribute("for") == Some(key))
+            .and_then(|a| a.attribute("value").map(str::to_owned))
+    };
+    assert_eq!(att(released, "partner").as_deref(), Some("gt-a"));
+    assert_eq!(att(released, "handling").as_deref(), Some("H1"));
+
+    let mut graphml = Vec::new();
+    write_graphml(&g, &[], &mut graphml).unwrap();
+    let text = String::from_utf8(graphml).unwrap();
+    assert!(
+        text.contains(r#"<data key="e_handling">H1</data>"#),
+        "{text}"
+    );
+    assert!(text.contains(r#"<data key="n_partner">gt-a</data>"#));
+
+    let mut nodes = Vec::new();
+    write_nodes_csv(&g, &[], &mut nodes).unwrap();
+    let mut r = csv::Reader::from_reader(nodes.as_slice());
+    assert_eq!(
+        r.headers().unwrap().iter().collect::<Vec<_>>(),
+        [
+            "id", "kind", "country", "label", "time", "partner", "handling"
+        ]
+    );
+    let last = r.records().last().unwrap().unwrap();
+    assert_eq!((&last[5], &last[6]), ("gt-a", "H1"));
+    let mut edges = Vec::new();
+    write_edges_csv(&g, &mut edges).unwrap();
+    let text = String::from_utf8(edges).unwrap();
+    assert!(text.lines().last().unwrap().ends_with(",gt-a,H1"), "{text}");
+
+    let mut js = Vec::new();
+    write_json(&g, &[], &mut js).unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&js).unwrap();
+    assert_eq!(v["edges"][6]["handling"], "H1");
+    assert_eq!(v["edges"][0]["handling"], serde_json::Value::Null);
+}
+
+#[test]
+fn data_under_h2_never_leaves_through_an_export() {
+    let g = with_releases(Handling::H2);
+    // Every writer refuses the graph as it is.
+    let refused = |r: enlace_graph::Result<()>| {
+        matches!(
+            r,
+            Err(enlace_graph::GraphError::Restricted { nodes: 1, edges: 1 })
+        )
+    };
+    assert!(refused(write_gexf(&g, &[], Vec::new())));
+    assert!(refused(write_graphml(&g, &[], Vec::new())));
+    assert!(refused(write_nodes_csv(&g, &[], Vec::new())));
+    assert!(refused(write_edges_csv(&g, Vec::new())));
+    assert!(refused(write_json(&g, &[], Vec::new())));
+    // Its shareable view leaves the released phone and its edge out, and exports.
+    let (shareable, left) = g.shareable().unwrap();
+    assert_eq!((left.nodes, left.edges), (1, 1));
+    let mut all = Vec::new();
+    write_gexf(&shareable, &[], &mut all).unwrap();
+    write_graphml(&shareable, &[], &mut all).unwrap();
+    write_nodes_csv(&shareable, &[], &mut all).unwrap();
+    write_edges_csv(&shareable, &mut all).unwrap();
+    write_json(&shareable, &[], &mut all).unwrap();
+    let text = String::from_utf8(all).unwrap();
+    assert!(!text.contains("50255550123"));
+    assert!(!text.contains("released_by_partner"));
+    assert!(!text.contains("H2"));
 }

@@ -12,6 +12,7 @@
 mod ids;
 mod names;
 mod noise;
+mod orgs;
 mod people;
 mod render;
 mod world;
@@ -132,6 +133,8 @@ pub struct GenerateSummary {
     pub true_pairs: usize,
     pub vehicles: usize,
     pub transfers: usize,
+    /// Rows of `events/organisations.csv`: records naming a transport company or bus line.
+    pub organisation_rows: usize,
     /// Files written, relative to the output folder.
     pub files: Vec<String>,
 }
@@ -168,6 +171,8 @@ struct Outputs {
     transfers_truth: Csv,
     vehicles: Csv,
     transfers: Csv,
+    organisations: Csv,
+    organisations_truth: Csv,
 }
 
 /// Generates a scenario into `out` (created if needed; files there are overwritten).
@@ -304,6 +309,24 @@ pub fn generate(opts: &GenerateOptions, out: &Path) -> Result<GenerateSummary, S
             ],
             &mut files,
         )?,
+        organisations: csv(
+            "events/organisations.csv",
+            &[
+                "source",
+                "record_id",
+                "event_id",
+                "organisation",
+                "organisation_kind",
+                "country",
+                "relation",
+            ],
+            &mut files,
+        )?,
+        organisations_truth: csv(
+            "truth/organisations.csv",
+            &["organisation", "organisation_kind", "network_id"],
+            &mut files,
+        )?,
     };
     files.push("summary.json".into());
 
@@ -326,6 +349,7 @@ pub fn generate(opts: &GenerateOptions, out: &Path) -> Result<GenerateSummary, S
         true_pairs: 0,
         vehicles: 0,
         transfers: 0,
+        organisation_rows: 0,
         files,
     };
     let total_networks = opts.network_count();
@@ -372,6 +396,8 @@ pub fn generate(opts: &GenerateOptions, out: &Path) -> Result<GenerateSummary, S
         o.transfers_truth,
         o.vehicles,
         o.transfers,
+        o.organisations,
+        o.organisations_truth,
     ] {
         f.finish()?;
     }
@@ -398,6 +424,9 @@ struct Prepared {
     rows: [Vec<(u32, Vec<String>)>; 3],
     /// (source, appearance, column, problem) of the rows made invalid on purpose.
     rejects: Vec<(usize, u32, &'static str, &'static str)>,
+    orgs: Vec<orgs::Org>,
+    org_rows: Vec<orgs::OrgRow>,
+    first: bool,
 }
 
 /// Builds batch `b` and renders its rows.
@@ -485,10 +514,18 @@ fn prepare(
     for source_rows in rows.iter_mut() {
         source_rows.shuffle(rng);
     }
+    // Organisations draw from a stream of their own, so the files above are as they were
+    // before organisations existed.
+    let mut org_rng = ChaCha8Rng::seed_from_u64(opts.seed);
+    org_rng.set_stream((1u64 << 32) | b as u64);
+    let (orgs, org_rows) = orgs::organisations(&mut org_rng, &batch);
     Prepared {
         batch,
         rows,
         rejects,
+        orgs,
+        org_rows,
+        first: first_batch,
     }
 }
 
@@ -504,6 +541,9 @@ fn write_batch(
         batch,
         mut rows,
         rejects,
+        orgs,
+        org_rows,
+        first,
     } = prepared;
     let batch = &batch;
     summary.networks += batch.networks.len();
@@ -672,6 +712,31 @@ fn write_batch(
         o.transfers_truth
             .row([id, t.network.map(net_id).unwrap_or_default()])?;
         summary.transfers += 1;
+    }
+    for org in &orgs {
+        // The bus lines are the same in every batch: listed once.
+        if org.network.is_none() && !first {
+            continue;
+        }
+        o.organisations_truth.row([
+            org.name.clone(),
+            org.kind.to_string(),
+            org.network.map(net_id).unwrap_or_default(),
+        ])?;
+    }
+    for r in &org_rows {
+        let app = &batch.apps[r.app as usize];
+        let org = &orgs[r.org as usize];
+        o.organisations.row([
+            SOURCE_NAMES[app.source],
+            &app_record[r.app as usize],
+            &batch.events[app.event as usize].id,
+            &org.name,
+            org.kind,
+            "MX",
+            r.relation,
+        ])?;
+        summary.organisation_rows += 1;
     }
     let h = &batch.hard;
     summary.hard_negatives.families += h.families;

@@ -571,10 +571,15 @@ pub fn ego(args: EgoArgs) -> Result<()> {
     if let Some(path) = &args.gexf {
         let ixs: Vec<u32> = around.iter().map(|&(u, _)| u).collect();
         let sub = g.induced(&ixs)?;
+        // What partners released under H2 never leaves in a file.
+        let (sub, left) = sub.shareable()?;
         let f =
             std::fs::File::create(path).with_context(|| format!("writing {}", path.display()))?;
         write_gexf(&sub, &[], BufWriter::new(f))
             .with_context(|| format!("writing {}", path.display()))?;
+        if !left.is_empty() {
+            eprintln!("{}", h2_note(left));
+        }
     }
     let mut by_kind: std::collections::BTreeMap<&str, usize> = Default::default();
     for &(u, _) in &around {
@@ -633,10 +638,33 @@ pub struct ExportArgs {
     pub out: PathBuf,
 }
 
+/// What an export says when it left out data under handling code H2.
+fn h2_note(left: enlace_graph::Restricted) -> String {
+    format!(
+        "left out {} nodes and {} edges a partner released under handling code H2 (no onward sharing): they never leave this node",
+        left.nodes, left.edges
+    )
+}
+
 pub fn export(args: ExportArgs) -> Result<()> {
-    let g = args.graph.load()?;
-    let comm = read_communities(&args.graph, &g)?;
-    let cent = read_centrality(&args.graph, &g)?;
+    let full = args.graph.load()?;
+    let comm = read_communities(&args.graph, &full)?;
+    let cent = read_centrality(&args.graph, &full)?;
+    // Data a partner released under H2 (no onward sharing) is left out of every format; the
+    // per-node columns follow the nodes that stay.
+    let (g, left) = full.shareable()?;
+    let g: &Graph = &g;
+    let keep: Vec<usize> = g
+        .nodes()
+        .iter()
+        .map(|n| full.ix(&n.id).map(|i| i as usize))
+        .collect::<enlace_graph::Result<_>>()?;
+    let comm = comm.map(|m| keep.iter().map(|&i| m[i]).collect::<Vec<u32>>());
+    let cent = cent.map(|c| Centrality {
+        degree: keep.iter().map(|&i| c.degree[i]).collect(),
+        pagerank: keep.iter().map(|&i| c.pagerank[i]).collect(),
+        betweenness: keep.iter().map(|&i| c.betweenness[i]).collect(),
+    });
     let mut cols = Vec::new();
     if let Some(m) = &comm {
         cols.push(Column {
@@ -661,14 +689,17 @@ pub fn export(args: ExportArgs) -> Result<()> {
     };
     let ctx = || format!("writing {}", args.out.display());
     match args.format {
-        Format::Graphml => write_graphml(&g, &cols, create(&args.out)?).with_context(ctx)?,
-        Format::Gexf => write_gexf(&g, &cols, create(&args.out)?).with_context(ctx)?,
-        Format::Json => write_json(&g, &cols, create(&args.out)?).with_context(ctx)?,
+        Format::Graphml => write_graphml(g, &cols, create(&args.out)?).with_context(ctx)?,
+        Format::Gexf => write_gexf(g, &cols, create(&args.out)?).with_context(ctx)?,
+        Format::Json => write_json(g, &cols, create(&args.out)?).with_context(ctx)?,
         Format::Csv => {
             std::fs::create_dir_all(&args.out).with_context(ctx)?;
-            write_nodes_csv(&g, &cols, create(&args.out.join("nodes.csv"))?).with_context(ctx)?;
-            write_edges_csv(&g, create(&args.out.join("edges.csv"))?).with_context(ctx)?;
+            write_nodes_csv(g, &cols, create(&args.out.join("nodes.csv"))?).with_context(ctx)?;
+            write_edges_csv(g, create(&args.out.join("edges.csv"))?).with_context(ctx)?;
         }
+    }
+    if !left.is_empty() {
+        outln!("{}", h2_note(left));
     }
     outln!(
         "Wrote {} nodes and {} edges to {}{}",

@@ -11,7 +11,11 @@
 //! - `--hits` (a link run's `clusters.csv`) adds `matched_across_border` edges between different
 //!   persons whose records it puts together;
 //! - `--vehicles` and `--transfers` (files keyed by source and record id, as the generated
-//!   scenario's `events/`) add vehicles and dated transfers (`paid` to the transfer, `owned` account).
+//!   scenario's `events/`) add vehicles and dated transfers (`paid` to the transfer, `owned` account);
+//! - `--organisations` adds the organisations records name (`used`: found on a company's vehicle
+//!   or bus at an event; `member_of`: works for it), dated by the event;
+//! - `--node DIR` adds what partners released after hits, from the node's ledger (see
+//!   [`super::released`]): `released_by_partner` edges marked with partner and handling code.
 //!
 //! The graph is saved under `OUT/graph/` with `OUT/records.csv` (which person holds each record)
 //! and `OUT/applied.csv` (which side-file rows are in). A later build over the same `OUT` reads
@@ -59,6 +63,16 @@ pub struct BuildArgs {
     /// receiver_record_id,account,amount_usd`.
     #[arg(long)]
     pub transfers: Option<PathBuf>,
+    /// Organisations records name: `source,record_id,event_id,organisation,organisation_kind,
+    /// country,relation` (relation `used` or `member_of`), as the scenario's
+    /// `events/organisations.csv`.
+    #[arg(long)]
+    pub organisations: Option<PathBuf>,
+    /// A node directory: add what partners released after hits (its `exchange.db`, through the
+    /// ledger), placed on persons through its projects' `results.json` and `refs.csv`. Give it on
+    /// every build: releases the ledger no longer holds are dropped from the graph.
+    #[arg(long)]
+    pub node: Option<PathBuf>,
     /// Skip (and count) vehicle and transfer rows naming a record the stores do not hold (a row
     /// rejected at import) instead of failing. Clusters and hits must always name known records.
     #[arg(long)]
@@ -90,6 +104,9 @@ struct Summary {
     hits_added: usize,
     vehicle_rows: usize,
     transfer_rows: usize,
+    organisation_rows: usize,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    released: Option<super::released::ReleasedSummary>,
     skipped_unknown_records: usize,
     events_without_id: usize,
     events_without_date: usize,
@@ -116,6 +133,11 @@ pub fn run(args: BuildArgs) -> Result<()> {
     restrict_dir(&args.out)?;
     let existing = !args.rebuild && persist::exists(&graph_dir);
     s.incremental = existing;
+    let now = chrono::Utc::now().timestamp();
+    let releases = match &args.node {
+        Some(dir) => Some(super::released::read(dir, now)?),
+        None => None,
+    };
     let (mut graph, mut held, mut applied) = if existing {
         let g = persist::load(&graph_dir)
             .with_context(|| format!("reading the graph in {}", graph_dir.display()))?;
@@ -125,6 +147,35 @@ pub fn run(args: BuildArgs) -> Result<()> {
     } else {
         (None, BTreeMap::new(), BTreeSet::new())
     };
+
+    // Released data the ledger no longer holds, or past its retention, leaves the graph first.
+    let mut rel_summary = super::released::ReleasedSummary::default();
+    if let Some(g) = &graph {
+        let current: BTreeSet<&str> = releases.iter().flatten().map(|r| r.id.as_str()).collect();
+        let gone = |o: &enlace_graph::Provenance| {
+            o.expired(now) || (releases.is_some() && !current.contains(o.release.as_str()))
+        };
+        let gone_ids: BTreeSet<String> = g
+            .origins()
+            .iter()
+            .chain(g.nodes().iter().filter_map(|n| n.origin.as_deref()))
+            .filter(|o| gone(o))
+            .map(|o| o.release.clone())
+            .collect();
+        if let Some((pruned, dropped)) = g
+            .without_released(gone)
+            .context("dropping released data no longer held")?
+        {
+            rel_summary.dropped_releases = gone_ids.len();
+            rel_summary.dropped_nodes = dropped.nodes;
+            rel_summary.dropped_edges = dropped.edges;
+            graph = Some(pruned);
+        }
+        applied.retain(|k| {
+            k.strip_prefix("release|")
+                .is_none_or(|id| !gone_ids.contains(id))
+        });
+    }
 
     let (recs, sources) = load_records(&args.from)?;
     s.records_read = recs.len();
@@ -295,6 +346,43 @@ pub fn run(args: BuildArgs) -> Result<()> {
     if let Some(path) = &args.transfers {
         read_transfers(path, &mut up, &mut ctx)?;
     }
+    if let Some(path) = &args.organisations {
+        read_organisations(path, &mut up, &mut ctx, &event_dates)?;
+    }
+    if let (Some(releases), Some(dir)) = (&releases, &args.node) {
+        let mut hits = super::released::HitRecords::new(dir);
+        rel_summary.held = releases.len();
+        for r in releases {
+            let key = format!("release|{}", r.id);
+            if applied.contains(&key) {
+                rel_summary.already += 1;
+                continue;
+            }
+            let records = hits.records(
+                &r.body.hit.project,
+                &r.origin.partner,
+                &r.body.hit.partner_reference,
+            )?;
+            let persons: BTreeSet<String> = records
+                .into_iter()
+                .filter_map(|k| held.get(&k).cloned())
+                .collect();
+            if persons.is_empty() {
+                rel_summary.unplaced += 1;
+                continue;
+            }
+            let values = super::released::add(&mut up, &persons, r);
+            *rel_summary
+                .by_handling
+                .entry(r.origin.handling.to_string())
+                .or_default() += values;
+            rel_summary.added += 1;
+            applied.insert(key);
+        }
+    }
+    if args.node.is_some() || rel_summary.dropped_releases > 0 {
+        s.released = Some(rel_summary);
+    }
 
     let graph = match graph.take() {
         Some(mut g) => {
@@ -351,6 +439,40 @@ pub fn run(args: BuildArgs) -> Result<()> {
                 "  {} clusters join persons already in the graph: kept apart with a matched edge (--rebuild merges them)",
                 s.clusters_joining_existing_persons
             );
+        }
+        if s.organisation_rows > 0 {
+            outln!(
+                "  organisation rows: {} (used and member_of edges)",
+                s.organisation_rows
+            );
+        }
+        if let Some(r) = &s.released {
+            let codes: Vec<String> = r
+                .by_handling
+                .iter()
+                .map(|(h, n)| format!("{h}: {n}"))
+                .collect();
+            outln!(
+                "  released by partners: {} releases held, {} added ({} values; {}), {} already in, {} not placed (no result or record for their hit)",
+                r.held,
+                r.added,
+                r.by_handling.values().sum::<usize>(),
+                if codes.is_empty() {
+                    "none".to_owned()
+                } else {
+                    codes.join(", ")
+                },
+                r.already,
+                r.unplaced
+            );
+            if r.dropped_releases > 0 {
+                outln!(
+                    "  dropped {} releases no longer held (retention ended): {} nodes, {} edges",
+                    r.dropped_releases,
+                    r.dropped_nodes,
+                    r.dropped_edges
+                );
+            }
         }
         if s.skipped_unknown_records > 0 {
             outln!(
@@ -435,18 +557,21 @@ fn add_record(up: &mut Update, person: &str, r: &Rec, s: &mut Summary) {
         up.node(Node::new(node_id.clone(), kind));
         up.edge_with(person, &node_id, edge, 1.0, when);
     }
-    if let Some(a) = &r.record.address {
-        let parts: Vec<&str> = [&a.street, &a.locality, &a.postcode, &a.region, &a.country]
-            .into_iter()
-            .filter_map(|p| p.as_deref())
-            .collect();
-        // A street names a place people share; a town or region alone does not.
-        if a.street.is_some() {
-            let node_id = format!("address:{}", parts.join(", "));
-            up.node(Node::new(node_id.clone(), NodeKind::Address));
-            up.edge_with(person, &node_id, EdgeKind::LivedAt, 1.0, when);
-        }
+    if let Some(node_id) = r.record.address.as_ref().and_then(address_id) {
+        up.node(Node::new(node_id.clone(), NodeKind::Address));
+        up.edge_with(person, &node_id, EdgeKind::LivedAt, 1.0, when);
     }
+}
+
+/// The node id of a normalised address; `None` without a street (a town or region alone is not
+/// a place people share).
+pub fn address_id(a: &enlace_normalize::Address) -> Option<String> {
+    a.street.as_ref()?;
+    let parts: Vec<&str> = [&a.street, &a.locality, &a.postcode, &a.region, &a.country]
+        .into_iter()
+        .filter_map(|p| p.as_deref())
+        .collect();
+    Some(format!("address:{}", parts.join(", ")))
 }
 
 /// `STORE` or `STORE:SOURCE`; a colon followed by a path separator belongs to the path.
@@ -706,6 +831,65 @@ fn read_transfers(path: &Path, up: &mut Update, ctx: &mut SideCtx<'_>) -> Result
         }
         ctx.applied.insert(key);
         ctx.summary.transfer_rows += 1;
+    }
+    Ok(())
+}
+
+fn read_organisations(
+    path: &Path,
+    up: &mut Update,
+    ctx: &mut SideCtx<'_>,
+    event_dates: &FxHashMap<(&str, &str), i64>,
+) -> Result<()> {
+    let (mut r, c) = side_reader(
+        path,
+        &[
+            "source",
+            "record_id",
+            "event_id",
+            "organisation",
+            "organisation_kind",
+            "country",
+            "relation",
+        ],
+    )?;
+    for (i, row) in r.records().enumerate() {
+        let line = i + 2;
+        let row = row.with_context(|| format!("{} line {line}", path.display()))?;
+        let f = |j: usize| row.get(c[j]).unwrap_or("");
+        let (source, record, event, name, kind, country, relation) =
+            (f(0), f(1), f(2), f(3), f(4), f(5), f(6));
+        if name.is_empty() {
+            bail!("{} line {line}: no organisation", path.display());
+        }
+        let edge = match relation {
+            "used" => EdgeKind::Used,
+            "member_of" => EdgeKind::MemberOf,
+            _ => bail!(
+                "{} line {line}: relation must be used or member_of",
+                path.display()
+            ),
+        };
+        let key = format!("organisation|{source}|{record}|{event}|{name}|{relation}");
+        if ctx.applied.contains(&key) {
+            continue;
+        }
+        let Some(person) = ctx.person(path, line, source, record)? else {
+            continue;
+        };
+        let node_id = format!("organisation:{name}");
+        let mut node = Node::new(node_id.clone(), NodeKind::Organisation);
+        node.country = country.parse::<Country>().ok();
+        node.label = Some(if kind.is_empty() {
+            name.to_owned()
+        } else {
+            format!("{name} ({kind})")
+        });
+        up.node(node);
+        let t = event_dates.get(&(source, event)).copied();
+        up.edge_with(&person, &node_id, edge, 1.0, t);
+        ctx.applied.insert(key);
+        ctx.summary.organisation_rows += 1;
     }
     Ok(())
 }

@@ -7,6 +7,7 @@
 
 mod analyse;
 mod build;
+mod released;
 mod report;
 
 use std::path::{Path, PathBuf};
@@ -74,6 +75,9 @@ pub struct GraphDir {
 }
 
 impl GraphDir {
+    /// The saved graph, without what partners released whose retention has ended: that is
+    /// dropped from the saved graph for good (and the analyses of the graph that held it
+    /// removed) before anything reads it.
     pub fn load(&self) -> Result<Graph> {
         let dir = self.dir.join(GRAPH_DIR);
         if !persist::exists(&dir) {
@@ -83,7 +87,25 @@ impl GraphDir {
                 self.dir.display()
             );
         }
-        persist::load(&dir).with_context(|| format!("reading the graph in {}", dir.display()))
+        let g = persist::load(&dir)
+            .with_context(|| format!("reading the graph in {}", dir.display()))?;
+        let now = chrono::Utc::now().timestamp();
+        let Some((pruned, dropped)) = g.without_released(|o| o.expired(now))? else {
+            return Ok(g);
+        };
+        persist::save(&pruned, &dir)
+            .with_context(|| format!("saving the graph in {}", dir.display()))?;
+        for stale in [COMMUNITIES_FILE, CENTRALITY_FILE] {
+            let p = self.dir.join(stale);
+            if p.exists() {
+                std::fs::remove_file(&p).with_context(|| format!("removing {}", p.display()))?;
+            }
+        }
+        eprintln!(
+            "note: dropped {} nodes and {} edges partners released whose retention has ended (communities and centrality must be computed again)",
+            dropped.nodes, dropped.edges
+        );
+        Ok(pruned)
     }
 
     pub fn file(&self, name: &str) -> PathBuf {

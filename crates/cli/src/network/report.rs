@@ -58,6 +58,9 @@ struct Shared {
     id: String,
     kind: NodeKind,
     persons: Vec<String>,
+    /// `partner handling` when only a partner's release holds it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    released_by: Option<String>,
 }
 
 #[derive(Serialize)]
@@ -67,6 +70,19 @@ struct Moment {
     kind: NodeKind,
     place: Option<String>,
     persons: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    released_by: Option<String>,
+}
+
+/// A value a partner released about a member.
+#[derive(Serialize)]
+struct ReleasedTie {
+    person: String,
+    node: String,
+    kind: NodeKind,
+    partner: String,
+    handling: String,
+    date: String,
 }
 
 #[derive(Serialize)]
@@ -79,6 +95,10 @@ struct CommunityReport {
     brokers: Vec<Broker>,
     shared: Vec<Shared>,
     timeline: Vec<Moment>,
+    /// What partners released about members (not under H2).
+    released: Vec<ReleasedTie>,
+    /// Values released under handling code H2 (no onward sharing), left out of the report.
+    released_withheld_h2: usize,
 }
 
 #[derive(Serialize)]
@@ -223,11 +243,59 @@ fn community_report(
             .map(|&v| id(v))
             .collect()
     };
+    let released_by = |u: NodeIx| {
+        g.nodes()[u as usize]
+            .origin
+            .as_deref()
+            .map(|o| format!("{} {}", o.partner, o.handling))
+    };
+    // Released values: per member, its released_by_partner ties; H2 ones only counted.
+    let mut released = Vec::new();
+    let mut released_withheld_h2 = 0;
+    for e in g.edges() {
+        let Some(o) = g.origin(e) else { continue };
+        let (p, v) = if kind(e.src) == NodeKind::Person {
+            (e.src, e.dst)
+        } else {
+            (e.dst, e.src)
+        };
+        if membership[p as usize] != c {
+            continue;
+        }
+        if !o.shareable() || !g.nodes()[v as usize].shareable() {
+            released_withheld_h2 += 1;
+            continue;
+        }
+        released.push(ReleasedTie {
+            person: id(p),
+            node: id(v),
+            kind: kind(v),
+            partner: o.partner.clone(),
+            handling: o.handling.to_string(),
+            date: match e.time {
+                Some(t) => enlace_graph::export::iso_time(t)?
+                    .chars()
+                    .take(10)
+                    .collect(),
+                None => String::new(),
+            },
+        });
+    }
+    released.sort_by(|a, b| (&a.person, &a.node).cmp(&(&b.person, &b.node)));
     for &u in nodes {
         let k = kind(u);
+        // A value released under H2 stays out of the report, as out of every export.
+        if !g.nodes()[u as usize].shareable() {
+            continue;
+        }
         if matches!(
             k,
-            NodeKind::Phone | NodeKind::Vehicle | NodeKind::Account | NodeKind::Address
+            NodeKind::Phone
+                | NodeKind::Vehicle
+                | NodeKind::Account
+                | NodeKind::Address
+                | NodeKind::Organisation
+                | NodeKind::Document
         ) {
             let ps = person_neighbours(u);
             if ps.len() >= 2 {
@@ -235,6 +303,7 @@ fn community_report(
                     id: id(u),
                     kind: k,
                     persons: ps,
+                    released_by: released_by(u),
                 });
             }
         } else if k.is_event() {
@@ -251,6 +320,7 @@ fn community_report(
                 kind: k,
                 place: n.label.clone(),
                 persons: person_neighbours(u),
+                released_by: released_by(u),
             });
         }
     }
@@ -266,6 +336,8 @@ fn community_report(
         brokers,
         shared,
         timeline,
+        released,
+        released_withheld_h2,
     })
 }
 
@@ -300,16 +372,49 @@ fn markdown(r: &Report) -> String {
         for b in &c.brokers {
             let _ = writeln!(s, "| {} | {:.4} | {} |", b.id, b.betweenness, b.degree);
         }
-        let _ = writeln!(s, "\n**Shared phones, vehicles, accounts and addresses**\n");
+        let _ = writeln!(
+            s,
+            "\n**Shared phones, vehicles, accounts, addresses and organisations**\n"
+        );
         if c.shared.is_empty() {
             let _ = writeln!(s, "None shared by two members or more.");
         } else {
             let _ = writeln!(s, "| node | kind | persons |\n| --- | --- | --- |");
             for x in c.shared.iter().take(30) {
-                let _ = writeln!(s, "| {} | {} | {} |", x.id, x.kind, x.persons.len());
+                let _ = writeln!(
+                    s,
+                    "| {}{} | {} | {} |",
+                    x.id,
+                    x.released_by
+                        .as_deref()
+                        .map(|r| format!(" (released by {r})"))
+                        .unwrap_or_default(),
+                    x.kind,
+                    x.persons.len()
+                );
             }
             if c.shared.len() > 30 {
                 let _ = writeln!(s, "\n…and {} more (see report.json).", c.shared.len() - 30);
+            }
+        }
+        if !c.released.is_empty() || c.released_withheld_h2 > 0 {
+            let _ = writeln!(
+                s,
+                "\n**Released by partners**\n\n| person | value | kind | partner | handling | date |\n| --- | --- | --- | --- | --- | --- |"
+            );
+            for r in &c.released {
+                let _ = writeln!(
+                    s,
+                    "| {} | {} | {} | {} | {} | {} |",
+                    r.person, r.node, r.kind, r.partner, r.handling, r.date
+                );
+            }
+            if c.released_withheld_h2 > 0 {
+                let _ = writeln!(
+                    s,
+                    "\n{} released values under handling code H2 (no onward sharing) are left out of this report.",
+                    c.released_withheld_h2
+                );
             }
         }
         let _ = writeln!(

@@ -1,9 +1,9 @@
 use std::collections::BTreeMap;
 use std::io::Write;
 
-use super::{Column, Values, check_columns, iso_time, xml_escape};
+use super::{Column, Values, check_columns, iso_time, node_origin, xml_escape};
 use crate::error::Result;
-use crate::graph::{EdgeKind, Graph};
+use crate::graph::{EdgeKind, Graph, OriginIx};
 
 /// Summed weight, times seen, and whether any of the grouped edges is undated.
 type Grouped = (f64, Vec<i64>, bool);
@@ -13,7 +13,9 @@ type Grouped = (f64, Vec<i64>, bool);
 /// Typed edges of the same kind between the same two nodes become one GEXF edge whose weight is
 /// their sum and whose spells are their distinct times, so a phone used on ten days is one edge
 /// that lights up ten times. A dated node lives from the earliest to the latest of its own time
-/// and its edges' times; undated nodes and edges carry no spell and are always shown.
+/// and its edges' times; undated nodes and edges carry no spell and are always shown. Released
+/// nodes and edges carry their `partner` and `handling` code (edges of different releases stay
+/// apart).
 pub fn write_gexf(g: &Graph, columns: &[Column<'_>], mut out: impl Write) -> Result<()> {
     check_columns(g, columns)?;
     // Node lifetimes.
@@ -23,9 +25,9 @@ pub fn write_gexf(g: &Graph, columns: &[Column<'_>], mut out: impl Write) -> Res
         *slot = Some(slot.map_or((t, t), |(a, b)| (a.min(t), b.max(t))));
     };
     // Grouped edges: (low end, high end, kind) -> (weight, times, any undated).
-    let mut grouped: BTreeMap<(u32, u32, EdgeKind), Grouped> = BTreeMap::new();
+    let mut grouped: BTreeMap<(u32, u32, EdgeKind, Option<OriginIx>), Grouped> = BTreeMap::new();
     for e in g.edges() {
-        let key = (e.src.min(e.dst), e.src.max(e.dst), e.kind);
+        let key = (e.src.min(e.dst), e.src.max(e.dst), e.kind, e.origin);
         let entry = grouped.entry(key).or_insert((0.0, Vec::new(), false));
         entry.0 += e.weight;
         match e.time {
@@ -56,10 +58,12 @@ pub fn write_gexf(g: &Graph, columns: &[Column<'_>], mut out: impl Write) -> Res
         out,
         r#"      <attribute id="kind" title="kind" type="string"/>"#
     )?;
-    writeln!(
-        out,
-        r#"      <attribute id="country" title="country" type="string"/>"#
-    )?;
+    for name in ["country", "partner", "handling"] {
+        writeln!(
+            out,
+            r#"      <attribute id="{name}" title="{name}" type="string"/>"#
+        )?;
+    }
     for (i, c) in columns.iter().enumerate() {
         let ty = match c.values {
             Values::Int(_) => "integer",
@@ -73,10 +77,12 @@ pub fn write_gexf(g: &Graph, columns: &[Column<'_>], mut out: impl Write) -> Res
     }
     writeln!(out, "    </attributes>")?;
     writeln!(out, r#"    <attributes class="edge" mode="static">"#)?;
-    writeln!(
-        out,
-        r#"      <attribute id="kind" title="kind" type="string"/>"#
-    )?;
+    for name in ["kind", "partner", "handling"] {
+        writeln!(
+            out,
+            r#"      <attribute id="{name}" title="{name}" type="string"/>"#
+        )?;
+    }
     writeln!(out, "    </attributes>")?;
 
     writeln!(out, "    <nodes>")?;
@@ -95,6 +101,17 @@ pub fn write_gexf(g: &Graph, columns: &[Column<'_>], mut out: impl Write) -> Res
         )?;
         if let Some(c) = n.country {
             writeln!(out, r#"          <attvalue for="country" value="{c}"/>"#)?;
+        }
+        if let Some((partner, handling)) = node_origin(n) {
+            writeln!(
+                out,
+                r#"          <attvalue for="partner" value="{}"/>"#,
+                xml_escape(partner)
+            )?;
+            writeln!(
+                out,
+                r#"          <attvalue for="handling" value="{handling}"/>"#
+            )?;
         }
         for (k, c) in columns.iter().enumerate() {
             writeln!(
@@ -117,15 +134,28 @@ pub fn write_gexf(g: &Graph, columns: &[Column<'_>], mut out: impl Write) -> Res
     writeln!(out, "    </nodes>")?;
 
     writeln!(out, "    <edges>")?;
-    for (id, ((a, b, kind), (weight, mut times, undated))) in grouped.into_iter().enumerate() {
+    for (id, ((a, b, kind, origin), (weight, mut times, undated))) in
+        grouped.into_iter().enumerate()
+    {
         writeln!(
             out,
             r#"      <edge id="{id}" source="{a}" target="{b}" weight="{weight}" kind="{kind}">"#
         )?;
-        writeln!(
-            out,
-            "        <attvalues>\n          <attvalue for=\"kind\" value=\"{kind}\"/>\n        </attvalues>"
-        )?;
+        writeln!(out, "        <attvalues>")?;
+        writeln!(out, r#"          <attvalue for="kind" value="{kind}"/>"#)?;
+        if let Some(o) = origin.and_then(|o| g.origins().get(o.index())) {
+            writeln!(
+                out,
+                r#"          <attvalue for="partner" value="{}"/>"#,
+                xml_escape(&o.partner)
+            )?;
+            writeln!(
+                out,
+                r#"          <attvalue for="handling" value="{}"/>"#,
+                o.handling
+            )?;
+        }
+        writeln!(out, "        </attvalues>")?;
         if !undated && !times.is_empty() {
             times.sort_unstable();
             times.dedup();

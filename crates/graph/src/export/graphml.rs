@@ -1,11 +1,12 @@
 use std::io::Write;
 
-use super::{Column, Values, check_columns, iso_time, xml_escape};
+use super::{Column, Values, check_columns, edge_origin, iso_time, node_origin, xml_escape};
 use crate::error::Result;
 use crate::graph::Graph;
 
 /// Writes GraphML: one `<node>` per node with kind, country, label, time and the extra columns;
-/// one `<edge>` per typed edge with kind, weight and time.
+/// one `<edge>` per typed edge with kind, weight and time; released nodes and edges also carry
+/// their partner and handling code.
 pub fn write_graphml(g: &Graph, columns: &[Column<'_>], mut out: impl Write) -> Result<()> {
     check_columns(g, columns)?;
     writeln!(out, r#"<?xml version="1.0" encoding="UTF-8"?>"#)?;
@@ -13,7 +14,7 @@ pub fn write_graphml(g: &Graph, columns: &[Column<'_>], mut out: impl Write) -> 
         out,
         r#"<graphml xmlns="http://graphml.graphdrawing.org/xmlns" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" xsi:schemaLocation="http://graphml.graphdrawing.org/xmlns http://graphml.graphdrawing.org/xmlns/1.0/graphml.xsd">"#
     )?;
-    for name in ["kind", "country", "label", "time"] {
+    for name in ["kind", "country", "label", "time", "partner", "handling"] {
         writeln!(
             out,
             r#"  <key id="n_{name}" for="node" attr.name="{name}" attr.type="string"/>"#
@@ -38,10 +39,12 @@ pub fn write_graphml(g: &Graph, columns: &[Column<'_>], mut out: impl Write) -> 
         out,
         r#"  <key id="e_weight" for="edge" attr.name="weight" attr.type="double"/>"#
     )?;
-    writeln!(
-        out,
-        r#"  <key id="e_time" for="edge" attr.name="time" attr.type="string"/>"#
-    )?;
+    for name in ["time", "partner", "handling"] {
+        writeln!(
+            out,
+            r#"  <key id="e_{name}" for="edge" attr.name="{name}" attr.type="string"/>"#
+        )?;
+    }
     writeln!(out, r#"  <graph id="G" edgedefault="undirected">"#)?;
     for (i, n) in g.nodes().iter().enumerate() {
         writeln!(out, r#"    <node id="{}">"#, xml_escape(&n.id))?;
@@ -54,6 +57,14 @@ pub fn write_graphml(g: &Graph, columns: &[Column<'_>], mut out: impl Write) -> 
         }
         if let Some(t) = n.time {
             writeln!(out, r#"      <data key="n_time">{}</data>"#, iso_time(t)?)?;
+        }
+        if let Some((partner, handling)) = node_origin(n) {
+            writeln!(
+                out,
+                r#"      <data key="n_partner">{}</data>"#,
+                xml_escape(partner)
+            )?;
+            writeln!(out, r#"      <data key="n_handling">{handling}</data>"#)?;
         }
         for (k, c) in columns.iter().enumerate() {
             writeln!(out, r#"      <data key="n_x{k}">{}</data>"#, c.text(i))?;
@@ -71,6 +82,14 @@ pub fn write_graphml(g: &Graph, columns: &[Column<'_>], mut out: impl Write) -> 
         writeln!(out, r#"      <data key="e_weight">{}</data>"#, e.weight)?;
         if let Some(t) = e.time {
             writeln!(out, r#"      <data key="e_time">{}</data>"#, iso_time(t)?)?;
+        }
+        if let Some((partner, handling)) = edge_origin(g, e) {
+            writeln!(
+                out,
+                r#"      <data key="e_partner">{}</data>"#,
+                xml_escape(partner)
+            )?;
+            writeln!(out, r#"      <data key="e_handling">{handling}</data>"#)?;
         }
         writeln!(out, "    </edge>")?;
     }

@@ -1,6 +1,10 @@
 //! Exports: GraphML, GEXF 1.3 with time spells (for Gephi), CSV node and edge lists, and JSON
 //! for a UI. Each takes optional per-node columns (a community, a PageRank score) so an analysis
 //! travels with the graph.
+//!
+//! What a partner released travels with its `partner` and `handling` code. Nothing under handling
+//! code H2 (no onward sharing) may leave: every writer refuses a graph that holds any
+//! ([`GraphError::Restricted`]); export [`Graph::shareable`] instead, which leaves it out.
 
 mod gexf;
 mod graphml;
@@ -45,7 +49,33 @@ impl Column<'_> {
     }
 }
 
+/// Refuses a graph holding anything under handling code H2.
+fn check_shareable(g: &Graph) -> Result<()> {
+    let r = g.restricted();
+    if r.is_empty() {
+        Ok(())
+    } else {
+        Err(GraphError::Restricted {
+            nodes: r.nodes,
+            edges: r.edges,
+        })
+    }
+}
+
+/// The partner and handling code of released data, or `None` for the node's own.
+fn node_origin(n: &crate::graph::Node) -> Option<(&str, &'static str)> {
+    n.origin
+        .as_deref()
+        .map(|o| (o.partner.as_str(), o.handling.as_str()))
+}
+
+fn edge_origin<'g>(g: &'g Graph, e: &crate::graph::Edge) -> Option<(&'g str, &'static str)> {
+    g.origin(e)
+        .map(|o| (o.partner.as_str(), o.handling.as_str()))
+}
+
 fn check_columns(g: &Graph, columns: &[Column<'_>]) -> Result<()> {
+    check_shareable(g)?;
     for c in columns {
         if c.len() != g.node_count() {
             return Err(GraphError::PartitionLength {

@@ -3,201 +3,15 @@
 //! role, an expired session, oversized and malformed bodies are refused with clear answers; the
 //! server stops cleanly on SIGTERM; its log names no one.
 
-use std::io::Write;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Command;
+use std::time::Duration;
 
-use enlace_node::client::{self, Request, Response};
-use enlace_node::identity::{Fingerprint, NodeIdentity};
+use enlace_node::client::{self, Request};
 use enlace_node::node_dir::NodeDir;
 
-const BIN: &str = env!("CARGO_BIN_EXE_enlace");
-const PASSWORD: &str = "a sufficiently long passphrase";
+mod common;
 
-/// Runs a command that must succeed; returns its stdout.
-fn run_ok(cmd: &mut Command) -> String {
-    let out = cmd.output().unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
-}
-
-/// A port free right now on loopback.
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-/// `enlace init` a node listening on a free loopback port.
-fn init(root: &Path, id: &str, country: &str) -> PathBuf {
-    let dir = root.join(id);
-    run_ok(
-        Command::new(BIN)
-            .args(["init", "--node-id", id, "--country", country, "--listen"])
-            .arg(format!("127.0.0.1:{}", free_port()))
-            .arg("--dir")
-            .arg(&dir),
-    );
-    dir
-}
-
-/// Replaces node.toml's [limits] with `limits` (TOML lines).
-fn set_limits(dir: &Path, limits: &str) {
-    let path = dir.join("node.toml");
-    let text = std::fs::read_to_string(&path).unwrap();
-    let head = text.split("[limits]").next().unwrap();
-    std::fs::write(&path, format!("{head}[limits]\n{limits}\n")).unwrap();
-}
-
-/// `enlace roster export` from `from`, `enlace roster add` into `to`.
-fn trust(to: &Path, from: &Path) {
-    let card = from.with_extension("card.toml");
-    run_ok(
-        Command::new(BIN)
-            .args(["roster", "export", "--dir"])
-            .arg(from)
-            .arg("--out")
-            .arg(&card),
-    );
-    run_ok(
-        Command::new(BIN)
-            .args(["roster", "add", "--dir"])
-            .arg(to)
-            .arg(&card),
-    );
-}
-
-fn add_user(dir: &Path, name: &str, role: &str) {
-    let mut child = Command::new(BIN)
-        .args([
-            "user",
-            "add",
-            "--password-stdin",
-            "--name",
-            name,
-            "--role",
-            role,
-        ])
-        .arg("--dir")
-        .arg(dir)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    writeln!(child.stdin.take().unwrap(), "{PASSWORD}").unwrap();
-    let out = child.wait_with_output().unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
-/// A running `enlace serve`, killed if the test ends without stopping it.
-struct Served {
-    child: Child,
-    url: String,
-    pin: Fingerprint,
-    log: PathBuf,
-}
-
-impl Served {
-    /// Starts `enlace serve` (with `extra` arguments) and waits for `run/port`.
-    fn start(dir: &Path, extra: &[&str]) -> Served {
-        let port_file = dir.join("run/port");
-        let _ = std::fs::remove_file(&port_file);
-        let log = dir.with_extension(format!("{}.log", free_port()));
-        let child = Command::new(BIN)
-            .args(["serve", "--dir"])
-            .arg(dir)
-            .args(extra)
-            .env("ENLACE_LOG", "debug")
-            .stdout(Stdio::piped())
-            .stderr(std::fs::File::create(&log).unwrap())
-            .spawn()
-            .unwrap();
-        let deadline = Instant::now() + Duration::from_secs(30);
-        let port = loop {
-            if let Ok(text) = std::fs::read_to_string(&port_file)
-                && let Ok(port) = text.trim().parse::<u16>()
-            {
-                break port;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "the server did not start: {}",
-                std::fs::read_to_string(&log).unwrap_or_default()
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        };
-        Served {
-            child,
-            url: format!("https://127.0.0.1:{port}"),
-            pin: identity(dir).fingerprint(),
-            log,
-        }
-    }
-
-    /// A request as a person's client makes it: the server pinned, no client certificate.
-    fn call(&self, request: Request) -> Response {
-        client::send_blocking(&self.url, self.pin, None, request, Duration::from_secs(20)).unwrap()
-    }
-
-    fn sign_in(&self, name: &str, password: &str) -> Response {
-        let body = serde_json::json!({ "name": name, "password": password }).to_string();
-        self.call(Request::post_json("/api/v1/session", body))
-    }
-
-    fn token(&self, name: &str) -> String {
-        let r = self.sign_in(name, PASSWORD);
-        assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
-        r.json().unwrap()["token"].as_str().unwrap().to_owned()
-    }
-
-    /// SIGTERM, then the exit status and stdout.
-    fn stop(mut self) -> (std::process::ExitStatus, String) {
-        let pid = self.child.id().to_string();
-        run_ok(Command::new("kill").args(["-TERM", &pid]));
-        let deadline = Instant::now() + Duration::from_secs(20);
-        let status = loop {
-            if let Some(status) = self.child.try_wait().unwrap() {
-                break status;
-            }
-            assert!(Instant::now() < deadline, "the server ignored SIGTERM");
-            std::thread::sleep(Duration::from_millis(50));
-        };
-        let mut out = String::new();
-        std::io::Read::read_to_string(&mut self.child.stdout.take().unwrap(), &mut out).unwrap();
-        (status, out)
-    }
-
-    fn log(&self) -> String {
-        std::fs::read_to_string(&self.log).unwrap()
-    }
-}
-
-impl Drop for Served {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn identity(dir: &Path) -> NodeIdentity {
-    NodeDir::new(dir).load().unwrap().identity
-}
-
-fn body(r: &Response) -> String {
-    String::from_utf8_lossy(&r.body).into_owned()
-}
+use common::*;
 
 #[test]
 fn pinned_peers_reach_node_endpoints_and_an_unpinned_certificate_is_refused() {
@@ -351,7 +165,7 @@ fn people_sign_in_with_roles_sessions_expire_and_sigterm_stops_cleanly() {
 
     // SIGTERM: exit 0, port file removed.
     let log_before = server.log();
-    let (status, stdout) = server.stop();
+    let (status, stdout) = server.stop_with_output();
     assert!(status.success(), "{status:?}");
     assert!(stdout.contains("stopped"), "{stdout}");
     assert!(!us.join("run/port").exists());
@@ -392,7 +206,7 @@ fn sign_ins_are_audited_and_a_tampered_audit_log_fails_verification() {
     server.token("rosa.approver");
     assert_eq!(server.sign_in("rosa.approver", "wrong").status, 401);
     server.token("rosa.approver");
-    let (status, _) = server.stop();
+    let status = server.stop();
     assert!(status.success());
 
     let dir = mx.to_str().unwrap();
@@ -586,9 +400,9 @@ fn a_follow_up_request_reaches_the_owners_inbox_once_and_bad_ones_are_refused_an
     forged.from = "us-x".into();
     assert_eq!(post(&forged).status, 403);
 
-    let (status, _) = server.stop();
+    let status = server.stop();
     assert!(status.success());
-    let (status, _) = requester.stop();
+    let status = requester.stop();
     assert!(status.success());
     // The requester recorded what it sent in its own log.
     let mx_db = rusqlite::Connection::open(mx.join("audit/audit.db")).unwrap();

@@ -34,10 +34,10 @@ impl Fed {
                 .args(["generate", "--people", &people.to_string(), "--out"])
                 .arg(&data),
         );
-        let lu = init(root, "lu", "MX", &["linkage-unit"]);
+        let lu = init_with_roles(root, "lu", "MX", &["linkage-unit"]);
         let mut dirs = vec![lu.clone()];
         for (id, country, source) in AGENCIES {
-            let dir = init(root, id, country, &["agency"]);
+            let dir = init(root, id, country);
             run_ok(
                 Command::new(BIN)
                     .args(["import", "--quiet", "--store"])
@@ -48,7 +48,7 @@ impl Fed {
             );
             dirs.push(dir);
         }
-        dirs.push(init(root, "us-other", "US", &["agency"]));
+        dirs.push(init(root, "us-other", "US"));
         for a in &dirs {
             for b in &dirs {
                 if a != b {
@@ -183,7 +183,7 @@ fn a_three_party_project_gives_each_holder_only_its_own_side_and_refuses_the_res
     fed.upload("mx", &[]);
     fed.upload("gt", &[]);
     // Only the initiator starts runs.
-    let by_mx = lu.call_as(
+    let by_mx = lu.call_as_node(
         &fed.node("mx"),
         Request::post_json(&format!("/api/v1/projects/{PROJECT}/run"), "{}"),
     );
@@ -250,17 +250,17 @@ fn a_three_party_project_gives_each_holder_only_its_own_side_and_refuses_the_res
 
     // Asking for another holder's results, being outside the project, or asking an agency
     // node for projects: refused.
-    let theirs = lu.call_as(
+    let theirs = lu.call_as_node(
         &fed.node("us"),
         Request::get(&format!("/api/v1/projects/{PROJECT}/results/mx")),
     );
     assert_eq!(theirs.status, 403, "{}", body(&theirs));
-    let outsider = lu.call_as(
+    let outsider = lu.call_as_node(
         &fed.node("us-other"),
         Request::get(&format!("/api/v1/projects/{PROJECT}")),
     );
     assert_eq!(outsider.status, 404, "{}", body(&outsider));
-    let outsider = lu.call_as(
+    let outsider = lu.call_as_node(
         &fed.node("us-other"),
         Request::get(&format!("/api/v1/projects/{PROJECT}/results/us-other")),
     );
@@ -282,7 +282,7 @@ fn a_three_party_project_gives_each_holder_only_its_own_side_and_refuses_the_res
             .map(hex::encode)
             .unwrap_or_else(|| "0".repeat(64))
     };
-    let r = lu.call_as(
+    let r = lu.call_as_node(
         &fed.node("mx"),
         Request::put_bytes(&chunk_path(0), garbage.clone()).header("x-enlace-checksum", &sha(b"x")),
     );
@@ -292,7 +292,7 @@ fn a_three_party_project_gives_each_holder_only_its_own_side_and_refuses_the_res
         "{}",
         body(&r)
     );
-    let r = lu.call_as(
+    let r = lu.call_as_node(
         &fed.node("mx"),
         Request::put_bytes(&chunk_path(0), garbage.clone())
             .header("x-enlace-checksum", &sha(&garbage)),
@@ -303,7 +303,7 @@ fn a_three_party_project_gives_each_holder_only_its_own_side_and_refuses_the_res
         "{}",
         body(&r)
     );
-    let r = lu.call_as(
+    let r = lu.call_as_node(
         &fed.node("mx"),
         Request::put_bytes(&chunk_path(0), garbage.clone()),
     );
@@ -325,7 +325,7 @@ fn a_three_party_project_gives_each_holder_only_its_own_side_and_refuses_the_res
             .arg(&other),
     );
     let bytes = std::fs::read(&other).unwrap();
-    let r = lu.call_as(
+    let r = lu.call_as_node(
         &fed.node("mx"),
         Request::put_bytes(&chunk_path(0), bytes.clone()).header("x-enlace-checksum", &sha(&bytes)),
     );
@@ -336,7 +336,7 @@ fn a_three_party_project_gives_each_holder_only_its_own_side_and_refuses_the_res
         body(&r)
     );
     // A checksum that is not the chunk's, and a chunk damaged on the way: 400.
-    let r = lu.call_as(
+    let r = lu.call_as_node(
         &fed.node("mx"),
         Request::put_bytes(&chunk_path(0), bytes.clone())
             .header("x-enlace-checksum", &"ab".repeat(32)),
@@ -346,7 +346,7 @@ fn a_three_party_project_gives_each_holder_only_its_own_side_and_refuses_the_res
     let mut damaged = bytes.clone();
     let last = damaged.len() - 1;
     damaged[last] ^= 0x40;
-    let r = lu.call_as(
+    let r = lu.call_as_node(
         &fed.node("mx"),
         Request::put_bytes(&chunk_path(0), damaged).header("x-enlace-checksum", &sha(&bytes)),
     );
@@ -406,7 +406,7 @@ fn a_three_party_project_gives_each_holder_only_its_own_side_and_refuses_the_res
     let out = fed.upload("mx", &[]);
     assert!(out.contains(", 0 sent now"), "{out}");
 
-    let (status, _) = lu.stop();
+    let status = lu.stop();
     assert!(status.success());
     run_ok(
         Command::new(BIN)
@@ -493,7 +493,7 @@ fn kill_9_of_the_unit_or_a_holder_loses_nothing_and_duplicates_nothing() {
     fed.create_and_join();
     // A chunk over the unit's upload limit is refused before it is read.
     let big = vec![0u8; 3 << 20];
-    let r = lu.call_as(
+    let r = lu.call_as_node(
         &fed.node("us"),
         Request::put_bytes(
             &format!(
@@ -547,11 +547,11 @@ fn kill_9_of_the_unit_or_a_holder_loses_nothing_and_duplicates_nothing() {
 
     // The unit dies during the run; restarted, it runs the project to the end, once.
     let lu2 = {
-        let (status, _) = lu.stop();
+        let status = lu.stop();
         assert!(status.success());
-        Served::start_with(&fed.lu, &[], &[("ENLACE_TEST_RUN_PAUSE_MS", "5000")])
+        Served::start_with_env(&fed.lu, &[], &[("ENLACE_TEST_RUN_PAUSE_MS", "5000")])
     };
-    let started = lu2.call_as(
+    let started = lu2.call_as_node(
         &fed.node("us"),
         Request::post_json(&format!("/api/v1/projects/{PROJECT}/run"), "{}"),
     );
@@ -584,7 +584,7 @@ fn kill_9_of_the_unit_or_a_holder_loses_nothing_and_duplicates_nothing() {
     assert_eq!(runs[0]["summary"]["duplicate_references"], 0);
     assert!(!fed.results("gt").is_empty());
     assert!(lu3.log().contains("resuming an interrupted run"));
-    let (status, _) = lu3.stop();
+    let status = lu3.stop();
     assert!(status.success());
     run_ok(
         Command::new(BIN)
@@ -739,12 +739,12 @@ fn the_online_query_answers_hit_or_no_hit_and_finds_records_uploaded_after_the_r
 
     // Malformed queries: clear 4xx.
     let path = format!("/api/v1/projects/{PROJECT}/query");
-    let r = lu.call_as(
+    let r = lu.call_as_node(
         &fed.node("gt"),
         Request::post_bytes(&path, b"nonsense".to_vec()),
     );
     assert_eq!(r.status, 422, "{}", body(&r));
-    let r = lu.call_as(
+    let r = lu.call_as_node(
         &fed.node("us-other"),
         Request::post_bytes(&path, b"x".to_vec()),
     );
@@ -756,7 +756,7 @@ fn the_online_query_answers_hit_or_no_hit_and_finds_records_uploaded_after_the_r
         .into_iter()
         .find(|p| p.to_string_lossy().contains("/gt/"))
         .unwrap();
-    let r = lu.call_as(
+    let r = lu.call_as_node(
         &fed.node("gt"),
         Request::post_bytes(&path, std::fs::read(chunk).unwrap()),
     );
@@ -769,7 +769,7 @@ fn the_online_query_answers_hit_or_no_hit_and_finds_records_uploaded_after_the_r
         .filter(|(a, actor, _)| a == "query" && actor == "gt")
         .count();
     assert!(queries >= 8, "{queries} queries audited");
-    let (status, _) = lu.stop();
+    let status = lu.stop();
     assert!(status.success());
 }
 

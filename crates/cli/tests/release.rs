@@ -4,16 +4,16 @@
 //! is stored, read (audited), exported unless H2 forbids it, survives a crash of the owner
 //! between commit and send without arriving twice, and is deleted when its retention ends.
 
-mod release_common;
+mod common;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
+use common::*;
 use enlace_node::client::Request;
 use enlace_node::exchange::MessageKind;
 use enlace_node::node_dir::NodeDir;
-use release_common::*;
 
 const MAPPING: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),

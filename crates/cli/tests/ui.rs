@@ -11,13 +11,13 @@
 //! set (as CI sets it), when it fails. `ENLACE_UI_SCREENSHOTS=1` writes the screenshots into
 //! `docs/screenshots/`.
 
-mod release_common;
+mod common;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use common::*;
 use enlace_node::client::Request;
-use release_common::*;
 
 const PROJECT: &str = "demo-trilateral";
 const ROLES: [&str; 4] = ["analyst", "approver", "officer", "admin"];

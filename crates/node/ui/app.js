@@ -116,19 +116,23 @@ async function render() {
   const page = PAGES[hash] ?? PAGES["#/overview"];
   const main = document.getElementById("main");
   document.title = `${t(page.title)} · Enlace`;
+  // Each render draws into a container of its own: a page still loading when the person moves
+  // on finishes into a container no longer shown, instead of over the page now shown.
+  const view = h("div", { class: "view" });
+  replace(main, view);
   if (me && !page.roles.includes(me.role)) {
     replace(
-      main,
+      view,
       h("h1", {}, t(page.title)),
       h("p", { class: "error", role: "alert" }, t("error.role", { role: tk("role", me.role) })),
     );
     return;
   }
-  replace(main, h("h1", {}, t(page.title)), h("p", { class: "muted" }, t("common.loading")));
+  replace(view, h("h1", {}, t(page.title)), h("p", { class: "muted" }, t("common.loading")));
   try {
-    await page.render(main, me);
+    await page.render(view, me);
   } catch (e) {
-    main.appendChild(h("p", { class: "error", role: "alert" }, e.message));
+    view.appendChild(h("p", { class: "error", role: "alert" }, e.message));
   }
 }
 

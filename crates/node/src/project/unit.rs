@@ -25,6 +25,10 @@ pub enum UnitError {
     Sql(#[from] rusqlite::Error),
     #[error("project store: stored JSON: {0}")]
     Json(#[from] serde_json::Error),
+    #[error(
+        "project store {path} has format {found}; this build reads format {FORMAT} (there is no migration yet: move it aside)"
+    )]
+    Format { path: String, found: i64 },
     #[error("project store: {path}: {source}")]
     Io {
         path: String,
@@ -129,6 +133,10 @@ pub struct UnitStore {
     chunks: PathBuf,
 }
 
+/// The store's format, in SQLite's `user_version`: a store of another format is refused rather
+/// than misread.
+const FORMAT: i64 = 1;
+
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS projects (
     id          TEXT PRIMARY KEY,
@@ -200,7 +208,20 @@ impl UnitStore {
         // FULL: a chunk acknowledged to a holder survives a power cut, not only a kill.
         conn.pragma_update(None, "synchronous", "FULL")?;
         conn.busy_timeout(std::time::Duration::from_secs(10))?;
+        let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+        let fresh: i64 = conn.query_row(
+            "SELECT count(*) FROM sqlite_master WHERE type = 'table'",
+            [],
+            |r| r.get(0),
+        )?;
+        if fresh > 0 && version != FORMAT {
+            return Err(UnitError::Format {
+                path: path.display().to_string(),
+                found: version,
+            });
+        }
         conn.execute_batch(SCHEMA)?;
+        conn.pragma_update(None, "user_version", FORMAT)?;
         Ok(UnitStore {
             conn,
             chunks: chunks.to_path_buf(),
@@ -804,6 +825,20 @@ mod tests {
         let s =
             UnitStore::open(&tmp.path().join("projects.db"), &tmp.path().join("chunks")).unwrap();
         (tmp, s)
+    }
+
+    #[test]
+    fn a_store_of_another_format_is_refused_and_a_reopened_one_is_not() {
+        let tmp = tempfile::tempdir().unwrap();
+        let path = tmp.path().join("projects.db");
+        drop(UnitStore::open(&path, tmp.path()).unwrap());
+        drop(UnitStore::open(&path, tmp.path()).unwrap());
+        rusqlite::Connection::open(&path)
+            .unwrap()
+            .pragma_update(None, "user_version", 0)
+            .unwrap();
+        let err = UnitStore::open(&path, tmp.path()).err().unwrap();
+        assert!(matches!(err, UnitError::Format { found: 0, .. }), "{err}");
     }
 
     #[test]

@@ -281,10 +281,7 @@ async fn sign_in(
     let users = state.users.clone();
     let ttl = state.limits.session_ttl_secs;
     let result = tokio::task::spawn_blocking(move || {
-        let store = match users.lock() {
-            Ok(s) => s,
-            Err(p) => p.into_inner(),
-        };
+        let store = super::lock(&users);
         store.sign_in(&name, &password, now(), ttl)
     })
     .await
@@ -301,11 +298,7 @@ async fn sign_in(
         None => enlace_audit::NewEntry::new(enlace_audit::Action::SignInRefused, "anonymous")
             .detail("reason", "wrong name or password"),
     };
-    let audit = state.audit.clone();
-    tokio::task::spawn_blocking(move || audit.append(entry))
-        .await
-        .map_err(|e| ApiError::internal("audit", e))?
-        .map_err(|e| ApiError::internal("audit", e))?;
+    super::audit(&state, entry).await?;
     match result {
         Some((token, user)) => {
             tracing::info!(role = %user.role, "signed in");
@@ -336,10 +329,7 @@ async fn sign_out(
     let token = super::auth::bearer(&parts).unwrap_or_default().to_owned();
     let users = state.users.clone();
     tokio::task::spawn_blocking(move || {
-        let store = match users.lock() {
-            Ok(s) => s,
-            Err(p) => p.into_inner(),
-        };
+        let store = super::lock(&users);
         store.sign_out(&token, now())
     })
     .await
@@ -391,10 +381,7 @@ async fn list_users(
     person.require(Role::Admin)?;
     let users = state.users.clone();
     let list = tokio::task::spawn_blocking(move || {
-        let store = match users.lock() {
-            Ok(s) => s,
-            Err(p) => p.into_inner(),
-        };
+        let store = super::lock(&users);
         store.list()
     })
     .await

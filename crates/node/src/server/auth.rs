@@ -95,10 +95,7 @@ impl FromRequestParts<AppState> for Person {
             .to_owned();
         let users = state.users.clone();
         let found = tokio::task::spawn_blocking(move || {
-            let store = match users.lock() {
-                Ok(s) => s,
-                Err(p) => p.into_inner(),
-            };
+            let store = super::lock(&users);
             store.session(&token, super::api::now())
         })
         .await

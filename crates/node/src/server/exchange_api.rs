@@ -8,9 +8,9 @@ use axum::http::StatusCode;
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use super::AppState;
 use super::api::now;
 use super::auth::{ApiError, ApiJson, ErrorBody, Peer, Person};
+use super::{AppState, audit};
 use crate::exchange::inbox::request_of;
 use crate::exchange::{Envelope, EnvelopeError, InboxItem, MessageKind};
 use crate::users::Role;
@@ -23,15 +23,6 @@ pub const INBOX: &str = "/api/v1/inbox";
 pub struct Received {
     /// The message id, under which the request waits in the owner's inbox.
     pub id: String,
-}
-
-pub(super) async fn audit(state: &AppState, entry: NewEntry) -> Result<(), ApiError> {
-    let audit = state.audit.clone();
-    tokio::task::spawn_blocking(move || audit.append(entry))
-        .await
-        .map_err(|e| ApiError::internal("audit", e))?
-        .map_err(|e| ApiError::internal("audit", e))?;
-    Ok(())
 }
 
 /// Refuses a message: audited first (who sent it, its id, why), then answered.
@@ -60,10 +51,7 @@ async fn with_exchange<T: Send + 'static>(
 ) -> Result<T, ApiError> {
     let exchange = state.exchange.clone();
     tokio::task::spawn_blocking(move || {
-        let mut ex = match exchange.lock() {
-            Ok(g) => g,
-            Err(p) => p.into_inner(),
-        };
+        let mut ex = super::lock(&exchange);
         f(&mut ex)
     })
     .await

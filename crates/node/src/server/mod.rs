@@ -110,6 +110,29 @@ pub(crate) struct Exchange {
     pub inbox: crate::exchange::Inbox,
 }
 
+/// Locks a mutex whose holder may have panicked: the data behind every lock here is a SQLite
+/// handle or a cache that a panic leaves usable.
+pub(crate) fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    match m.lock() {
+        Ok(g) => g,
+        Err(p) => p.into_inner(),
+    }
+}
+
+/// Appends `entry` to the node's audit log on a blocking thread; an entry that cannot be
+/// written fails the call, so nothing happens off the record.
+pub(crate) async fn audit(
+    state: &AppState,
+    entry: enlace_audit::NewEntry,
+) -> Result<(), auth::ApiError> {
+    let log = state.audit.clone();
+    tokio::task::spawn_blocking(move || log.append(entry))
+        .await
+        .map_err(|e| auth::ApiError::internal("audit", e))?
+        .map_err(|e| auth::ApiError::internal("audit", e))?;
+    Ok(())
+}
+
 /// A bound server, ready to run.
 pub struct Server {
     listener: TcpListener,
@@ -238,7 +261,7 @@ impl Server {
                 _ = purge.tick() => {
                     let users = self.state.users.clone();
                     tokio::task::spawn_blocking(move || {
-                        let store = match users.lock() { Ok(s) => s, Err(p) => p.into_inner() };
+                        let store = lock(&users);
                         if let Err(e) = store.purge_expired(api::now()) {
                             tracing::warn!("purging expired sessions: {e}");
                         }
@@ -274,10 +297,7 @@ impl Server {
             return Ok(());
         };
         let (interrupted, searchable) = {
-            let store = match projects.store.lock() {
-                Ok(g) => g,
-                Err(p) => p.into_inner(),
-            };
+            let store = lock(&projects.store);
             (store.interrupted_runs()?, store.projects_with_results()?)
         };
         // The online search answers from memory: build each project's index now rather than

@@ -23,9 +23,9 @@ use axum::http::{HeaderMap, StatusCode};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::AppState;
 use super::api::now;
 use super::auth::{ApiError, ApiJson, ErrorBody, Peer};
+use super::{AppState, audit, lock};
 use crate::config::NodeRole;
 use crate::project::spec::valid_project_id;
 use crate::project::unit::{ChunkStored, Completed, Created, HolderUpload, RunState, UploadState};
@@ -125,15 +125,6 @@ pub(super) fn unit(state: &AppState) -> Result<Projects, ApiError> {
     }
 }
 
-async fn audit(state: &AppState, entry: NewEntry) -> Result<(), ApiError> {
-    let audit = state.audit.clone();
-    tokio::task::spawn_blocking(move || audit.append(entry))
-        .await
-        .map_err(|e| ApiError::internal("audit", e))?
-        .map_err(|e| ApiError::internal("audit", e))?;
-    Ok(())
-}
-
 /// Runs `f` on the project store on a blocking thread.
 async fn with_store<T: Send + 'static>(
     projects: &Projects,
@@ -141,10 +132,7 @@ async fn with_store<T: Send + 'static>(
 ) -> Result<T, ApiError> {
     let store = projects.store.clone();
     tokio::task::spawn_blocking(move || {
-        let mut s = match store.lock() {
-            Ok(g) => g,
-            Err(p) => p.into_inner(),
-        };
+        let mut s = super::lock(&store);
         f(&mut s)
     })
     .await
@@ -659,13 +647,6 @@ pub(crate) fn spawn_run(state: AppState, projects: Projects, project: String, ru
             tracing::error!("auditing the end of a run: {e:?}");
         }
     });
-}
-
-fn lock(store: &Mutex<UnitStore>) -> std::sync::MutexGuard<'_, UnitStore> {
-    match store.lock() {
-        Ok(g) => g,
-        Err(p) => p.into_inner(),
-    }
 }
 
 /// A pause that lets the integration tests kill a process at a chosen step (`kill -9` during a

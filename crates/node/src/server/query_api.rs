@@ -15,9 +15,9 @@ use enlace_link::encoded::{SearchIndex, SourceIndex};
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use super::AppState;
 use super::auth::{ApiError, ErrorBody, Peer};
 use super::project_api::{Projects, parse_encodings};
+use super::{AppState, lock};
 use crate::project::run::opaque_ref;
 use crate::project::{Band, Bands};
 use enlace_audit::{Action, NewEntry};
@@ -48,13 +48,6 @@ struct ProjectIndex {
     state: RwLock<Option<Indexed>>,
     /// One refresh at a time per project.
     refreshing: Mutex<()>,
-}
-
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    match m.lock() {
-        Ok(g) => g,
-        Err(p) => p.into_inner(),
-    }
 }
 
 impl Indexes {
@@ -245,10 +238,6 @@ pub(super) async fn query(
         .recipient(peer.id.to_string())
         .detail("run", answer.run.to_string())
         .detail("matches", answer.matches.len().to_string());
-    let audit = state.audit.clone();
-    tokio::task::spawn_blocking(move || audit.append(entry))
-        .await
-        .map_err(|e| ApiError::internal("audit", e))?
-        .map_err(|e| ApiError::internal("audit", e))?;
+    super::audit(&state, entry).await?;
     Ok(Json(answer))
 }

@@ -26,8 +26,9 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::api::now;
+use super::audit;
 use super::auth::{ApiError, ApiJson, ErrorBody, Person};
-use super::exchange_api::{NODE_MESSAGES, Received, audit, status_of};
+use super::exchange_api::{NODE_MESSAGES, Received, status_of};
 use super::{AppState, ServerError};
 use crate::client;
 use crate::config::{Country, NodeId};
@@ -129,10 +130,7 @@ impl ReleaseCtx {
     }
 
     pub(super) fn ledger(&self) -> std::sync::MutexGuard<'_, Ledger> {
-        match self.ledger.lock() {
-            Ok(g) => g,
-            Err(p) => p.into_inner(),
-        }
+        super::lock(&self.ledger)
     }
 }
 

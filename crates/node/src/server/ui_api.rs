@@ -129,10 +129,7 @@ pub(super) async fn overview(
     let inbox_pending = if role == Role::Approver {
         let exchange = state.exchange.clone();
         let items = tokio::task::spawn_blocking(move || {
-            let ex = match exchange.lock() {
-                Ok(g) => g,
-                Err(p) => p.into_inner(),
-            };
+            let ex = super::lock(&exchange);
             ex.inbox.list(Some("pending"))
         })
         .await
@@ -496,7 +493,7 @@ pub(super) async fn query(
         .subject(project.clone())
         .recipient(unit)
         .detail("matches", matches.len().to_string());
-    super::exchange_api::audit(&state, entry).await?;
+    super::audit(&state, entry).await?;
     Ok(Json(QueryResult {
         project,
         hit: !matches.is_empty(),

@@ -29,10 +29,13 @@ pub enum Action {
     ReleaseReceived,
     /// A requested field the owner's policy or approver did not release, with the reason.
     Withheld,
+    /// A clerical decision on a hit (accept, reject, unsure), made at an agency and relayed to
+    /// the linkage unit, where it feeds the next run.
+    Review,
 }
 
 impl Action {
-    pub const ALL: [Action; 16] = [
+    pub const ALL: [Action; 17] = [
         Action::SignIn,
         Action::SignInRefused,
         Action::Query,
@@ -49,6 +52,7 @@ impl Action {
         Action::RequestSent,
         Action::ReleaseReceived,
         Action::Withheld,
+        Action::Review,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -69,6 +73,7 @@ impl Action {
             Action::RequestSent => "request_sent",
             Action::ReleaseReceived => "release_received",
             Action::Withheld => "withheld",
+            Action::Review => "review",
         }
     }
 

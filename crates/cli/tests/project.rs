@@ -785,3 +785,173 @@ fn walk_files(dir: &Path) -> Vec<PathBuf> {
     }
     out
 }
+
+/// The rows of `holder`'s side naming the pair (own record, partner's record).
+fn rows_of_pair<'a>(
+    rows: &'a [serde_json::Value],
+    own: &str,
+    partner_ref: &str,
+) -> Vec<&'a serde_json::Value> {
+    rows.iter()
+        .filter(|r| r["opaque"] == own && r["partner_ref"] == partner_ref)
+        .collect()
+}
+
+#[test]
+fn hits_carry_their_evidence_and_clerical_reviews_feed_the_next_run() {
+    let tmp = tempfile::tempdir().unwrap();
+    let fed = Fed::new(tmp.path(), 400);
+    let lu = Served::start(&fed.lu, &[]);
+    fed.create_and_join();
+    for (id, _, _) in AGENCIES {
+        fed.upload(id, &[]);
+    }
+    run_ok(&mut fed.project("us", &["run", "--project", PROJECT]));
+    let rows = fed.results("mx");
+    assert!(rows.len() > 20, "{} rows", rows.len());
+
+    // Evidence: every row has its levels (one per field of the run's weight table) and weight;
+    // the table's weights at those levels plus the prior account for the weight up to the
+    // surname frequency adjustment, which is at most 4 bits either way.
+    let fetched: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(
+            fed.node("mx")
+                .join(format!("projects/{PROJECT}/results.json")),
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    let table = &fetched["weights"];
+    let fields = table["fields"].as_array().unwrap();
+    assert_eq!(fields.len(), 8, "{table}");
+    for r in &rows {
+        let levels: Vec<usize> = r["levels"]
+            .as_str()
+            .unwrap()
+            .split('.')
+            .map(|l| l.parse().unwrap())
+            .collect();
+        assert_eq!(levels.len(), fields.len());
+        let sum: f64 = table["prior"].as_f64().unwrap()
+            + fields
+                .iter()
+                .zip(&levels)
+                .map(|(f, &l)| f["levels"][l]["weight"].as_f64().unwrap())
+                .sum::<f64>();
+        let weight = r["weight"].as_f64().unwrap();
+        assert!((weight - sum).abs() <= 4.0 + 1e-9, "{r}: fields give {sum}");
+    }
+
+    // Reviews at the MX node, through its API: one pair rejected, one accepted (an uncertain
+    // one when the run found any).
+    add_user(&fed.node("mx"), "ana", "analyst");
+    add_user(&fed.node("mx"), "oscar", "officer");
+    let mx = Served::start(&fed.node("mx"), &[]);
+    let ana = mx.token("ana");
+    let mut by_cluster: BTreeMap<&str, &serde_json::Value> = BTreeMap::new();
+    for r in &rows {
+        by_cluster
+            .entry(r["cluster"].as_str().unwrap())
+            .or_insert(r);
+    }
+    let mut picks: Vec<&serde_json::Value> = by_cluster.values().copied().collect();
+    picks.sort_by_key(|r| r["band"] == "certain");
+    let (accepted, rejected) = (picks[0], picks[1]);
+    let review = |token: &str, r: &serde_json::Value, decision: &str, reason: &str| {
+        mx.call(
+            Request::post_json(
+                "/api/v1/reviews",
+                serde_json::json!({
+                    "project": PROJECT, "opaque": r["opaque"], "partner_ref": r["partner_ref"],
+                    "decision": decision, "reason": reason,
+                })
+                .to_string(),
+            )
+            .bearer(token),
+        )
+    };
+    let officer = mx.token("oscar");
+    assert_eq!(review(&officer, accepted, "accept", "x").status, 403);
+    let bad = review(&ana, accepted, "maybe", "x");
+    assert_eq!(bad.status, 422, "{}", body(&bad));
+    assert_eq!(review(&ana, accepted, "accept", "  ").status, 422);
+    let mut unknown = accepted.clone();
+    unknown["partner_ref"] = serde_json::json!(format!("r-{}", "0".repeat(24)));
+    assert_eq!(review(&ana, &unknown, "accept", "x").status, 404);
+    for (r, decision) in [(accepted, "accept"), (rejected, "reject")] {
+        let out = review(&ana, r, decision, "checked the case files");
+        assert_eq!(out.status, 200, "{}", body(&out));
+        assert_eq!(out.json().unwrap()["sent"], true, "{}", body(&out));
+    }
+    assert_eq!(audit_count(&fed.node("mx"), "review"), 2);
+    assert_eq!(audit_count(&fed.lu, "review"), 2);
+    // The reason stays at MX: neither the unit's store nor its audit has it.
+    let unit_files = walk_files(&fed.lu);
+    assert!(!unit_files.iter().any(|p| {
+        std::fs::read(p)
+            .map(|b| String::from_utf8_lossy(&b).contains("checked the case files"))
+            .unwrap_or(false)
+    }));
+
+    // A holder may review only pairs of its own results, even talking to the unit directly.
+    let direct = lu.call_as_node(
+        &fed.node("gt"),
+        Request::post_json(
+            &format!("/api/v1/projects/{PROJECT}/reviews"),
+            serde_json::json!({ "reviews": [{
+                "opaque": accepted["opaque"], "partner_ref": accepted["partner_ref"], "decision": "reject"
+            }]})
+            .to_string(),
+        ),
+    );
+    assert_eq!(direct.status, 422, "{}", body(&direct));
+
+    // The hits page shows the decisions and the table to explain them with.
+    let hits = mx.call(Request::get(&format!("/api/v1/hits?project={PROJECT}")).bearer(&ana));
+    let hits = hits.json().unwrap();
+    assert!(hits["weights"]["fields"].is_array());
+    let shown = hits["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["opaque"] == accepted["opaque"] && r["partner_ref"] == accepted["partner_ref"])
+        .unwrap();
+    assert_eq!(shown["review"]["decision"], "accept");
+    assert_eq!(shown["review"]["reviewer"], "ana");
+
+    // The next run applies them: the rejected pair is gone from both sides, the accepted one
+    // is certain and says why.
+    run_ok(&mut fed.project("us", &["run", "--project", PROJECT]));
+    let after = fed.results("mx");
+    let a = rows_of_pair(
+        &after,
+        accepted["opaque"].as_str().unwrap(),
+        accepted["partner_ref"].as_str().unwrap(),
+    );
+    assert_eq!(a.len(), 1, "{a:?}");
+    assert_eq!(a[0]["band"], "certain");
+    assert_eq!(a[0]["review"], "accept");
+    assert!(
+        rows_of_pair(
+            &after,
+            rejected["opaque"].as_str().unwrap(),
+            rejected["partner_ref"].as_str().unwrap()
+        )
+        .is_empty()
+    );
+    let partner = rejected["partner"].as_str().unwrap();
+    let theirs = fed.results(partner);
+    assert!(
+        rows_of_pair(
+            &theirs,
+            rejected["partner_ref"].as_str().unwrap(),
+            rejected["opaque"].as_str().unwrap()
+        )
+        .is_empty(),
+        "the partner no longer sees the rejected pair either"
+    );
+    audit_verifies(&fed.node("mx"));
+    audit_verifies(&fed.lu);
+    mx.stop();
+    lu.stop();
+}

@@ -8,9 +8,9 @@ use std::fmt::Write as _;
 use std::path::Path;
 
 use rustc_hash::{FxHashMap, FxHashSet};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
-use crate::compare::Field;
+use crate::compare::{Comparison, Field};
 use crate::model::Model;
 use crate::solve::Cluster;
 use crate::{LinkError, Linkable};
@@ -242,6 +242,65 @@ pub fn explain(model: &Model, a: &Record, b: &Record) -> Explanation {
     }
 }
 
+/// The weight of every level of every field under a model: what a holder needs to draw the
+/// waterfall of one of its hits from the hit's levels alone, without the partner's record or
+/// the model's m and u.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct WeightTable {
+    /// log2 of the prior odds.
+    pub prior: f64,
+    /// Pairs at or above this total are links.
+    pub threshold: f64,
+    /// In [`Field::ALL`] order: a hit's levels index into each field's `levels`.
+    pub fields: Vec<FieldLevels>,
+}
+
+/// One field's levels and their weights (the null level weighs 0).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FieldLevels {
+    pub field: String,
+    pub levels: Vec<LevelWeight>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LevelWeight {
+    pub name: String,
+    pub weight: f64,
+}
+
+/// The table of `model`'s level weights, named for the model's kind of comparisons.
+pub fn weight_table(model: &Model) -> WeightTable {
+    let fields = Field::ALL
+        .iter()
+        .map(|&f| FieldLevels {
+            field: f.name().to_string(),
+            levels: f
+                .levels_of(model.kind)
+                .iter()
+                .enumerate()
+                .map(|(level, name)| LevelWeight {
+                    name: (*name).to_string(),
+                    weight: model.level_weight(f, level as u8),
+                })
+                .collect(),
+        })
+        .collect();
+    WeightTable {
+        prior: model.prior_weight(),
+        threshold: model.threshold,
+        fields,
+    }
+}
+
+/// A comparison's levels as text, one digit per field in [`Field::ALL`] order joined by dots
+/// ("1.1.2.1.0.1.0.0"): the compact form a holder receives with each hit.
+pub fn levels_text(c: &Comparison) -> String {
+    c.0.iter()
+        .map(|l| l.to_string())
+        .collect::<Vec<_>>()
+        .join(".")
+}
+
 impl Explanation {
     /// A text waterfall: one line per step with its weight, a bar, and the running total.
     pub fn render(&self) -> String {
@@ -391,5 +450,25 @@ mod tests {
         assert!(text.contains("birth_date: exact"), "{text}");
         assert!(text.contains("identifier: null"), "{text}");
         assert!(text.contains(", link"), "{text}");
+
+        // The table and the levels text give a holder the same waterfall.
+        let table = weight_table(&model);
+        let c = model.score(&a, &b).comparison;
+        let levels: Vec<usize> = levels_text(&c)
+            .split('.')
+            .map(|l| l.parse().unwrap())
+            .collect();
+        assert_eq!(levels.len(), Field::ALL.len());
+        let from_table: f64 = table
+            .fields
+            .iter()
+            .zip(&levels)
+            .map(|(f, &l)| f.levels[l].weight)
+            .sum();
+        let fields: f64 = e.fields.iter().map(|f| f.weight).sum();
+        assert!((from_table - fields).abs() < 1e-9);
+        assert_eq!(table.prior, e.prior);
+        assert_eq!(table.fields[0].levels[levels[0]].name, "exact");
+        assert_eq!(table.fields[0].levels[0].weight, 0.0, "null weighs nothing");
     }
 }

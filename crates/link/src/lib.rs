@@ -26,7 +26,10 @@ pub mod solve;
 pub use blocking::{Blocker, BlockingReport, BlockingRule, PairScope};
 pub use compare::{Comparison, ComparisonKind, Field, compare};
 pub use error::LinkError;
-pub use evaluate::{Explanation, Metrics, Truth, explain};
+pub use evaluate::{
+    Explanation, FieldLevels, LevelWeight, Metrics, Truth, WeightTable, explain, levels_text,
+    weight_table,
+};
 pub use model::{Model, TrainOptions, TrainingSet};
 pub use pipeline::{LinkOutput, run, run_encoded, score_pairs};
 pub use solve::{

@@ -4,6 +4,7 @@
 import { h, replace, field, select, uid } from "./dom.js";
 import { t, tk, fmtDate, fmtNumber } from "./i18n.js";
 import { api, signIn, go } from "./app.js";
+import { explanation, reviewForm, reviewBadge } from "./review.js";
 
 const ALL = ["analyst", "approver", "officer", "admin"];
 const OFFENCES = [
@@ -217,11 +218,15 @@ async function hitsPage(main) {
   const [bandField, bandFilter] = field(t("hits.band"), select([["", t("common.all")], ...BANDS.map((b) => [b, tk("band", b)])], ""));
   const [partnerField, partnerFilter] = field(t("hits.partner"), select([["", t("common.all")]], ""));
   const [searchField, search] = field(t("hits.search"), h("input", { type: "search" }));
+  const [reviewField, reviewFilter] = field(
+    t("hits.review"),
+    select([["", t("common.all")], ["todo", t("review.todo")], ["done", t("review.done")]], ""),
+  );
   const count = h("p", { role: "status", class: "muted" });
   const results = h("div", {});
   const formArea = h("div", {});
   main.append(
-    h("div", { class: "filters" }, projectField, bandField, partnerField, searchField),
+    h("div", { class: "filters" }, projectField, bandField, partnerField, reviewField, searchField),
     count,
     results,
     formArea,
@@ -236,6 +241,8 @@ async function hitsPage(main) {
     const rows = data.rows
       .filter((r) => !bandFilter.value || r.band === bandFilter.value)
       .filter((r) => !partnerFilter.value || r.partner === partnerFilter.value)
+      .filter((r) => !reviewFilter.value || (reviewFilter.value === "done") === Boolean(r.review))
+      .filter((r) => reviewFilter.value !== "todo" || r.band !== "certain")
       .filter((r) => !search.value || r.record.includes(search.value.trim()) || r.partner_ref.includes(search.value.trim()))
       .sort((a, b) => {
         const x = sortKey === "band" ? bandRank(a.band) - bandRank(b.band) : a[sortKey].localeCompare(b[sortKey]);
@@ -263,6 +270,7 @@ async function hitsPage(main) {
           ),
         ),
     );
+    head.push(h("th", { scope: "col" }, t("hits.review")));
     head.push(h("th", { scope: "col" }, t("hits.action")));
     const body = rows.slice(0, shown).map((r) =>
       h(
@@ -272,9 +280,14 @@ async function hitsPage(main) {
         h("td", {}, r.partner.toUpperCase()),
         h("td", { class: "mono" }, r.partner_ref),
         h("td", {}, band(r.band)),
+        h("td", {}, reviewBadge(r)),
         h(
           "td",
-          {},
+          { class: "actions-cell" },
+          h("button", { type: "button", class: "small secondary", onclick: () => showExplanation(r) }, t("hits.explain")),
+          r.band !== "certain" || r.review
+            ? h("button", { type: "button", class: "small secondary", onclick: () => reviewForm(formArea, data.project, r, (rev) => { r.review = rev; draw(); }) }, t("hits.review_one"))
+            : null,
           h("button", { type: "button", class: "small", onclick: () => requestForm(formArea, data.project, r) }, t("hits.request")),
         ),
       ),
@@ -284,6 +297,11 @@ async function hitsPage(main) {
         ? h("button", { type: "button", onclick: () => { shown += PAGE_ROWS; draw(); } }, t("hits.more"))
         : null;
     replace(results, table(t("hits.caption", { project: data.project }), head, body, { "data-test": "hits" }), more);
+  }
+
+  function showExplanation(r) {
+    replace(formArea, explanation(data.weights, r));
+    formArea.querySelector("h2").focus();
   }
 
   async function load() {
@@ -300,7 +318,7 @@ async function hitsPage(main) {
     draw();
   }
   project.addEventListener("change", load);
-  for (const c of [bandFilter, partnerFilter]) c.addEventListener("change", () => { shown = PAGE_ROWS; draw(); });
+  for (const c of [bandFilter, partnerFilter, reviewFilter]) c.addEventListener("change", () => { shown = PAGE_ROWS; draw(); });
   search.addEventListener("input", () => { shown = PAGE_ROWS; draw(); });
   await load();
 }

@@ -58,6 +58,8 @@ pub enum HolderError {
     },
     #[error("{what}: unexpected answer: {message}")]
     Protocol { what: String, message: String },
+    #[error(transparent)]
+    Reviews(#[from] super::reviews::ReviewError),
 }
 
 /// What the holder keeps of a project.
@@ -444,9 +446,30 @@ impl<'a> Holder<'a> {
         }
     }
 
-    /// Asks the unit to run the project (the initiator only). Returns the run number.
+    /// Sends the clerical reviews the unit does not have yet, so the next run applies them.
+    /// Returns how many were sent.
+    pub fn send_reviews(&self, project: &str) -> Result<usize, HolderError> {
+        let (joined, _) = self.joined(project)?;
+        let book = super::reviews::ReviewBook::open(&self.node.dir.exchange())?;
+        let unsent = book.unsent(project)?;
+        if unsent.is_empty() {
+            return Ok(0);
+        }
+        let body = serde_json::json!({ "reviews": unsent }).to_string();
+        self.call(
+            &joined.unit,
+            "sending reviews",
+            Request::post_json(&format!("/api/v1/projects/{project}/reviews"), body),
+        )?;
+        book.mark_sent(project, &unsent)?;
+        Ok(unsent.len())
+    }
+
+    /// Asks the unit to run the project (the initiator only), after sending this node's
+    /// unsent reviews. Returns the run number.
     pub fn run(&self, project: &str) -> Result<u32, HolderError> {
         let (joined, _) = self.joined(project)?;
+        self.send_reviews(project)?;
         let response = self.call(
             &joined.unit,
             "starting a run",

@@ -1,8 +1,10 @@
 //! Linkage projects: what a project is ([`spec`]), the secret sealed to each data holder so
 //! that the linkage unit, which relays it, cannot open it ([`seal`]), the unit's store of
-//! projects, uploads, runs and results ([`unit`]), and a run itself ([`run`]).
+//! projects, uploads, runs and results ([`unit`]), a run itself ([`run`]), and an agency's
+//! clerical reviews of its hits ([`reviews`]).
 
 pub mod holder;
+pub mod reviews;
 pub mod run;
 pub mod seal;
 pub mod spec;

@@ -1,7 +1,11 @@
 //! A project run at the linkage unit: the holders' current uploads are linked on their
 //! encodings (the same engine as `enlace link --encoded`), and each hit is turned into rows that
 //! each holder may see — its own record, the partner node, an opaque reference of the partner's
-//! record and a band — never a score, never another holder's reference.
+//! record, a band and the pair's evidence (its comparison levels and weight, from which the
+//! holder draws the hit's waterfall) — never another holder's reference or encoding.
+//!
+//! Holders' clerical reviews feed each run: a rejected pair is no longer reported to either
+//! holder, an accepted one is reported as certain, an unsure one stays in its band marked so.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
@@ -11,7 +15,7 @@ use enlace_link::{Linkable, TrainOptions};
 use serde::{Deserialize, Serialize};
 
 use super::spec::{Band, ProjectSpec};
-use super::unit::ResultRow;
+use super::unit::{ResultRow, pair_key};
 
 /// Why a run failed. Names holders and chunks, never record values.
 #[derive(Debug, thiserror::Error)]
@@ -132,11 +136,15 @@ pub struct RunOutput {
     pub model: String,
 }
 
+/// Reviews by pair of opaque references ([`pair_key`]): `accept`, `reject` or `unsure`.
+pub type Reviews = HashMap<(String, String), String>;
+
 /// Links the holders' uploads (`inputs`: holder and its chunk bodies).
 pub fn link(
     spec: &ProjectSpec,
     inputs: Vec<super::unit::HolderChunks>,
     ref_key: &[u8; 32],
+    reviews: &Reviews,
 ) -> Result<RunOutput, RunError> {
     let mut summary = RunSummary::default();
     let mut sources = Vec::new();
@@ -217,6 +225,28 @@ pub fn link(
         for (i, &ha) in holders.iter().enumerate() {
             for &hb in &holders[i + 1..] {
                 let band = Band::of(best.get(&(ci, ha, hb)).copied(), threshold, &spec.bands);
+                // Every pair of the two holders' records of this person, with its evidence and
+                // the review that applies to it.
+                let mut pairs = Vec::new();
+                let mut accepted = false;
+                for &m in &by_holder[&ha] {
+                    for &q in &by_holder[&hb] {
+                        let (om, oq) = (opaque_of(m), opaque_of(q));
+                        let review = reviews.get(&pair_key(&om, &oq)).cloned();
+                        match review.as_deref() {
+                            Some("reject") => continue,
+                            Some("accept") => accepted = true,
+                            _ => {}
+                        }
+                        let c = data.compare(m, q);
+                        let weight = out.model.weight_of(&c, &data, m);
+                        pairs.push((m, q, om, oq, enlace_link::levels_text(&c), weight, review));
+                    }
+                }
+                if pairs.is_empty() {
+                    continue;
+                }
+                let band = if accepted { Band::Certain } else { band };
                 let entry = pair_hits.entry((ha, hb)).or_insert_with(|| PairHits {
                     a: holder_names[ha as usize].to_string(),
                     b: holder_names[hb as usize].to_string(),
@@ -228,21 +258,27 @@ pub fn link(
                     Band::Probable => entry.probable += 1,
                     Band::Possible => entry.possible += 1,
                 }
-                for (own_h, other_h) in [(ha, hb), (hb, ha)] {
-                    for &m in &by_holder[&own_h] {
-                        for &q in &by_holder[&other_h] {
-                            rows.push((
-                                holder_names[own_h as usize].to_string(),
-                                ResultRow {
-                                    reference: reference_key(data.record(m).reference),
-                                    opaque: opaque_of(m),
-                                    partner: holder_names[other_h as usize].to_string(),
-                                    partner_ref: opaque_of(q),
-                                    cluster: cid.clone(),
-                                    band: band.as_str().to_string(),
-                                },
-                            ));
-                        }
+                for (m, q, om, oq, levels, weight, review) in pairs {
+                    let pair_band = match review.as_deref() {
+                        Some("accept") => Band::Certain,
+                        _ => band,
+                    };
+                    // Each holder's row names its own record first.
+                    for (own, other, own_ref, other_ref) in [(m, q, &om, &oq), (q, m, &oq, &om)] {
+                        rows.push((
+                            data.source_name(own).to_string(),
+                            ResultRow {
+                                reference: reference_key(data.record(own).reference),
+                                opaque: own_ref.clone(),
+                                partner: data.source_name(other).to_string(),
+                                partner_ref: other_ref.clone(),
+                                cluster: cid.clone(),
+                                band: pair_band.as_str().to_string(),
+                                levels: Some(levels.clone()),
+                                weight: Some(weight),
+                                review: review.clone(),
+                            },
+                        ));
                     }
                 }
             }

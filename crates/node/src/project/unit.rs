@@ -26,7 +26,7 @@ pub enum UnitError {
     #[error("project store: stored JSON: {0}")]
     Json(#[from] serde_json::Error),
     #[error(
-        "project store {path} has format {found}; this build reads format {FORMAT} (there is no migration yet: move it aside)"
+        "project store {path} has format {found}; this build reads formats 1 to {FORMAT} (a newer build wrote it)"
     )]
     Format { path: String, found: i64 },
     #[error("project store: {path}: {source}")]
@@ -108,7 +108,7 @@ pub struct RunState {
 }
 
 /// One row of a holder's results: one of its records, one partner record of the same person.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
 pub struct ResultRow {
     /// The holder's own reference of its record (16 hex digits), as it uploaded it.
     pub reference: String,
@@ -122,6 +122,42 @@ pub struct ResultRow {
     pub cluster: String,
     /// `certain`, `probable` or `possible`.
     pub band: String,
+    /// The two records' comparison levels, one digit per field ("1.1.2.1.0.1.0.0"), which
+    /// with the results' weight table draw the hit's waterfall. Absent on runs before format 2.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub levels: Option<String>,
+    /// The pair's match weight (bits): prior, fields and the surname frequency adjustment.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub weight: Option<f64>,
+    /// A holder's clerical review of this pair that the run applied: `accept` (reported as
+    /// certain), `unsure` (kept in its band); rejected pairs are not reported at all.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub review: Option<String>,
+}
+
+/// A clerical decision on one pair of records, as a holder sends it to the unit: the pair by
+/// its two opaque references, never the reviewer's reason (that stays at the agency).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PairReview {
+    /// The holder's own record, as the results name it (`opaque`).
+    pub opaque: String,
+    /// The partner's record (`partner_ref`).
+    pub partner_ref: String,
+    /// `accept`, `reject` or `unsure`.
+    pub decision: String,
+}
+
+/// The decisions a review may carry.
+pub const DECISIONS: [&str; 3] = ["accept", "reject", "unsure"];
+
+/// The unordered pair of two opaque references, as reviews are keyed.
+pub fn pair_key(a: &str, b: &str) -> (String, String) {
+    if a <= b {
+        (a.to_string(), b.to_string())
+    } else {
+        (b.to_string(), a.to_string())
+    }
 }
 
 /// A holder and the bodies of its upload's chunks, in chunk order.
@@ -135,7 +171,9 @@ pub struct UnitStore {
 
 /// The store's format, in SQLite's `user_version`: a store of another format is refused rather
 /// than misread.
-const FORMAT: i64 = 1;
+/// Format 2 added each result's evidence (levels and weight) and the holders' reviews; a
+/// format 1 store is migrated in place when opened.
+const FORMAT: i64 = 2;
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS projects (
@@ -195,9 +233,29 @@ CREATE TABLE IF NOT EXISTS results (
     partner     TEXT NOT NULL,
     partner_ref TEXT NOT NULL,
     cluster     TEXT NOT NULL,
-    band        TEXT NOT NULL
+    band        TEXT NOT NULL,
+    levels      TEXT,
+    weight      REAL,
+    review      TEXT
 );
 CREATE INDEX IF NOT EXISTS results_by_holder ON results (project, run, holder);
+CREATE TABLE IF NOT EXISTS reviews (
+    project     TEXT NOT NULL,
+    low         TEXT NOT NULL,
+    high        TEXT NOT NULL,
+    decision    TEXT NOT NULL CHECK (decision IN ('accept', 'reject', 'unsure')),
+    holder      TEXT NOT NULL,
+    decided_at  INTEGER NOT NULL,
+    PRIMARY KEY (project, low, high)
+) WITHOUT ROWID;
+";
+
+/// From format 1: results gain their evidence and review columns (old rows have none); the
+/// reviews table is made by [`SCHEMA`].
+const MIGRATE_1_TO_2: &str = "
+ALTER TABLE results ADD COLUMN levels TEXT;
+ALTER TABLE results ADD COLUMN weight REAL;
+ALTER TABLE results ADD COLUMN review TEXT;
 ";
 
 impl UnitStore {
@@ -214,14 +272,19 @@ impl UnitStore {
             [],
             |r| r.get(0),
         )?;
-        if fresh > 0 && version != FORMAT {
+        if fresh > 0 && !(1..=FORMAT).contains(&version) {
             return Err(UnitError::Format {
                 path: path.display().to_string(),
                 found: version,
             });
         }
-        conn.execute_batch(SCHEMA)?;
-        conn.pragma_update(None, "user_version", FORMAT)?;
+        let tx = conn.unchecked_transaction()?;
+        if fresh > 0 && version == 1 {
+            tx.execute_batch(MIGRATE_1_TO_2)?;
+        }
+        tx.execute_batch(SCHEMA)?;
+        tx.pragma_update(None, "user_version", FORMAT)?;
+        tx.commit()?;
         Ok(UnitStore {
             conn,
             chunks: chunks.to_path_buf(),
@@ -634,8 +697,8 @@ impl UnitStore {
         )?;
         {
             let mut insert = tx.prepare(
-                "INSERT INTO results (project, run, holder, reference, opaque, partner, partner_ref, cluster, band)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                "INSERT INTO results (project, run, holder, reference, opaque, partner, partner_ref, cluster, band, levels, weight, review)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
             )?;
             for (holder, r) in rows {
                 insert.execute(params![
@@ -647,7 +710,10 @@ impl UnitStore {
                     r.partner,
                     r.partner_ref,
                     r.cluster,
-                    r.band
+                    r.band,
+                    r.levels,
+                    r.weight,
+                    r.review
                 ])?;
             }
         }
@@ -786,7 +852,7 @@ impl UnitStore {
             return Ok(None);
         };
         let mut stmt = self.conn.prepare(
-            "SELECT reference, opaque, partner, partner_ref, cluster, band FROM results
+            "SELECT reference, opaque, partner, partner_ref, cluster, band, levels, weight, review FROM results
              WHERE project = ?1 AND run = ?2 AND holder = ?3 ORDER BY cluster, reference, partner, partner_ref",
         )?;
         let rows = stmt
@@ -798,10 +864,79 @@ impl UnitStore {
                     partner_ref: r.get(3)?,
                     cluster: r.get(4)?,
                     band: r.get(5)?,
+                    levels: r.get(6)?,
+                    weight: r.get(7)?,
+                    review: r.get(8)?,
                 })
             })?
             .collect::<Result<Vec<_>, _>>()?;
         Ok(Some((run, rows)))
+    }
+}
+
+impl UnitStore {
+    /// Whether `holder`'s latest results hold the pair `opaque`–`partner_ref`: a holder reviews
+    /// only the hits it was given.
+    pub fn holder_has_pair(
+        &self,
+        project: &str,
+        holder: &str,
+        opaque: &str,
+        partner_ref: &str,
+    ) -> Result<bool, UnitError> {
+        let found: Option<i64> = self
+            .conn
+            .query_row(
+                "SELECT 1 FROM results WHERE project = ?1 AND holder = ?2 AND opaque = ?3 AND partner_ref = ?4
+                   AND run = (SELECT MAX(run) FROM runs WHERE project = ?1 AND state = 'done')
+                 LIMIT 1",
+                params![project, holder, opaque, partner_ref],
+                |r| r.get(0),
+            )
+            .optional()?;
+        Ok(found.is_some())
+    }
+
+    /// Records holders' reviews, the latest decision on a pair replacing an earlier one
+    /// (whichever holder made it), in one transaction.
+    pub fn record_reviews(
+        &mut self,
+        project: &str,
+        holder: &str,
+        reviews: &[PairReview],
+        now: i64,
+    ) -> Result<(), UnitError> {
+        let tx = self.conn.transaction()?;
+        {
+            let mut upsert = tx.prepare(
+                "INSERT INTO reviews (project, low, high, decision, holder, decided_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+                 ON CONFLICT (project, low, high)
+                 DO UPDATE SET decision = excluded.decision, holder = excluded.holder, decided_at = excluded.decided_at",
+            )?;
+            for r in reviews {
+                let (low, high) = pair_key(&r.opaque, &r.partner_ref);
+                upsert.execute(params![project, low, high, r.decision, holder, now])?;
+            }
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// A project's reviews: the pair (as [`pair_key`]) and its decision.
+    pub fn reviews(
+        &self,
+        project: &str,
+    ) -> Result<std::collections::HashMap<(String, String), String>, UnitError> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT low, high, decision FROM reviews WHERE project = ?1")?;
+        let rows = stmt
+            .query_map([project], |r| {
+                Ok(((r.get::<_, String>(0)?, r.get::<_, String>(1)?), r.get(2)?))
+            })?
+            .collect::<Result<_, _>>()?;
+        Ok(rows)
     }
 }
 
@@ -921,6 +1056,9 @@ mod tests {
             partner_ref: "r-2".into(),
             cluster: "c-1".into(),
             band: "certain".into(),
+            levels: Some("1.1.1.1.0.1.0.0".into()),
+            weight: Some(21.5),
+            review: None,
         };
         s.finish_run(
             "p",
@@ -939,5 +1077,55 @@ mod tests {
         assert_eq!(s.results("p", "mx").unwrap(), Some((1, vec![row])));
         assert_eq!(s.results("p", "us").unwrap(), Some((1, vec![])));
         assert_eq!(s.start_run(&spec(), 6).unwrap(), Some((2, true)));
+
+        // Reviews: only pairs in the holder's latest results; the latest decision stands.
+        assert!(s.holder_has_pair("p", "mx", "r-1", "r-2").unwrap());
+        assert!(!s.holder_has_pair("p", "us", "r-1", "r-2").unwrap());
+        assert!(!s.holder_has_pair("p", "mx", "r-2", "r-1").unwrap());
+        let review = |d: &str| PairReview {
+            opaque: "r-1".into(),
+            partner_ref: "r-2".into(),
+            decision: d.into(),
+        };
+        s.record_reviews("p", "mx", &[review("reject")], 7).unwrap();
+        s.record_reviews("p", "mx", &[review("accept")], 8).unwrap();
+        let reviews = s.reviews("p").unwrap();
+        assert_eq!(reviews.len(), 1);
+        assert_eq!(reviews[&pair_key("r-2", "r-1")], "accept");
+        assert!(s.record_reviews("p", "mx", &[review("maybe")], 9).is_err());
+    }
+
+    #[test]
+    fn a_format_1_store_is_migrated_and_keeps_its_results() {
+        let tmp = tempfile::tempdir().unwrap();
+        let path = tmp.path().join("projects.db");
+        {
+            // The results table as format 1 made it.
+            let conn = rusqlite::Connection::open(&path).unwrap();
+            conn.execute_batch(
+                "CREATE TABLE runs (project TEXT NOT NULL, run INTEGER NOT NULL, state TEXT NOT NULL,
+                     started_at INTEGER NOT NULL, finished_at INTEGER, inputs TEXT NOT NULL,
+                     summary TEXT, error TEXT, model TEXT, PRIMARY KEY (project, run));
+                 CREATE TABLE results (project TEXT NOT NULL, run INTEGER NOT NULL, holder TEXT NOT NULL,
+                     reference TEXT NOT NULL, opaque TEXT NOT NULL, partner TEXT NOT NULL,
+                     partner_ref TEXT NOT NULL, cluster TEXT NOT NULL, band TEXT NOT NULL);
+                 INSERT INTO runs VALUES ('p', 1, 'done', 1, 2, '[]', '{}', NULL, '{}');
+                 INSERT INTO results VALUES ('p', 1, 'mx', '00', 'r-1', 'us', 'r-2', 'c-1', 'probable');
+                 PRAGMA user_version = 1;",
+            )
+            .unwrap();
+        }
+        let s = UnitStore::open(&path, tmp.path()).unwrap();
+        let (run, rows) = s.results("p", "mx").unwrap().unwrap();
+        assert_eq!((run, rows.len()), (1, 1));
+        assert_eq!(rows[0].band, "probable");
+        assert_eq!(rows[0].levels, None, "old rows have no evidence");
+        assert!(s.reviews("p").unwrap().is_empty());
+        drop(s);
+        let version: i64 = rusqlite::Connection::open(&path)
+            .unwrap()
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(version, FORMAT);
     }
 }

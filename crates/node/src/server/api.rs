@@ -44,7 +44,7 @@ pub const NODE_PING: &str = "/api/v1/node/ping";
 pub const OPENAPI: &str = "/api/v1/openapi.json";
 
 /// Every path the server routes; the OpenAPI document must describe exactly these.
-pub const PATHS: [&str; 27] = [
+pub const PATHS: [&str; 29] = [
     HEALTH,
     SESSION,
     ME,
@@ -72,6 +72,8 @@ pub const PATHS: [&str; 27] = [
     super::ui_api::HITS,
     super::ui_api::QUERY,
     super::ui_api::INBOX_POLICY,
+    super::review_api::REVIEWS,
+    super::review_api::UNIT_REVIEWS,
 ];
 
 /// Seconds since the Unix epoch.
@@ -473,7 +475,8 @@ impl Modify for SecuritySchemes {
         super::release_api::send_request, super::release_api::decide,
         super::release_api::released, super::release_api::export,
         super::ui::index, super::ui::asset, super::ui_api::overview, super::ui_api::hits,
-        super::ui_api::query, super::ui_api::inbox_policy),
+        super::ui_api::query, super::ui_api::inbox_policy, super::review_api::review,
+        super::review_api::unit_reviews),
     modifiers(&SecuritySchemes)
 )]
 struct ApiDoc;

@@ -9,6 +9,7 @@ mod project_api;
 mod query_api;
 mod rate;
 mod release_api;
+mod review_api;
 mod ui;
 mod ui_api;
 

@@ -113,6 +113,12 @@ pub struct Results {
     /// The run the rows come from.
     pub run: u32,
     pub rows: Vec<ResultRow>,
+    /// The run's weight of every level of every field: with a row's `levels` it gives the
+    /// waterfall of that hit (prior, each field's weight, the surname frequency adjustment as
+    /// the rest of the row's `weight`). Absent for runs made before format 2.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
+    pub weights: Option<enlace_link::WeightTable>,
 }
 
 pub(super) fn unit(state: &AppState) -> Result<Projects, ApiError> {
@@ -126,7 +132,7 @@ pub(super) fn unit(state: &AppState) -> Result<Projects, ApiError> {
 }
 
 /// Runs `f` on the project store on a blocking thread.
-async fn with_store<T: Send + 'static>(
+pub(super) async fn with_store<T: Send + 'static>(
     projects: &Projects,
     f: impl FnOnce(&mut UnitStore) -> Result<T, crate::project::unit::UnitError> + Send + 'static,
 ) -> Result<T, ApiError> {
@@ -677,8 +683,9 @@ fn execute_run(store: &Mutex<UnitStore>, project: &str, run: u32) -> Result<u64,
         }
     };
     let (spec, key, inputs) = loaded?;
+    let reviews = lock(store).reviews(project).map_err(|e| e.to_string())?;
     test_pause("ENLACE_TEST_RUN_PAUSE_MS");
-    match crate::project::run::link(&spec, inputs, &key) {
+    match crate::project::run::link(&spec, inputs, &key, &reviews) {
         Ok(output) => {
             let people = output.summary.people_across;
             let mut value = serde_json::to_value(&output.summary).map_err(|e| e.to_string())?;
@@ -734,8 +741,13 @@ pub(super) async fn results(
         ));
     }
     let pid = spec.id.clone();
-    let found = with_store(&projects, move |s| s.results(&pid, &holder)).await?;
-    let Some((run, rows)) = found else {
+    let found = with_store(&projects, move |s| {
+        let results = s.results(&pid, &holder)?;
+        let model = s.latest_model(&pid)?;
+        Ok::<_, crate::project::unit::UnitError>(results.map(|r| (r, model)))
+    })
+    .await?;
+    let Some(((run, rows), model)) = found else {
         return Err(ApiError::new(
             StatusCode::NOT_FOUND,
             "no run of this project has finished yet",
@@ -750,10 +762,16 @@ pub(super) async fn results(
             .detail("rows", rows.len().to_string()),
     )
     .await?;
+    // The model of the same run (both are the latest finished one).
+    let weights = model
+        .filter(|(model_run, _)| *model_run == run)
+        .and_then(|(_, text)| enlace_link::Model::from_json(&text).ok())
+        .map(|m| enlace_link::weight_table(&m));
     Ok(Json(Results {
         project: spec.id,
         holder: peer.id.to_string(),
         run,
         rows,
+        weights,
     }))
 }

@@ -35,6 +35,11 @@ const FILES: &[(&str, &str, &[u8])] = &[
         include_bytes!("../../ui/pages.js"),
     ),
     (
+        "review.js",
+        "text/javascript; charset=utf-8",
+        include_bytes!("../../ui/review.js"),
+    ),
+    (
         "dom.js",
         "text/javascript; charset=utf-8",
         include_bytes!("../../ui/dom.js"),

@@ -215,12 +215,14 @@ fn store_summary(dir: &NodeDir) -> Result<(Vec<SourceRow>, Vec<ImportRow>), Stri
 
 /// The results a holder fetched (`DIR/projects/ID/results.json`, as the unit sent them).
 #[derive(Deserialize)]
-struct Fetched {
-    run: u32,
-    rows: Vec<ResultRow>,
+pub(super) struct Fetched {
+    pub run: u32,
+    pub rows: Vec<ResultRow>,
+    #[serde(default)]
+    pub weights: Option<enlace_link::WeightTable>,
 }
 
-fn fetched(dir: &NodeDir, project: &str) -> Option<Fetched> {
+pub(super) fn fetched(dir: &NodeDir, project: &str) -> Option<Fetched> {
     let text = std::fs::read(dir.holder_projects().join(project).join("results.json")).ok()?;
     serde_json::from_slice(&text).ok()
 }
@@ -284,6 +286,20 @@ pub struct Hit {
     pub partner_ref: String,
     /// `certain`, `probable` or `possible`.
     pub band: String,
+    /// This node's own record, as the unit names it: quote it in a review.
+    pub opaque: String,
+    /// The pair's comparison levels, one digit per field of `weights` ("1.1.2.1.0.1.0.0").
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub levels: Option<String>,
+    /// The pair's match weight, in bits.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub weight: Option<f64>,
+    /// The review the unit applied to this pair in this run.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub applied_review: Option<String>,
+    /// This node's own latest review of the pair (possibly made after the run).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub review: Option<crate::project::reviews::Review>,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -291,6 +307,12 @@ pub struct Hits {
     pub project: String,
     pub run: u32,
     pub rows: Vec<Hit>,
+    /// The run's weight of each level of each field: the waterfall of a hit is the prior, the
+    /// weight of each of its levels, and the rest of its weight (the surname frequency
+    /// adjustment).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
+    pub weights: Option<enlace_link::WeightTable>,
 }
 
 /// This node's side of a project's latest hits, as it fetched them. Analysts; each read is
@@ -323,15 +345,23 @@ pub(super) async fn hits(
             return Ok(None);
         };
         let keys = read_refs(&dir.holder_projects().join(&pid).join("refs.csv"));
+        let mut reviews = crate::project::reviews::ReviewBook::open(&dir.exchange())
+            .and_then(|book| book.all(&pid))
+            .map_err(|e| e.to_string())?;
         let rows: Vec<Hit> = results
             .rows
             .into_iter()
             .map(|r| Hit {
                 record: keys.get(&r.reference).cloned().unwrap_or_default(),
+                review: reviews.remove(&(r.opaque.clone(), r.partner_ref.clone())),
                 reference: r.reference,
                 partner: r.partner,
                 partner_ref: r.partner_ref,
                 band: r.band,
+                opaque: r.opaque,
+                levels: r.levels,
+                weight: r.weight,
+                applied_review: r.review,
             })
             .collect();
         sync_audit(
@@ -346,6 +376,7 @@ pub(super) async fn hits(
             project: pid,
             run: results.run,
             rows,
+            weights: results.weights,
         }))
     })
     .await?
@@ -595,4 +626,9 @@ pub(super) fn routes() -> axum::Router<AppState> {
         .route(HITS, get(hits))
         .route(QUERY, post(query))
         .route(INBOX_POLICY, get(inbox_policy))
+        .route(super::review_api::REVIEWS, post(super::review_api::review))
+        .route(
+            super::review_api::UNIT_REVIEWS,
+            post(super::review_api::unit_reviews),
+        )
 }

@@ -1,7 +1,7 @@
 // End-to-end tests of the web UI in headless Chromium (Debian's `chromium`), driven by
 // playwright-core, against running Enlace nodes. Started by crates/cli/tests/ui.rs, which
 // runs the demo's nodes and passes, in the environment:
-//   ENLACE_UI_NODES     {"us": url, "mx": url, "gt": url}
+//   ENLACE_UI_NODES     {"lu": url, "us": url, "mx": url, "gt": url}
 //   ENLACE_UI_PASSWORD  the password of every e2e-<role> account
 //   ENLACE_UI_PERSON    a person in the Guatemalan records (for a border query hit)
 //   ENLACE_UI_SHOTS     where to save screenshots
@@ -12,6 +12,7 @@ import assert from "node:assert/strict";
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { chromium } from "playwright-core";
+import { reviewAndAuditSteps } from "./review-audit.mjs";
 
 const nodes = JSON.parse(process.env.ENLACE_UI_NODES ?? "{}");
 const password = process.env.ENLACE_UI_PASSWORD ?? "";
@@ -131,9 +132,9 @@ await step("the sign-in form is reachable by keyboard, with labels and a visible
 
 const menus = {
   analyst: ["Overview", "Hits", "Released data"],
-  approver: ["Overview", "Inbox"],
+  approver: ["Overview", "Inbox", "Audit"],
   officer: ["Overview", "Released data", "Border query"],
-  admin: ["Overview"],
+  admin: ["Overview", "Audit"],
 };
 for (const [role, items] of Object.entries(menus)) {
   await step(`the ${role} signs in and sees the overview and their menu`, async () => {
@@ -291,6 +292,8 @@ await step("a role is refused what it may not do, in the page and at the server"
   assert.equal(await call(admin, "GET", `/api/v1/hits?project=${PROJECT}`), 403);
   await admin.context().close();
 });
+
+await reviewAndAuditSteps({ step, signedIn, shot, call, PROJECT });
 
 await step("no script error and no content-security-policy violation on any page", async () => {
   assert.deepEqual(problems, []);

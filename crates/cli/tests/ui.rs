@@ -126,6 +126,7 @@ fn the_web_ui_works_in_a_real_browser() {
             add_user(&node(id), &format!("e2e-{role}"), role);
         }
     }
+    add_user(&node("lu"), "e2e-admin", "admin");
     let served: Vec<(&str, Served)> = ["lu", "us", "mx", "gt"]
         .into_iter()
         .map(|id| (id, Served::start(&node(id), &[])))
@@ -216,6 +217,36 @@ fn the_web_ui_works_in_a_real_browser() {
     );
     assert_eq!(bad_sex.status, 422);
     assert!(body(&bad_sex).contains("sex"));
+    for role in ["analyst", "officer"] {
+        assert_eq!(as_(mx, role, Request::get("/api/v1/audit")).status, 403);
+    }
+    for role in ["analyst", "approver", "officer"] {
+        let r = as_(mx, role, Request::get("/api/v1/imports/1/rejects"));
+        assert_eq!(r.status, 403, "{role} downloads rejects");
+    }
+    let audit = as_(
+        mx,
+        "approver",
+        Request::get("/api/v1/audit?action=hit&limit=2"),
+    );
+    assert_eq!(audit.status, 200, "{}", body(&audit));
+    let audit = audit.json().unwrap();
+    assert!(audit["entries"].as_array().unwrap().len() <= 2);
+    assert!(
+        audit["entries"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|e| e["action"] == "hit")
+    );
+    assert_eq!(
+        as_(mx, "admin", Request::get("/api/v1/audit?action=nope")).status,
+        422
+    );
+    assert_eq!(
+        as_(mx, "admin", Request::get("/api/v1/imports/999/rejects")).status,
+        404
+    );
     // A refused action is on the record (the hits read by an approver, above).
     assert!(audit_count(&node("mx"), "refusal") >= 6);
     assert!(audit_count(&node("mx"), "hit") >= 1);
@@ -254,7 +285,8 @@ fn the_web_ui_works_in_a_real_browser() {
     eprintln!("{stdout}");
     assert!(stdout.contains("all UI tests passed"), "{stdout}");
     for page in [
-        "signin", "overview", "hits", "request", "inbox", "released", "query",
+        "signin", "overview", "hits", "request", "inbox", "released", "query", "explain", "review",
+        "audit",
     ] {
         assert!(shots.join(format!("{page}.png")).exists(), "{page}.png");
     }
@@ -266,6 +298,13 @@ fn the_web_ui_works_in_a_real_browser() {
     assert_eq!(audit_count(&node("mx"), "query"), queries_before + 2);
     assert!(audit_count(&node("gt"), "decision") >= 1);
     assert!(audit_count(&node("gt"), "withheld") >= 2);
+    assert_eq!(audit_count(&node("mx"), "review"), 1);
+    assert_eq!(audit_count(&node("lu"), "review"), 1);
+    assert!(
+        audit_count(&node("mx"), "export") >= 1,
+        "the disclosure accounting"
+    );
+    assert!(audit_count(&node("gt"), "export") >= 1, "the rejects");
     drop(served);
     for id in ["us", "mx", "gt", "lu"] {
         audit_verifies(&node(id));

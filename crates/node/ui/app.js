@@ -59,6 +59,36 @@ export async function api(method, path, body) {
   return data;
 }
 
+/**
+ * Downloads a file the API serves (CSV, GraphML…) with the session token, which never goes in a
+ * URL: fetched, then handed to the browser as a Blob under `name`. Returns the Blob.
+ */
+export async function download(path, name) {
+  const headers = {};
+  const token = sessionStorage.getItem(TOKEN);
+  if (token) headers.Authorization = `Bearer ${token}`;
+  const res = await fetch(path, { headers, cache: "no-store", credentials: "omit", referrerPolicy: "no-referrer" });
+  if (!res.ok) {
+    let message = res.statusText;
+    try {
+      message = (await res.json()).error ?? message;
+    } catch {
+      // Not JSON: the status text says it.
+    }
+    throw new ApiError(res.status, message);
+  }
+  const blob = await res.blob();
+  const url = URL.createObjectURL(blob);
+  const a = document.createElement("a");
+  a.href = url;
+  a.download = name;
+  document.body.appendChild(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 10_000);
+  return blob;
+}
+
 export async function signIn(name, password) {
   const created = await api("POST", "/api/v1/session", { name, password });
   sessionStorage.setItem(TOKEN, created.token);

@@ -3,7 +3,9 @@
 
 import { h, replace, field, select, uid } from "./dom.js";
 import { t, tk, fmtDate, fmtNumber } from "./i18n.js";
-import { api, signIn, go } from "./app.js";
+import { api, signIn, go, download } from "./app.js";
+import { auditPage } from "./audit.js";
+import { heading, status, table } from "./widgets.js";
 import { explanation, reviewForm, reviewBadge } from "./review.js";
 
 const ALL = ["analyst", "approver", "officer", "admin"];
@@ -21,24 +23,6 @@ const BANDS = ["certain", "probable", "possible"];
 const ID_KINDS = ["passport", "curp", "dpi_cui", "a_number", "national_id", "phone", "other"];
 /** Rows of hits shown at once. */
 const PAGE_ROWS = 200;
-
-function heading(main, title) {
-  replace(main, h("h1", {}, t(title)));
-}
-
-function status(kind, text) {
-  return h("p", { class: kind, role: kind === "error" ? "alert" : "status" }, text);
-}
-
-function table(caption, head, rows, attrs = {}) {
-  return h(
-    "table",
-    attrs,
-    h("caption", {}, caption),
-    h("thead", {}, h("tr", {}, head.map((c) => (c instanceof Node ? c : h("th", { scope: "col" }, c))))),
-    h("tbody", {}, rows),
-  );
-}
 
 function band(b) {
   return h("span", { class: `band band-${b}` }, tk("band", b));
@@ -148,6 +132,7 @@ async function overviewPage(main, me) {
         a.intact ? t("overview.audit_intact") : t("overview.audit_broken", { n: a.problems }),
       ),
       h("p", {}, t("overview.audit_entries", { n: fmtNumber(a.entries), at: fmtDate(a.last_at) })),
+      ["approver", "admin"].includes(me.role) ? h("a", { href: "#/audit" }, t("overview.audit_open")) : null,
     ),
   );
   main.appendChild(h("div", { class: "cards" }, cards));
@@ -170,6 +155,7 @@ async function overviewPage(main, me) {
       { "data-test": "projects" },
     ),
   );
+  if (o.hosted) main.appendChild(hostedTable(o.hosted));
   main.appendChild(
     table(
       t("overview.sources"),
@@ -191,11 +177,60 @@ async function overviewPage(main, me) {
           {},
           h("td", {}, i.id), h("td", {}, i.source), h("td", {}, i.file_name), h("td", {}, tk("import", i.status)),
           h("td", { class: "num" }, fmtNumber(i.read)), h("td", { class: "num" }, fmtNumber(i.stored)),
-          h("td", { class: "num" }, fmtNumber(i.rejected)), h("td", {}, fmtDate(i.started_at)),
+          h("td", { class: "num" }, fmtNumber(i.rejected), me.role === "admin" && i.rejected > 0 ? rejectsButton(i) : null),
+          h("td", {}, fmtDate(i.started_at)),
         ),
       ),
       { "data-test": "imports" },
     ),
+  );
+}
+
+/** Downloads an import run's rejected rows (admins: they hold the raw rows). */
+function rejectsButton(run) {
+  const message = h("span", { role: "status" });
+  const button = h(
+    "button",
+    {
+      type: "button",
+      class: "small secondary",
+      "aria-label": t("overview.rejects_download_run", { id: run.id }),
+      onclick: async () => {
+        replace(message);
+        try {
+          await download(`/api/v1/imports/${run.id}/rejects`, `rejects-${run.source}-${run.id}.csv`);
+        } catch (e) {
+          replace(message, status("error", e.message));
+        }
+      },
+    },
+    t("overview.rejects_download"),
+  );
+  return h("div", {}, button, message);
+}
+
+/** A linkage unit's own view: the projects it runs, their uploads and latest run. */
+function hostedTable(hosted) {
+  const rows = hosted.map((p) => {
+    const latest = p.runs[0];
+    const people = latest?.summary?.people_across;
+    return h(
+      "tr",
+      {},
+      h("td", {}, p.id),
+      h("td", {}, p.initiator.toUpperCase()),
+      h("td", {}, p.holders.map((x) => x.toUpperCase()).join(", ")),
+      h("td", {}, p.uploads.map((u) => `${u.holder.toUpperCase()} ${fmtNumber(u.records)}`).join(" · ") || "—"),
+      h("td", {}, latest ? `${latest.run} · ${tk("run", latest.state)}` : "—"),
+      h("td", {}, latest?.finished_at ? fmtDate(latest.finished_at) : "—"),
+      h("td", { class: "num" }, people === undefined ? "—" : fmtNumber(people)),
+    );
+  });
+  return table(
+    t("overview.hosted"),
+    [t("overview.project"), t("overview.initiator"), t("overview.holders"), t("overview.uploads"), t("overview.run"), t("overview.finished"), t("overview.people_across")],
+    rows.length ? rows : h("tr", {}, h("td", { colspan: 7 }, t("overview.no_projects"))),
+    { "data-test": "hosted" },
   );
 }
 
@@ -285,9 +320,7 @@ async function hitsPage(main) {
           "td",
           { class: "actions-cell" },
           h("button", { type: "button", class: "small secondary", onclick: () => showExplanation(r) }, t("hits.explain")),
-          r.band !== "certain" || r.review
-            ? h("button", { type: "button", class: "small secondary", onclick: () => reviewForm(formArea, data.project, r, (rev) => { r.review = rev; draw(); }) }, t("hits.review_one"))
-            : null,
+          h("button", { type: "button", class: "small secondary", onclick: () => reviewForm(formArea, data.project, r, (rev) => { r.review = rev; draw(); }) }, t("hits.review_one")),
           h("button", { type: "button", class: "small", onclick: () => requestForm(formArea, data.project, r) }, t("hits.request")),
         ),
       ),
@@ -585,4 +618,5 @@ export const PAGES = {
   "#/inbox": { title: "inbox.title", roles: ["approver"], inNav: true, render: inboxPage },
   "#/released": { title: "released.title", roles: ["analyst", "officer"], inNav: true, render: releasedPage },
   "#/query": { title: "query.title", roles: ["officer"], inNav: true, render: queryPage },
+  "#/audit": { title: "audit.title", roles: ["approver", "admin"], inNav: true, render: auditPage },
 };

@@ -364,20 +364,23 @@ impl UnitStore {
 
     /// Projects in which `node` is a holder, newest first.
     pub fn projects_of(&self, node: &str) -> Result<Vec<ProjectSpec>, UnitError> {
+        let mut all = self.all_projects()?;
+        all.retain(|spec| spec.is_holder(node));
+        Ok(all)
+    }
+
+    /// Every project the unit runs, newest first.
+    pub fn all_projects(&self) -> Result<Vec<ProjectSpec>, UnitError> {
         let mut stmt = self
             .conn
             .prepare("SELECT spec FROM projects ORDER BY created_at DESC, id")?;
         let specs = stmt
             .query_map([], |r| r.get::<_, String>(0))?
             .collect::<Result<Vec<_>, _>>()?;
-        let mut out = Vec::new();
-        for text in specs {
-            let spec: ProjectSpec = serde_json::from_str(&text)?;
-            if spec.is_holder(node) {
-                out.push(spec);
-            }
-        }
-        Ok(out)
+        specs
+            .iter()
+            .map(|text| serde_json::from_str(text).map_err(UnitError::from))
+            .collect()
     }
 
     pub fn ref_key(&self, id: &str) -> Result<Option<[u8; 32]>, UnitError> {

@@ -44,7 +44,7 @@ pub const NODE_PING: &str = "/api/v1/node/ping";
 pub const OPENAPI: &str = "/api/v1/openapi.json";
 
 /// Every path the server routes; the OpenAPI document must describe exactly these.
-pub const PATHS: [&str; 29] = [
+pub const PATHS: [&str; 32] = [
     HEALTH,
     SESSION,
     ME,
@@ -74,6 +74,9 @@ pub const PATHS: [&str; 29] = [
     super::ui_api::INBOX_POLICY,
     super::review_api::REVIEWS,
     super::review_api::UNIT_REVIEWS,
+    super::audit_api::AUDIT,
+    super::audit_api::DISCLOSURES,
+    super::audit_api::REJECTS,
 ];
 
 /// Seconds since the Unix epoch.
@@ -476,7 +479,8 @@ impl Modify for SecuritySchemes {
         super::release_api::released, super::release_api::export,
         super::ui::index, super::ui::asset, super::ui_api::overview, super::ui_api::hits,
         super::ui_api::query, super::ui_api::inbox_policy, super::review_api::review,
-        super::review_api::unit_reviews),
+        super::review_api::unit_reviews, super::audit_api::audit_page,
+        super::audit_api::disclosures, super::audit_api::rejects),
     modifiers(&SecuritySchemes)
 )]
 struct ApiDoc;

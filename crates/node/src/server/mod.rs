@@ -3,6 +3,7 @@
 //! and a graceful shutdown that lets requests in flight finish.
 
 mod api;
+mod audit_api;
 mod auth;
 mod exchange_api;
 mod project_api;

@@ -40,6 +40,16 @@ const FILES: &[(&str, &str, &[u8])] = &[
         include_bytes!("../../ui/review.js"),
     ),
     (
+        "audit.js",
+        "text/javascript; charset=utf-8",
+        include_bytes!("../../ui/audit.js"),
+    ),
+    (
+        "widgets.js",
+        "text/javascript; charset=utf-8",
+        include_bytes!("../../ui/widgets.js"),
+    ),
+    (
         "dom.js",
         "text/javascript; charset=utf-8",
         include_bytes!("../../ui/dom.js"),
@@ -195,6 +205,28 @@ mod tests {
             }
         }
         assert!(asked > 100, "only {asked} messages found in the scripts");
+    }
+
+    /// The vocabularies the pages translate from the server's words: every audit action, every
+    /// level of an encoded comparison, every field of the model.
+    #[test]
+    fn the_catalogues_name_every_action_level_and_field() {
+        for lang in ["en.json", "es.json"] {
+            let catalogue: serde_json::Map<String, serde_json::Value> =
+                serde_json::from_slice(file(lang).unwrap().1).unwrap();
+            for a in enlace_audit::Action::ALL {
+                let key = format!("action.{}", a.as_str());
+                assert!(catalogue.contains_key(&key), "{lang}: {key}");
+            }
+            for f in enlace_link::Field::ALL {
+                let key = format!("mfield.{}", f.name());
+                assert!(catalogue.contains_key(&key), "{lang}: {key}");
+                for level in enlace_link::encoded::levels(f) {
+                    let key = format!("lvl.{level}");
+                    assert!(catalogue.contains_key(&key), "{lang}: {key}");
+                }
+            }
+        }
     }
 
     #[test]

@@ -61,6 +61,21 @@ pub struct Overview {
     /// Follow-up requests waiting for a decision (approvers only; absent for other roles).
     pub inbox_pending: Option<usize>,
     pub audit: AuditStatus,
+    /// At a linkage unit: the projects it runs, with their uploads and latest run (counts only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hosted: Option<Vec<HostedProject>>,
+}
+
+/// A project as the linkage unit that runs it sees it: holders, their current uploads (record
+/// counts) and the runs, never a record.
+#[derive(Serialize, ToSchema)]
+pub struct HostedProject {
+    pub id: String,
+    pub initiator: String,
+    pub holders: Vec<String>,
+    pub uploads: Vec<crate::project::unit::HolderUpload>,
+    /// Newest first.
+    pub runs: Vec<crate::project::unit::RunState>,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -143,20 +158,39 @@ pub(super) async fn overview(
         let dir = ctx.dir();
         let (sources, imports) = store_summary(dir)?;
         let projects = local_projects(dir);
-        let key = ctx.identity().ed25519_public();
-        let report = enlace_audit::verify(&dir.audit(), &key, enlace_audit::Signatures::Newest)
-            .map_err(|e| e.to_string())?;
-        let audit = AuditStatus {
-            entries: report.entries,
-            intact: report.is_intact(),
-            problems: report.problems.len(),
-            last_at: report.last_at.map(|t| t.to_rfc3339()),
-        };
+        let audit = audit_status(dir, ctx)?;
         Ok::<_, String>((sources, imports, projects, audit))
     })
     .await?
     .map_err(|e| ApiError::internal("overview", e))?;
+    let hosted = match &state.projects {
+        Some(projects) => {
+            let store = projects.store.clone();
+            let found = tokio::task::spawn_blocking(move || {
+                let s = super::lock(&store);
+                let mut out = Vec::new();
+                for spec in s.all_projects()? {
+                    let mut runs = s.runs(&spec.id)?;
+                    runs.sort_by_key(|r| std::cmp::Reverse(r.run));
+                    out.push(HostedProject {
+                        uploads: s.current_uploads(&spec.id)?,
+                        runs,
+                        id: spec.id,
+                        initiator: spec.initiator,
+                        holders: spec.holders,
+                    });
+                }
+                Ok::<_, crate::project::unit::UnitError>(out)
+            })
+            .await
+            .map_err(|e| ApiError::internal("projects", e))?
+            .map_err(|e| ApiError::internal("projects", e))?;
+            Some(found)
+        }
+        None => None,
+    };
     Ok(Json(Overview {
+        hosted,
         node: state.node_id.to_string(),
         country: state.country.to_string(),
         node_role: match state.role {
@@ -171,6 +205,22 @@ pub(super) async fn overview(
         inbox_pending,
         audit,
     }))
+}
+
+/// The audit chain's state: entries, whether every link and the newest signature check.
+pub(super) fn audit_status(
+    dir: &NodeDir,
+    ctx: &super::release_api::ReleaseCtx,
+) -> Result<AuditStatus, String> {
+    let key = ctx.identity().ed25519_public();
+    let report = enlace_audit::verify(&dir.audit(), &key, enlace_audit::Signatures::Newest)
+        .map_err(|e| e.to_string())?;
+    Ok(AuditStatus {
+        entries: report.entries,
+        intact: report.is_intact(),
+        problems: report.problems.len(),
+        last_at: report.last_at.map(|t| t.to_rfc3339()),
+    })
 }
 
 fn store_summary(dir: &NodeDir) -> Result<(Vec<SourceRow>, Vec<ImportRow>), String> {
@@ -627,6 +677,12 @@ pub(super) fn routes() -> axum::Router<AppState> {
         .route(QUERY, post(query))
         .route(INBOX_POLICY, get(inbox_policy))
         .route(super::review_api::REVIEWS, post(super::review_api::review))
+        .route(super::audit_api::AUDIT, get(super::audit_api::audit_page))
+        .route(
+            super::audit_api::DISCLOSURES,
+            get(super::audit_api::disclosures),
+        )
+        .route(super::audit_api::REJECTS, get(super::audit_api::rejects))
         .route(
             super::review_api::UNIT_REVIEWS,
             post(super::review_api::unit_reviews),

@@ -40,6 +40,7 @@ mod policy_cmd;
 mod project_cmd;
 mod query_cmd;
 mod release_cmd;
+mod review_cmd;
 mod status;
 
 use anyhow::Result;
@@ -112,6 +113,9 @@ enum Command {
     /// allows, or reject a false hit (an approver, signed in to this node's server).
     Decide(release_cmd::DecideArgs),
     /// What partners released to this node (each read audited), or the export of one release.
+    /// Record a clerical decision on one of this node's hits (accept, reject, unsure) with a
+    /// reason; the linkage unit applies it to the next run.
+    Review(review_cmd::ReviewArgs),
     Released(release_cmd::ReleasedArgs),
     /// Which of this node's records a linkage project's references stand for.
     #[command(subcommand)]
@@ -191,6 +195,7 @@ fn run(command: Command) -> Result<()> {
         Command::Inbox(args) => exchange_cmd::inbox(args),
         Command::Decide(args) => release_cmd::decide(args),
         Command::Released(args) => release_cmd::released(args),
+        Command::Review(args) => review_cmd::review(args),
         Command::References(command) => release_cmd::references(command),
         Command::Network(args) => network::run(args),
         Command::Project(command) => project_cmd::run(command),

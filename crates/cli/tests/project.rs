@@ -878,11 +878,30 @@ fn hits_carry_their_evidence_and_clerical_reviews_feed_the_next_run() {
     let mut unknown = accepted.clone();
     unknown["partner_ref"] = serde_json::json!(format!("r-{}", "0".repeat(24)));
     assert_eq!(review(&ana, &unknown, "accept", "x").status, 404);
-    for (r, decision) in [(accepted, "accept"), (rejected, "reject")] {
-        let out = review(&ana, r, decision, "checked the case files");
-        assert_eq!(out.status, 200, "{}", body(&out));
-        assert_eq!(out.json().unwrap()["sent"], true, "{}", body(&out));
-    }
+    let out = review(&ana, accepted, "accept", "checked the case files");
+    assert_eq!(out.status, 200, "{}", body(&out));
+    assert_eq!(out.json().unwrap()["sent"], true, "{}", body(&out));
+    // The same from the command line.
+    let said = run_ok(
+        signed_in(&[
+            "review",
+            "--user",
+            "ana",
+            "--project",
+            PROJECT,
+            "--opaque",
+            rejected["opaque"].as_str().unwrap(),
+            "--partner-ref",
+            rejected["partner_ref"].as_str().unwrap(),
+            "--decision",
+            "reject",
+            "--reason",
+            "checked the case files",
+            "--dir",
+        ])
+        .arg(fed.node("mx")),
+    );
+    assert!(said.contains("sent to the linkage unit"), "{said}");
     assert_eq!(audit_count(&fed.node("mx"), "review"), 2);
     assert_eq!(audit_count(&fed.lu, "review"), 2);
     // The reason stays at MX: neither the unit's store nor its audit has it.

@@ -131,9 +131,9 @@ await step("the sign-in form is reachable by keyboard, with labels and a visible
 });
 
 const menus = {
-  analyst: ["Overview", "Hits", "Released data"],
+  analyst: ["Overview", "Hits", "Requests sent", "Released data"],
   approver: ["Overview", "Inbox", "Audit"],
-  officer: ["Overview", "Released data", "Border query"],
+  officer: ["Overview", "Requests sent", "Released data", "Border query"],
   admin: ["Overview", "Audit"],
 };
 for (const [role, items] of Object.entries(menus)) {

@@ -12,6 +12,24 @@ async function downloaded(page, click) {
 }
 
 export async function reviewAndAuditSteps({ step, signedIn, shot, call, PROJECT }) {
+  await step("the MX outbox lists the request, answered, with its handling code; approvers may not read it", async () => {
+    const page = await signedIn("mx", "analyst");
+    await page.getByRole("navigation").getByRole("link", { name: "Requests sent" }).click();
+    const row = page.locator("[data-test=outbox] tbody tr[data-status=answered]").first();
+    await row.waitFor();
+    const text = await row.textContent();
+    assert.match(text, /GT/);
+    assert.match(text, /H2/);
+    assert.match(text, /smuggling/i);
+    await shot(page, "outbox");
+    await row.getByRole("link", { name: "See the answer" }).click();
+    await page.getByRole("heading", { level: 1, name: "Released data" }).waitFor();
+    await page.context().close();
+    const approver = await signedIn("gt", "approver");
+    assert.equal(await call(approver, "GET", "/api/v1/outbox"), 403);
+    await approver.context().close();
+  });
+
   await step("the MX analyst sees why a hit is a hit, as a waterfall of field weights", async () => {
     const page = await signedIn("mx", "analyst");
     await page.getByRole("navigation").getByRole("link", { name: "Hits" }).click();

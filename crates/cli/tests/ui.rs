@@ -286,7 +286,7 @@ fn the_web_ui_works_in_a_real_browser() {
     assert!(stdout.contains("all UI tests passed"), "{stdout}");
     for page in [
         "signin", "overview", "hits", "request", "inbox", "released", "query", "explain", "review",
-        "audit",
+        "audit", "outbox",
     ] {
         assert!(shots.join(format!("{page}.png")).exists(), "{page}.png");
     }

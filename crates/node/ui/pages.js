@@ -5,6 +5,7 @@ import { h, replace, field, select, uid } from "./dom.js";
 import { t, tk, fmtDate, fmtNumber } from "./i18n.js";
 import { api, signIn, go, download } from "./app.js";
 import { auditPage } from "./audit.js";
+import { outboxPage } from "./outbox.js";
 import { heading, status, table } from "./widgets.js";
 import { explanation, reviewForm, reviewBadge } from "./review.js";
 
@@ -615,6 +616,7 @@ export const PAGES = {
   "#/signin": { title: "signin.title", roles: ALL, inNav: false, render: signinPage },
   "#/overview": { title: "overview.title", roles: ALL, inNav: true, render: overviewPage },
   "#/hits": { title: "hits.title", roles: ["analyst"], inNav: true, render: hitsPage },
+  "#/outbox": { title: "outbox.title", roles: ["analyst", "officer"], inNav: true, render: outboxPage },
   "#/inbox": { title: "inbox.title", roles: ["approver"], inNav: true, render: inboxPage },
   "#/released": { title: "released.title", roles: ["analyst", "officer"], inNav: true, render: releasedPage },
   "#/query": { title: "query.title", roles: ["officer"], inNav: true, render: queryPage },

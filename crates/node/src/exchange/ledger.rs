@@ -75,6 +75,15 @@ pub struct Sent {
     pub request: FollowUpRequest,
 }
 
+/// A request this node sent, as its outbox lists it.
+#[derive(Debug, Clone)]
+pub struct SentRow {
+    pub id: String,
+    /// Seconds since the Unix epoch.
+    pub sent_at: i64,
+    pub sent: Sent,
+}
+
 /// A release (or rejection) held at the requester.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct ReleasedItem {
@@ -312,6 +321,41 @@ impl Ledger {
             params![id, status],
         )?;
         Ok(())
+    }
+
+    /// The requests this node sent, newest first: (id, sent at, the request and its status).
+    pub fn sent_list(&self, limit: usize) -> Result<Vec<SentRow>, LedgerError> {
+        let mut stmt = self.conn.prepare(
+            "SELECT id, peer, sent_at, status, envelope FROM sent_requests
+             ORDER BY sent_at DESC, id LIMIT ?1",
+        )?;
+        let rows = stmt
+            .query_map([limit as i64], |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, i64>(2)?,
+                    r.get::<_, String>(3)?,
+                    r.get::<_, String>(4)?,
+                ))
+            })?
+            .collect::<Result<Vec<_>, _>>()?;
+        rows.into_iter()
+            .map(|(id, peer, sent_at, status, text)| {
+                let env = envelope_of(&text)?;
+                let request = serde_json::from_value(env.body)
+                    .map_err(|e| LedgerError::Store(format!("sent request {id}: {e}")))?;
+                Ok(SentRow {
+                    id,
+                    sent_at,
+                    sent: Sent {
+                        peer,
+                        status,
+                        request,
+                    },
+                })
+            })
+            .collect()
     }
 
     /// A request this node sent.

@@ -125,7 +125,8 @@ pub(super) fn router(state: AppState) -> Router {
         )
         .route(
             super::release_api::OUTBOX,
-            axum::routing::post(super::release_api::send_request),
+            axum::routing::post(super::release_api::send_request)
+                .get(super::outbox_api::sent_requests),
         )
         .route(
             super::release_api::DECISION,
@@ -475,7 +476,8 @@ impl Modify for SecuritySchemes {
         super::project_api::secret, super::project_api::put_chunk, super::project_api::upload_state,
         super::project_api::complete, super::project_api::run, super::project_api::results,
         super::query_api::query,
-        super::release_api::send_request, super::release_api::decide,
+        super::release_api::send_request, super::outbox_api::sent_requests,
+        super::release_api::decide,
         super::release_api::released, super::release_api::export,
         super::ui::index, super::ui::asset, super::ui_api::overview, super::ui_api::hits,
         super::ui_api::query, super::ui_api::inbox_policy, super::review_api::review,

@@ -45,6 +45,11 @@ const FILES: &[(&str, &str, &[u8])] = &[
         include_bytes!("../../ui/audit.js"),
     ),
     (
+        "outbox.js",
+        "text/javascript; charset=utf-8",
+        include_bytes!("../../ui/outbox.js"),
+    ),
+    (
         "widgets.js",
         "text/javascript; charset=utf-8",
         include_bytes!("../../ui/widgets.js"),

@@ -7,6 +7,7 @@ use std::fmt;
 use std::num::NonZeroU32;
 use std::str::FromStr;
 
+use compact_str::CompactString;
 use rayon::prelude::*;
 use rustc_hash::FxHashMap;
 use serde::{Deserialize, Serialize};
@@ -244,11 +245,13 @@ pub struct Edge {
     pub origin: Option<OriginIx>,
 }
 
-/// An edge as given to an [`Update`], naming its ends by id.
+/// An edge as given to an [`Update`], naming its ends by id. Ids of up to 24 bytes (most of
+/// them: a phone, a record key) are held inline, so a batch of millions of edges does not make
+/// millions of small allocations.
 #[derive(Clone, Debug, PartialEq)]
 pub struct EdgeInput {
-    pub src: String,
-    pub dst: String,
+    pub src: CompactString,
+    pub dst: CompactString,
     pub kind: EdgeKind,
     pub weight: f64,
     pub time: Option<i64>,
@@ -288,8 +291,8 @@ impl Update {
         time: Option<i64>,
     ) -> &mut Self {
         self.edges.push(EdgeInput {
-            src: src.to_owned(),
-            dst: dst.to_owned(),
+            src: src.into(),
+            dst: dst.into(),
             kind,
             weight,
             time,
@@ -308,8 +311,8 @@ impl Update {
         origin: Provenance,
     ) -> &mut Self {
         self.edges.push(EdgeInput {
-            src: src.to_owned(),
-            dst: dst.to_owned(),
+            src: src.into(),
+            dst: dst.into(),
             kind,
             weight: 1.0,
             time,
@@ -340,7 +343,9 @@ pub struct Applied {
 #[derive(Clone, Debug)]
 pub struct Graph {
     nodes: Vec<Node>,
-    index: FxHashMap<String, NodeIx>,
+    /// Ids to indices; the keys are inline (up to 24 bytes), so a lookup compares the key
+    /// without following a pointer to it.
+    index: FxHashMap<CompactString, NodeIx>,
     edges: Vec<Edge>,
     /// Provenances of released edges, which name them by [`OriginIx`].
     origins: Vec<Provenance>,
@@ -374,12 +379,12 @@ impl Graph {
     /// country, label or time are filled from the batch, present ones are kept.
     pub fn apply(&mut self, update: Update) -> Result<Applied> {
         // Validation pass: new ids, kind conflicts, edge ends, weights, self-loops.
-        let mut new_index: FxHashMap<String, NodeIx> = FxHashMap::default();
+        let mut new_index: FxHashMap<CompactString, NodeIx> = FxHashMap::default();
         new_index.reserve(update.nodes.len());
         let mut new_nodes: Vec<Node> = Vec::with_capacity(update.nodes.len());
         let mut fills: Vec<(NodeIx, Node)> = Vec::new();
         for node in update.nodes {
-            if let Some(&ix) = self.index.get(&node.id) {
+            if let Some(&ix) = self.index.get(node.id.as_str()) {
                 let first = self.nodes[ix as usize].kind;
                 if first != node.kind {
                     return Err(GraphError::ConflictingNode {
@@ -389,7 +394,7 @@ impl Graph {
                     });
                 }
                 fills.push((ix, node));
-            } else if let Some(&ix) = new_index.get(&node.id) {
+            } else if let Some(&ix) = new_index.get(node.id.as_str()) {
                 let slot = &mut new_nodes[ix as usize - self.nodes.len()];
                 if slot.kind != node.kind {
                     return Err(GraphError::ConflictingNode {
@@ -402,7 +407,7 @@ impl Graph {
             } else {
                 let ix = NodeIx::try_from(self.nodes.len() + new_nodes.len())
                     .map_err(|_| GraphError::TooLarge)?;
-                new_index.insert(node.id.clone(), ix);
+                new_index.insert(node.id.as_str().into(), ix);
                 new_nodes.push(node);
             }
         }
@@ -447,12 +452,12 @@ impl Graph {
             let src = resolve(&e.src)?;
             let dst = resolve(&e.dst)?;
             if src == dst {
-                return Err(GraphError::SelfLoop(e.src.clone()));
+                return Err(GraphError::SelfLoop(e.src.to_string()));
             }
             if !(e.weight.is_finite() && e.weight > 0.0) {
                 return Err(GraphError::BadWeight {
-                    src: e.src.clone(),
-                    dst: e.dst.clone(),
+                    src: e.src.to_string(),
+                    dst: e.dst.to_string(),
                     weight: e.weight,
                 });
             }
@@ -534,17 +539,17 @@ impl Graph {
         if NodeIx::try_from(n).is_err() || u32::try_from(edges.len()).is_err() {
             return Err(GraphError::TooLarge);
         }
-        let mut index: FxHashMap<String, NodeIx> = FxHashMap::default();
+        let mut index: FxHashMap<CompactString, NodeIx> = FxHashMap::default();
         index.reserve(n);
         for (i, node) in nodes.iter().enumerate() {
-            if let Some(&first) = index.get(&node.id) {
+            if let Some(&first) = index.get(node.id.as_str()) {
                 return Err(GraphError::ConflictingNode {
                     id: node.id.clone(),
                     first: nodes[first as usize].kind,
                     second: node.kind,
                 });
             }
-            index.insert(node.id.clone(), i as NodeIx);
+            index.insert(node.id.as_str().into(), i as NodeIx);
         }
         for e in &edges {
             crate::csr::check_ix(e.src, n)?;
@@ -800,8 +805,8 @@ impl Graph {
         for e in &self.edges {
             if keep[e.src as usize] && keep[e.dst as usize] && edge_ok(e) {
                 up.edges.push(EdgeInput {
-                    src: self.nodes[e.src as usize].id.clone(),
-                    dst: self.nodes[e.dst as usize].id.clone(),
+                    src: self.nodes[e.src as usize].id.as_str().into(),
+                    dst: self.nodes[e.dst as usize].id.as_str().into(),
                     kind: e.kind,
                     weight: e.weight,
                     time: e.time,

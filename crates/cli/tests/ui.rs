@@ -247,6 +247,85 @@ fn the_web_ui_works_in_a_real_browser() {
         as_(mx, "admin", Request::get("/api/v1/imports/999/rejects")).status,
         404
     );
+    // Every endpoint a person calls, as every role: the roles it names get past the role
+    // check (whatever they then get for a made-up id or body), every other role gets 403.
+    let project_q = format!("/api/v1/hits?project={PROJECT}");
+    let zeros = format!("r-{}", "0".repeat(24));
+    // Bodies that pass parsing, so that the role check is what answers; for an allowed role
+    // each names something that does not exist (a peer, a request, a hit), so nothing happens.
+    let query_body = serde_json::json!({"project": PROJECT, "person": {"given": "Zacarías", "surname1": "Xochiquetzal"}});
+    let decision_body = serde_json::json!({"outcome": "reject", "reason": "no"});
+    let request_body = serde_json::json!({
+        "peer": "zz", "hit": {"project": PROJECT, "partner_reference": zeros}, "purpose": "p",
+        "offence": "kidnapping", "legal_basis": "b", "handling": "H0", "fields": ["surnames"],
+    });
+    let review_body = serde_json::json!({
+        "project": PROJECT, "opaque": zeros, "partner_ref": zeros, "decision": "accept", "reason": "x",
+    });
+    type Case<'a> = (
+        &'a str,
+        &'a str,
+        Option<&'a serde_json::Value>,
+        &'a [&'a str],
+    );
+    let matrix: Vec<Case> = vec![
+        ("GET", "/api/v1/me", None, &ROLES),
+        ("GET", "/api/v1/overview", None, &ROLES),
+        ("GET", "/api/v1/users", None, &["admin"]),
+        ("GET", &project_q, None, &["analyst"]),
+        ("POST", "/api/v1/query", Some(&query_body), &["officer"]),
+        ("GET", "/api/v1/inbox", None, &["approver"]),
+        ("GET", "/api/v1/inbox/x/policy", None, &["approver"]),
+        (
+            "POST",
+            "/api/v1/inbox/x/decision",
+            Some(&decision_body),
+            &["approver"],
+        ),
+        ("GET", "/api/v1/outbox", None, &["analyst", "officer"]),
+        (
+            "POST",
+            "/api/v1/outbox",
+            Some(&request_body),
+            &["analyst", "officer"],
+        ),
+        ("GET", "/api/v1/released", None, &["analyst", "officer"]),
+        (
+            "GET",
+            "/api/v1/released/x/export",
+            None,
+            &["analyst", "officer"],
+        ),
+        ("POST", "/api/v1/reviews", Some(&review_body), &["analyst"]),
+        ("GET", "/api/v1/audit", None, &["approver", "admin"]),
+        (
+            "GET",
+            "/api/v1/audit/disclosures",
+            None,
+            &["approver", "admin"],
+        ),
+        ("GET", "/api/v1/imports/1/rejects", None, &["admin"]),
+    ];
+    let tokens: Vec<(&str, String)> = ROLES.iter().map(|r| (*r, token(mx, r))).collect();
+    for (method, path, body_json, allowed) in &matrix {
+        for (role, bearer) in &tokens {
+            let role = *role;
+            let request = match body_json {
+                None => Request::get(path),
+                Some(b) => Request::post_json(path, b.to_string()),
+            };
+            let got = mx.call(request.bearer(bearer));
+            if allowed.contains(&role) {
+                assert!(
+                    ![401, 403].contains(&got.status),
+                    "{role} {method} {path}: {}",
+                    body(&got)
+                );
+            } else {
+                assert_eq!(got.status, 403, "{role} {method} {path}: {}", body(&got));
+            }
+        }
+    }
     // A refused action is on the record (the hits read by an approver, above).
     assert!(audit_count(&node("mx"), "refusal") >= 6);
     assert!(audit_count(&node("mx"), "hit") >= 1);

@@ -35,11 +35,7 @@ fn store_err(e: rusqlite::Error) -> EnvelopeError {
 
 impl Inbox {
     pub fn open(path: &Path) -> Result<Inbox, EnvelopeError> {
-        let conn = Connection::open(path).map_err(store_err)?;
-        conn.pragma_update(None, "journal_mode", "WAL")
-            .map_err(store_err)?;
-        conn.busy_timeout(std::time::Duration::from_secs(10))
-            .map_err(store_err)?;
+        let conn = super::connect(path).map_err(store_err)?;
         conn.execute_batch(
             "CREATE TABLE IF NOT EXISTS requests (
                  id          TEXT PRIMARY KEY,

@@ -127,12 +127,9 @@ impl Ledger {
         // The inbox's and the replay store's tables, which transactions here touch too.
         drop(Inbox::open(path)?);
         drop(ReplayGuard::open(path)?);
-        let conn = Connection::open(path)?;
-        conn.pragma_update(None, "journal_mode", "WAL")?;
-        conn.pragma_update(None, "synchronous", "FULL")?;
+        let conn = super::connect(path)?;
         // Deleted releases are overwritten in the file, not left in free pages.
         conn.pragma_update(None, "secure_delete", "ON")?;
-        conn.busy_timeout(std::time::Duration::from_secs(10))?;
         conn.execute_batch(
             "CREATE TABLE IF NOT EXISTS outbox (
                  id           TEXT PRIMARY KEY,

@@ -15,3 +15,14 @@ pub use inbox::{Inbox, InboxItem};
 pub use ledger::{Ledger, LedgerError, ReleasedItem, ResolveReference};
 pub use release::{Choice, Outcome, ReleaseBody};
 pub use request::{FollowUpRequest, HandlingCode, HitRef, RequestError};
+
+/// Opens the node's exchange file as every part of it does: write-ahead log, each commit synced
+/// (`synchronous = FULL`: a request, a release or a review acknowledged survives a power cut),
+/// and a wait of up to ten seconds for another connection's write.
+pub fn connect(path: &std::path::Path) -> rusqlite::Result<rusqlite::Connection> {
+    let conn = rusqlite::Connection::open(path)?;
+    conn.pragma_update(None, "journal_mode", "WAL")?;
+    conn.pragma_update(None, "synchronous", "FULL")?;
+    conn.busy_timeout(std::time::Duration::from_secs(10))?;
+    Ok(conn)
+}

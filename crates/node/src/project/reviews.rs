@@ -39,10 +39,7 @@ pub struct ReviewBook {
 impl ReviewBook {
     /// Opens (creating its table in) the node's exchange file.
     pub fn open(path: &Path) -> Result<ReviewBook, ReviewError> {
-        let conn = Connection::open(path)?;
-        conn.pragma_update(None, "journal_mode", "WAL")?;
-        conn.pragma_update(None, "synchronous", "FULL")?;
-        conn.busy_timeout(std::time::Duration::from_secs(10))?;
+        let conn = crate::exchange::connect(path)?;
         conn.execute_batch(
             "CREATE TABLE IF NOT EXISTS reviews (
                  project     TEXT NOT NULL,

@@ -12,6 +12,7 @@ import assert from "node:assert/strict";
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { chromium } from "playwright-core";
+import { explorerSteps } from "./explorer.mjs";
 
 const nodes = JSON.parse(process.env.ENLACE_UI_NODES ?? "{}");
 const password = process.env.ENLACE_UI_PASSWORD ?? "";
@@ -130,7 +131,7 @@ await step("the sign-in form is reachable by keyboard, with labels and a visible
 });
 
 const menus = {
-  analyst: ["Overview", "Hits", "Released data"],
+  analyst: ["Overview", "Hits", "Released data", "Network"],
   approver: ["Overview", "Inbox"],
   officer: ["Overview", "Released data", "Border query"],
   admin: ["Overview"],
@@ -291,6 +292,8 @@ await step("a role is refused what it may not do, in the page and at the server"
   assert.equal(await call(admin, "GET", `/api/v1/hits?project=${PROJECT}`), 403);
   await admin.context().close();
 });
+
+await explorerSteps({ step, signedIn, shot, call, nodes });
 
 await step("no script error and no content-security-policy violation on any page", async () => {
   assert.deepEqual(problems, []);

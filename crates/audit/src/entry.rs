@@ -29,10 +29,12 @@ pub enum Action {
     ReleaseReceived,
     /// A requested field the owner's policy or approver did not release, with the reason.
     Withheld,
+    /// An analyst read the node's network (summary, a community, an ego network, a path).
+    GraphRead,
 }
 
 impl Action {
-    pub const ALL: [Action; 16] = [
+    pub const ALL: [Action; 17] = [
         Action::SignIn,
         Action::SignInRefused,
         Action::Query,
@@ -49,6 +51,7 @@ impl Action {
         Action::RequestSent,
         Action::ReleaseReceived,
         Action::Withheld,
+        Action::GraphRead,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -69,6 +72,7 @@ impl Action {
             Action::RequestSent => "request_sent",
             Action::ReleaseReceived => "release_received",
             Action::Withheld => "withheld",
+            Action::GraphRead => "graph_read",
         }
     }
 

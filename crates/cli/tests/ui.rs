@@ -12,6 +12,7 @@
 //! `docs/screenshots/`.
 
 mod common;
+mod explorer;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -219,6 +220,7 @@ fn the_web_ui_works_in_a_real_browser() {
     // A refused action is on the record (the hits read by an approver, above).
     assert!(audit_count(&node("mx"), "refusal") >= 6);
     assert!(audit_count(&node("mx"), "hit") >= 1);
+    explorer::server_side(mx, &node("mx"), |role| token(mx, role));
 
     // ----- the browser -----
     let Some(chromium) = chromium else { return };

@@ -4,6 +4,7 @@
 import { h, replace, field, select, uid } from "./dom.js";
 import { t, tk, fmtDate, fmtNumber } from "./i18n.js";
 import { api, signIn, go } from "./app.js";
+import { explorerPage } from "./explorer.js";
 
 const ALL = ["analyst", "approver", "officer", "admin"];
 const OFFENCES = [
@@ -567,4 +568,5 @@ export const PAGES = {
   "#/inbox": { title: "inbox.title", roles: ["approver"], inNav: true, render: inboxPage },
   "#/released": { title: "released.title", roles: ["analyst", "officer"], inNav: true, render: releasedPage },
   "#/query": { title: "query.title", roles: ["officer"], inNav: true, render: queryPage },
+  "#/explorer": { title: "nav.explorer", roles: ["analyst"], inNav: true, render: explorerPage },
 };

@@ -18,6 +18,7 @@
 //! | … | `/api/v1/projects…` | peer nodes at a linkage unit: see `project_api` |
 //! | GET | `/`, `/ui/{file}` | anyone: the web UI's files (`ui`) |
 //! | … | `/api/v1/overview`, `hits`, `query`, `inbox/{id}/policy` | people, by role: see `ui_api` |
+//! | GET | `/api/v1/network`, `network/community/{id}`, `ego`, `path`, `export/{file}` | analysts: see `network_api` |
 
 use std::time::Instant;
 
@@ -44,7 +45,7 @@ pub const NODE_PING: &str = "/api/v1/node/ping";
 pub const OPENAPI: &str = "/api/v1/openapi.json";
 
 /// Every path the server routes; the OpenAPI document must describe exactly these.
-pub const PATHS: [&str; 27] = [
+pub const PATHS: [&str; 33] = [
     HEALTH,
     SESSION,
     ME,
@@ -68,10 +69,16 @@ pub const PATHS: [&str; 27] = [
     super::release_api::RELEASED_EXPORT,
     super::ui::INDEX,
     super::ui::ASSET,
+    super::ui::VENDOR,
     super::ui_api::OVERVIEW,
     super::ui_api::HITS,
     super::ui_api::QUERY,
     super::ui_api::INBOX_POLICY,
+    super::network_api::SUMMARY,
+    super::network_api::COMMUNITY,
+    super::network_api::EGO,
+    super::network_api::PATH,
+    super::network_api::EXPORT,
 ];
 
 /// Seconds since the Unix epoch.
@@ -135,6 +142,7 @@ pub(super) fn router(state: AppState) -> Router {
             get(super::release_api::export),
         )
         .merge(super::ui_api::routes())
+        .merge(super::network_api::routes())
         .layer(axum::extract::DefaultBodyLimit::max(max_body))
         .layer(tower_http::limit::RequestBodyLimitLayer::new(max_body))
         .layer(middleware::from_fn(move |request: Request, next: Next| {
@@ -472,8 +480,10 @@ impl Modify for SecuritySchemes {
         super::query_api::query,
         super::release_api::send_request, super::release_api::decide,
         super::release_api::released, super::release_api::export,
-        super::ui::index, super::ui::asset, super::ui_api::overview, super::ui_api::hits,
-        super::ui_api::query, super::ui_api::inbox_policy),
+        super::ui::index, super::ui::asset, super::ui::vendor, super::ui_api::overview, super::ui_api::hits,
+        super::ui_api::query, super::ui_api::inbox_policy,
+        super::network_api::summary, super::network_api::community, super::network_api::ego,
+        super::network_api::path, super::network_api::export),
     modifiers(&SecuritySchemes)
 )]
 struct ApiDoc;

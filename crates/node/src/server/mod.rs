@@ -5,6 +5,7 @@
 mod api;
 mod auth;
 mod exchange_api;
+mod network_api;
 mod project_api;
 mod query_api;
 mod rate;

@@ -118,7 +118,6 @@ export async function explorerSteps({ step, signedIn, shot, call }) {
     await page.getByLabel("Colorear por").waitFor();
     await page.getByRole("button", { name: "Buscar ruta" }).waitFor();
     await page.getByRole("img", { name: /Grafo de la red con \d+ nodos/ }).waitFor();
-    await page.getByLabel("Language").selectOption("en");
     await page.context().close();
 
     // Other roles are refused the explorer, at the page and at the server.

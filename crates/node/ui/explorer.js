@@ -47,6 +47,15 @@ function cytoscapeLib() {
   return loading;
 }
 
+/**
+ * Cytoscape adds a <style> element for its container unless an element with this id exists;
+ * the policy forbids inline style, so style.css carries the rule and this marker stands in.
+ */
+function markStylesheet() {
+  const id = "__________cytoscape_stylesheet";
+  if (!document.getElementById(id)) document.head.appendChild(h("meta", { id, name: "cytoscape-style", content: "style.css" }));
+}
+
 /** A file from the API, fetched with the session token (never put in a URL), as a Blob. */
 async function fetchBlob(path) {
   const token = sessionStorage.getItem("enlace.token");
@@ -114,9 +123,10 @@ const STYLE = [
     "text-background-color": "#ffffff", "text-background-opacity": 0.7,
   } },
   { selector: "edge", style: { width: 1, "line-color": "#9ca3af", "curve-style": "haystack", "haystack-radius": 0, opacity: 0.8 } },
-  { selector: "node[handling]", style: { shape: "diamond" } },
+  { selector: "node[?handling]", style: { shape: "diamond" } },
   { selector: ":selected", style: { "border-width": 3, "border-color": "#111827" } },
-  { selector: ".path", style: { "line-color": "#b45309", width: 5, "border-width": 5, "border-color": "#b45309", "z-index": 99 } },
+  { selector: "edge.path", style: { "line-color": "#b45309", width: 5, "z-index": 99 } },
+  { selector: "node.path", style: { "border-width": 5, "border-color": "#b45309", "z-index": 99 } },
   { selector: ".later", style: { display: "none" } },
 ];
 
@@ -323,6 +333,7 @@ export async function explorerPage(main) {
   async function draw(view, name) {
     const cytoscape = await cytoscapeLib();
     if (!main.isConnected) return;
+    markStylesheet();
     section.hidden = false;
     if (state.cy) state.cy.destroy();
     const big = view.nodes.length > BIG;

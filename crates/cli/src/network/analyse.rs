@@ -338,12 +338,10 @@ pub fn cotravel(args: CoTravelArgs) -> Result<()> {
         added = applied.new_edges;
         let dir = args.graph.file(GRAPH_DIR);
         persist::save(&g, &dir).with_context(|| format!("saving {}", dir.display()))?;
-        for stale in [COMMUNITIES_FILE, CENTRALITY_FILE] {
-            let p = args.graph.file(stale);
-            if p.exists() {
-                std::fs::remove_file(&p).with_context(|| format!("removing {}", p.display()))?;
-            }
-        }
+        args.graph
+            .saved()
+            .remove_analyses()
+            .context("removing the stale communities.csv and centrality.csv")?;
     }
     if args.json {
         outln!(

@@ -425,12 +425,9 @@ pub fn build(args: &BuildArgs) -> Result<Summary> {
     write_applied(&out.join(APPLIED_FILE), &applied)?;
     write_sources(&out.join(SOURCES_FILE), &sources)?;
     // Analyses of the previous graph no longer describe this one.
-    for stale in [super::COMMUNITIES_FILE, super::CENTRALITY_FILE] {
-        let p = out.join(stale);
-        if p.exists() {
-            std::fs::remove_file(&p).with_context(|| format!("removing {}", p.display()))?;
-        }
-    }
+    enlace_graph::SavedDir::new(&out)
+        .remove_analyses()
+        .context("removing the stale communities.csv and centrality.csv")?;
     s.seconds = started.elapsed().as_secs_f64();
     Ok(s)
 }

@@ -66,8 +66,11 @@ struct Loaded {
 /// What the cache was loaded from: the files' modification times.
 type Stamp = Vec<Option<SystemTime>>;
 
-fn cache() -> &'static Mutex<HashMap<PathBuf, (Stamp, Arc<Loaded>)>> {
-    static CACHE: OnceLock<Mutex<HashMap<PathBuf, (Stamp, Arc<Loaded>)>>> = OnceLock::new();
+/// Loaded graphs by network directory (one per node; tests serve several in one process).
+type Cache = Mutex<HashMap<PathBuf, (Stamp, Arc<Loaded>)>>;
+
+fn cache() -> &'static Cache {
+    static CACHE: OnceLock<Cache> = OnceLock::new();
     CACHE.get_or_init(Default::default)
 }
 

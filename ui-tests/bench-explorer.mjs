@@ -6,10 +6,11 @@
 //
 //   ENLACE_BIN=target/release/enlace node ui-tests/bench-explorer.mjs [people]
 //
-// CHROMIUM names the browser (default /usr/bin/chromium).
+// CHROMIUM names the browser (default /usr/bin/chromium). ENLACE_UI_DIR=crates/node/ui serves
+// the page's files from that directory instead of the binary's (to try a change unbuilt).
 
 import { spawn } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { chromium } from "playwright-core";
@@ -93,6 +94,13 @@ const browser = await chromium.launch({
 try {
   const context = await browser.newContext({ ignoreHTTPSErrors: true, viewport: { width: 1200, height: 900 } });
   const page = await context.newPage();
+  if (process.env.ENLACE_UI_DIR) {
+    await page.route(/\/ui\/.+\.(js|css|json)$/, (route) => {
+      const name = new URL(route.request().url()).pathname.slice("/ui/".length);
+      const type = name.endsWith(".css") ? "text/css" : name.endsWith(".json") ? "application/json" : "text/javascript";
+      route.fulfill({ body: readFileSync(join(process.env.ENLACE_UI_DIR, name)), contentType: type });
+    });
+  }
   await page.goto(`${url}/#/signin`);
   await page.getByLabel("User name").fill("mx-analyst");
   await page.getByLabel("Password").fill(password);

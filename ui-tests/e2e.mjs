@@ -13,6 +13,7 @@ import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { chromium } from "playwright-core";
 import { reviewAndAuditSteps } from "./review-audit.mjs";
+import { explorerSteps } from "./explorer.mjs";
 
 const nodes = JSON.parse(process.env.ENLACE_UI_NODES ?? "{}");
 const password = process.env.ENLACE_UI_PASSWORD ?? "";
@@ -131,7 +132,7 @@ await step("the sign-in form is reachable by keyboard, with labels and a visible
 });
 
 const menus = {
-  analyst: ["Overview", "Hits", "Requests sent", "Released data"],
+  analyst: ["Overview", "Hits", "Requests sent", "Released data", "Network"],
   approver: ["Overview", "Inbox", "Audit"],
   officer: ["Overview", "Requests sent", "Released data", "Border query"],
   admin: ["Overview", "Audit"],
@@ -293,6 +294,7 @@ await step("a role is refused what it may not do, in the page and at the server"
   await admin.context().close();
 });
 
+await explorerSteps({ step, signedIn, shot, call, nodes });
 await reviewAndAuditSteps({ step, signedIn, shot, call, PROJECT });
 
 await step("no script error and no content-security-policy violation on any page", async () => {

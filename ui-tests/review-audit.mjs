@@ -122,7 +122,7 @@ export async function reviewAndAuditSteps({ step, signedIn, shot, call, PROJECT 
     await page.locator("[data-test=audit-status]").filter({ hasText: "Chain intact" }).waitFor();
     await page.locator("[data-test=audit] tbody tr").first().waitFor();
     // Every action the tests took at MX, in the log (older pages fetched until all are seen).
-    const wanted = ["sign_in", "hit", "request_sent", "release_received", "read_released", "query", "review", "refusal"];
+    const wanted = ["sign_in", "hit", "request_sent", "release_received", "read_released", "query", "review", "refusal", "graph_read"];
     for (;;) {
       const seen = new Set(await page.locator("[data-test=audit] tbody tr").evaluateAll((rows) => rows.map((r) => r.dataset.action)));
       if (wanted.every((a) => seen.has(a))) break;

@@ -32,10 +32,12 @@ pub enum Action {
     /// A clerical decision on a hit (accept, reject, unsure), made at an agency and relayed to
     /// the linkage unit, where it feeds the next run.
     Review,
+    /// An analyst read the node's network (summary, a community, an ego network, a path).
+    GraphRead,
 }
 
 impl Action {
-    pub const ALL: [Action; 17] = [
+    pub const ALL: [Action; 18] = [
         Action::SignIn,
         Action::SignInRefused,
         Action::Query,
@@ -53,6 +55,7 @@ impl Action {
         Action::ReleaseReceived,
         Action::Withheld,
         Action::Review,
+        Action::GraphRead,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -74,6 +77,7 @@ impl Action {
             Action::ReleaseReceived => "release_received",
             Action::Withheld => "withheld",
             Action::Review => "review",
+            Action::GraphRead => "graph_read",
         }
     }
 

@@ -174,6 +174,7 @@ pub fn run(args: DemoArgs) -> Result<()> {
 
     crate::demo_linkage::run(&fed, &data)?;
     crate::demo_exchange::run(&fed)?;
+    crate::demo_network::run(&fed, &data)?;
 
     outln!(
         "\nDone in {:.1} s. Nodes: {}/nodes/{{us,mx,gt,lu}} (records, keys, audit logs, server.log); ground truth: {}/truth.",

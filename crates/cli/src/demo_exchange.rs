@@ -114,6 +114,8 @@ pub fn run(fed: &Federation) -> Result<()> {
         "birth_date",
         "nationality",
         "phones",
+        // Released encounters join the Mexican network (under H2: seen there, never exported).
+        "encounters",
     ];
     let mx = Signed::new(fed, "mx", Role::Analyst)?;
     let request = serde_json::json!({

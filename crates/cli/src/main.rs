@@ -27,6 +27,7 @@ mod audit_cmd;
 mod demo;
 mod demo_exchange;
 mod demo_linkage;
+mod demo_network;
 mod demo_nodes;
 mod encode;
 mod evaluate;

@@ -12,6 +12,7 @@
 //! `docs/screenshots/`.
 
 mod common;
+mod explorer;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -305,6 +306,26 @@ fn the_web_ui_works_in_a_real_browser() {
             &["approver", "admin"],
         ),
         ("GET", "/api/v1/imports/1/rejects", None, &["admin"]),
+        ("GET", "/api/v1/network", None, &["analyst"]),
+        ("GET", "/api/v1/network/community/0", None, &["analyst"]),
+        (
+            "GET",
+            "/api/v1/network/ego?node=x&depth=1",
+            None,
+            &["analyst"],
+        ),
+        (
+            "GET",
+            "/api/v1/network/path?from=x&to=y",
+            None,
+            &["analyst"],
+        ),
+        (
+            "GET",
+            "/api/v1/network/export/0.graphml",
+            None,
+            &["analyst"],
+        ),
     ];
     let tokens: Vec<(&str, String)> = ROLES.iter().map(|r| (*r, token(mx, r))).collect();
     for (method, path, body_json, allowed) in &matrix {
@@ -329,6 +350,7 @@ fn the_web_ui_works_in_a_real_browser() {
     // A refused action is on the record (the hits read by an approver, above).
     assert!(audit_count(&node("mx"), "refusal") >= 6);
     assert!(audit_count(&node("mx"), "hit") >= 1);
+    explorer::server_side(mx, &node("mx"), |role| token(mx, role));
 
     // ----- the browser -----
     let Some(chromium) = chromium else { return };

@@ -22,6 +22,7 @@ pub mod leiden;
 pub mod paths;
 pub mod persist;
 pub mod quality;
+pub mod saved;
 
 pub use brokerage::{Brokerage, brokerage};
 pub use centrality::{
@@ -42,3 +43,4 @@ pub use paths::{
     TemporalPath, TimeWindow, cheapest_path, ego_network, shortest_path, time_respecting_path,
 };
 pub use quality::{cpm, modularity, nmi};
+pub use saved::{Centrality, SavedDir, Shareable, shareable};

@@ -96,6 +96,11 @@ impl NodeDir {
     pub fn records(&self) -> PathBuf {
         self.root.join("records")
     }
+    /// The node's network (`enlace network build --node DIR` writes it; the explorer reads
+    /// it): `network/graph/`, `communities.csv`, `centrality.csv`.
+    pub fn network(&self) -> PathBuf {
+        self.root.join("network")
+    }
     pub fn run(&self) -> PathBuf {
         self.root.join("run")
     }

@@ -8,6 +8,7 @@ import { auditPage } from "./audit.js";
 import { outboxPage } from "./outbox.js";
 import { heading, status, table } from "./widgets.js";
 import { explanation, reviewForm, reviewBadge } from "./review.js";
+import { explorerPage } from "./explorer.js";
 
 const ALL = ["analyst", "approver", "officer", "admin"];
 const OFFENCES = [
@@ -621,4 +622,5 @@ export const PAGES = {
   "#/released": { title: "released.title", roles: ["analyst", "officer"], inNav: true, render: releasedPage },
   "#/query": { title: "query.title", roles: ["officer"], inNav: true, render: queryPage },
   "#/audit": { title: "audit.title", roles: ["approver", "admin"], inNav: true, render: auditPage },
+  "#/explorer": { title: "nav.explorer", roles: ["analyst"], inNav: true, render: explorerPage },
 };

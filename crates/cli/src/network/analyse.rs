@@ -10,9 +10,9 @@ use enlace_graph::export::{
     write_edges_csv, write_gexf, write_graphml, write_json, write_nodes_csv,
 };
 use enlace_graph::{
-    CoTravelConfig, Column, EdgeKind, Filter, Graph, LeidenConfig, NodeKind, Objective,
-    PageRankConfig, TimeWindow, Values, betweenness_sampled, co_travel, co_travel_edges,
-    ego_network, leiden, pagerank, persist, shortest_path, time_respecting_path,
+    Centrality, CoTravelConfig, EdgeKind, Filter, Graph, LeidenConfig, NodeKind, Objective,
+    PageRankConfig, TimeWindow, betweenness_sampled, co_travel, co_travel_edges, ego_network,
+    leiden, pagerank, persist, shareable, shortest_path, time_respecting_path,
 };
 use serde_json::json;
 
@@ -88,13 +88,9 @@ pub fn compute_communities(
     }
     let p = leiden(g.adjacency(), &args.config()?).context("finding communities")?;
     let path = dir.file(COMMUNITIES_FILE);
-    let mut w =
-        csv::Writer::from_path(&path).with_context(|| format!("writing {}", path.display()))?;
-    w.write_record(["id", "community"])?;
-    for (n, c) in g.nodes().iter().zip(&p.membership) {
-        w.write_record([n.id.as_str(), &c.to_string()])?;
-    }
-    w.flush()?;
+    dir.saved()
+        .write_communities(g, &p.membership)
+        .with_context(|| format!("writing {}", path.display()))?;
     Ok((p.membership, p.quality))
 }
 
@@ -172,12 +168,6 @@ pub struct CentralityArgs {
     pub json: bool,
 }
 
-pub struct Centrality {
-    pub degree: Vec<u32>,
-    pub pagerank: Vec<f64>,
-    pub betweenness: Vec<f64>,
-}
-
 pub fn compute_centrality(g: &Graph, pivots: usize, seed: u64) -> Result<Centrality> {
     let adj = g.adjacency();
     let n = g.node_count();
@@ -200,19 +190,10 @@ pub fn centrality(args: CentralityArgs) -> Result<()> {
     let g = args.graph.load()?;
     let c = compute_centrality(&g, args.pivots, args.seed)?;
     let path = args.graph.file(CENTRALITY_FILE);
-    let mut w =
-        csv::Writer::from_path(&path).with_context(|| format!("writing {}", path.display()))?;
-    w.write_record(["id", "kind", "degree", "pagerank", "betweenness"])?;
-    for (i, n) in g.nodes().iter().enumerate() {
-        w.write_record([
-            n.id.as_str(),
-            n.kind.as_str(),
-            &c.degree[i].to_string(),
-            &c.pagerank[i].to_string(),
-            &c.betweenness[i].to_string(),
-        ])?;
-    }
-    w.flush()?;
+    args.graph
+        .saved()
+        .write_centrality(&g, &c)
+        .with_context(|| format!("writing {}", path.display()))?;
     let mut order: Vec<usize> = (0..g.node_count())
         .filter(|&i| g.nodes()[i].kind == kind)
         .collect();
@@ -261,40 +242,9 @@ pub fn centrality(args: CentralityArgs) -> Result<()> {
 /// Reads `centrality.csv` when present.
 pub fn read_centrality(dir: &GraphDir, g: &Graph) -> Result<Option<Centrality>> {
     let path = dir.file(CENTRALITY_FILE);
-    if !path.exists() {
-        return Ok(None);
-    }
-    let n = g.node_count();
-    let mut c = Centrality {
-        degree: vec![0; n],
-        pagerank: vec![0.0; n],
-        betweenness: vec![0.0; n],
-    };
-    let mut seen = 0;
-    let mut r =
-        csv::Reader::from_path(&path).with_context(|| format!("reading {}", path.display()))?;
-    for (i, row) in r.records().enumerate() {
-        let line = i + 2;
-        let row = row.with_context(|| format!("{} line {line}", path.display()))?;
-        let bad = || {
-            anyhow::anyhow!(
-                "{} line {line}: malformed row; rerun centrality",
-                path.display()
-            )
-        };
-        let ix = g.ix(row.get(0).unwrap_or("")).map_err(|_| bad())? as usize;
-        c.degree[ix] = row.get(2).and_then(|x| x.parse().ok()).ok_or_else(bad)?;
-        c.pagerank[ix] = row.get(3).and_then(|x| x.parse().ok()).ok_or_else(bad)?;
-        c.betweenness[ix] = row.get(4).and_then(|x| x.parse().ok()).ok_or_else(bad)?;
-        seen += 1;
-    }
-    if seen != n {
-        bail!(
-            "{} does not cover the graph; rerun centrality",
-            path.display()
-        );
-    }
-    Ok(Some(c))
+    dir.saved()
+        .centrality(g)
+        .with_context(|| format!("reading {}", path.display()))
 }
 
 #[derive(Args)]
@@ -388,12 +338,10 @@ pub fn cotravel(args: CoTravelArgs) -> Result<()> {
         added = applied.new_edges;
         let dir = args.graph.file(GRAPH_DIR);
         persist::save(&g, &dir).with_context(|| format!("saving {}", dir.display()))?;
-        for stale in [COMMUNITIES_FILE, CENTRALITY_FILE] {
-            let p = args.graph.file(stale);
-            if p.exists() {
-                std::fs::remove_file(&p).with_context(|| format!("removing {}", p.display()))?;
-            }
-        }
+        args.graph
+            .saved()
+            .remove_analyses()
+            .context("removing the stale communities.csv and centrality.csv")?;
     }
     if args.json {
         outln!(
@@ -652,36 +600,10 @@ pub fn export(args: ExportArgs) -> Result<()> {
     let cent = read_centrality(&args.graph, &full)?;
     // Data a partner released under H2 (no onward sharing) is left out of every format; the
     // per-node columns follow the nodes that stay.
-    let (g, left) = full.shareable()?;
-    let g: &Graph = &g;
-    let keep: Vec<usize> = g
-        .nodes()
-        .iter()
-        .map(|n| full.ix(&n.id).map(|i| i as usize))
-        .collect::<enlace_graph::Result<_>>()?;
-    let comm = comm.map(|m| keep.iter().map(|&i| m[i]).collect::<Vec<u32>>());
-    let cent = cent.map(|c| Centrality {
-        degree: keep.iter().map(|&i| c.degree[i]).collect(),
-        pagerank: keep.iter().map(|&i| c.pagerank[i]).collect(),
-        betweenness: keep.iter().map(|&i| c.betweenness[i]).collect(),
-    });
-    let mut cols = Vec::new();
-    if let Some(m) = &comm {
-        cols.push(Column {
-            name: "community",
-            values: Values::Int(m),
-        });
-    }
-    if let Some(c) = &cent {
-        cols.push(Column {
-            name: "pagerank",
-            values: Values::Float(&c.pagerank),
-        });
-        cols.push(Column {
-            name: "betweenness",
-            values: Values::Float(&c.betweenness),
-        });
-    }
+    let out = shareable(&full, comm.as_deref(), cent.as_ref())?;
+    let (g, left, comm, cent): (&Graph, _, _, _) =
+        (&out.graph, out.left_out, &out.communities, &out.centrality);
+    let cols = out.columns();
     let create = |p: &std::path::Path| -> Result<BufWriter<std::fs::File>> {
         Ok(BufWriter::new(
             std::fs::File::create(p).with_context(|| format!("writing {}", p.display()))?,

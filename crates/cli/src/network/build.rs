@@ -78,8 +78,9 @@ pub struct BuildArgs {
     #[arg(long)]
     pub skip_unknown_records: bool,
     /// Output directory: the graph is saved in OUT/graph; a graph already there is updated.
+    /// Default with --node: the node's own `DIR/network`, where its web UI's explorer reads it.
     #[arg(long)]
-    pub out: PathBuf,
+    pub out: Option<PathBuf>,
     /// Ignore a graph already in OUT and build from scratch.
     #[arg(long)]
     pub rebuild: bool,
@@ -89,15 +90,15 @@ pub struct BuildArgs {
 }
 
 #[derive(Serialize, Default)]
-struct Summary {
+pub struct Summary {
     incremental: bool,
     records_read: usize,
     records_new: usize,
     persons_new: usize,
     nodes_new: usize,
     edges_new: usize,
-    nodes: usize,
-    edges: usize,
+    pub nodes: usize,
+    pub edges: usize,
     /// Clusters that put records of persons already in the graph together: kept as separate
     /// persons joined by a `matched_across_border` edge until a `--rebuild` merges them.
     clusters_joining_existing_persons: usize,
@@ -124,13 +125,29 @@ type Key = (String, String);
 /// A source's name and the country of its agency.
 type SourceCountry = (String, String);
 
+/// Where the graph goes: `--out`, else the node's `DIR/network`.
+pub fn out_dir(args: &BuildArgs) -> Result<PathBuf> {
+    match (&args.out, &args.node) {
+        (Some(out), _) => Ok(out.clone()),
+        (None, Some(node)) => Ok(enlace_node::node_dir::NodeDir::new(node).network()),
+        (None, None) => bail!("--out is needed without --node"),
+    }
+}
+
 pub fn run(args: BuildArgs) -> Result<()> {
+    let s = build(&args)?;
+    let graph_dir = out_dir(&args)?.join(GRAPH_DIR);
+    print_summary(&s, &graph_dir, args.json)
+}
+
+/// Builds or updates the graph and saves it; the summary says what it did.
+pub fn build(args: &BuildArgs) -> Result<Summary> {
     let started = Instant::now();
     let mut s = Summary::default();
-    let graph_dir = args.out.join(GRAPH_DIR);
-    std::fs::create_dir_all(&args.out)
-        .with_context(|| format!("creating {}", args.out.display()))?;
-    restrict_dir(&args.out)?;
+    let out = out_dir(args)?;
+    let graph_dir = out.join(GRAPH_DIR);
+    std::fs::create_dir_all(&out).with_context(|| format!("creating {}", out.display()))?;
+    restrict_dir(&out)?;
     let existing = !args.rebuild && persist::exists(&graph_dir);
     s.incremental = existing;
     let now = chrono::Utc::now().timestamp();
@@ -141,8 +158,8 @@ pub fn run(args: BuildArgs) -> Result<()> {
     let (mut graph, mut held, mut applied) = if existing {
         let g = persist::load(&graph_dir)
             .with_context(|| format!("reading the graph in {}", graph_dir.display()))?;
-        let held = read_held(&args.out.join(RECORDS_FILE), &g)?;
-        let applied = read_applied(&args.out.join(APPLIED_FILE))?;
+        let held = read_held(&out.join(RECORDS_FILE), &g)?;
+        let applied = read_applied(&out.join(APPLIED_FILE))?;
         (Some(g), held, applied)
     } else {
         (None, BTreeMap::new(), BTreeSet::new())
@@ -404,18 +421,19 @@ pub fn run(args: BuildArgs) -> Result<()> {
     s.edges = graph.edge_count();
     persist::save(&graph, &graph_dir)
         .with_context(|| format!("saving the graph in {}", graph_dir.display()))?;
-    write_held(&args.out.join(RECORDS_FILE), &held)?;
-    write_applied(&args.out.join(APPLIED_FILE), &applied)?;
-    write_sources(&args.out.join(SOURCES_FILE), &sources)?;
+    write_held(&out.join(RECORDS_FILE), &held)?;
+    write_applied(&out.join(APPLIED_FILE), &applied)?;
+    write_sources(&out.join(SOURCES_FILE), &sources)?;
     // Analyses of the previous graph no longer describe this one.
-    for stale in [super::COMMUNITIES_FILE, super::CENTRALITY_FILE] {
-        let p = args.out.join(stale);
-        if p.exists() {
-            std::fs::remove_file(&p).with_context(|| format!("removing {}", p.display()))?;
-        }
-    }
+    enlace_graph::SavedDir::new(&out)
+        .remove_analyses()
+        .context("removing the stale communities.csv and centrality.csv")?;
     s.seconds = started.elapsed().as_secs_f64();
-    if args.json {
+    Ok(s)
+}
+
+fn print_summary(s: &Summary, graph_dir: &Path, json: bool) -> Result<()> {
+    if json {
         outln!("{}", serde_json::to_string_pretty(&s)?);
     } else {
         outln!(

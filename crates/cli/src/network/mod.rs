@@ -5,8 +5,8 @@
 //! (`communities.csv`, `centrality.csv`) for `report` and `export` to pick up. Node ids name
 //! phones and plates, so errors about an id name the argument, never the value.
 
-mod analyse;
-mod build;
+pub mod analyse;
+pub mod build;
 mod released;
 mod report;
 
@@ -14,18 +14,13 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
 use clap::{Args, Subcommand};
-use enlace_graph::{Graph, GraphError, NodeIx, persist};
+use enlace_graph::{Graph, GraphError, NodeIx, SavedDir};
 
-/// The saved graph, inside the build's output directory.
-pub const GRAPH_DIR: &str = "graph";
+pub use enlace_graph::saved::{CENTRALITY_FILE, COMMUNITIES_FILE, GRAPH_DIR};
 /// `source,record_id,person`: which person node holds each record.
 pub const RECORDS_FILE: &str = "records.csv";
 /// `source,country` of every source read, for the countries a community spans.
 pub const SOURCES_FILE: &str = "sources.csv";
-/// `id,community` of every node, from the last `communities` run.
-pub const COMMUNITIES_FILE: &str = "communities.csv";
-/// Degree, PageRank and betweenness of every node, from the last `centrality` run.
-pub const CENTRALITY_FILE: &str = "centrality.csv";
 
 #[derive(Args)]
 pub struct NetworkArgs {
@@ -79,33 +74,29 @@ impl GraphDir {
     /// dropped from the saved graph for good (and the analyses of the graph that held it
     /// removed) before anything reads it.
     pub fn load(&self) -> Result<Graph> {
-        let dir = self.dir.join(GRAPH_DIR);
-        if !persist::exists(&dir) {
+        let saved = self.saved();
+        if !saved.exists() {
             bail!(
                 "no graph in {} (run `enlace network build --out {}` first)",
                 self.dir.display(),
                 self.dir.display()
             );
         }
-        let g = persist::load(&dir)
-            .with_context(|| format!("reading the graph in {}", dir.display()))?;
-        let now = chrono::Utc::now().timestamp();
-        let Some((pruned, dropped)) = g.without_released(|o| o.expired(now))? else {
-            return Ok(g);
-        };
-        persist::save(&pruned, &dir)
-            .with_context(|| format!("saving the graph in {}", dir.display()))?;
-        for stale in [COMMUNITIES_FILE, CENTRALITY_FILE] {
-            let p = self.dir.join(stale);
-            if p.exists() {
-                std::fs::remove_file(&p).with_context(|| format!("removing {}", p.display()))?;
-            }
+        let (g, pruned) = saved
+            .load(chrono::Utc::now().timestamp())
+            .with_context(|| format!("reading the graph in {}", saved.graph_dir().display()))?;
+        if let Some(dropped) = pruned {
+            eprintln!(
+                "note: dropped {} nodes and {} edges partners released whose retention has ended (communities and centrality must be computed again)",
+                dropped.nodes, dropped.edges
+            );
         }
-        eprintln!(
-            "note: dropped {} nodes and {} edges partners released whose retention has ended (communities and centrality must be computed again)",
-            dropped.nodes, dropped.edges
-        );
-        Ok(pruned)
+        Ok(g)
+    }
+
+    /// The same directory as the graph crate reads it.
+    pub fn saved(&self) -> SavedDir {
+        SavedDir::new(&self.dir)
     }
 
     pub fn file(&self, name: &str) -> PathBuf {
@@ -139,7 +130,6 @@ pub fn restrict_dir(dir: &Path) -> Result<()> {
     Ok(())
 }
 
-/// Reads `communities.csv` when present and matching the graph.
 /// One row of a graph's `records.csv`.
 pub struct RecordPerson {
     pub source: String,
@@ -181,35 +171,10 @@ pub fn read_record_persons(path: &Path, g: &Graph) -> Result<Vec<RecordPerson>> 
     Ok(out)
 }
 
+/// Reads `communities.csv` when present and matching the graph.
 pub fn read_communities(dir: &GraphDir, g: &Graph) -> Result<Option<Vec<u32>>> {
     let path = dir.file(COMMUNITIES_FILE);
-    if !path.exists() {
-        return Ok(None);
-    }
-    let mut r =
-        csv::Reader::from_path(&path).with_context(|| format!("reading {}", path.display()))?;
-    let mut m = vec![u32::MAX; g.node_count()];
-    for (i, row) in r.records().enumerate() {
-        let line = i + 2;
-        let row = row.with_context(|| format!("{} line {line}", path.display()))?;
-        let (Some(id), Some(c)) = (row.get(0), row.get(1)) else {
-            bail!("{} line {line}: expected id,community", path.display());
-        };
-        let ix = g.ix(id).map_err(|_| {
-            anyhow::anyhow!(
-                "{} line {line}: a node not in the graph; rerun communities",
-                path.display()
-            )
-        })?;
-        m[ix as usize] = c.parse().with_context(|| {
-            format!("{} line {line}: community is not a number", path.display())
-        })?;
-    }
-    if m.contains(&u32::MAX) {
-        bail!(
-            "{} does not cover every node; rerun communities",
-            path.display()
-        );
-    }
-    Ok(Some(m))
+    dir.saved()
+        .communities(g)
+        .with_context(|| format!("reading {}", path.display()))
 }

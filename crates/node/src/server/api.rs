@@ -18,6 +18,7 @@
 //! | … | `/api/v1/projects…` | peer nodes at a linkage unit: see `project_api` |
 //! | GET | `/`, `/ui/{file}` | anyone: the web UI's files (`ui`) |
 //! | … | `/api/v1/overview`, `hits`, `query`, `inbox/{id}/policy` | people, by role: see `ui_api` |
+//! | GET | `/api/v1/network`, `network/community/{id}`, `ego`, `path`, `export/{file}` | analysts: see `network_api` |
 
 use std::time::Instant;
 
@@ -44,7 +45,7 @@ pub const NODE_PING: &str = "/api/v1/node/ping";
 pub const OPENAPI: &str = "/api/v1/openapi.json";
 
 /// Every path the server routes; the OpenAPI document must describe exactly these.
-pub const PATHS: [&str; 32] = [
+pub const PATHS: [&str; 38] = [
     HEALTH,
     SESSION,
     ME,
@@ -68,6 +69,7 @@ pub const PATHS: [&str; 32] = [
     super::release_api::RELEASED_EXPORT,
     super::ui::INDEX,
     super::ui::ASSET,
+    super::ui::VENDOR,
     super::ui_api::OVERVIEW,
     super::ui_api::HITS,
     super::ui_api::QUERY,
@@ -77,6 +79,11 @@ pub const PATHS: [&str; 32] = [
     super::audit_api::AUDIT,
     super::audit_api::DISCLOSURES,
     super::audit_api::REJECTS,
+    super::network_api::SUMMARY,
+    super::network_api::COMMUNITY,
+    super::network_api::EGO,
+    super::network_api::PATH,
+    super::network_api::EXPORT,
 ];
 
 /// Seconds since the Unix epoch.
@@ -141,6 +148,7 @@ pub(super) fn router(state: AppState) -> Router {
             get(super::release_api::export),
         )
         .merge(super::ui_api::routes())
+        .merge(super::network_api::routes())
         .layer(axum::extract::DefaultBodyLimit::max(max_body))
         .layer(tower_http::limit::RequestBodyLimitLayer::new(max_body))
         .layer(middleware::from_fn(move |request: Request, next: Next| {
@@ -479,10 +487,12 @@ impl Modify for SecuritySchemes {
         super::release_api::send_request, super::outbox_api::sent_requests,
         super::release_api::decide,
         super::release_api::released, super::release_api::export,
-        super::ui::index, super::ui::asset, super::ui_api::overview, super::ui_api::hits,
-        super::ui_api::query, super::ui_api::inbox_policy, super::review_api::review,
-        super::review_api::unit_reviews, super::audit_api::audit_page,
-        super::audit_api::disclosures, super::audit_api::rejects),
+        super::ui::index, super::ui::asset, super::ui::vendor, super::ui_api::overview,
+        super::ui_api::hits, super::ui_api::query, super::ui_api::inbox_policy,
+        super::review_api::review, super::review_api::unit_reviews, super::audit_api::audit_page,
+        super::audit_api::disclosures, super::audit_api::rejects,
+        super::network_api::summary, super::network_api::community, super::network_api::ego,
+        super::network_api::path, super::network_api::export),
     modifiers(&SecuritySchemes)
 )]
 struct ApiDoc;

@@ -6,6 +6,7 @@ mod api;
 mod audit_api;
 mod auth;
 mod exchange_api;
+mod network_api;
 mod outbox_api;
 mod project_api;
 mod query_api;

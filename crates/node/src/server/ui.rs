@@ -12,6 +12,8 @@ use super::auth::{ApiError, ErrorBody};
 
 pub const INDEX: &str = "/";
 pub const ASSET: &str = "/ui/{file}";
+/// Third-party files shipped as published (Cytoscape.js and its licence), kept apart from ours.
+pub const VENDOR: &str = "/ui/vendor/{file}";
 
 /// The policy of the UI's pages: scripts, styles, images and calls from this origin only.
 pub const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
@@ -84,6 +86,21 @@ const FILES: &[(&str, &str, &[u8])] = &[
         "image/svg+xml",
         include_bytes!("../../ui/favicon.svg"),
     ),
+    (
+        "explorer.js",
+        "text/javascript; charset=utf-8",
+        include_bytes!("../../ui/explorer.js"),
+    ),
+    (
+        "vendor/cytoscape.min.js",
+        "text/javascript; charset=utf-8",
+        include_bytes!("../../ui/vendor/cytoscape.min.js"),
+    ),
+    (
+        "vendor/cytoscape.LICENSE",
+        "text/plain; charset=utf-8",
+        include_bytes!("../../ui/vendor/cytoscape.LICENSE"),
+    ),
 ];
 
 fn file(name: &str) -> Option<(&'static str, &'static [u8])> {
@@ -127,6 +144,17 @@ pub(super) async fn asset(Path(name): Path<String>) -> Response {
     serve(&name)
 }
 
+/// A third-party file of the web UI (Cytoscape.js, loaded by the network explorer, and its
+/// licence).
+#[utoipa::path(get, path = "/ui/vendor/{file}", tag = "ui",
+    params(("file" = String, Path, description = "The file's name")),
+    responses(
+        (status = 200, description = "The file"),
+        (status = 404, description = "No such file", body = ErrorBody)))]
+pub(super) async fn vendor(Path(name): Path<String>) -> Response {
+    serve(&format!("vendor/{name}"))
+}
+
 /// Adds the security headers to every response: no content sniffing, no referrer, no framing;
 /// the content security policy on HTML.
 pub(super) async fn security_headers(request: Request, next: Next) -> Response {
@@ -168,13 +196,18 @@ mod tests {
         assert!(index.contains("href=\"/ui/style.css\""));
         assert!(!index.contains("<script>"), "no inline script");
         // Every module the scripts import is served.
-        for (name, _, bytes) in FILES.iter().filter(|(n, _, _)| n.ends_with(".js")) {
+        for (name, _, bytes) in FILES.iter().filter(|(n, _, _)| ours(n)) {
             let text = std::str::from_utf8(bytes).unwrap();
             for part in text.split("from \"./").skip(1) {
                 let imported = part.split('"').next().unwrap();
                 assert!(file(imported).is_some(), "{name} imports {imported}");
             }
         }
+    }
+
+    /// Our scripts, not the vendored library's minified code.
+    fn ours(name: &str) -> bool {
+        name.ends_with(".js") && !name.starts_with("vendor/")
     }
 
     /// Both catalogues hold the same keys, none empty, and every key the scripts ask for.
@@ -192,7 +225,7 @@ mod tests {
             assert!(v.as_str().is_some_and(|s| !s.trim().is_empty()), "{k}");
         }
         let mut asked = 0;
-        for (name, _, bytes) in FILES.iter().filter(|(n, _, _)| n.ends_with(".js")) {
+        for (name, _, bytes) in FILES.iter().filter(|(n, _, _)| ours(n)) {
             let text = std::str::from_utf8(bytes).unwrap();
             // `t("key")` where `t` is the whole name (not `select("…")`).
             let bytes = text.as_bytes();

@@ -672,6 +672,7 @@ pub(super) fn routes() -> axum::Router<AppState> {
     axum::Router::new()
         .route(super::ui::INDEX, get(super::ui::index))
         .route(super::ui::ASSET, get(super::ui::asset))
+        .route(super::ui::VENDOR, get(super::ui::vendor))
         .route(OVERVIEW, get(overview))
         .route(HITS, get(hits))
         .route(QUERY, post(query))

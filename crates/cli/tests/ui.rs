@@ -344,6 +344,7 @@ fn the_web_ui_works_in_a_real_browser() {
                 );
             } else {
                 assert_eq!(got.status, 403, "{role} {method} {path}: {}", body(&got));
+                assert_eq!(got.json().unwrap()["code"], "role", "{}", body(&got));
             }
         }
     }

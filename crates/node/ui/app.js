@@ -55,8 +55,18 @@ export async function api(method, path, body) {
     go("#/signin");
     throw new ApiError(401, t("error.session"));
   }
-  if (!res.ok) throw new ApiError(res.status, data?.error ?? res.statusText);
+  if (!res.ok) throw new ApiError(res.status, serverMessage(data, res.statusText));
   return data;
+}
+
+/**
+ * The server's error in the reader's language: its stable code's message where the catalogue
+ * has one (`server.<code>`), else the server's own words.
+ */
+function serverMessage(data, fallback) {
+  const key = data?.code ? `server.${data.code}` : null;
+  if (key && t(key) !== key) return t(key);
+  return data?.error ?? fallback;
 }
 
 /**
@@ -71,7 +81,7 @@ export async function download(path, name) {
   if (!res.ok) {
     let message = res.statusText;
     try {
-      message = (await res.json()).error ?? message;
+      message = serverMessage(await res.json(), message);
     } catch {
       // Not JSON: the status text says it.
     }

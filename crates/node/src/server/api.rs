@@ -200,6 +200,7 @@ async fn rate_limit(State(state): State<AppState>, request: Request, next: Next)
             StatusCode::TOO_MANY_REQUESTS,
             "too many requests; slow down",
         )
+        .with_code("rate_limited")
         .into_response();
         response
             .headers_mut()

@@ -15,12 +15,17 @@ use crate::users::{Role, SessionUser};
 pub struct ApiError {
     status: StatusCode,
     message: String,
+    code: Option<&'static str>,
 }
 
 #[derive(Serialize, utoipa::ToSchema)]
 pub struct ErrorBody {
-    /// What went wrong, in words.
+    /// What went wrong, in words (English).
     pub error: String,
+    /// A stable name of the error, for a client to say it in the reader's language (the web
+    /// UI's catalogues have `server.<code>`); absent where the words are all there is.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub code: Option<&'static str>,
 }
 
 impl ApiError {
@@ -28,14 +33,21 @@ impl ApiError {
         ApiError {
             status,
             message: message.into(),
+            code: None,
         }
+    }
+
+    /// This error with a stable code (see [`ErrorBody::code`]).
+    pub fn with_code(mut self, code: &'static str) -> Self {
+        self.code = Some(code);
+        self
     }
     pub fn unauthorized(message: &str) -> Self {
         Self::new(StatusCode::UNAUTHORIZED, message)
     }
     pub fn internal(what: &str, e: impl std::fmt::Display) -> Self {
         tracing::error!("{what}: {e}");
-        Self::new(StatusCode::INTERNAL_SERVER_ERROR, "internal error")
+        Self::new(StatusCode::INTERNAL_SERVER_ERROR, "internal error").with_code("internal")
     }
 }
 
@@ -45,6 +57,7 @@ impl IntoResponse for ApiError {
             self.status,
             Json(ErrorBody {
                 error: self.message,
+                code: self.code,
             }),
         )
             .into_response();

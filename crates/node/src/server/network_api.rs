@@ -378,7 +378,7 @@ async fn read_graph<T: Send + 'static>(
         let Some(l) = load(dir).map_err(|e| (StatusCode::INTERNAL_SERVER_ERROR, e))? else {
             return Err((
                 StatusCode::NOT_FOUND,
-                "this node has no network yet (`enlace network build --node DIR`)".to_string(),
+                format!("{NO_NETWORK} (`enlace network build --node DIR`)"),
             ));
         };
         let (value, entry) = f(&l)?;
@@ -391,11 +391,16 @@ async fn read_graph<T: Send + 'static>(
     out.map_err(|(status, message)| {
         if status == StatusCode::INTERNAL_SERVER_ERROR {
             ApiError::internal("reading the network", message)
+        } else if message.starts_with(NO_NETWORK) {
+            ApiError::new(status, message).with_code("no_network")
         } else {
             ApiError::new(status, message)
         }
     })
 }
+
+/// What a node without a built network answers.
+const NO_NETWORK: &str = "this node has no network yet";
 
 fn graph_read() -> NewEntry {
     NewEntry::new(Action::GraphRead, String::new())

@@ -189,7 +189,8 @@ pub(super) async fn require(
         StatusCode::FORBIDDEN,
         reason,
     )
-    .await)
+    .await
+    .with_code("role"))
 }
 
 pub(super) fn sync_audit(state: &AppState, entry: NewEntry) -> Result<(), String> {

@@ -155,7 +155,8 @@ pub(super) async fn review(
         return Err(ApiError::new(
             StatusCode::NOT_FOUND,
             "no such hit among this node's results",
-        ));
+        )
+        .with_code("no_such_hit"));
     };
     let not_sent = match relay(&state, &unit_id, &project, &unsent).await {
         Ok(()) => {

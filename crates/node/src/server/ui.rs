@@ -267,6 +267,31 @@ mod tests {
         }
     }
 
+    /// Every error code the server gives (`ApiError::with_code`) has its message in both
+    /// languages.
+    #[test]
+    fn the_catalogues_say_every_error_code() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/server");
+        let mut codes = std::collections::BTreeSet::new();
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let text = std::fs::read_to_string(entry.unwrap().path()).unwrap();
+            for part in text.split("with_code(\"").skip(1) {
+                codes.insert(part.split('"').next().unwrap().to_string());
+            }
+        }
+        assert!(codes.len() >= 5, "{codes:?}");
+        for lang in ["en.json", "es.json"] {
+            let catalogue: serde_json::Map<String, serde_json::Value> =
+                serde_json::from_slice(file(lang).unwrap().1).unwrap();
+            for code in &codes {
+                assert!(
+                    catalogue.contains_key(&format!("server.{code}")),
+                    "{lang}: {code}"
+                );
+            }
+        }
+    }
+
     #[test]
     fn the_policy_forbids_inline_script_and_framing() {
         assert!(CSP.contains("script-src 'self'"));

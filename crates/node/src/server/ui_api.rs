@@ -436,6 +436,7 @@ pub(super) async fn hits(
             StatusCode::NOT_FOUND,
             "no results of this project at this node (fetch them with `enlace project results`)",
         )
+        .with_code("no_results")
     })
 }
 
@@ -542,6 +543,7 @@ pub(super) async fn query(
                 StatusCode::BAD_GATEWAY,
                 "the project's linkage unit is not in this node's roster",
             )
+            .with_code("unit_unknown")
         })?;
     let started = Instant::now();
     let response = client::send(
@@ -558,6 +560,7 @@ pub(super) async fn query(
             StatusCode::BAD_GATEWAY,
             "the linkage unit could not be reached",
         )
+        .with_code("unit_unreachable")
     })?;
     let ms = started.elapsed().as_millis() as u64;
     let answer = response.json().unwrap_or_default();

@@ -432,7 +432,8 @@ fn a_follow_up_request_reaches_the_owners_inbox_once_and_bad_ones_are_refused_an
         .unwrap()
     };
     assert_eq!(count("request"), 2);
-    assert_eq!(count("refusal"), 6);
+    // Six refused messages, and the analyst's refused read of the inbox.
+    assert_eq!(count("refusal"), 7);
     let purposes: Vec<String> = db
         .prepare("SELECT purpose FROM entries WHERE action = 'request' ORDER BY seq")
         .unwrap()

@@ -393,7 +393,7 @@ async fn list_users(
     State(state): State<AppState>,
     person: Person,
 ) -> Result<Json<Vec<UserEntry>>, ApiError> {
-    person.require(Role::Admin)?;
+    super::release_api::require(&state, &person, &[Role::Admin], "list_users", None).await?;
     let users = state.users.clone();
     let list = tokio::task::spawn_blocking(move || {
         let store = super::lock(&users);

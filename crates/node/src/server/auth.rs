@@ -8,7 +8,7 @@ use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
 use super::{AppState, ConnInfo, PeerNode};
-use crate::users::{Role, SessionUser};
+use crate::users::SessionUser;
 
 /// An API error: a status and a message that names no person and echoes no input.
 #[derive(Debug)]
@@ -72,21 +72,8 @@ impl IntoResponse for ApiError {
 }
 
 /// A signed-in person.
+/// (Role checks are `release_api::require`, which audits each refusal.)
 pub struct Person(pub SessionUser);
-
-impl Person {
-    /// Refuses (403) a person whose role is not `role`.
-    pub fn require(&self, role: Role) -> Result<(), ApiError> {
-        if self.0.role == role {
-            Ok(())
-        } else {
-            Err(ApiError::new(
-                StatusCode::FORBIDDEN,
-                format!("this needs the {role} role"),
-            ))
-        }
-    }
-}
 
 /// The bearer token of a request, if it has one.
 pub fn bearer(parts: &Parts) -> Option<&str> {

@@ -161,7 +161,7 @@ pub(super) async fn inbox(
     State(state): State<AppState>,
     person: Person,
 ) -> Result<Json<Vec<InboxItem>>, ApiError> {
-    person.require(Role::Approver)?;
+    super::release_api::require(&state, &person, &[Role::Approver], "read_inbox", None).await?;
     let items = with_exchange(&state, |ex| ex.inbox.list(Some("pending")))
         .await?
         .map_err(|e| ApiError::internal("inbox", e))?;

@@ -208,7 +208,27 @@ fn a_three_party_project_gives_each_holder_only_its_own_side_and_refuses_the_res
                 own.contains(reference),
                 "{id} got a row for a record it does not hold"
             );
-            assert!(r.get("weight").is_none() && r.get("score").is_none());
+            // What a row may say, and nothing else: no partner reference, no encoding, no
+            // value; the evidence is the pair's levels and weight.
+            let keys: BTreeSet<&str> = r.as_object().unwrap().keys().map(String::as_str).collect();
+            let allowed: BTreeSet<&str> = [
+                "reference",
+                "opaque",
+                "partner",
+                "partner_ref",
+                "cluster",
+                "band",
+                "levels",
+                "weight",
+                "review",
+            ]
+            .into();
+            assert!(keys.is_subset(&allowed), "{keys:?}");
+            assert!(
+                r["levels"]
+                    .as_str()
+                    .is_some_and(|l| l.split('.').count() == 8)
+            );
             assert!(["certain", "probable", "possible"].contains(&r["band"].as_str().unwrap()));
             let partner_ref = r["partner_ref"].as_str().unwrap();
             assert!(partner_ref.starts_with("r-") && partner_ref.len() == 26);

@@ -48,7 +48,18 @@ pub struct Federation {
     running: Vec<Running>,
 }
 
+/// A loopback port free now, for a node that starts seconds later (its card, with the URL, is
+/// exchanged before). Drawn below Linux's ephemeral range (32768 and up): a port the kernel
+/// hands out for `bind(0)` or for an outgoing connection meanwhile — which other programs, and
+/// the demo's own nodes, make by the thousand — could otherwise take it before the node binds.
 fn free_port() -> Result<u16> {
+    let mut rng = rand::rng();
+    for _ in 0..100 {
+        let port = rng.random_range(20_000..32_000);
+        if std::net::TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            return Ok(port);
+        }
+    }
     Ok(std::net::TcpListener::bind("127.0.0.1:0")
         .context("finding a free loopback port")?
         .local_addr()?

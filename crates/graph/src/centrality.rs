@@ -207,44 +207,22 @@ impl<'a> RowWeights<'a> {
         }
     }
 
-    /// `Σ w(u, v) × share[u]` over `v`'s row. Four running sums over the row's positions
-    /// modulo 4, added at the end: the loads and additions of neighbouring entries no longer
-    /// wait on one another, and the order, hence the result, is still fixed.
+    /// `Σ w(u, v) × share[u]` over `v`'s row, in row order.
     #[inline]
     fn inflow(&self, g: &Csr, v: NodeIx, share: &[f64]) -> f64 {
         let row = g.neighbors(v);
         match self {
-            RowWeights::Ones => sum4(row.len(), |i| share[row[i] as usize]),
+            RowWeights::Ones => row.iter().map(|&u| share[u as usize]).sum(),
             RowWeights::Small(w) => {
                 let at = g.row_start(v);
-                let w = &w[at..at + row.len()];
-                sum4(row.len(), |i| f64::from(w[i]) * share[row[i] as usize])
+                row.iter()
+                    .zip(&w[at..at + row.len()])
+                    .map(|(&u, &w)| f64::from(w) * share[u as usize])
+                    .sum()
             }
-            RowWeights::Any(g) => {
-                let w = g.weights(v);
-                sum4(row.len(), |i| w[i] * share[row[i] as usize])
-            }
+            RowWeights::Any(g) => g.edges(v).map(|(u, w)| w * share[u as usize]).sum(),
         }
     }
-}
-
-/// `Σ term(i)` for `i` in `0..len`, as four interleaved sums added pairwise.
-#[inline(always)]
-fn sum4(len: usize, term: impl Fn(usize) -> f64) -> f64 {
-    let mut acc = [0.0f64; 4];
-    let whole = len - len % 4;
-    let mut i = 0;
-    while i < whole {
-        acc[0] += term(i);
-        acc[1] += term(i + 1);
-        acc[2] += term(i + 2);
-        acc[3] += term(i + 3);
-        i += 4;
-    }
-    for (k, j) in (whole..len).enumerate() {
-        acc[k] += term(j);
-    }
-    (acc[0] + acc[1]) + (acc[2] + acc[3])
 }
 
 /// Exact betweenness centrality (Brandes 2001) on the unweighted simple graph: for each node, the

@@ -260,11 +260,38 @@ fn build_analyse_and_recover_the_planted_networks() {
 
     analyse(&out, &[]);
     let (q, organisers, networks) = score(&s, &out);
+    eprintln!("without organisations: NMI {q:.3}, organisers {organisers:.2}");
     assert_eq!(networks, 6);
     assert!(q >= 0.9, "NMI {q}");
     assert!(
         organisers >= 0.8,
         "organisers among the top brokers: {organisers}"
+    );
+
+    // With the organisations the records name (front companies of the networks, and bus lines
+    // that many unrelated travellers used): the planted networks are still recovered.
+    let with_orgs = s.root.join("net-orgs");
+    let summary = build(
+        &s,
+        &with_orgs,
+        &[
+            "--clusters",
+            s.clusters.to_str().unwrap(),
+            "--organisations",
+            s.data.join("events/organisations.csv").to_str().unwrap(),
+        ],
+    );
+    assert!(
+        summary["organisation_rows"].as_u64().unwrap() > 0,
+        "{summary}"
+    );
+    analyse(&with_orgs, &[]);
+    let (q, organisers, _) = score(&s, &with_orgs);
+    eprintln!("with organisations: NMI {q:.3}, organisers {organisers:.2}");
+    assert!(q >= 0.9, "NMI with organisations {q}");
+    assert!(
+        organisers >= 0.8,
+        "organisers among the top brokers, with organisations: {organisers}"
     );
 
     // CPM with an analyst-set density: more, smaller communities than modularity. (On these

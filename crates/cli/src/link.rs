@@ -520,8 +520,16 @@ fn write_clusters<D: Linkable>(data: &D, output: &LinkOutput, path: &Path) -> Re
 #[derive(Args)]
 pub struct ExplainArgs {
     /// Where the two records are: a store directory or STORE:SOURCE. Repeat as needed.
-    #[arg(long = "from", required = true)]
+    #[arg(
+        long = "from",
+        required_unless_present = "encoded",
+        conflicts_with = "encoded"
+    )]
     pub from: Vec<String>,
+    /// Or: the encoding files that hold them (from `enlace encode`), with a model made by
+    /// `enlace link --encoded`; records are then named SOURCE:REFERENCE as in its links.csv.
+    #[arg(long)]
+    pub encoded: Vec<PathBuf>,
     /// The model that scored them (model.json from `enlace link`).
     #[arg(long)]
     pub model: PathBuf,
@@ -537,8 +545,27 @@ pub struct ExplainArgs {
 /// Explains one pair's weight field by field. Only levels and weights are shown, never the
 /// records' values.
 pub fn explain(args: ExplainArgs) -> Result<()> {
-    let sources = load_sources(&args.from)?;
     let model = Model::load(&args.model)?;
+    if !args.encoded.is_empty() {
+        let data = load_encoded(&args.encoded)?;
+        if model.kind != data.kind() {
+            bail!(
+                "{} was trained on plaintext records, not on encodings",
+                args.model.display()
+            );
+        }
+        let find = |spec: &str| -> Result<u32> {
+            let Some((source, key)) = spec.split_once(':') else {
+                bail!("`{spec}`: give a record as SOURCE:REFERENCE");
+            };
+            (0..data.len() as u32)
+                .find(|&id| data.key(id) == (source, key))
+                .with_context(|| format!("no record `{key}` of source `{source}` in the files"))
+        };
+        let (a, b) = (find(&args.left)?, find(&args.right)?);
+        return print_explanation(&args, &enlace_link::explain_pair(&model, &data, a, b));
+    }
+    let sources = load_sources(&args.from)?;
     let find = |spec: &str| -> Result<&enlace_model::Record> {
         let Some((source, key)) = spec.split_once(':') else {
             bail!("`{spec}`: give a record as SOURCE:RECORD_ID");
@@ -553,9 +580,12 @@ pub fn explain(args: ExplainArgs) -> Result<()> {
             .with_context(|| format!("no record `{key}` in source `{source}`"))
     };
     let (left, right) = (find(&args.left)?, find(&args.right)?);
-    let explanation = enlace_link::explain(&model, left, right);
+    print_explanation(&args, &enlace_link::explain(&model, left, right))
+}
+
+fn print_explanation(args: &ExplainArgs, explanation: &enlace_link::Explanation) -> Result<()> {
     if args.json {
-        outln!("{}", serde_json::to_string_pretty(&explanation)?);
+        outln!("{}", serde_json::to_string_pretty(explanation)?);
     } else {
         outln!("{} ~ {}", args.left, args.right);
         out!("{}", explanation.render());

@@ -303,6 +303,41 @@ fn encode_link_encoded_dedupe_and_evaluate() {
         "a record id reached the linkage unit's output"
     );
 
+    // A link of the encodings, explained from the files and the run's model: the encoded
+    // levels' names, and the total is the link's weight.
+    let first = links.lines().nth(1).unwrap();
+    let cols: Vec<&str> = first.split(',').collect();
+    let mut explain = Command::new(BIN);
+    explain.arg("explain").arg("--json");
+    for f in &files {
+        explain.arg("--encoded").arg(f);
+    }
+    let out = run_ok(
+        explain
+            .arg("--model")
+            .arg(run_dir.join("model.json"))
+            .arg(format!("{}:{}", cols[0], cols[1]))
+            .arg(format!("{}:{}", cols[2], cols[3])),
+    );
+    let e: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let weight: f64 = cols[4].parse().unwrap();
+    let total = e["total"].as_f64().unwrap();
+    assert!(
+        (total - weight).abs() < 0.01,
+        "total {total}, link {weight}"
+    );
+    let names: Vec<&str> = e["fields"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["level_name"].as_str().unwrap())
+        .collect();
+    assert!(
+        names
+            .iter()
+            .any(|n| n.contains("filters") || n.contains("dice") || n.contains("keyed")),
+        "{names:?}"
+    );
     let e = evaluate_encoded(&run_dir, &truth, &files);
     let f1 = e["clusters"]["f1"].as_f64().unwrap();
     assert!(f1 > 0.9, "encoded F1 {f1}");

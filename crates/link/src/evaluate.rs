@@ -213,17 +213,35 @@ pub struct Explanation {
 
 /// Explains the model's weight for two records.
 pub fn explain(model: &Model, a: &Record, b: &Record) -> Explanation {
-    let score = model.score(a, b);
+    let comparison = model.score(a, b).comparison;
+    let tf = model.pair_tf_adjustment(&comparison, a);
+    explain_comparison(model, &comparison, tf)
+}
+
+/// Explains the model's weight for records `a` and `b` of any kind of data (plaintext or
+/// encodings): the same steps, with the level names of the data's comparisons.
+pub fn explain_pair<D: Linkable + ?Sized>(model: &Model, data: &D, a: u32, b: u32) -> Explanation {
+    let comparison = data.compare(a, b);
+    let tf = model.tf_adjustment_for(&comparison, data.surname_key(a).as_deref());
+    explain_comparison(model, &comparison, tf)
+}
+
+/// The explanation of one comparison vector with its surname frequency adjustment.
+fn explain_comparison(model: &Model, comparison: &Comparison, tf: f64) -> Explanation {
     let fields = Field::ALL
         .iter()
         .map(|&f| {
-            let level = score.comparison.level(f);
+            let level = comparison.level(f);
             let p = model.fields.get(f.index());
             let known = level != 0;
             FieldWeight {
                 field: f,
                 level,
-                level_name: f.levels().get(level as usize).copied().unwrap_or("?"),
+                level_name: f
+                    .levels_of(model.kind)
+                    .get(level as usize)
+                    .copied()
+                    .unwrap_or("?"),
                 m: p.and_then(|p| p.m.get(level as usize).copied())
                     .filter(|_| known),
                 u: p.and_then(|p| p.u.get(level as usize).copied())
@@ -232,12 +250,13 @@ pub fn explain(model: &Model, a: &Record, b: &Record) -> Explanation {
             }
         })
         .collect();
+    let total = model.prior_weight() + model.bayes_weight(comparison) + tf;
     Explanation {
         prior: model.prior_weight(),
         fields,
-        tf_adjustment: model.pair_tf_adjustment(&score.comparison, a),
-        total: score.weight,
-        probability: model.probability(score.weight),
+        tf_adjustment: tf,
+        total,
+        probability: model.probability(total),
         threshold: model.threshold,
     }
 }

@@ -74,15 +74,7 @@ impl Inbox {
             )
             .map_err(store_err)?;
         let rows = stmt
-            .query_map(params![status], |r| {
-                Ok((
-                    r.get::<_, String>(0)?,
-                    r.get::<_, String>(1)?,
-                    r.get::<_, i64>(2)?,
-                    r.get::<_, String>(3)?,
-                    r.get::<_, String>(4)?,
-                ))
-            })
+            .query_map(params![status], super::message_row)
             .map_err(store_err)?;
         let mut out = Vec::new();
         for row in rows {

@@ -327,15 +327,7 @@ impl Ledger {
              ORDER BY sent_at DESC, id LIMIT ?1",
         )?;
         let rows = stmt
-            .query_map([limit as i64], |r| {
-                Ok((
-                    r.get::<_, String>(0)?,
-                    r.get::<_, String>(1)?,
-                    r.get::<_, i64>(2)?,
-                    r.get::<_, String>(3)?,
-                    r.get::<_, String>(4)?,
-                ))
-            })?
+            .query_map([limit as i64], super::message_row)?
             .collect::<Result<Vec<_>, _>>()?;
         rows.into_iter()
             .map(|(id, peer, sent_at, status, text)| {

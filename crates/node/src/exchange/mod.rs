@@ -26,3 +26,12 @@ pub fn connect(path: &std::path::Path) -> rusqlite::Result<rusqlite::Connection>
     conn.busy_timeout(std::time::Duration::from_secs(10))?;
     Ok(conn)
 }
+
+/// A stored message's row as the inbox and the outbox list them: id, the other node, when,
+/// status, and the envelope's JSON.
+pub(crate) type MessageRow = (String, String, i64, String, String);
+
+/// Reads a [`MessageRow`] from a query selecting those five columns in that order.
+pub(crate) fn message_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<MessageRow> {
+    Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+}

@@ -72,7 +72,7 @@ pub fn run(fed: &Federation, data: &Path) -> Result<()> {
     print_summary(&done["summary"]);
 
     outln!(
-        "\n7. Each agency fetches its own side of the hits — its record, the partner, an opaque reference, a band; never a score:"
+        "\n7. Each agency fetches its own side of the hits — its record, the partner, an opaque reference, a band, and how each field compared (never a partner's value):"
     );
     let mut by_node = Vec::new();
     for (id, _) in SOURCES {

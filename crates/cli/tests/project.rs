@@ -62,6 +62,21 @@ impl Fed {
         }
     }
 
+    /// A federation with its unit served and the project created and joined.
+    fn joined(root: &Path, people: usize) -> (Fed, Served) {
+        let fed = Fed::new(root, people);
+        let lu = Served::start(&fed.lu, &[]);
+        fed.create_and_join();
+        (fed, lu)
+    }
+
+    /// Every agency's upload of its source.
+    fn upload_all(&self) {
+        for (id, _, _) in AGENCIES {
+            self.upload(id, &[]);
+        }
+    }
+
     fn node(&self, id: &str) -> PathBuf {
         self.root.join(id)
     }
@@ -138,9 +153,7 @@ fn error_of(r: &enlace_node::client::Response) -> String {
 #[test]
 fn a_three_party_project_gives_each_holder_only_its_own_side_and_refuses_the_rest() {
     let tmp = tempfile::tempdir().unwrap();
-    let fed = Fed::new(tmp.path(), 500);
-    let lu = Served::start(&fed.lu, &[]);
-    fed.create_and_join();
+    let (fed, lu) = Fed::joined(tmp.path(), 500);
     // The unit keeps the sealed copies but not the secret: no secret file, and the copies in
     // its store are ciphertext.
     assert!(!fed.lu.join("projects").exists());
@@ -639,12 +652,8 @@ fn query(fed: &Fed, node: &str, person: &serde_json::Value) -> std::process::Out
 #[test]
 fn the_online_query_answers_hit_or_no_hit_and_finds_records_uploaded_after_the_run() {
     let tmp = tempfile::tempdir().unwrap();
-    let fed = Fed::new(tmp.path(), 400);
-    let lu = Served::start(&fed.lu, &[]);
-    fed.create_and_join();
-    for (id, _, _) in AGENCIES {
-        fed.upload(id, &[]);
-    }
+    let (fed, lu) = Fed::joined(tmp.path(), 400);
+    fed.upload_all();
     let stranger = serde_json::json!({
         "given": "Zacarías", "surname1": "Quiñónez", "surname2": "Üxmal",
         "birth_date": "1931-02-03", "sex": "M", "nationality": "GT"
@@ -820,12 +829,8 @@ fn rows_of_pair<'a>(
 #[test]
 fn hits_carry_their_evidence_and_clerical_reviews_feed_the_next_run() {
     let tmp = tempfile::tempdir().unwrap();
-    let fed = Fed::new(tmp.path(), 400);
-    let lu = Served::start(&fed.lu, &[]);
-    fed.create_and_join();
-    for (id, _, _) in AGENCIES {
-        fed.upload(id, &[]);
-    }
+    let (fed, lu) = Fed::joined(tmp.path(), 400);
+    fed.upload_all();
     run_ok(&mut fed.project("us", &["run", "--project", PROJECT]));
     let rows = fed.results("mx");
     assert!(rows.len() > 20, "{} rows", rows.len());

@@ -206,16 +206,21 @@ pub fn link(
         for &m in &cluster.members {
             by_holder.entry(data.source_of(m)).or_default().push(m);
         }
-        let opaque_of = |m: u32| {
-            let s = data.source_of(m) as usize;
-            opaque_ref(ref_key, holder_names[s], data.record(m).reference)
-        };
-        let first = cluster
+        // Each member's opaque reference, hashed once: the rows below pair every member of one
+        // holder with every member of another.
+        let opaque: HashMap<u32, String> = cluster
             .members
             .iter()
-            .map(|&m| opaque_of(m))
-            .min()
-            .unwrap_or_default();
+            .map(|&m| {
+                let s = data.source_of(m) as usize;
+                (
+                    m,
+                    opaque_ref(ref_key, holder_names[s], data.record(m).reference),
+                )
+            })
+            .collect();
+        let opaque_of = |m: u32| opaque.get(&m).cloned().unwrap_or_default();
+        let first = opaque.values().min().cloned().unwrap_or_default();
         let cid = cluster_ref(ref_key, &first);
         summary.people_across += 1;
         if by_holder.len() == holder_names.len() {

@@ -362,3 +362,24 @@ async fn serve_connection(
         tracing::debug!("connection ended: {e}");
     }
 }
+
+/// A file the browser saves under `name` (a CSV, a GraphML…): its type and the disposition
+/// that names it. A name that cannot go in a header is left out, not the file.
+pub(super) fn download(
+    content_type: &'static str,
+    name: &str,
+    body: Vec<u8>,
+) -> axum::response::Response {
+    use axum::http::{HeaderValue, header};
+    use axum::response::IntoResponse;
+    let disposition = HeaderValue::from_str(&format!("attachment; filename=\"{name}\""))
+        .unwrap_or_else(|_| HeaderValue::from_static("attachment"));
+    (
+        [
+            (header::CONTENT_TYPE, HeaderValue::from_static(content_type)),
+            (header::CONTENT_DISPOSITION, disposition),
+        ],
+        body,
+    )
+        .into_response()
+}

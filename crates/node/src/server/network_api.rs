@@ -21,8 +21,8 @@ use std::time::SystemTime;
 
 use axum::Json;
 use axum::extract::{Path, Query, State};
-use axum::http::{StatusCode, header};
-use axum::response::{IntoResponse, Response};
+use axum::http::StatusCode;
+use axum::response::Response;
 use enlace_audit::{Action, NewEntry};
 use enlace_graph::export::{write_gexf, write_graphml};
 use enlace_graph::saved::{CENTRALITY_FILE, COMMUNITIES_FILE};
@@ -673,18 +673,11 @@ pub(super) async fn export(
         Ok((bytes, entry))
     })
     .await?;
-    let disposition = format!("attachment; filename=\"enlace-community-{name}\"");
-    Ok((
-        [
-            (
-                header::CONTENT_TYPE,
-                "application/xml; charset=utf-8".to_string(),
-            ),
-            (header::CONTENT_DISPOSITION, disposition),
-        ],
+    Ok(super::download(
+        "application/xml; charset=utf-8",
+        &format!("enlace-community-{name}"),
         body,
-    )
-        .into_response())
+    ))
 }
 
 /// The explorer's routes.

@@ -182,6 +182,15 @@ fn bench(c: &mut Criterion) {
             }
         })
     });
+    // What `enlace encode` runs, on one thread: records taken in salt order, draws remembered
+    // within each salt.
+    let one_thread = rayon::ThreadPoolBuilder::new()
+        .num_threads(1)
+        .build()
+        .expect("a one-thread pool");
+    group.bench_function("one_core/encode_all", |b| {
+        b.iter(|| one_thread.install(|| black_box(encoder.encode_all(&records, |i, _| i as u64))))
+    });
     // A session as a long-running encoding job uses it: warmed by earlier records.
     let mut session = encoder.session();
     for (i, r) in records.iter().enumerate() {

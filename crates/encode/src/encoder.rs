@@ -6,12 +6,11 @@ use enlace_normalize::{IdKind, Identifier};
 use rand::{RngCore, SeedableRng};
 use rand_chacha::ChaCha12Rng;
 use rayon::prelude::*;
-use std::collections::HashMap;
-use zeroize::Zeroize;
 
 use crate::bloom::{BitVector, MAX_DRAWS, draw, set_positions};
 use crate::encoded::{BlockToken, EncodedRecord, IdHash};
 use crate::keys::{Key, KeyCheck, Purpose, derive};
+use crate::memo::Memo;
 use crate::schema::{Field, SaltSource, Schema, SchemaError};
 use crate::secret::ProjectSecret;
 use crate::tokens::{blocking_input, for_each_token};
@@ -228,16 +227,53 @@ impl Encoder {
     }
 
     /// Encodes many records across rayon's threads; `reference` gives each record's reference.
+    /// The output is that of [`Encoder::encode`], in the order of `records`.
+    ///
+    /// Work is done the way a session's memory of token draws pays best: records are taken in
+    /// order of their salt (the birth year by default), in runs each thread encodes with its own
+    /// remembered draws, forgotten whenever the salt changes. A salt's draws are of no use to
+    /// another salt, and dropping them keeps the tables small enough to stay in cache, where
+    /// remembering every salt's made each look-up a miss to memory.
     pub fn encode_all(
         &self,
         records: &[Record],
         reference: impl Fn(usize, &Record) -> u64 + Sync,
     ) -> Vec<EncodedRecord> {
-        records
-            .par_iter()
-            .enumerate()
-            .map(|(i, r)| self.encode(r, reference(i, r)))
-            .collect()
+        const RUN: usize = 4096;
+        let mut order: Vec<usize> = (0..records.len()).collect();
+        order.sort_by_key(|&i| self.salt_year(&records[i]));
+        let mut encoded: Vec<(usize, EncodedRecord)> = order
+            .par_chunks(RUN)
+            .map_init(
+                || (Memo::new(self.plans.len()), None),
+                |(memo, last_salt), run| {
+                    run.iter()
+                        .map(|&i| {
+                            let record = &records[i];
+                            let salt = Some(self.salt_year(record));
+                            if *last_salt != salt {
+                                memo.clear();
+                                *last_salt = salt;
+                            }
+                            let e = self.encode_with(record, reference(i, record), Some(memo));
+                            (i, e)
+                        })
+                        .collect::<Vec<_>>()
+                },
+            )
+            .flatten()
+            .collect();
+        encoded.sort_unstable_by_key(|(i, _)| *i);
+        encoded.into_iter().map(|(_, e)| e).collect()
+    }
+
+    /// What a record's name filters are salted with: its birth year (`Some(None)` when it has
+    /// none) under the birth-year salt, `None` when the schema does not salt.
+    fn salt_year(&self, record: &Record) -> Option<Option<i32>> {
+        self.schema
+            .hardening
+            .salt
+            .map(|SaltSource::BirthYear| record.birth_date.map(|d| d.year))
     }
 
     fn id_hashes(&self, ids: &[Identifier]) -> Vec<IdHash> {
@@ -303,75 +339,6 @@ impl Encoder {
                 filter.flip(i);
             }
         }
-    }
-}
-
-/// Entries a session remembers per field before it stops adding (about 100 bytes each).
-const MEMO_LIMIT: usize = 1 << 16;
-
-/// Draws by (length-prefixed salt ‖ token).
-type DrawTable = HashMap<Box<[u8]>, Box<[u16]>>;
-
-/// Remembered draws, per field plan, by salt and token. The table maps tokens to filter
-/// positions, so it is as sensitive as the keys: wiped on drop.
-struct Memo {
-    tables: Vec<DrawTable>,
-    key: Vec<u8>,
-}
-
-impl Memo {
-    fn new(plans: usize) -> Memo {
-        Memo {
-            tables: (0..plans).map(|_| HashMap::new()).collect(),
-            key: Vec::new(),
-        }
-    }
-
-    /// The draws for `token`, from the table or freshly computed into `scratch` (and remembered).
-    fn draws<'a>(
-        &mut self,
-        plan: usize,
-        key: &Key,
-        salt: Option<&[u8]>,
-        token: &[u8],
-        scratch: &'a mut [u16],
-    ) -> &'a [u16] {
-        self.key.clear();
-        if let Some(salt) = salt {
-            self.key
-                .extend_from_slice(&(salt.len() as u32).to_le_bytes());
-            self.key.extend_from_slice(salt);
-        }
-        self.key.extend_from_slice(token);
-        let Some(table) = self.tables.get_mut(plan) else {
-            draw(key.bytes(), salt, token, scratch);
-            return scratch;
-        };
-        match table.get(&self.key[..]) {
-            Some(known) if known.len() == scratch.len() => scratch.copy_from_slice(known),
-            _ => {
-                draw(key.bytes(), salt, token, scratch);
-                if table.len() < MEMO_LIMIT {
-                    table.insert(
-                        self.key.clone().into_boxed_slice(),
-                        scratch.to_vec().into_boxed_slice(),
-                    );
-                }
-            }
-        }
-        scratch
-    }
-}
-
-impl Drop for Memo {
-    fn drop(&mut self) {
-        for table in &mut self.tables {
-            for (mut token, mut draws) in table.drain() {
-                token.zeroize();
-                draws.zeroize();
-            }
-        }
-        self.key.zeroize();
     }
 }
 

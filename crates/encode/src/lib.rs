@@ -18,6 +18,7 @@ pub mod encoded;
 pub mod encoder;
 pub mod file;
 mod keys;
+mod memo;
 pub mod schema;
 pub mod secret;
 mod tokens;

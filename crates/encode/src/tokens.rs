@@ -3,6 +3,7 @@
 
 use enlace_model::Record;
 use enlace_normalize::{PartialDate, PersonName, Sex, spanish_phonetic};
+use std::borrow::Cow;
 use std::fmt::Write;
 
 use crate::schema::{BlockingKey, Field};
@@ -21,10 +22,9 @@ pub(crate) fn for_each_token(
 ) {
     let name = &record.name;
     match field {
-        Field::Given => {
-            let joined = join_nonempty(&name.given);
-            qgrams(&joined, q, padded, emit);
-        }
+        Field::Given => with_joined(name.given.iter().map(String::as_str), |joined| {
+            qgrams(joined, q, padded, emit)
+        }),
         Field::GivenFirst => {
             if let Some(first) = name.given.first() {
                 qgrams(first, q, padded, emit);
@@ -43,14 +43,13 @@ pub(crate) fn for_each_token(
             padded,
             emit,
         ),
-        Field::Surnames => {
-            let parts: Vec<String> = [&name.surname1, &name.surname2]
+        Field::Surnames => with_joined(
+            [&name.surname1, &name.surname2]
                 .into_iter()
                 .flatten()
-                .cloned()
-                .collect();
-            qgrams(&join_nonempty(&parts), q, padded, emit);
-        }
+                .map(String::as_str),
+            |joined| qgrams(joined, q, padded, emit),
+        ),
         Field::Names => {
             let surnames = [&name.surname1, &name.surname2].into_iter().flatten();
             for n in name.given.iter().chain(surnames) {
@@ -90,9 +89,47 @@ pub(crate) fn for_each_token(
     }
 }
 
-fn join_nonempty(parts: &[String]) -> String {
+/// `str::trim`, without walking characters when the text starts and ends with a visible ASCII
+/// character, as normalised names do.
+fn trim(text: &str) -> &str {
+    match text.as_bytes() {
+        [first, .., last] if first.is_ascii_graphic() && last.is_ascii_graphic() => text,
+        [only] if only.is_ascii_graphic() => text,
+        _ => text.trim(),
+    }
+}
+
+/// Calls `f` with the trimmed, non-empty `parts` joined by single spaces: built on the stack
+/// when short (every record's given names go through here), else in a `String`.
+fn with_joined<'a, R>(
+    parts: impl Iterator<Item = &'a str> + Clone,
+    f: impl FnOnce(&str) -> R,
+) -> R {
+    let mut stack = [0u8; 64];
+    let mut len = 0;
+    let mut fits = true;
+    for p in parts.clone().map(trim).filter(|p| !p.is_empty()) {
+        let sep = usize::from(len > 0);
+        if len + sep + p.len() > stack.len() {
+            fits = false;
+            break;
+        }
+        if sep == 1 {
+            stack[len] = b' ';
+        }
+        stack[len + sep..len + sep + p.len()].copy_from_slice(p.as_bytes());
+        len += sep + p.len();
+    }
+    // Whole strs and ASCII spaces: always UTF-8, so the check never fails.
+    match (fits, std::str::from_utf8(&stack[..len])) {
+        (true, Ok(joined)) => f(joined),
+        _ => f(&join_nonempty(parts)),
+    }
+}
+
+fn join_nonempty<'a>(parts: impl Iterator<Item = &'a str>) -> String {
     let mut out = String::new();
-    for p in parts.iter().map(|p| p.trim()).filter(|p| !p.is_empty()) {
+    for p in parts.map(trim).filter(|p| !p.is_empty()) {
         if !out.is_empty() {
             out.push(' ');
         }
@@ -104,11 +141,27 @@ fn join_nonempty(parts: &[String]) -> String {
 /// q-grams of `text`, padded with q−1 marks at each end when `padded`. A value shorter than q
 /// (unpadded) yields itself as its single token so that short values still encode.
 pub(crate) fn qgrams(text: &str, q: usize, padded: bool, emit: &mut dyn FnMut(&[u8])) {
-    let text = text.trim();
+    let text = trim(text);
     if text.is_empty() || q == 0 {
         return;
     }
     let pad = if padded { q - 1 } else { 0 };
+    // Names are short and mostly ASCII: pad them on the stack and cut them by bytes, with no
+    // allocation (this runs for every name of every record).
+    let mut stack = [0u8; 64];
+    let total = text.len() + 2 * pad;
+    if total <= stack.len() && text.is_ascii() && PAD.is_ascii() {
+        stack[..pad].fill(PAD as u8);
+        stack[pad..pad + text.len()].copy_from_slice(text.as_bytes());
+        stack[pad + text.len()..total].fill(PAD as u8);
+        let s = &stack[..total];
+        if total < q {
+            emit(s);
+        } else {
+            s.windows(q).for_each(&mut *emit);
+        }
+        return;
+    }
     let mut s = String::with_capacity(text.len() + 2 * pad);
     s.extend(std::iter::repeat_n(PAD, pad));
     s.push_str(text);
@@ -156,22 +209,33 @@ fn date_tokens(date: &PartialDate, emit: &mut dyn FnMut(&[u8])) {
 
 // Phonetic keys come from normalisation; a record built without them (an older store, a partial
 // normaliser) gets them computed here from the folded names, so blocking still works.
-fn given_phonetic(name: &PersonName) -> Option<String> {
+fn given_phonetic(name: &PersonName) -> Option<Cow<'_, str>> {
     name.given_phonetic
-        .clone()
-        .or_else(|| name.given.first().map(|g| spanish_phonetic(g)))
+        .as_deref()
+        .map(Cow::Borrowed)
+        .or_else(|| name.given.first().map(|g| Cow::Owned(spanish_phonetic(g))))
 }
 
-fn surname1_phonetic(name: &PersonName) -> Option<String> {
+fn surname1_phonetic(name: &PersonName) -> Option<Cow<'_, str>> {
     name.surname1_phonetic
-        .clone()
-        .or_else(|| name.surname1.as_deref().map(spanish_phonetic))
+        .as_deref()
+        .map(Cow::Borrowed)
+        .or_else(|| {
+            name.surname1
+                .as_deref()
+                .map(|s| Cow::Owned(spanish_phonetic(s)))
+        })
 }
 
-fn surname2_phonetic(name: &PersonName) -> Option<String> {
+fn surname2_phonetic(name: &PersonName) -> Option<Cow<'_, str>> {
     name.surname2_phonetic
-        .clone()
-        .or_else(|| name.surname2.as_deref().map(spanish_phonetic))
+        .as_deref()
+        .map(Cow::Borrowed)
+        .or_else(|| {
+            name.surname2
+                .as_deref()
+                .map(|s| Cow::Owned(spanish_phonetic(s)))
+        })
 }
 
 fn full_date(record: &Record) -> Option<String> {
@@ -185,7 +249,7 @@ fn full_date(record: &Record) -> Option<String> {
 /// The input of a blocking key for `record`, or `None` when a part is missing. Parts are
 /// separated by a 0 byte, which no part contains.
 pub(crate) fn blocking_input(key: BlockingKey, record: &Record) -> Option<String> {
-    let nonempty = |s: Option<String>| s.filter(|s| !s.is_empty());
+    let nonempty = |s: Option<Cow<'_, str>>| s.filter(|s| !s.is_empty()).map(Cow::into_owned);
     let year = || record.birth_date.as_ref().map(|d| format!("{:04}", d.year));
     let sex = match record.sex {
         Sex::Male => Some("M".to_string()),
@@ -230,6 +294,50 @@ mod tests {
         assert_eq!(collect("a", 3, false), ["a"]);
         assert_eq!(collect("nuñez", 2, false), ["nu", "uñ", "ñe", "ez"]);
         assert!(collect("  ", 2, true).is_empty());
+    }
+
+    /// The q-grams by the definition: characters of the trimmed, padded text, q at a time.
+    fn by_definition(text: &str, q: usize, padded: bool) -> Vec<String> {
+        let text = text.trim();
+        if text.is_empty() {
+            return Vec::new();
+        }
+        let pad: String = std::iter::repeat_n(PAD, if padded { q - 1 } else { 0 }).collect();
+        let chars: Vec<char> = format!("{pad}{text}{pad}").chars().collect();
+        if chars.len() < q {
+            return vec![chars.iter().collect()];
+        }
+        chars.windows(q).map(|w| w.iter().collect()).collect()
+    }
+
+    proptest::proptest! {
+        /// Short ASCII names take the allocation-free path, long or accented ones the general
+        /// one; both must give the definition's q-grams.
+        #[test]
+        fn qgrams_follow_the_definition(
+            text in proptest::prop_oneof![
+                "[ a-z]{0,70}",
+                "[ a-zñáéíóú]{0,20}",
+                proptest::string::string_regex(".{0,12}").unwrap(),
+            ],
+            q in 1usize..5,
+            padded: bool,
+        ) {
+            proptest::prop_assert_eq!(collect(&text, q, padded), by_definition(&text, q, padded));
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn joining_on_the_stack_equals_joining_in_a_string(
+            parts in proptest::collection::vec(
+                proptest::prop_oneof!["[ a-z]{0,30}", proptest::string::string_regex(".{0,8}").unwrap()],
+                0..5,
+            ),
+        ) {
+            let got = with_joined(parts.iter().map(String::as_str), str::to_string);
+            proptest::prop_assert_eq!(got, join_nonempty(parts.iter().map(String::as_str)));
+        }
     }
 
     #[test]

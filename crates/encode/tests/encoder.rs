@@ -194,13 +194,40 @@ fn references_are_stable_and_keyed() {
 
 #[test]
 fn parallel_encoding_matches_sequential() {
-    let e = encoder(9);
-    let records: Vec<_> = (0..50)
-        .map(|i| person("juan", &format!("perez{i}"), "gomez", None, Sex::Male))
-        .collect();
-    let par = e.encode_all(&records, |i, _| i as u64);
-    for (i, r) in records.iter().enumerate() {
-        assert_eq!(par[i], e.encode(r, i as u64));
+    // More records than one run of `encode_all`, in no order of birth year (some without one),
+    // with names repeating across years: encoded in salt order with remembered draws, they must
+    // come back in input order and equal to one-by-one encoding.
+    for salted in [false, true] {
+        let mut schema = Schema::default_with_id("parallel");
+        schema.hardening.salt = salted.then_some(SaltSource::BirthYear);
+        let e = Encoder::new(&secret(9), schema).unwrap();
+        let records: Vec<_> = (0..4500u32)
+            .map(|i| {
+                let year = (i * 7919 % 13 != 0).then(|| {
+                    date(
+                        1950 + (i * 31 % 60) as i32,
+                        1 + (i % 12) as u8,
+                        1 + (i % 28) as u8,
+                    )
+                });
+                person(
+                    ["juan", "maria jose", "ana", "tzunun"][(i % 4) as usize],
+                    &format!("perez{}", i % 97),
+                    "gomez",
+                    year,
+                    if i % 2 == 0 { Sex::Male } else { Sex::Female },
+                )
+            })
+            .collect();
+        let par = e.encode_all(&records, |i, _| i as u64 * 3);
+        assert_eq!(par.len(), records.len());
+        for (i, r) in records.iter().enumerate() {
+            assert_eq!(
+                par[i],
+                e.encode(r, i as u64 * 3),
+                "salted {salted}, record {i}"
+            );
+        }
     }
 }
 

@@ -6,6 +6,7 @@ use enlace_normalize::{IdKind, Identifier};
 use rand::{RngCore, SeedableRng};
 use rand_chacha::ChaCha12Rng;
 use rayon::prelude::*;
+use zeroize::Zeroize;
 
 use crate::bloom::{BitVector, MAX_DRAWS, draw, set_positions};
 use crate::encoded::{BlockToken, EncodedRecord, IdHash};
@@ -14,6 +15,7 @@ use crate::memo::Memo;
 use crate::schema::{Field, SaltSource, Schema, SchemaError};
 use crate::secret::ProjectSecret;
 use crate::tokens::{blocking_input, for_each_token};
+use crate::values::{ValueKey, remembers_values};
 
 /// Identifier kinds that can be encoded, in a fixed order.
 const ID_KINDS: [IdKind; 9] = [
@@ -145,7 +147,6 @@ impl Encoder {
         let fbits = s.filter_bits;
         let mut fields = vec![BitVector::zeros(fbits as usize); s.fields.len()];
         let mut clk = s.clk.as_ref().map(|c| BitVector::zeros(c.bits as usize));
-        let clk_bits = s.clk.as_ref().map_or(0, |c| c.bits);
         let mut present = 0u32;
 
         // A missing year salts as empty: such records compare only among themselves.
@@ -155,7 +156,6 @@ impl Encoder {
                 .map(|d| d.year.to_string())
                 .unwrap_or_default()
         });
-        let q = usize::from(s.q);
         for (plan_index, plan) in self.plans.iter().enumerate() {
             // The birth date is the salt; sex and nationality have a handful of values whose
             // frequencies the linkage unit reads off anyway, so salting them hides nothing and
@@ -169,30 +169,20 @@ impl Encoder {
                     )
                 })
                 .map(str::as_bytes);
-            let k_field = plan.filter.map_or(0, |(_, k)| usize::from(k));
-            let n = k_field + usize::from(plan.clk_k);
-            let mut any = false;
-            let mut draws = [0u16; MAX_DRAWS];
-            let draws = &mut draws[..n.min(MAX_DRAWS)];
-            for_each_token(plan.field, record, q, s.padded, &mut |token| {
-                any = true;
-                // The first k_field draws place the token in the field filter, the rest in the
-                // CLK: disjoint parts of one PRF output, so the two placements are independent.
-                let drawn: &[u16] = match memo.as_deref_mut() {
-                    Some(m) => m.draws(plan_index, &plan.key, salt, token, draws),
-                    None => {
-                        draw(plan.key.bytes(), salt, token, draws);
-                        draws
-                    }
-                };
-                let (to_field, to_clk) = drawn.split_at(k_field.min(drawn.len()));
-                if let Some((i, _)) = plan.filter {
-                    set_positions(fields[i].words_mut(), fbits, to_field);
+            let field_words: &mut [u64] = match plan.filter {
+                Some((i, _)) => fields[i].words_mut(),
+                None => &mut [],
+            };
+            let clk_words: &mut [u64] = match clk.as_mut() {
+                Some(c) if plan.clk_k > 0 => c.words_mut(),
+                _ => &mut [],
+            };
+            let any = match memo.as_deref_mut() {
+                Some(m) if remembers_values(plan.field) => {
+                    self.place_value(plan_index, record, salt, m, field_words, clk_words)
                 }
-                if let Some(c) = clk.as_mut() {
-                    set_positions(c.words_mut(), clk_bits, to_clk);
-                }
-            });
+                m => self.place_tokens(plan_index, record, salt, m, field_words, clk_words),
+            };
             if let (true, Some((i, _))) = (any, plan.filter) {
                 present |= 1 << i;
             }
@@ -224,6 +214,100 @@ impl Encoder {
                 .map(|(&b, key)| blocking_input(b, record).map(|input| block_token(key, &input)))
                 .collect(),
         }
+    }
+
+    /// Sets the bits of a field's tokens in its filter words and in the CLK words (either may be
+    /// empty); returns whether the field had a token.
+    fn place_tokens(
+        &self,
+        plan_index: usize,
+        record: &Record,
+        salt: Option<&[u8]>,
+        mut memo: Option<&mut Memo>,
+        field_words: &mut [u64],
+        clk_words: &mut [u64],
+    ) -> bool {
+        let s = &self.schema;
+        let plan = &self.plans[plan_index];
+        let k_field = plan.filter.map_or(0, |(_, k)| usize::from(k));
+        let n = k_field + usize::from(plan.clk_k);
+        let clk_bits = s.clk.as_ref().map_or(0, |c| c.bits);
+        let mut any = false;
+        let mut draws = [0u16; MAX_DRAWS];
+        let draws = &mut draws[..n.min(MAX_DRAWS)];
+        for_each_token(
+            plan.field,
+            record,
+            usize::from(s.q),
+            s.padded,
+            &mut |token| {
+                any = true;
+                // The first k_field draws place the token in the field filter, the rest in the
+                // CLK: disjoint parts of one PRF output, so the two placements are independent.
+                let drawn: &[u16] = match memo.as_deref_mut() {
+                    Some(m) => m.draws(plan_index, &plan.key, salt, token, draws),
+                    None => {
+                        draw(plan.key.bytes(), salt, token, draws);
+                        draws
+                    }
+                };
+                let (to_field, to_clk) = drawn.split_at(k_field.min(drawn.len()));
+                set_positions(field_words, s.filter_bits, to_field);
+                set_positions(clk_words, clk_bits, to_clk);
+            },
+        );
+        any
+    }
+
+    /// [`Encoder::place_tokens`] for a field whose values repeat (see [`crate::values`]): a
+    /// value met before ORs in the words it set then; a new one is placed token by token apart,
+    /// ORed in and remembered.
+    fn place_value(
+        &self,
+        plan_index: usize,
+        record: &Record,
+        salt: Option<&[u8]>,
+        memo: &mut Memo,
+        field_words: &mut [u64],
+        clk_words: &mut [u64],
+    ) -> bool {
+        let s = &self.schema;
+        let mut key = ValueKey::new(salt);
+        for_each_token(
+            self.plans[plan_index].field,
+            record,
+            usize::from(s.q),
+            s.padded,
+            &mut |t| key.push(t),
+        );
+        let Some(key) = key.bytes().filter(|_| key.tokens() > 0) else {
+            return self.place_tokens(plan_index, record, salt, Some(memo), field_words, clk_words);
+        };
+        if memo.values.apply(plan_index, key, field_words, clk_words) {
+            return true;
+        }
+        let mut own_field = vec![0u64; field_words.len()];
+        let mut own_clk = vec![0u64; clk_words.len()];
+        let any = self.place_tokens(
+            plan_index,
+            record,
+            salt,
+            Some(memo),
+            &mut own_field,
+            &mut own_clk,
+        );
+        field_words
+            .iter_mut()
+            .zip(&own_field)
+            .for_each(|(to, w)| *to |= w);
+        clk_words
+            .iter_mut()
+            .zip(&own_clk)
+            .for_each(|(to, w)| *to |= w);
+        memo.values.remember(plan_index, key, &own_field, &own_clk);
+        own_field.zeroize();
+        own_clk.zeroize();
+        any
     }
 
     /// Encodes many records across rayon's threads; `reference` gives each record's reference.

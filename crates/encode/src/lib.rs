@@ -22,6 +22,7 @@ mod memo;
 pub mod schema;
 pub mod secret;
 mod tokens;
+mod values;
 
 /// The similarity kernel. It is the one place in the project allowed `unsafe`: the SIMD paths
 /// call `std::arch` intrinsics, which are `unsafe` because they require CPU features and read

@@ -20,6 +20,7 @@ use zeroize::Zeroize;
 
 use crate::bloom::draw;
 use crate::keys::Key;
+use crate::values::Values;
 
 /// Draws an entry holds: the field's k plus its CLK k (30 at most in the default schema).
 const ENTRY_DRAWS: usize = 32;
@@ -135,6 +136,8 @@ fn slot_value(hash: u64, at: usize) -> u64 {
 pub(crate) struct Memo {
     tables: Vec<Table>,
     hasher: foldhash::fast::RandomState,
+    /// Whole field values remembered above the tokens.
+    pub(crate) values: Values,
 }
 
 impl Memo {
@@ -142,12 +145,14 @@ impl Memo {
         Memo {
             tables: (0..plans).map(|_| Table::new()).collect(),
             hasher: foldhash::fast::RandomState::default(),
+            values: Values::new(plans),
         }
     }
 
-    /// Forgets every draw (wiping the entries), keeping the tables' memory.
+    /// Forgets every draw and value (wiping the entries), keeping the tables' memory.
     pub(crate) fn clear(&mut self) {
         self.tables.iter_mut().for_each(Table::clear);
+        self.values.clear();
     }
 
     /// The draws for `token` after `salt`, from the table or freshly computed into `scratch`

@@ -1,0 +1,275 @@
+//! Remembered filter bits of whole field values, a level above the token memo of
+//! [`crate::memo`].
+//!
+//! A given name or a surname recurs far more than its q-grams are worth looking up one by one:
+//! in a year of births, most records share their given name with an earlier one. So for those
+//! fields a session remembers, per (field, salt, the value's tokens), the bits the value sets in
+//! the field's filter and in the CLK, and a repeated value costs one look-up and an OR of the
+//! words instead of a look-up and a dozen bit sets per token. Fields whose values rarely repeat
+//! (all names together, the phonetic keys, full dates) are not remembered: a miss costs more
+//! than placing the tokens.
+//!
+//! The entries map a value to filter bits, so they are as sensitive as the keys: wiped when
+//! cleared and on drop.
+
+use std::hash::BuildHasher;
+
+use zeroize::Zeroize;
+
+use crate::schema::Field;
+
+/// Bytes of salt and length-prefixed tokens a key holds; longer values are not remembered.
+const KEY_BYTES: usize = 160;
+/// Values a field's table remembers; it stops adding when full.
+const MAX_ENTRIES: usize = 1 << 13;
+/// Index slots: a power of two, at most half full.
+const SLOTS: usize = 2 * MAX_ENTRIES;
+
+/// Whether a field's values are remembered whole.
+pub(crate) fn remembers_values(field: Field) -> bool {
+    matches!(
+        field,
+        Field::Given
+            | Field::GivenFirst
+            | Field::GivenAlternates
+            | Field::Surname1
+            | Field::Surname2
+            | Field::Surnames
+            | Field::MarriedSurname
+            | Field::Sex
+            | Field::Nationality
+    )
+}
+
+/// A field value's key: the salt (marker and bytes, as the token memo writes them) then each
+/// token with its length, built on the stack.
+pub(crate) struct ValueKey {
+    bytes: [u8; KEY_BYTES],
+    len: usize,
+    tokens: usize,
+    overflow: bool,
+}
+
+impl ValueKey {
+    pub(crate) fn new(salt: Option<&[u8]>) -> ValueKey {
+        let mut key = ValueKey {
+            bytes: [0; KEY_BYTES],
+            len: 0,
+            tokens: 0,
+            overflow: false,
+        };
+        let marker = salt.map_or(255, |s| s.len().min(254) as u8);
+        key.append(&[marker]);
+        key.append(salt.unwrap_or_default());
+        key
+    }
+
+    pub(crate) fn push(&mut self, token: &[u8]) {
+        self.tokens += 1;
+        match u8::try_from(token.len()) {
+            Ok(n) => {
+                self.append(&[n]);
+                self.append(token);
+            }
+            Err(_) => self.overflow = true,
+        }
+    }
+
+    fn append(&mut self, part: &[u8]) {
+        match self.bytes.get_mut(self.len..self.len + part.len()) {
+            Some(to) if !self.overflow => {
+                to.copy_from_slice(part);
+                self.len += part.len();
+            }
+            _ => self.overflow = true,
+        }
+    }
+
+    /// The tokens pushed.
+    pub(crate) fn tokens(&self) -> usize {
+        self.tokens
+    }
+
+    /// The key, or `None` when the value is too long to remember.
+    pub(crate) fn bytes(&self) -> Option<&[u8]> {
+        (!self.overflow).then_some(&self.bytes[..self.len])
+    }
+}
+
+struct Entry {
+    key: Vec<u8>,
+    /// The field filter's words, then the CLK's.
+    words: Vec<u64>,
+}
+
+/// One field's values: open addressing over `index` (0: empty, else the high half of the
+/// hash above the entry's position plus one), entries in the order they came.
+struct Table {
+    index: Vec<u64>,
+    entries: Vec<Entry>,
+}
+
+impl Table {
+    /// The entry holding `key`, or the empty slot where it would go.
+    fn find(&self, hash: u64, key: &[u8]) -> Result<usize, usize> {
+        let mask = self.index.len() - 1;
+        let mut i = hash as usize & mask;
+        loop {
+            let slot = self.index[i];
+            if slot == 0 {
+                return Err(i);
+            }
+            let at = (slot & u64::from(u32::MAX)) as usize - 1;
+            if slot >> 32 == hash >> 32 && self.entries[at].key == key {
+                return Ok(at);
+            }
+            i = (i + 1) & mask;
+        }
+    }
+
+    fn clear(&mut self) {
+        for e in &mut self.entries {
+            e.key.zeroize();
+            e.words.zeroize();
+        }
+        self.entries.clear();
+        self.index.iter_mut().for_each(|s| *s = 0);
+    }
+}
+
+/// Remembered field values, one table per field plan.
+pub(crate) struct Values {
+    tables: Vec<Table>,
+    hasher: foldhash::fast::RandomState,
+}
+
+impl Values {
+    pub(crate) fn new(plans: usize) -> Values {
+        Values {
+            tables: (0..plans)
+                .map(|_| Table {
+                    index: Vec::new(),
+                    entries: Vec::new(),
+                })
+                .collect(),
+            hasher: foldhash::fast::RandomState::default(),
+        }
+    }
+
+    /// ORs a remembered value's words into `field` and `clk`; `false` when it is not
+    /// remembered (or was remembered with other filter sizes).
+    pub(crate) fn apply(
+        &self,
+        plan: usize,
+        key: &[u8],
+        field: &mut [u64],
+        clk: &mut [u64],
+    ) -> bool {
+        let Some(table) = self.tables.get(plan).filter(|t| !t.index.is_empty()) else {
+            return false;
+        };
+        let Ok(at) = table.find(self.hasher.hash_one(key), key) else {
+            return false;
+        };
+        let words = &table.entries[at].words;
+        if words.len() != field.len() + clk.len() {
+            return false;
+        }
+        let (f, c) = words.split_at(field.len());
+        field.iter_mut().zip(f).for_each(|(to, w)| *to |= w);
+        clk.iter_mut().zip(c).for_each(|(to, w)| *to |= w);
+        true
+    }
+
+    /// Remembers the words a value sets, unless the field's table is full.
+    pub(crate) fn remember(&mut self, plan: usize, key: &[u8], field: &[u64], clk: &[u64]) {
+        let hash = self.hasher.hash_one(key);
+        let Some(table) = self.tables.get_mut(plan) else {
+            return;
+        };
+        if table.entries.len() >= MAX_ENTRIES {
+            return;
+        }
+        if table.index.is_empty() {
+            table.index = vec![0; SLOTS];
+        }
+        if let Err(i) = table.find(hash, key) {
+            table.index[i] = (hash >> 32) << 32 | (table.entries.len() as u64 + 1);
+            let mut words = Vec::with_capacity(field.len() + clk.len());
+            words.extend_from_slice(field);
+            words.extend_from_slice(clk);
+            table.entries.push(Entry {
+                key: key.to_vec(),
+                words,
+            });
+        }
+    }
+
+    /// Forgets every value (wiping the entries), keeping the index's memory.
+    pub(crate) fn clear(&mut self) {
+        self.tables
+            .iter_mut()
+            .filter(|t| !t.entries.is_empty())
+            .for_each(Table::clear);
+    }
+}
+
+impl Drop for Values {
+    fn drop(&mut self) {
+        self.tables.iter_mut().for_each(Table::clear);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key(salt: Option<&[u8]>, tokens: &[&[u8]]) -> ValueKey {
+        let mut k = ValueKey::new(salt);
+        tokens.iter().for_each(|t| k.push(t));
+        k
+    }
+
+    #[test]
+    fn keys_keep_salt_and_token_boundaries() {
+        let a = key(Some(b"1980"), &[b"_a", b"an"]);
+        let b = key(Some(b"1980"), &[b"_aa", b"n"]);
+        let c = key(Some(b"1981"), &[b"_a", b"an"]);
+        let d = key(None, &[b"_a", b"an"]);
+        let all = [a.bytes(), b.bytes(), c.bytes(), d.bytes()];
+        for (i, x) in all.iter().enumerate() {
+            for y in &all[i + 1..] {
+                assert_ne!(x, y);
+            }
+        }
+        assert_eq!(a.tokens(), 2);
+        let long = key(None, &[&[b'x'; 100], &[b'y'; 100]]);
+        assert_eq!(long.bytes(), None);
+    }
+
+    #[test]
+    fn remembered_values_come_back_until_full_and_are_forgotten_on_clear() {
+        let mut v = Values::new(2);
+        let words = |i: u64| (vec![i, i << 1], vec![i ^ 0xff]);
+        for i in 0..(MAX_ENTRIES as u64 + 100) {
+            let k = key(Some(b"1990"), &[format!("t{i}").as_bytes()]);
+            let (f, c) = words(i + 1);
+            v.remember(1, k.bytes().unwrap(), &f, &c);
+        }
+        for i in 0..(MAX_ENTRIES as u64 + 100) {
+            let k = key(Some(b"1990"), &[format!("t{i}").as_bytes()]);
+            let (mut f, mut c) = (vec![0u64; 2], vec![0u64; 1]);
+            let found = v.apply(1, k.bytes().unwrap(), &mut f, &mut c);
+            assert_eq!(found, i < MAX_ENTRIES as u64, "value {i}");
+            if found {
+                assert_eq!((f, c), words(i + 1));
+            }
+            assert!(!v.apply(0, k.bytes().unwrap(), &mut [0; 2], &mut [0; 1]));
+        }
+        // Other filter sizes never take a remembered value.
+        let k = key(Some(b"1990"), &[b"t0"]);
+        assert!(!v.apply(1, k.bytes().unwrap(), &mut [0; 3], &mut [0; 1]));
+        v.clear();
+        assert!(!v.apply(1, k.bytes().unwrap(), &mut [0; 2], &mut [0; 1]));
+    }
+}

@@ -12,6 +12,14 @@
 //! Sets are stored interleaved in blocks of [`LANES`] filters: word `w` of the eight filters of a
 //! block lies in eight consecutive `u64`s. One query word broadcast against one such row feeds
 //! eight comparisons at once, and the per-lane sums need no horizontal reduction.
+//!
+//! Threshold searches on the AVX-512 path stop early where they can: a set also keeps, for each
+//! filter, the popcount of its last three quarters and of its last half, so after a quarter (and
+//! again after half) of a block's words the count can grow by at most the smaller of the two
+//! tails. When that bound misses the threshold in all eight lanes, the block is done. The
+//! results are exactly those of the full count (the tests compare every path with a brute-force
+//! search); only the work changes, and how much depends on the threshold: nearly half or three
+//! quarters of it is skipped at 0.9, little at 0.5, where the plain loop runs instead.
 
 mod portable;
 #[cfg(target_arch = "x86_64")]
@@ -171,6 +179,19 @@ pub struct FilterSet {
     data: Vec<u64>,
     /// One per slot, padding included (padding counts 0).
     popcounts: Vec<u32>,
+    /// Per cut of [`cuts`], the popcount of each filter from that word on, per slot: with the
+    /// intersection of the words before the cut it bounds the whole one, so a search can stop
+    /// part-way through a block none of whose filters can still meet the threshold.
+    tail_popcounts: [Vec<u32>; CUTS],
+}
+
+/// Checks per block in a threshold search.
+const CUTS: usize = 2;
+
+/// The words after which a threshold search checks whether a block can still meet the
+/// threshold: a quarter and half of the filter.
+fn cuts(words: usize) -> [usize; CUTS] {
+    [words / 4, words / 2]
 }
 
 impl FilterSet {
@@ -184,6 +205,7 @@ impl FilterSet {
             len: 0,
             data: Vec::new(),
             popcounts: Vec::new(),
+            tail_popcounts: Default::default(),
         })
     }
 
@@ -212,12 +234,18 @@ impl FilterSet {
         if lane == 0 {
             self.data.resize(self.data.len() + self.words * LANES, 0);
             self.popcounts.resize(self.popcounts.len() + LANES, 0);
+            for tails in &mut self.tail_popcounts {
+                tails.resize(tails.len() + LANES, 0);
+            }
         }
         let base = block * self.words * LANES;
         for (w, &word) in filter.iter().enumerate() {
             self.data[base + w * LANES + lane] = word;
         }
         self.popcounts[self.len] = popcount(filter);
+        for (tails, cut) in self.tail_popcounts.iter_mut().zip(cuts(self.words)) {
+            tails[self.len] = popcount(&filter[cut..]);
+        }
         self.len += 1;
         Ok(index)
     }
@@ -301,6 +329,7 @@ struct BlockSpan<'a> {
     first: usize,
     data: &'a [u64],
     popcounts: &'a [u32],
+    tail_popcounts: [&'a [u32]; CUTS],
 }
 
 impl<'a> BlockSpan<'a> {
@@ -313,6 +342,10 @@ impl<'a> BlockSpan<'a> {
             first: start * LANES,
             data: &set.data[start * stride..end * stride],
             popcounts: &set.popcounts[start * LANES..end * LANES],
+            tail_popcounts: [
+                &set.tail_popcounts[0][start * LANES..end * LANES],
+                &set.tail_popcounts[1][start * LANES..end * LANES],
+            ],
         }
     }
 

@@ -7,7 +7,7 @@
 
 use std::arch::x86_64::*;
 
-use super::{BlockSpan, LANES};
+use super::{BlockSpan, CUTS, LANES};
 
 // ---------------------------------------------------------------------------------------------
 // AVX-512 (F + DQ + VPOPCNTDQ)
@@ -52,19 +52,28 @@ pub(super) fn scan_avx512(
     // SAFETY: reached only after Path::Avx512Vpopcnt was found supported. The fixed-width
     // instance is used only when the width is exactly 16 words.
     unsafe {
-        if span.words == 16 {
-            scan_avx512_impl::<16>(query, query_pop, span, threshold, hit)
-        } else {
-            scan_avx512_impl::<0>(query, query_pop, span, threshold, hit)
+        match (span.words == 16, threshold >= STAGED_FROM) {
+            (true, true) => scan_avx512_impl::<16, true>(query, query_pop, span, threshold, hit),
+            (true, false) => scan_avx512_impl::<16, false>(query, query_pop, span, threshold, hit),
+            (false, true) => scan_avx512_impl::<0, true>(query, query_pop, span, threshold, hit),
+            (false, false) => scan_avx512_impl::<0, false>(query, query_pop, span, threshold, hit),
         }
     }
 }
 
+/// Thresholds from which a block is checked part-way (see `STAGED` below). Below it almost no
+/// block can be ruled out early, and the checks' registers slow the plain loop (measured on
+/// random 1024-bit filters: at 0.5 the checked scan ran at 0.7 × the plain one, at 0.7 and
+/// above it was faster).
+const STAGED_FROM: f64 = 0.65;
+
 /// `W` is the filter width when known at compile time (1024-bit filters: 16), so the loop over
 /// words unrolls and the query's broadcasts stay in registers across blocks; `W == 0` reads the
-/// width from the span.
+/// width from the span. With `STAGED`, a block is checked after a quarter and half of its words
+/// against the best count its filters could still reach, and dropped when none can reach the
+/// threshold; the checks stop for the rest of the span when they end too few blocks.
 #[target_feature(enable = "avx512f,avx512dq,avx512vpopcntdq")]
-fn scan_avx512_impl<const W: usize>(
+fn scan_avx512_impl<const W: usize, const STAGED: bool>(
     query: &[u64],
     query_pop: u32,
     span: &BlockSpan<'_>,
@@ -76,35 +85,86 @@ fn scan_avx512_impl<const W: usize>(
         return;
     }
     let tv = _mm512_set1_pd(threshold);
+    let half = _mm512_set1_pd(0.5);
     let qp = _mm512_set1_epi64(i64::from(query_pop));
+    let cuts = super::cuts(words);
+    let query_tails =
+        cuts.map(|cut| _mm512_set1_epi64(i64::from(super::popcount(&query[cut..words]))));
     let data = span.data.as_ptr();
     let pops = span.popcounts.as_ptr();
+    let tails = span.tail_popcounts.map(<[u32]>::as_ptr);
     // Blocks are scanned in groups with no call inside the group's loop, so the query's
     // broadcasts stay in registers; hits are reported after each group.
     const GROUP: usize = 32;
     let mut masks = [0u8; GROUP];
     let mut counts = [[0u64; LANES]; GROUP];
     let blocks = span.blocks();
+    const PROBE: usize = 8;
+    let (mut staged, mut ended) = (STAGED, 0u32);
     let mut start = 0;
     while start < blocks {
         let end = (start + GROUP).min(blocks);
         let mut any = 0u8;
         for b in start..end {
-            let mut acc = _mm512_setzero_si512();
-            for (w, &q) in query[..words].iter().enumerate() {
-                // SAFETY: b < blocks and w < words, so the 8 words read lie inside span.data.
-                let row = unsafe { _mm512_loadu_si512(data.add((b * words + w) * LANES).cast()) };
-                let x = _mm512_and_si512(row, _mm512_set1_epi64(q as i64));
-                acc = _mm512_add_epi64(acc, _mm512_popcnt_epi64(x));
-            }
             // SAFETY: span.popcounts holds LANES entries for every block.
             let pb = unsafe { _mm256_loadu_si256(pops.add(b * LANES).cast()) };
             let sum = _mm512_add_epi64(_mm512_cvtepu32_epi64(pb), qp);
-            // The same IEEE operations as `meets_threshold`: (2c) as f64 >= t * (|a|+|b|) as f64.
-            let lhs = _mm512_cvtepu64_pd(_mm512_add_epi64(acc, acc));
-            let rhs = _mm512_mul_pd(tv, _mm512_cvtepu64_pd(sum));
-            let mask =
-                _mm512_cmp_pd_mask::<_CMP_GE_OQ>(lhs, rhs) & _mm512_test_epi64_mask(acc, acc);
+            // `(2c) as f64 >= t * (|a|+|b|) as f64`, the test of `meets_threshold`, holds exactly
+            // when c >= ceil(t * (|a|+|b|) / 2): the halving and the ceiling are exact in
+            // floating point and every count is far below 2^53. So each lane's smallest passing
+            // count is found once, and every test below is an integer comparison.
+            let half_rhs = _mm512_mul_pd(_mm512_mul_pd(tv, _mm512_cvtepu64_pd(sum)), half);
+            let need =
+                _mm512_cvt_roundpd_epu64::<{ _MM_FROUND_TO_POS_INF | _MM_FROUND_NO_EXC }>(half_rhs);
+            // Word `w` of the block's eight filters ANDed with the query's, popcounted, summed.
+            let add_words = |acc: __m512i, range: std::ops::Range<usize>| {
+                let mut acc = acc;
+                for (w, &q) in query[range.clone()].iter().enumerate() {
+                    // SAFETY: b < blocks and range.start + w < words, so the 8 words read lie
+                    // inside span.data.
+                    let row = unsafe {
+                        _mm512_loadu_si512(data.add((b * words + range.start + w) * LANES).cast())
+                    };
+                    let x = _mm512_and_si512(row, _mm512_set1_epi64(q as i64));
+                    acc = _mm512_add_epi64(acc, _mm512_popcnt_epi64(x));
+                }
+                acc
+            };
+            let mut acc = _mm512_setzero_si512();
+            if staged {
+                let mut from = 0;
+                let mut reachable = u8::MAX;
+                for (stage, &cut) in cuts.iter().enumerate() {
+                    acc = add_words(acc, from..cut);
+                    from = cut;
+                    // From here the intersection can grow by at most the smaller of the two
+                    // tails' popcounts. When even that bound misses the threshold in every lane,
+                    // so does the whole count (the same comparison on a larger number): the
+                    // block is done.
+                    // SAFETY: each tail_popcounts holds LANES entries for every block.
+                    let tb = unsafe { _mm256_loadu_si256(tails[stage].add(b * LANES).cast()) };
+                    let most = _mm512_min_epu64(_mm512_cvtepu32_epi64(tb), query_tails[stage]);
+                    reachable = _mm512_cmpge_epu64_mask(_mm512_add_epi64(acc, most), need);
+                    if reachable == 0 {
+                        break;
+                    }
+                }
+                if b + 1 == PROBE {
+                    // Checks that end under a quarter of the blocks cost more than they save
+                    // (at low thresholds every block goes to the end): the rest of the span
+                    // runs without them.
+                    staged = (ended + u32::from(reachable == 0)) * 4 >= PROBE as u32;
+                }
+                if reachable == 0 {
+                    ended += 1;
+                    masks[b - start] = 0;
+                    continue;
+                }
+                acc = add_words(acc, cuts[CUTS - 1]..words);
+            } else {
+                acc = add_words(acc, 0..words);
+            }
+            let mask = _mm512_cmpge_epu64_mask(acc, need) & _mm512_test_epi64_mask(acc, acc);
             masks[b - start] = mask;
             any |= mask;
             if mask != 0 {

@@ -210,32 +210,23 @@ fn date_tokens(date: &PartialDate, emit: &mut dyn FnMut(&[u8])) {
 // Phonetic keys come from normalisation; a record built without them (an older store, a partial
 // normaliser) gets them computed here from the folded names, so blocking still works.
 fn given_phonetic(name: &PersonName) -> Option<Cow<'_, str>> {
-    name.given_phonetic
-        .as_deref()
-        .map(Cow::Borrowed)
-        .or_else(|| name.given.first().map(|g| Cow::Owned(spanish_phonetic(g))))
+    phonetic(&name.given_phonetic, name.given.first().map(String::as_str))
 }
 
 fn surname1_phonetic(name: &PersonName) -> Option<Cow<'_, str>> {
-    name.surname1_phonetic
-        .as_deref()
-        .map(Cow::Borrowed)
-        .or_else(|| {
-            name.surname1
-                .as_deref()
-                .map(|s| Cow::Owned(spanish_phonetic(s)))
-        })
+    phonetic(&name.surname1_phonetic, name.surname1.as_deref())
 }
 
 fn surname2_phonetic(name: &PersonName) -> Option<Cow<'_, str>> {
-    name.surname2_phonetic
+    phonetic(&name.surname2_phonetic, name.surname2.as_deref())
+}
+
+/// The phonetic key the normaliser stored, or one computed from the name when it stored none.
+fn phonetic<'a>(stored: &'a Option<String>, name: Option<&str>) -> Option<Cow<'a, str>> {
+    stored
         .as_deref()
         .map(Cow::Borrowed)
-        .or_else(|| {
-            name.surname2
-                .as_deref()
-                .map(|s| Cow::Owned(spanish_phonetic(s)))
-        })
+        .or_else(|| name.map(|n| Cow::Owned(spanish_phonetic(n))))
 }
 
 fn full_date(record: &Record) -> Option<String> {

@@ -91,6 +91,41 @@ pub(crate) fn open_db(dir: &Path) -> Result<Connection, AuditError> {
     Ok(conn)
 }
 
+/// The newest entry's number, hash and time as the database holds them (0 and the genesis hash
+/// for an empty log).
+fn chain_end(
+    conn: &Connection,
+    path: &Path,
+) -> Result<(u64, [u8; 32], Option<DateTime<Utc>>), AuditError> {
+    let last: Option<(i64, Vec<u8>, String)> = conn
+        .query_row(
+            "SELECT seq, hash, at FROM entries ORDER BY seq DESC LIMIT 1",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )
+        .optional()
+        .map_err(db_err(path))?;
+    let Some((seq, hash, at)) = last else {
+        return Ok((0, GENESIS, None));
+    };
+    let corrupt = |reason: &str| AuditError::Corrupt {
+        path: path.to_path_buf(),
+        seq,
+        reason: reason.to_string(),
+    };
+    let hash: [u8; 32] = hash
+        .try_into()
+        .map_err(|_| corrupt("hash is not 32 bytes"))?;
+    let at = DateTime::parse_from_rfc3339(&at)
+        .map_err(|_| corrupt("time does not parse"))?
+        .with_timezone(&Utc);
+    Ok((
+        u64::try_from(seq).map_err(|_| corrupt("negative number"))?,
+        hash,
+        Some(at),
+    ))
+}
+
 pub(crate) fn read_head(dir: &Path) -> Result<Option<Head>, AuditError> {
     let path = dir.join(HEAD_FILE);
     match std::fs::read(&path) {
@@ -113,36 +148,7 @@ impl AuditLog {
             source,
         })?;
         let conn = open_db(dir)?;
-        let path = dir.join(DB_FILE);
-        let last: Option<(i64, Vec<u8>, String)> = conn
-            .query_row(
-                "SELECT seq, hash, at FROM entries ORDER BY seq DESC LIMIT 1",
-                [],
-                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
-            )
-            .optional()
-            .map_err(db_err(&path))?;
-        let (last_seq, last_hash, last_at) = match last {
-            None => (0, GENESIS, None),
-            Some((seq, hash, at)) => {
-                let corrupt = |reason: &str| AuditError::Corrupt {
-                    path: path.clone(),
-                    seq,
-                    reason: reason.to_string(),
-                };
-                let hash: [u8; 32] = hash
-                    .try_into()
-                    .map_err(|_| corrupt("hash is not 32 bytes"))?;
-                let at = DateTime::parse_from_rfc3339(&at)
-                    .map_err(|_| corrupt("time does not parse"))?
-                    .with_timezone(&Utc);
-                (
-                    u64::try_from(seq).map_err(|_| corrupt("negative number"))?,
-                    hash,
-                    Some(at),
-                )
-            }
-        };
+        let (last_seq, last_hash, last_at) = chain_end(&conn, &dir.join(DB_FILE))?;
         Ok(AuditLog {
             conn,
             dir: dir.to_path_buf(),
@@ -178,10 +184,15 @@ impl AuditLog {
     pub fn append_batch(&mut self, entries: Vec<NewEntry>) -> Result<Vec<Entry>, AuditError> {
         let path = self.dir.join(DB_FILE);
         let e = db_err(&path);
-        let mut seq = self.last_seq;
-        let mut prev = self.last_hash;
-        // Times never go backwards in the log, even if the clock does.
-        let mut floor = self.last_at;
+        // Another process of the node (the command line beside the server) may have appended
+        // since this one last did: the chain is continued from the end the database holds,
+        // read under the write lock that the transaction takes at once.
+        let tx = self
+            .conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+            .map_err(&e)?;
+        let (mut seq, mut prev, mut floor) = chain_end(&tx, &path)?;
+        // Times never go backwards in the log, even if the clock does (`floor`).
         // Hashes chain, so they are computed in order; signatures are independent of each
         // other and take most of the time, so they are made in parallel.
         let mut chained = Vec::with_capacity(entries.len());
@@ -214,7 +225,6 @@ impl AuditLog {
                 }
             })
             .collect();
-        let tx = self.conn.transaction().map_err(&e)?;
         {
             let mut stmt = tx
                 .prepare_cached(

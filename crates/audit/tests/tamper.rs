@@ -70,6 +70,32 @@ fn an_untouched_log_verifies_and_reopening_continues_the_chain() {
 }
 
 #[test]
+fn two_writers_of_one_log_continue_one_chain() {
+    // The server and the command line of one node each hold the log open and append: every
+    // append continues the chain from the end the database holds, whoever wrote it.
+    let dir = tempfile::tempdir().unwrap();
+    let mut a = AuditLog::open(dir.path(), key()).unwrap();
+    let mut b = AuditLog::open(dir.path(), key()).unwrap();
+    a.append(entry(0)).unwrap();
+    assert_eq!(b.append(entry(1)).unwrap().seq, 2);
+    assert_eq!(a.append_batch((2..5).map(entry).collect()).unwrap()[2].seq, 5);
+    assert_eq!(b.append(entry(5)).unwrap().seq, 6);
+    // And at the same time, from two threads with a handle each.
+    std::thread::scope(|scope| {
+        for mut log in [a, b] {
+            scope.spawn(move || {
+                for i in 0..50 {
+                    log.append(entry(i)).unwrap();
+                }
+            });
+        }
+    });
+    let report = verify(dir.path(), &key().verifying_key(), Signatures::All).unwrap();
+    assert!(report.is_intact(), "{:?}", report.problems);
+    assert_eq!(report.entries, 106);
+}
+
+#[test]
 fn the_triggers_refuse_updates_and_deletes() {
     let dir = log_of_20();
     let c = Connection::open(dir.path().join("audit.db")).unwrap();

@@ -406,6 +406,17 @@ fn a_three_party_project_gives_each_holder_only_its_own_side_and_refuses_the_res
                 .any(|(a, actor, _)| a == "upload" && actor == id),
             "no upload entry for {id}"
         );
+        // Each holder has its own record of the encodings it sent, and its log still verifies
+        // though the command line wrote it while the node's server was running.
+        let own = audit_entries(&fed.node(id));
+        assert!(
+            own.iter().any(|(a, actor, detail)| a == "upload"
+                && actor == id
+                && detail.contains("\"direction\":\"sent\"")
+                && detail.contains("\"records\"")),
+            "{id} did not record its upload: {own:?}"
+        );
+        audit_verifies(&fed.node(id));
     }
     assert!(
         entries

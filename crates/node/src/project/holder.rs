@@ -60,6 +60,8 @@ pub enum HolderError {
     Protocol { what: String, message: String },
     #[error(transparent)]
     Reviews(#[from] super::reviews::ReviewError),
+    #[error("the node's audit log: {0}")]
+    Audit(#[from] enlace_audit::AuditError),
 }
 
 /// What the holder keeps of a project.
@@ -388,6 +390,21 @@ impl<'a> Holder<'a> {
             .collect();
         report.sent = pending.len() as u32;
         report.bytes = pending.iter().map(|c| c.2.len() as u64).sum();
+        // Encodings leaving the node are a disclosure, keyed as they are: on this node's record
+        // before the first chunk leaves, as the unit records what it receives.
+        let mut audit =
+            enlace_audit::AuditLog::open(&self.node.dir.audit(), self.node.identity.signing_key())?;
+        audit.append(
+            enlace_audit::NewEntry::new(enlace_audit::Action::Upload, self.me().to_string())
+                .subject(project.to_string())
+                .recipient(joined.unit.clone())
+                .detail("direction", "sent")
+                .detail("upload", upload.clone())
+                .detail("records", total.to_string())
+                .detail("chunks", report.chunks.to_string())
+                .detail("chunks_to_send", report.sent.to_string()),
+        )?;
+        drop(audit);
         // A few chunks in flight at once: while the unit checks and stores one, the next is on
         // the wire.
         let queue = std::sync::Mutex::new(pending.into_iter());

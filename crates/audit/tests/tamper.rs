@@ -78,7 +78,10 @@ fn two_writers_of_one_log_continue_one_chain() {
     let mut b = AuditLog::open(dir.path(), key()).unwrap();
     a.append(entry(0)).unwrap();
     assert_eq!(b.append(entry(1)).unwrap().seq, 2);
-    assert_eq!(a.append_batch((2..5).map(entry).collect()).unwrap()[2].seq, 5);
+    assert_eq!(
+        a.append_batch((2..5).map(entry).collect()).unwrap()[2].seq,
+        5
+    );
     assert_eq!(b.append(entry(5)).unwrap().seq, 6);
     // And at the same time, from two threads with a handle each.
     std::thread::scope(|scope| {

@@ -91,12 +91,11 @@ pub(crate) fn open_db(dir: &Path) -> Result<Connection, AuditError> {
     Ok(conn)
 }
 
-/// The newest entry's number, hash and time as the database holds them (0 and the genesis hash
-/// for an empty log).
-fn chain_end(
-    conn: &Connection,
-    path: &Path,
-) -> Result<(u64, [u8; 32], Option<DateTime<Utc>>), AuditError> {
+/// The newest entry's number, hash and time (0, the genesis hash and none for an empty log).
+type ChainEnd = (u64, [u8; 32], Option<DateTime<Utc>>);
+
+/// The end of the chain as the database holds it.
+fn chain_end(conn: &Connection, path: &Path) -> Result<ChainEnd, AuditError> {
     let last: Option<(i64, Vec<u8>, String)> = conn
         .query_row(
             "SELECT seq, hash, at FROM entries ORDER BY seq DESC LIMIT 1",

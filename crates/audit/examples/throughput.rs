@@ -6,6 +6,7 @@
 //!
 //! ENTRIES defaults to 1,000,000; DIR to a temporary folder (give one on a real disk: the
 //! single appends measure its flush time).
+#![deny(clippy::unwrap_used, clippy::expect_used)]
 
 use std::time::Instant;
 

@@ -7,6 +7,8 @@
 //! Entries hold opaque references, node ids, purposes and codes — never a data subject's name,
 //! birth date or number: the log is read by auditors who need not see the data itself.
 #![forbid(unsafe_code)]
+// Outside data never meets a panic: product code (tests aside) may not unwrap or expect.
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
 
 mod chain;
 mod entry;

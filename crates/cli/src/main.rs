@@ -1,6 +1,8 @@
 //! `enlace`: every step of Enlace from the shell — generate a scenario, import an agency's files,
 //! inspect a store, run the demo, make and serve a node.
 #![forbid(unsafe_code)]
+// Outside data never meets a panic: product code (tests aside) may not unwrap or expect.
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
 
 /// `println!` for the command's output: a closed pipe (`enlace status | head`) ends the program
 /// quietly instead of panicking, as a shell user expects.

@@ -21,6 +21,7 @@
 //! cross-source non-pairs and against non-pairs that share a blocking token (the hard ones a
 //! blocker hands the comparator), the share of true pairs scoring above the threshold that lets
 //! through a fixed share of non-pairs.
+#![deny(clippy::unwrap_used, clippy::expect_used)]
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -46,10 +47,13 @@ pub struct Scenario {
     pub person: Vec<u32>,
 }
 
+/// Errors of the example, reported by `main` (files it reads, values it looks up).
+pub type Res<T> = Result<T, Box<dyn std::error::Error>>;
+
 /// Generates a scenario in `dir`, imports its three files into a store there and loads them.
-pub fn load_scenario(people: usize, seed: u64, dir: &Path) -> Scenario {
+pub fn load_scenario(people: usize, seed: u64, dir: &Path) -> Res<Scenario> {
     let opts = enlace_synth::GenerateOptions::new(people, seed);
-    enlace_synth::generate(&opts, dir).expect("generate scenario");
+    enlace_synth::generate(&opts, dir)?;
     let store_dir = dir.join("store");
     for name in SOURCES {
         let mut o = ImportOptions::new(
@@ -57,18 +61,17 @@ pub fn load_scenario(people: usize, seed: u64, dir: &Path) -> Scenario {
             &dir.join("mappings").join(format!("{name}.toml")),
             &dir.join(format!("{name}.csv")),
         );
-        o.today = chrono::NaiveDate::from_ymd_opt(2025, 6, 30).expect("a valid date");
-        import(&o).expect("import scenario file");
+        o.today = chrono::NaiveDate::from_ymd_opt(2025, 6, 30).ok_or("an invalid date")?;
+        import(&o)?;
     }
     let mut truth: HashMap<(String, String), String> = HashMap::new();
-    let mut reader =
-        csv::Reader::from_path(dir.join("truth/records.csv")).expect("truth/records.csv");
+    let mut reader = csv::Reader::from_path(dir.join("truth/records.csv"))?;
     for row in reader.records() {
-        let row = row.expect("truth row");
+        let row = row?;
         let get = |i: usize| row.get(i).unwrap_or("").to_string();
         truth.insert((get(0), get(1)), get(2));
     }
-    let store = Store::open(&store_dir).expect("open store");
+    let store = Store::open(&store_dir)?;
     let mut ids: HashMap<String, u32> = HashMap::new();
     let mut sc = Scenario {
         records: Vec::new(),
@@ -76,7 +79,7 @@ pub fn load_scenario(people: usize, seed: u64, dir: &Path) -> Scenario {
         person: Vec::new(),
     };
     for (s, name) in SOURCES.iter().enumerate() {
-        for r in store.records(name).expect("records") {
+        for r in store.records(name)? {
             // A record missing from the truth (none should be) is its own person.
             let person = truth
                 .get(&(name.to_string(), r.record.key.clone()))
@@ -88,7 +91,7 @@ pub fn load_scenario(people: usize, seed: u64, dir: &Path) -> Scenario {
             sc.records.push(r.record);
         }
     }
-    sc
+    Ok(sc)
 }
 
 /// Values ranked by how many bear them, most frequent first (ties by value).
@@ -124,23 +127,23 @@ pub struct Census {
 /// The true people of an independently generated scenario, normalised as a node would. With
 /// `by_records`, each person counts once per record they have in the agency files (the
 /// frequencies an agency file shows, a stronger prior than a census of people).
-pub fn census(people: usize, seed: u64, by_records: bool, dir: &Path) -> Census {
+pub fn census(people: usize, seed: u64, by_records: bool, dir: &Path) -> Res<Census> {
     let opts = enlace_synth::GenerateOptions::new(people, seed);
-    enlace_synth::generate(&opts, dir).expect("generate census scenario");
-    let mut reader = csv::Reader::from_path(dir.join("truth/people.csv")).expect("people.csv");
-    let header = reader.headers().expect("header").clone();
+    enlace_synth::generate(&opts, dir)?;
+    let mut reader = csv::Reader::from_path(dir.join("truth/people.csv"))?;
+    let header = reader.headers()?.clone();
     let col = |n: &str| {
         header
             .iter()
             .position(|h| h == n)
-            .expect("people.csv column")
+            .ok_or_else(|| format!("truth/people.csv has no column {n}"))
     };
-    let (g, s1, s2) = (col("given_names"), col("surname1"), col("surname2"));
-    let footprint = [col("records_us"), col("records_mx"), col("records_gt")];
+    let (g, s1, s2) = (col("given_names")?, col("surname1")?, col("surname2")?);
+    let footprint = [col("records_us")?, col("records_mx")?, col("records_gt")?];
     let (mut surname1, mut given, mut phonetic) = (Vec::new(), Vec::new(), Vec::new());
     let mut n = 0;
     for row in reader.records() {
-        let row = row.expect("people row");
+        let row = row?;
         n += 1;
         let weight: usize = if by_records {
             footprint
@@ -171,12 +174,12 @@ pub fn census(people: usize, seed: u64, by_records: bool, dir: &Path) -> Census 
             }
         }
     }
-    Census {
+    Ok(Census {
         people: n,
         surname1: Ranked::from_values(surname1),
         given: Ranked::from_values(given),
         surname1_phonetic: Ranked::from_values(phonetic),
-    }
+    })
 }
 
 /// The given-name value the `given` filter encodes: all given names joined by a space.
@@ -625,17 +628,17 @@ pub fn setting(name: &str, salt: bool, flip_ppm: u32) -> Setting {
     }
 }
 
-pub fn secret() -> ProjectSecret {
-    ProjectSecret::from_bytes(&[0x5a; 32]).expect("a valid secret")
+pub fn secret() -> Res<ProjectSecret> {
+    Ok(ProjectSecret::from_bytes(&[0x5a; 32])?)
 }
 
 /// Encodes the scenario under the default schema with `hardening`.
-pub fn encode(sc: &Scenario, hardening: &Hardening) -> (Schema, Vec<EncodedRecord>) {
+pub fn encode(sc: &Scenario, hardening: &Hardening) -> Res<(Schema, Vec<EncodedRecord>)> {
     let mut schema = Schema::default_with_id("attack");
     schema.hardening = hardening.clone();
-    let encoder = Encoder::new(&secret(), schema.clone()).expect("valid schema");
+    let encoder = Encoder::new(&secret()?, schema.clone())?;
     let enc = encoder.encode_all(&sc.records, |i, _| i as u64);
-    (schema, enc)
+    Ok((schema, enc))
 }
 
 /// The items an attack targets.
@@ -669,7 +672,7 @@ pub fn attack_target(
     census: &Census,
     truth: &RecordTruth,
     near: &[f64],
-) -> Vec<AttackResult> {
+) -> Res<Vec<AttackResult>> {
     let tokens: Vec<[u64; 1]>;
     let clk_census;
     type Items<'a> = Vec<Option<&'a [u64]>>;
@@ -680,7 +683,9 @@ pub fn attack_target(
             } else {
                 (Field::Given, &census.given, &truth.given)
             };
-            let i = schema.field_index(field).expect("field in schema");
+            let i = schema
+                .field_index(field)
+                .ok_or_else(|| format!("the schema has no {} filter", field.as_str()))?;
             let items = enc
                 .iter()
                 .map(|e| e.has_field(i).then(|| e.fields[i].words()))
@@ -700,7 +705,7 @@ pub fn attack_target(
                 .blocking
                 .iter()
                 .position(|b| b.as_str() == "surname1_phonetic_birth_year")
-                .expect("blocking key in schema");
+                .ok_or("the schema has no surname1_phonetic_birth_year blocking key")?;
             tokens = enc
                 .iter()
                 .map(|e| [e.block_tokens[j].map_or(0, |t| t.0)])
@@ -747,7 +752,7 @@ pub fn attack_target(
             ));
         }
     }
-    out
+    Ok(out)
 }
 
 /// The best figures over the variants of one attack (each its own maximum).
@@ -764,28 +769,25 @@ pub struct Maxima {
 impl Maxima {
     pub fn of(results: &[AttackResult]) -> Maxima {
         let fmax = |f: &dyn Fn(&AttackResult) -> f64| results.iter().map(f).fold(0.0, f64::max);
-        let b = best(results);
+        let best = best(results);
         Maxima {
-            variant: b.variant.clone(),
-            share: b.share(),
+            variant: best.map(|b| b.variant.clone()).unwrap_or_default(),
+            share: best.map_or(0.0, AttackResult::share),
             within_one: fmax(&|r| r.within_one_share()),
             top10: results.iter().map(|r| r.top10).max().unwrap_or(0),
-            baseline: b.baseline_share(),
-            baseline_three: b.baseline_three_share(),
+            baseline: best.map_or(0.0, AttackResult::baseline_share),
+            baseline_three: best.map_or(0.0, AttackResult::baseline_three_share),
         }
     }
 }
 
-/// The variant that named the most records correctly.
-pub fn best(results: &[AttackResult]) -> &AttackResult {
-    results
-        .iter()
-        .max_by(|a, b| {
-            a.correct
-                .cmp(&b.correct)
-                .then(b.variant.len().cmp(&a.variant.len()))
-        })
-        .expect("at least one variant")
+/// The variant that named the most records correctly (none when there are no variants).
+pub fn best(results: &[AttackResult]) -> Option<&AttackResult> {
+    results.iter().max_by(|a, b| {
+        a.correct
+            .cmp(&b.correct)
+            .then(b.variant.len().cmp(&a.variant.len()))
+    })
 }
 
 fn pct(x: f64) -> String {
@@ -812,7 +814,7 @@ fn arg<T: std::str::FromStr>(args: &[String], name: &str, default: T) -> T {
     }
 }
 
-fn main() {
+fn main() -> Res<()> {
     let args: Vec<String> = std::env::args().collect();
     let people: usize = arg(&args, "--people", 5000);
     let seed: u64 = arg(&args, "--seed", 7);
@@ -838,14 +840,14 @@ fn main() {
     };
 
     let t0 = Instant::now();
-    let dir = tempfile::tempdir().expect("temporary directory");
-    let sc = load_scenario(people, seed, &dir.path().join("scenario"));
+    let dir = tempfile::tempdir()?;
+    let sc = load_scenario(people, seed, &dir.path().join("scenario"))?;
     let census = census(
         census_people,
         census_seed,
         by_records,
         &dir.path().join("census"),
-    );
+    )?;
     let truth = record_truth(&sc);
     let pos = true_pairs(&sc);
     println!(
@@ -898,7 +900,7 @@ fn main() {
     let mut summary = Vec::new();
     for s in &settings {
         let t = Instant::now();
-        let (schema, enc) = encode(&sc, &s.hardening);
+        let (schema, enc) = encode(&sc, &s.hardening)?;
         let (rand_neg, blocked_neg) = negs
             .get_or_insert_with(|| nonpairs(&sc, &enc, 200_000))
             .clone();
@@ -926,7 +928,7 @@ fn main() {
         println!("|---|---|---|---|---|---|---|---|---|---|");
         let mut bests = Vec::new();
         for target in targets {
-            let results = attack_target(target, &schema, &enc, &census, &truth, &near);
+            let results = attack_target(target, &schema, &enc, &census, &truth, &near)?;
             if show_top && target == Target::Surname1 {
                 for r in results.iter().filter(|r| r.variant.starts_with("exact")) {
                     let shown: Vec<String> = r
@@ -996,4 +998,5 @@ fn main() {
         println!("  {name}: {}", v.join("; "));
     }
     println!("total {:.1?}", t0.elapsed());
+    Ok(())
 }

@@ -12,6 +12,8 @@
 //! The linkage unit that compares encodings never learns the secret; everything it receives is
 //! in an [`EncodingFile`].
 #![deny(unsafe_code)]
+// Outside data never meets a panic: product code (tests aside) may not unwrap or expect.
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
 
 pub mod bloom;
 pub mod encoded;

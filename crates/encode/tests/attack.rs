@@ -19,16 +19,16 @@ use frequency_attack::{
 #[test]
 fn frequency_alignment_succeeds_unhardened_and_fails_under_the_default() {
     let dir = tempfile::tempdir().unwrap();
-    let sc = load_scenario(1_500, 7, &dir.path().join("scenario"));
-    let census = census(10_000, 1007, true, &dir.path().join("census"));
+    let sc = load_scenario(1_500, 7, &dir.path().join("scenario")).unwrap();
+    let census = census(10_000, 1007, true, &dir.path().join("census")).unwrap();
     let truth = record_truth(&sc);
     let near = [0.9, 0.8, 0.7];
 
     // Unhardened: equal surnames give equal filters across the file, and the ranks of the
     // groups' sizes name them (measured: 58% named, 62% within one rank, against baselines of
     // 10% and 28%).
-    let (schema, enc) = encode(&sc, &Hardening::NONE);
-    let results = attack_target(Target::Surname1, &schema, &enc, &census, &truth, &[]);
+    let (schema, enc) = encode(&sc, &Hardening::NONE).unwrap();
+    let results = attack_target(Target::Surname1, &schema, &enc, &census, &truth, &[]).unwrap();
     let exact = &results[0];
     assert_eq!(exact.variant, "exact, whole file");
     println!("unhardened, surname 1: {exact:?}");
@@ -49,10 +49,10 @@ fn frequency_alignment_succeeds_unhardened_and_fails_under_the_default() {
     // groups) does no better than naming everyone without looking at the file...
     let default = Schema::default_with_id("x").hardening;
     assert_ne!(default, Hardening::NONE, "the default schema is hardened");
-    let (schema, enc) = encode(&sc, &default);
+    let (schema, enc) = encode(&sc, &default).unwrap();
     let mut surname1 = None;
     for target in [Target::Surname1, Target::Given] {
-        let results = attack_target(target, &schema, &enc, &census, &truth, &near);
+        let results = attack_target(target, &schema, &enc, &census, &truth, &near).unwrap();
         let m = Maxima::of(&results);
         println!(
             "default, {}: {} variants, best named {:.3} ({}), within one rank {:.3}, top-10 {}; \
@@ -94,14 +94,9 @@ fn frequency_alignment_succeeds_unhardened_and_fails_under_the_default() {
     // ...and no better than the surname+year blocking token, which every setting publishes
     // (the comparison that holds at every size measured).
     let surname1 = surname1.unwrap();
-    let token = Maxima::of(&attack_target(
-        Target::Surname1Block,
-        &schema,
-        &enc,
-        &census,
-        &truth,
-        &[],
-    ));
+    let token = Maxima::of(
+        &attack_target(Target::Surname1Block, &schema, &enc, &census, &truth, &[]).unwrap(),
+    );
     println!(
         "surname1+year blocking token: named {:.3}, within one rank {:.3}",
         token.share, token.within_one
@@ -131,20 +126,20 @@ fn frequency_alignment_succeeds_unhardened_and_fails_under_the_default() {
 #[test]
 fn bit_flips_give_each_record_its_own_noise() {
     let dir = tempfile::tempdir().unwrap();
-    let sc = load_scenario(300, 3, &dir.path().join("scenario"));
-    let census = census(1_000, 1003, true, &dir.path().join("census"));
+    let sc = load_scenario(300, 3, &dir.path().join("scenario")).unwrap();
+    let census = census(1_000, 1003, true, &dir.path().join("census")).unwrap();
     let truth = record_truth(&sc);
     let blip = Hardening {
         salt: None,
         flip_ppm: 20_000,
     };
-    let (schema, enc) = encode(&sc, &blip);
+    let (schema, enc) = encode(&sc, &blip).unwrap();
     // Deterministic per record...
-    assert_eq!(encode(&sc, &blip).1, enc);
+    assert_eq!(encode(&sc, &blip).unwrap().1, enc);
     // ...but no two records share a surname filter, so exact grouping finds nothing.
-    let exact = &attack_target(Target::Surname1, &schema, &enc, &census, &truth, &[])[0];
+    let exact = &attack_target(Target::Surname1, &schema, &enc, &census, &truth, &[]).unwrap()[0];
     assert_eq!(exact.groups, exact.targets, "{exact:?}");
-    let unhardened = encode(&sc, &Hardening::NONE);
+    let unhardened = encode(&sc, &Hardening::NONE).unwrap();
     let plain = &attack_target(
         Target::Surname1,
         &unhardened.0,
@@ -152,6 +147,7 @@ fn bit_flips_give_each_record_its_own_noise() {
         &census,
         &truth,
         &[],
-    )[0];
+    )
+    .unwrap()[0];
     assert!(plain.groups < plain.targets / 2, "{plain:?}");
 }

@@ -14,6 +14,7 @@
 //! step its wall time (`…_s`) and the CPU time of the whole process over that step (`…_cpu_s`,
 //! user + system of all threads, read from `/proc/self/stat` at 1/100 s resolution; Linux only,
 //! absent elsewhere).
+#![deny(clippy::unwrap_used, clippy::expect_used)]
 
 use std::error::Error;
 use std::fs::File;

@@ -4,6 +4,7 @@
 //! Usage: `cargo run -p enlace-graph --example southern_border [DATA_DIR] [OUT.gexf]`
 //! DATA_DIR defaults to the shared data folder; OUT.gexf, if given, receives the graph with
 //! community, betweenness and PageRank columns for Gephi.
+#![deny(clippy::unwrap_used, clippy::expect_used)]
 
 use std::collections::BTreeMap;
 use std::error::Error;

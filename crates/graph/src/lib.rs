@@ -7,6 +7,8 @@
 //! which records become which nodes is the caller's job; every entry point takes plain data and
 //! returns [`GraphError`] on bad input rather than panicking.
 #![forbid(unsafe_code)]
+// Outside data never meets a panic: product code (tests aside) may not unwrap or expect.
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
 
 pub mod brokerage;
 pub mod centrality;

@@ -3,6 +3,8 @@
 //! with line, column and reason. Nothing is lost: rows read = stored + unchanged + updated +
 //! rejected, and an import killed at any moment resumes from its last committed batch.
 #![forbid(unsafe_code)]
+// Outside data never meets a panic: product code (tests aside) may not unwrap or expect.
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
 
 mod error;
 mod pipeline;

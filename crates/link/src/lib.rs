@@ -11,6 +11,8 @@
 //! files other than its own model JSON and truth CSVs. Everything is deterministic given a seed.
 //! `docs/linkage.md` describes every rule.
 #![forbid(unsafe_code)]
+// Outside data never meets a panic: product code (tests aside) may not unwrap or expect.
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
 
 pub mod blocking;
 pub mod compare;

@@ -2,6 +2,8 @@
 //! peers it trusts, the people who may sign in to it, and the HTTPS server that peers and people
 //! reach over (pinned) mutual TLS.
 #![forbid(unsafe_code)]
+// Outside data never meets a panic: product code (tests aside) may not unwrap or expect.
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
 
 pub mod client;
 pub mod config;

@@ -9,6 +9,8 @@
 //! Check-digit helpers for making valid synthetic identifiers are public:
 //! [`curp::check_digit`], [`dpi::check_digit`] and [`clabe::check_digit`].
 #![forbid(unsafe_code)]
+// Outside data never meets a panic: product code (tests aside) may not unwrap or expect.
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
 
 pub mod address;
 pub mod clabe;

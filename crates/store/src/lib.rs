@@ -4,6 +4,8 @@
 //! Every import batch is one transaction that also moves the import's checkpoint, so a process
 //! killed at any moment leaves the store consistent and the import resumable from the last batch.
 #![forbid(unsafe_code)]
+// Outside data never meets a panic: product code (tests aside) may not unwrap or expect.
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
 
 mod migrations;
 mod records;

@@ -1,4 +1,5 @@
 //! Generates a scenario: `cargo run --release -p enlace-synth --example generate -- DIR PEOPLE SEED`.
+#![deny(clippy::unwrap_used, clippy::expect_used)]
 
 use std::time::Instant;
 

@@ -8,6 +8,8 @@
 //! byte-identical for the same options and seed. The files and the error rates are described in
 //! `docs/scenario.md`.
 #![forbid(unsafe_code)]
+// Outside data never meets a panic: product code (tests aside) may not unwrap or expect.
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
 
 mod ids;
 mod names;

@@ -56,9 +56,8 @@ pub struct AuditLog {
     conn: Connection,
     dir: PathBuf,
     key: SigningKey,
+    /// The newest entry this handle has seen (another writer may have appended since).
     last_seq: u64,
-    last_hash: [u8; 32],
-    last_at: Option<DateTime<Utc>>,
 }
 
 impl std::fmt::Debug for AuditLog {
@@ -147,14 +146,12 @@ impl AuditLog {
             source,
         })?;
         let conn = open_db(dir)?;
-        let (last_seq, last_hash, last_at) = chain_end(&conn, &dir.join(DB_FILE))?;
+        let (last_seq, _, _) = chain_end(&conn, &dir.join(DB_FILE))?;
         Ok(AuditLog {
             conn,
             dir: dir.to_path_buf(),
             key,
             last_seq,
-            last_hash,
-            last_at,
         })
     }
 
@@ -162,7 +159,7 @@ impl AuditLog {
         &self.dir
     }
 
-    /// Number of entries written.
+    /// Number of entries in the log when this handle last opened or appended to it.
     pub fn len(&self) -> u64 {
         self.last_seq
     }
@@ -254,8 +251,6 @@ impl AuditLog {
         tx.commit().map_err(&e)?;
         if let Some(last) = written.last() {
             self.last_seq = last.seq;
-            self.last_hash = last.hash;
-            self.last_at = Some(last.at);
             self.write_head(Head {
                 seq: last.seq,
                 hash: last.hash,

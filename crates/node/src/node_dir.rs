@@ -174,6 +174,12 @@ impl Node {
         )
     }
 
+    /// This node's audit log, open for appending under the node's key. The server and the
+    /// command line may each hold it open: appends continue one chain.
+    pub fn audit_log(&self) -> Result<enlace_audit::AuditLog, enlace_audit::AuditError> {
+        enlace_audit::AuditLog::open(&self.dir.audit(), self.identity.signing_key())
+    }
+
     /// This node's signed card.
     pub fn card(&self) -> Card {
         Card::of_node(&self.config, &self.identity)

@@ -392,9 +392,7 @@ impl<'a> Holder<'a> {
         report.bytes = pending.iter().map(|c| c.2.len() as u64).sum();
         // Encodings leaving the node are a disclosure, keyed as they are: on this node's record
         // before the first chunk leaves, as the unit records what it receives.
-        let mut audit =
-            enlace_audit::AuditLog::open(&self.node.dir.audit(), self.node.identity.signing_key())?;
-        audit.append(
+        self.node.audit_log()?.append(
             enlace_audit::NewEntry::new(enlace_audit::Action::Upload, self.me().to_string())
                 .subject(project.to_string())
                 .recipient(joined.unit.clone())
@@ -404,7 +402,6 @@ impl<'a> Holder<'a> {
                 .detail("chunks", report.chunks.to_string())
                 .detail("chunks_to_send", report.sent.to_string()),
         )?;
-        drop(audit);
         // A few chunks in flight at once: while the unit checks and stores one, the next is on
         // the wire.
         let queue = std::sync::Mutex::new(pending.into_iter());

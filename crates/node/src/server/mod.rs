@@ -161,8 +161,7 @@ impl Server {
         }
         let tls = crate::tls::server_config(&node.identity, &node.roster)?;
         let users = UserStore::open(&node.dir.db())?;
-        let audit_log =
-            enlace_audit::AuditLog::open(&node.dir.audit(), node.identity.signing_key())?;
+        let audit_log = node.audit_log()?;
         let exchange = Exchange {
             replay: crate::exchange::ReplayGuard::open(&node.dir.exchange())?,
             inbox: crate::exchange::Inbox::open(&node.dir.exchange())?,

@@ -150,12 +150,9 @@ impl Encoder {
         let mut present = 0u32;
 
         // A missing year salts as empty: such records compare only among themselves.
-        let salt = s.hardening.salt.map(|SaltSource::BirthYear| {
-            record
-                .birth_date
-                .map(|d| d.year.to_string())
-                .unwrap_or_default()
-        });
+        let salt = self
+            .salt_year(record)
+            .map(|year| year.map(|y| y.to_string()).unwrap_or_default());
         for (plan_index, plan) in self.plans.iter().enumerate() {
             // The birth date is the salt; sex and nationality have a handful of values whose
             // frequencies the linkage unit reads off anyway, so salting them hides nothing and
@@ -324,20 +321,24 @@ impl Encoder {
         reference: impl Fn(usize, &Record) -> u64 + Sync,
     ) -> Vec<EncodedRecord> {
         const RUN: usize = 4096;
-        let mut order: Vec<usize> = (0..records.len()).collect();
-        order.sort_by_key(|&i| self.salt_year(&records[i]));
+        // (salt, index): sorted, the records of one salt come together, in input order.
+        let mut order: Vec<_> = records
+            .iter()
+            .enumerate()
+            .map(|(i, r)| (self.salt_year(r), i))
+            .collect();
+        order.sort_unstable();
         let mut encoded: Vec<(usize, EncodedRecord)> = order
             .par_chunks(RUN)
             .map_init(
                 || (Memo::new(self.plans.len()), None),
                 |(memo, last_salt), run| {
                     run.iter()
-                        .map(|&i| {
+                        .map(|&(salt, i)| {
                             let record = &records[i];
-                            let salt = Some(self.salt_year(record));
-                            if *last_salt != salt {
+                            if *last_salt != Some(salt) {
                                 memo.clear();
-                                *last_salt = salt;
+                                *last_salt = Some(salt);
                             }
                             let e = self.encode_with(record, reference(i, record), Some(memo));
                             (i, e)

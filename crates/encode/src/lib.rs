@@ -19,6 +19,7 @@ pub mod bloom;
 pub mod encoded;
 pub mod encoder;
 pub mod file;
+mod fingerprints;
 mod keys;
 mod memo;
 pub mod schema;

@@ -19,6 +19,7 @@ use std::hash::BuildHasher;
 use zeroize::Zeroize;
 
 use crate::bloom::draw;
+use crate::fingerprints::FingerprintIndex;
 use crate::keys::Key;
 use crate::values::Values;
 
@@ -53,46 +54,26 @@ impl Zeroize for Entry {
     }
 }
 
-/// One field's table: open addressing with linear probing over `index`, whose slots are 0 when
-/// empty, else the high half of the entry's hash above its position in `entries` plus one.
+/// One field's table: salted tokens with their draws, looked up through a fingerprint index.
 struct Table {
-    index: Vec<u64>,
+    index: FingerprintIndex,
     entries: Vec<Entry>,
-}
-
-/// Where a salted token is: at an entry, or not in the table, whose empty slot it would take.
-enum Found {
-    Entry(usize),
-    Vacant(usize),
 }
 
 impl Table {
     fn new() -> Table {
         Table {
-            index: Vec::new(),
+            index: FingerprintIndex::default(),
             entries: Vec::new(),
         }
     }
 
-    /// Looks `key` up; the index must have a slot.
-    fn find(&self, hash: u64, key: SaltedToken<'_>) -> Found {
-        let mask = self.index.len() - 1;
-        let tag = hash >> 32;
-        let mut i = hash as usize & mask;
-        loop {
-            let slot = self.index[i];
-            if slot == 0 {
-                return Found::Vacant(i);
-            }
-            if slot >> 32 == tag {
-                let at = (slot & u64::from(u32::MAX)) as usize - 1;
-                let entry = &self.entries[at];
-                if key.is(&entry.key[..usize::from(entry.len)]) {
-                    return Found::Entry(at);
-                }
-            }
-            i = (i + 1) & mask;
-        }
+    /// The entry holding `key`, or the empty slot where it would go; the index must have slots.
+    fn find(&self, hash: u64, key: SaltedToken<'_>) -> Result<usize, usize> {
+        self.index.find(hash, |at| {
+            let entry = &self.entries[at];
+            key.is(&entry.key[..usize::from(entry.len)])
+        })
     }
 
     /// Doubles the index when it is half full (up to [`MAX_SLOTS`]) and the entries' array when
@@ -109,14 +90,12 @@ impl Table {
             self.entries = bigger;
         }
         if used * 2 >= self.index.len() && self.index.len() < MAX_SLOTS {
-            self.index = vec![0; (self.index.len() * 2).max(FIRST_SLOTS)];
-            for (at, entry) in self.entries.iter().enumerate() {
-                let key = SaltedToken::of_entry(&entry.key[..usize::from(entry.len)]);
-                let hash = key.hash(hasher);
-                if let Found::Vacant(i) = self.find(hash, key) {
-                    self.index[i] = slot_value(hash, at);
-                }
-            }
+            let size = (self.index.len() * 2).max(FIRST_SLOTS);
+            let hashes = self
+                .entries
+                .iter()
+                .map(|e| SaltedToken::of_entry(&e.key[..usize::from(e.len)]).hash(hasher));
+            self.index.rebuild(size, hashes);
         }
         true
     }
@@ -124,12 +103,8 @@ impl Table {
     fn clear(&mut self) {
         self.entries.iter_mut().for_each(Zeroize::zeroize);
         self.entries.clear();
-        self.index.fill(0);
+        self.index.clear();
     }
-}
-
-fn slot_value(hash: u64, at: usize) -> u64 {
-    (hash >> 32) << 32 | (at as u64 + 1)
 }
 
 /// Remembered draws, one table per field plan.
@@ -176,7 +151,7 @@ impl Memo {
         };
         let hash = salted.hash(&self.hasher);
         if !table.index.is_empty()
-            && let Found::Entry(at) = table.find(hash, salted)
+            && let Ok(at) = table.find(hash, salted)
         {
             let entry = &table.entries[at];
             if usize::from(entry.count) == n {
@@ -188,7 +163,7 @@ impl Memo {
         }
         draw(key.bytes(), salt, token, scratch);
         if table.make_room(&self.hasher)
-            && let Found::Vacant(i) = table.find(hash, salted)
+            && let Err(slot) = table.find(hash, salted)
         {
             let mut entry = Entry {
                 len: 0,
@@ -198,7 +173,7 @@ impl Memo {
             };
             entry.len = salted.write(&mut entry.key) as u8;
             entry.draws[..n].copy_from_slice(scratch);
-            table.index[i] = slot_value(hash, table.entries.len());
+            table.index.put(slot, hash, table.entries.len());
             table.entries.push(entry);
             entry.zeroize();
         }

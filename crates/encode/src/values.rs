@@ -16,6 +16,7 @@ use std::hash::BuildHasher;
 
 use zeroize::Zeroize;
 
+use crate::fingerprints::FingerprintIndex;
 use crate::schema::Field;
 
 /// Bytes of salt and length-prefixed tokens a key holds; longer values are not remembered.
@@ -102,29 +103,16 @@ struct Entry {
     words: Vec<u64>,
 }
 
-/// One field's values: open addressing over `index` (0: empty, else the high half of the
-/// hash above the entry's position plus one), entries in the order they came.
+/// One field's values, in the order they came, looked up through a fingerprint index.
 struct Table {
-    index: Vec<u64>,
+    index: FingerprintIndex,
     entries: Vec<Entry>,
 }
 
 impl Table {
-    /// The entry holding `key`, or the empty slot where it would go.
+    /// The entry holding `key`, or the empty slot where it would go; the index must have slots.
     fn find(&self, hash: u64, key: &[u8]) -> Result<usize, usize> {
-        let mask = self.index.len() - 1;
-        let mut i = hash as usize & mask;
-        loop {
-            let slot = self.index[i];
-            if slot == 0 {
-                return Err(i);
-            }
-            let at = (slot & u64::from(u32::MAX)) as usize - 1;
-            if slot >> 32 == hash >> 32 && self.entries[at].key == key {
-                return Ok(at);
-            }
-            i = (i + 1) & mask;
-        }
+        self.index.find(hash, |at| self.entries[at].key == key)
     }
 
     fn clear(&mut self) {
@@ -133,7 +121,7 @@ impl Table {
             e.words.zeroize();
         }
         self.entries.clear();
-        self.index.iter_mut().for_each(|s| *s = 0);
+        self.index.clear();
     }
 }
 
@@ -148,7 +136,7 @@ impl Values {
         Values {
             tables: (0..plans)
                 .map(|_| Table {
-                    index: Vec::new(),
+                    index: FingerprintIndex::default(),
                     entries: Vec::new(),
                 })
                 .collect(),
@@ -191,10 +179,10 @@ impl Values {
             return;
         }
         if table.index.is_empty() {
-            table.index = vec![0; SLOTS];
+            table.index.rebuild(SLOTS, std::iter::empty());
         }
-        if let Err(i) = table.find(hash, key) {
-            table.index[i] = (hash >> 32) << 32 | (table.entries.len() as u64 + 1);
+        if let Err(slot) = table.find(hash, key) {
+            table.index.put(slot, hash, table.entries.len());
             let mut words = Vec::with_capacity(field.len() + clk.len());
             words.extend_from_slice(field);
             words.extend_from_slice(clk);

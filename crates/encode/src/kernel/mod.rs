@@ -342,10 +342,10 @@ impl<'a> BlockSpan<'a> {
             first: start * LANES,
             data: &set.data[start * stride..end * stride],
             popcounts: &set.popcounts[start * LANES..end * LANES],
-            tail_popcounts: [
-                &set.tail_popcounts[0][start * LANES..end * LANES],
-                &set.tail_popcounts[1][start * LANES..end * LANES],
-            ],
+            tail_popcounts: set
+                .tail_popcounts
+                .each_ref()
+                .map(|tails| &tails[start * LANES..end * LANES]),
         }
     }
 

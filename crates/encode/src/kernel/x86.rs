@@ -71,7 +71,7 @@ const STAGED_FROM: f64 = 0.65;
 /// words unrolls and the query's broadcasts stay in registers across blocks; `W == 0` reads the
 /// width from the span. With `STAGED`, a block is checked after a quarter and half of its words
 /// against the best count its filters could still reach, and dropped when none can reach the
-/// threshold; the checks stop for the rest of the span when they end too few blocks.
+/// threshold.
 #[target_feature(enable = "avx512f,avx512dq,avx512vpopcntdq")]
 fn scan_avx512_impl<const W: usize, const STAGED: bool>(
     query: &[u64],
@@ -99,8 +99,6 @@ fn scan_avx512_impl<const W: usize, const STAGED: bool>(
     let mut masks = [0u8; GROUP];
     let mut counts = [[0u64; LANES]; GROUP];
     let blocks = span.blocks();
-    const PROBE: usize = 8;
-    let (mut staged, mut ended) = (STAGED, 0u32);
     let mut start = 0;
     while start < blocks {
         let end = (start + GROUP).min(blocks);
@@ -131,7 +129,7 @@ fn scan_avx512_impl<const W: usize, const STAGED: bool>(
                 acc
             };
             let mut acc = _mm512_setzero_si512();
-            if staged {
+            if STAGED {
                 let mut from = 0;
                 let mut reachable = u8::MAX;
                 for (stage, &cut) in cuts.iter().enumerate() {
@@ -149,14 +147,7 @@ fn scan_avx512_impl<const W: usize, const STAGED: bool>(
                         break;
                     }
                 }
-                if b + 1 == PROBE {
-                    // Checks that end under a quarter of the blocks cost more than they save
-                    // (at low thresholds every block goes to the end): the rest of the span
-                    // runs without them.
-                    staged = (ended + u32::from(reachable == 0)) * 4 >= PROBE as u32;
-                }
                 if reachable == 0 {
-                    ended += 1;
                     masks[b - start] = 0;
                     continue;
                 }

@@ -17,6 +17,9 @@ use crate::secret::ProjectSecret;
 use crate::tokens::{blocking_input, for_each_token};
 use crate::values::{ValueKey, remembers_values};
 
+/// Where a field's tokens go, one at a time.
+type Emit<'a> = &'a mut dyn FnMut(&[u8]);
+
 /// Identifier kinds that can be encoded, in a fixed order.
 const ID_KINDS: [IdKind; 9] = [
     IdKind::Phone,
@@ -178,7 +181,10 @@ impl Encoder {
                 Some(m) if remembers_values(plan.field) => {
                     self.place_value(plan_index, record, salt, m, field_words, clk_words)
                 }
-                m => self.place_tokens(plan_index, record, salt, m, field_words, clk_words),
+                m => {
+                    let tokens = self.field_tokens(plan_index, record);
+                    self.place_tokens(plan_index, tokens, salt, m, field_words, clk_words)
+                }
             };
             if let (true, Some((i, _))) = (any, plan.filter) {
                 present |= 1 << i;
@@ -213,12 +219,12 @@ impl Encoder {
         }
     }
 
-    /// Sets the bits of a field's tokens in its filter words and in the CLK words (either may be
-    /// empty); returns whether the field had a token.
+    /// Sets the bits of the tokens `each_token` gives (a field's) in the field's filter words and
+    /// in the CLK words (either may be empty); returns whether there was a token.
     fn place_tokens(
         &self,
         plan_index: usize,
-        record: &Record,
+        each_token: impl FnOnce(Emit<'_>),
         salt: Option<&[u8]>,
         mut memo: Option<&mut Memo>,
         field_words: &mut [u64],
@@ -232,28 +238,33 @@ impl Encoder {
         let mut any = false;
         let mut draws = [0u16; MAX_DRAWS];
         let draws = &mut draws[..n.min(MAX_DRAWS)];
-        for_each_token(
-            plan.field,
-            record,
-            usize::from(s.q),
-            s.padded,
-            &mut |token| {
-                any = true;
-                // The first k_field draws place the token in the field filter, the rest in the
-                // CLK: disjoint parts of one PRF output, so the two placements are independent.
-                let drawn: &[u16] = match memo.as_deref_mut() {
-                    Some(m) => m.draws(plan_index, &plan.key, salt, token, draws),
-                    None => {
-                        draw(plan.key.bytes(), salt, token, draws);
-                        draws
-                    }
-                };
-                let (to_field, to_clk) = drawn.split_at(k_field.min(drawn.len()));
-                set_positions(field_words, s.filter_bits, to_field);
-                set_positions(clk_words, clk_bits, to_clk);
-            },
-        );
+        each_token(&mut |token| {
+            any = true;
+            // The first k_field draws place the token in the field filter, the rest in the
+            // CLK: disjoint parts of one PRF output, so the two placements are independent.
+            let drawn: &[u16] = match memo.as_deref_mut() {
+                Some(m) => m.draws(plan_index, &plan.key, salt, token, draws),
+                None => {
+                    draw(plan.key.bytes(), salt, token, draws);
+                    draws
+                }
+            };
+            let (to_field, to_clk) = drawn.split_at(k_field.min(drawn.len()));
+            set_positions(field_words, s.filter_bits, to_field);
+            set_positions(clk_words, clk_bits, to_clk);
+        });
         any
+    }
+
+    /// The tokens of plan `plan_index`'s field in `record`, for [`Encoder::place_tokens`].
+    fn field_tokens<'r>(
+        &self,
+        plan_index: usize,
+        record: &'r Record,
+    ) -> impl Fn(Emit<'_>) + use<'_, 'r> {
+        let s = &self.schema;
+        let field = self.plans[plan_index].field;
+        move |emit| for_each_token(field, record, usize::from(s.q), s.padded, emit)
     }
 
     /// [`Encoder::place_tokens`] for a field whose values repeat (see [`crate::values`]): a
@@ -268,17 +279,11 @@ impl Encoder {
         field_words: &mut [u64],
         clk_words: &mut [u64],
     ) -> bool {
-        let s = &self.schema;
-        let mut key = ValueKey::new(salt);
-        for_each_token(
-            self.plans[plan_index].field,
-            record,
-            usize::from(s.q),
-            s.padded,
-            &mut |t| key.push(t),
-        );
-        let Some(key) = key.bytes().filter(|_| key.tokens() > 0) else {
-            return self.place_tokens(plan_index, record, salt, Some(memo), field_words, clk_words);
+        let mut value = ValueKey::new(salt);
+        self.field_tokens(plan_index, record)(&mut |t| value.push(t));
+        let Some(key) = value.bytes().filter(|_| value.tokens() > 0) else {
+            let tokens = self.field_tokens(plan_index, record);
+            return self.place_tokens(plan_index, tokens, salt, Some(memo), field_words, clk_words);
         };
         if memo.values.apply(plan_index, key, field_words, clk_words) {
             return true;
@@ -287,7 +292,7 @@ impl Encoder {
         let mut own_clk = vec![0u64; clk_words.len()];
         let any = self.place_tokens(
             plan_index,
-            record,
+            |emit| value.each_token(emit),
             salt,
             Some(memo),
             &mut own_field,

@@ -59,8 +59,11 @@ impl ValueKey {
             tokens: 0,
             overflow: false,
         };
-        let marker = salt.map_or(255, |s| s.len().min(254) as u8);
-        key.append(&[marker]);
+        match salt.map(|s| u8::try_from(s.len())) {
+            None => key.append(&[255]),
+            Some(Ok(n)) if n < 255 => key.append(&[n]),
+            Some(_) => key.overflow = true,
+        }
         key.append(salt.unwrap_or_default());
         key
     }
@@ -94,6 +97,22 @@ impl ValueKey {
     /// The key, or `None` when the value is too long to remember.
     pub(crate) fn bytes(&self) -> Option<&[u8]> {
         (!self.overflow).then_some(&self.bytes[..self.len])
+    }
+
+    /// Calls `emit` with each token pushed, in order, read back from the key (so a value met
+    /// for the first time is not split into tokens twice); nothing when the key overflowed.
+    pub(crate) fn each_token(&self, emit: &mut dyn FnMut(&[u8])) {
+        let Some(bytes) = self.bytes() else { return };
+        let salt_len = match bytes.first() {
+            Some(255) | None => 0,
+            Some(&n) => usize::from(n),
+        };
+        let mut rest = bytes.get(1 + salt_len..).unwrap_or_default();
+        while let Some((&n, after)) = rest.split_first() {
+            let (token, next) = after.split_at(usize::from(n).min(after.len()));
+            emit(token);
+            rest = next;
+        }
     }
 }
 
@@ -231,6 +250,14 @@ mod tests {
             }
         }
         assert_eq!(a.tokens(), 2);
+        for k in [&a, &b, &c, &d] {
+            let mut back: Vec<Vec<u8>> = Vec::new();
+            k.each_token(&mut |t| back.push(t.to_vec()));
+            assert_eq!(back.len(), 2);
+        }
+        let mut back: Vec<Vec<u8>> = Vec::new();
+        b.each_token(&mut |t| back.push(t.to_vec()));
+        assert_eq!(back, [b"_aa".to_vec(), b"n".to_vec()]);
         let long = key(None, &[&[b'x'; 100], &[b'y'; 100]]);
         assert_eq!(long.bytes(), None);
     }

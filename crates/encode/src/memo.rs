@@ -189,6 +189,28 @@ impl Drop for Memo {
     }
 }
 
+/// The marker that opens a salted key: the salt's length, or [`NO_SALT`]; `None` for a salt
+/// too long to mark. The token memo and the value memo both key on it, so that no two (salt,
+/// rest) pairs give the same bytes.
+pub(crate) fn salt_marker(salt: Option<&[u8]>) -> Option<u8> {
+    match salt {
+        None => Some(NO_SALT),
+        Some(s) => u8::try_from(s.len()).ok().filter(|&n| n != NO_SALT),
+    }
+}
+
+/// The salt length a marker stands for.
+pub(crate) fn salt_len(marker: u8) -> usize {
+    if marker == NO_SALT {
+        0
+    } else {
+        usize::from(marker)
+    }
+}
+
+/// The marker of a key with no salt.
+pub(crate) const NO_SALT: u8 = 255;
+
 /// A token after its salt, as an entry stores it: `marker ‖ salt ‖ token`, the marker being the
 /// salt's length, or 255 for no salt, so that no two (salt, token) pairs give the same bytes.
 #[derive(Clone, Copy)]
@@ -206,7 +228,7 @@ impl<'a> SaltedToken<'a> {
             return None;
         }
         Some(SaltedToken {
-            marker: salt.map_or(255, |s| s.len() as u8),
+            marker: salt_marker(salt)?,
             salt: salt_bytes,
             token,
         })
@@ -214,12 +236,10 @@ impl<'a> SaltedToken<'a> {
 
     /// The parts of an entry's stored bytes.
     fn of_entry(bytes: &'a [u8]) -> SaltedToken<'a> {
-        let (marker, rest) = bytes.split_first().map_or((255, &[][..]), |(m, r)| (*m, r));
-        let salt_len = if marker == 255 {
-            0
-        } else {
-            usize::from(marker)
-        };
+        let (marker, rest) = bytes
+            .split_first()
+            .map_or((NO_SALT, &[][..]), |(m, r)| (*m, r));
+        let salt_len = salt_len(marker);
         let (salt, token) = rest.split_at(salt_len.min(rest.len()));
         SaltedToken {
             marker,

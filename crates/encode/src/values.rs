@@ -17,6 +17,7 @@ use std::hash::BuildHasher;
 use zeroize::Zeroize;
 
 use crate::fingerprints::FingerprintIndex;
+use crate::memo::{salt_len, salt_marker};
 use crate::schema::Field;
 
 /// Bytes of salt and length-prefixed tokens a key holds; longer values are not remembered.
@@ -59,10 +60,9 @@ impl ValueKey {
             tokens: 0,
             overflow: false,
         };
-        match salt.map(|s| u8::try_from(s.len())) {
-            None => key.append(&[255]),
-            Some(Ok(n)) if n < 255 => key.append(&[n]),
-            Some(_) => key.overflow = true,
+        match salt_marker(salt) {
+            Some(marker) => key.append(&[marker]),
+            None => key.overflow = true,
         }
         key.append(salt.unwrap_or_default());
         key
@@ -103,11 +103,8 @@ impl ValueKey {
     /// for the first time is not split into tokens twice); nothing when the key overflowed.
     pub(crate) fn each_token(&self, emit: &mut dyn FnMut(&[u8])) {
         let Some(bytes) = self.bytes() else { return };
-        let salt_len = match bytes.first() {
-            Some(255) | None => 0,
-            Some(&n) => usize::from(n),
-        };
-        let mut rest = bytes.get(1 + salt_len..).unwrap_or_default();
+        let salt = bytes.first().map_or(0, |&m| salt_len(m));
+        let mut rest = bytes.get(1 + salt..).unwrap_or_default();
         while let Some((&n, after)) = rest.split_first() {
             let (token, next) = after.split_at(usize::from(n).min(after.len()));
             emit(token);

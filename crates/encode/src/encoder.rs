@@ -14,11 +14,18 @@ use crate::keys::{Key, KeyCheck, Purpose, derive};
 use crate::memo::Memo;
 use crate::schema::{Field, SaltSource, Schema, SchemaError};
 use crate::secret::ProjectSecret;
-use crate::tokens::{blocking_input, for_each_token};
+use crate::tokens::{bag_of_names, blocking_input, for_each_token, qgrams};
 use crate::values::{ValueKey, remembers_values};
 
 /// Where a field's tokens go, one at a time.
 type Emit<'a> = &'a mut dyn FnMut(&[u8]);
+
+/// A record's salt (see [`Encoder::salt_order`]): `None` when the schema does not salt,
+/// `Some(None)` for a record without a birth year.
+pub(crate) type SaltYear = Option<Option<i32>>;
+
+/// Records a thread encodes at a time, in salt order.
+pub(crate) const SALT_RUN: usize = 4096;
 
 /// Identifier kinds that can be encoded, in a fixed order.
 const ID_KINDS: [IdKind; 9] = [
@@ -107,6 +114,11 @@ impl Encoder {
         })
     }
 
+    /// How many fields the encoder places (a memo keeps a table for each).
+    pub(crate) fn plan_count(&self) -> usize {
+        self.plans.len()
+    }
+
     pub fn schema(&self) -> &Schema {
         &self.schema
     }
@@ -144,42 +156,92 @@ impl Encoder {
         &self,
         record: &Record,
         reference: u64,
-        mut memo: Option<&mut Memo>,
+        memo: Option<&mut Memo>,
     ) -> EncodedRecord {
+        let mut out = self.blank();
+        self.encode_into(record, reference, memo, &mut out);
+        out
+    }
+
+    /// An encoded record of this schema's shape with nothing in it.
+    pub(crate) fn blank(&self) -> EncodedRecord {
         let s = &self.schema;
-        let fbits = s.filter_bits;
-        let mut fields = vec![BitVector::zeros(fbits as usize); s.fields.len()];
-        let mut clk = s.clk.as_ref().map(|c| BitVector::zeros(c.bits as usize));
+        EncodedRecord {
+            reference: 0,
+            group: 0,
+            fields: vec![BitVector::zeros(s.filter_bits as usize); s.fields.len()],
+            present: 0,
+            clk: s.clk.as_ref().map(|c| BitVector::zeros(c.bits as usize)),
+            id_hashes: Vec::with_capacity(usize::from(s.max_identifiers)),
+            block_tokens: Vec::with_capacity(s.blocking.len()),
+        }
+    }
+
+    /// Encodes `record` into `out`, a record from [`Encoder::blank`] or an earlier call, whose
+    /// memory is reused: when encoding is streamed, no record allocates.
+    pub(crate) fn encode_into(
+        &self,
+        record: &Record,
+        reference: u64,
+        mut memo: Option<&mut Memo>,
+        out: &mut EncodedRecord,
+    ) {
+        let s = &self.schema;
+        out.reference = reference;
+        out.group = 0;
+        out.fields.iter_mut().for_each(|f| f.words_mut().fill(0));
+        if let Some(c) = out.clk.as_mut() {
+            c.words_mut().fill(0);
+        }
+        let fields = &mut out.fields;
+        let mut clk = out.clk.as_mut();
         let mut present = 0u32;
 
         // A missing year salts as empty: such records compare only among themselves.
-        let salt = self
+        let mut year_text = YearText::default();
+        let salt: Option<&[u8]> = self
             .salt_year(record)
-            .map(|year| year.map(|y| y.to_string()).unwrap_or_default());
+            .map(|year| year.map_or(&[][..], |y| year_text.of(y)));
         for (plan_index, plan) in self.plans.iter().enumerate() {
             // The birth date is the salt; sex and nationality have a handful of values whose
             // frequencies the linkage unit reads off anyway, so salting them hides nothing and
             // only makes records of different years look different in them too.
-            let salt = salt
-                .as_deref()
-                .filter(|_| {
-                    !matches!(
-                        plan.field,
-                        Field::BirthDate | Field::Sex | Field::Nationality
-                    )
-                })
-                .map(str::as_bytes);
+            let salt = salt.filter(|_| {
+                !matches!(
+                    plan.field,
+                    Field::BirthDate | Field::Sex | Field::Nationality
+                )
+            });
             let field_words: &mut [u64] = match plan.filter {
                 Some((i, _)) => fields[i].words_mut(),
                 None => &mut [],
             };
-            let clk_words: &mut [u64] = match clk.as_mut() {
+            let clk_words: &mut [u64] = match clk.as_deref_mut() {
                 Some(c) if plan.clk_k > 0 => c.words_mut(),
                 _ => &mut [],
             };
             let any = match memo.as_deref_mut() {
+                // The bag of names is the union of each name's q-grams, and a name recurs far
+                // more than the whole bag: remembered name by name.
+                Some(m) if matches!(plan.field, Field::Names) => {
+                    let mut any = false;
+                    for name in bag_of_names(record) {
+                        let tokens =
+                            |emit: Emit<'_>| qgrams(name, usize::from(s.q), s.padded, emit);
+                        any |= self.place_value(
+                            plan_index,
+                            tokens,
+                            salt,
+                            m,
+                            &mut *field_words,
+                            &mut *clk_words,
+                        );
+                    }
+                    any
+                }
                 Some(m) if remembers_values(plan.field) => {
-                    self.place_value(plan_index, record, salt, m, field_words, clk_words)
+                    let tokens = self.field_tokens(plan_index, record);
+                    self.place_value(plan_index, tokens, salt, m, field_words, clk_words)
                 }
                 m => {
                     let tokens = self.field_tokens(plan_index, record);
@@ -192,31 +254,26 @@ impl Encoder {
         }
 
         if s.hardening.flip_ppm > 0 {
-            let seed = self.record_seed(record, &fields, clk.as_ref());
+            let seed = self.record_seed(record, fields, clk.as_deref());
             for (i, f) in fields.iter_mut().enumerate() {
                 if present >> i & 1 == 1 {
                     self.flip(f, &seed, s.fields[i].field.as_str());
                 }
             }
-            if let Some(c) = clk.as_mut().filter(|c| !c.is_empty()) {
+            if let Some(c) = clk.filter(|c| !c.is_empty()) {
                 self.flip(c, &seed, "clk");
             }
         }
 
-        EncodedRecord {
-            reference,
-            group: 0,
-            fields,
-            present,
-            clk,
-            id_hashes: self.id_hashes(&record.identifiers),
-            block_tokens: s
-                .blocking
+        out.present = present;
+        self.id_hashes(&record.identifiers, &mut out.id_hashes);
+        out.block_tokens.clear();
+        out.block_tokens.extend(
+            s.blocking
                 .iter()
                 .zip(&self.block_keys)
-                .map(|(&b, key)| blocking_input(b, record).map(|input| block_token(key, &input)))
-                .collect(),
-        }
+                .map(|(&b, key)| blocking_input(b, record).map(|input| block_token(key, &input))),
+        );
     }
 
     /// Sets the bits of the tokens `each_token` gives (a field's) in the field's filter words and
@@ -267,46 +324,55 @@ impl Encoder {
         move |emit| for_each_token(field, record, usize::from(s.q), s.padded, emit)
     }
 
-    /// [`Encoder::place_tokens`] for a field whose values repeat (see [`crate::values`]): a
-    /// value met before ORs in the words it set then; a new one is placed token by token apart,
-    /// ORed in and remembered.
+    /// [`Encoder::place_tokens`] for a value that repeats (see [`crate::values`]), its tokens
+    /// given by `tokens`: a value met before ORs in the words it set then; a new one is placed
+    /// token by token apart, ORed in and remembered.
     fn place_value(
         &self,
         plan_index: usize,
-        record: &Record,
+        tokens: impl Fn(Emit<'_>),
         salt: Option<&[u8]>,
         memo: &mut Memo,
         field_words: &mut [u64],
         clk_words: &mut [u64],
     ) -> bool {
         let mut value = ValueKey::new(salt);
-        self.field_tokens(plan_index, record)(&mut |t| value.push(t));
+        tokens(&mut |t| value.push(t));
         let Some(key) = value.bytes().filter(|_| value.tokens() > 0) else {
-            let tokens = self.field_tokens(plan_index, record);
             return self.place_tokens(plan_index, tokens, salt, Some(memo), field_words, clk_words);
         };
         if memo.values.apply(plan_index, key, field_words, clk_words) {
             return true;
         }
-        let mut own_field = vec![0u64; field_words.len()];
-        let mut own_clk = vec![0u64; clk_words.len()];
+        // The value's own words, on the stack for the usual filter sizes.
+        let words = field_words.len() + clk_words.len();
+        let mut stack = [0u64; 32];
+        let mut heap = Vec::new();
+        let own: &mut [u64] = match stack.get_mut(..words) {
+            Some(own) => own,
+            None => {
+                heap.resize(words, 0);
+                &mut heap
+            }
+        };
+        let (own_field, own_clk) = own.split_at_mut(field_words.len());
         let any = self.place_tokens(
             plan_index,
             |emit| value.each_token(emit),
             salt,
             Some(memo),
-            &mut own_field,
-            &mut own_clk,
+            own_field,
+            own_clk,
         );
         field_words
             .iter_mut()
-            .zip(&own_field)
+            .zip(&*own_field)
             .for_each(|(to, w)| *to |= w);
         clk_words
             .iter_mut()
-            .zip(&own_clk)
+            .zip(&*own_clk)
             .for_each(|(to, w)| *to |= w);
-        memo.values.remember(plan_index, key, &own_field, &own_clk);
+        memo.values.remember(plan_index, key, own_field, own_clk);
         own_field.zeroize();
         own_clk.zeroize();
         any
@@ -325,16 +391,9 @@ impl Encoder {
         records: &[Record],
         reference: impl Fn(usize, &Record) -> u64 + Sync,
     ) -> Vec<EncodedRecord> {
-        const RUN: usize = 4096;
-        // (salt, index): sorted, the records of one salt come together, in input order.
-        let mut order: Vec<_> = records
-            .iter()
-            .enumerate()
-            .map(|(i, r)| (self.salt_year(r), i))
-            .collect();
-        order.sort_unstable();
+        let order = self.salt_order(records);
         let mut encoded: Vec<(usize, EncodedRecord)> = order
-            .par_chunks(RUN)
+            .par_chunks(SALT_RUN)
             .map_init(
                 || (Memo::new(self.plans.len()), None),
                 |(memo, last_salt), run| {
@@ -357,17 +416,31 @@ impl Encoder {
         encoded.into_iter().map(|(_, e)| e).collect()
     }
 
+    /// `(salt, index)` of every record, sorted: the records of one salt together, each salt's in
+    /// input order. Encoding in this order, a memo cleared at each change of salt (see
+    /// [`Encoder::encode_all`]) stays small and warm.
+    pub(crate) fn salt_order(&self, records: &[Record]) -> Vec<(SaltYear, usize)> {
+        let mut order: Vec<_> = records
+            .iter()
+            .enumerate()
+            .map(|(i, r)| (self.salt_year(r), i))
+            .collect();
+        order.sort_unstable();
+        order
+    }
+
     /// What a record's name filters are salted with: its birth year (`Some(None)` when it has
     /// none) under the birth-year salt, `None` when the schema does not salt.
-    fn salt_year(&self, record: &Record) -> Option<Option<i32>> {
+    fn salt_year(&self, record: &Record) -> SaltYear {
         self.schema
             .hardening
             .salt
             .map(|SaltSource::BirthYear| record.birth_date.map(|d| d.year))
     }
 
-    fn id_hashes(&self, ids: &[Identifier]) -> Vec<IdHash> {
-        let mut out: Vec<IdHash> = Vec::new();
+    /// Puts the keyed hashes of `ids` in `out`, emptied first.
+    fn id_hashes(&self, ids: &[Identifier], out: &mut Vec<IdHash>) {
+        out.clear();
         for id in ids {
             if out.len() >= usize::from(self.schema.max_identifiers) {
                 break;
@@ -385,7 +458,6 @@ impl Encoder {
                 out.push(h);
             }
         }
-        out
     }
 
     /// What makes a record's noise its own: a keyed hash of the record's key and of all its
@@ -454,6 +526,33 @@ impl std::fmt::Debug for EncodeSession<'_> {
     }
 }
 
+/// A birth year as the salt's text, `i32`'s decimal `Display`, written on the stack: every
+/// record is salted, and a `String` for it was an allocation per record.
+#[derive(Default)]
+struct YearText {
+    bytes: [u8; 11],
+}
+
+impl YearText {
+    fn of(&mut self, year: i32) -> &[u8] {
+        let mut at = self.bytes.len();
+        let mut rest = year.unsigned_abs();
+        loop {
+            at -= 1;
+            self.bytes[at] = b'0' + (rest % 10) as u8;
+            rest /= 10;
+            if rest == 0 {
+                break;
+            }
+        }
+        if year < 0 {
+            at -= 1;
+            self.bytes[at] = b'-';
+        }
+        &self.bytes[at..]
+    }
+}
+
 /// The canonical text hashed for an identifier, or `None` when it is not encoded: invalid or
 /// empty values, and passports or plates with no issuing country (a bare number is not unique
 /// across countries).
@@ -480,4 +579,26 @@ fn block_token(key: &Key, input: &str) -> BlockToken {
     let mut first = [0u8; 8];
     first.copy_from_slice(&h.as_bytes()[..8]);
     BlockToken(u64::from_le_bytes(first))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::YearText;
+
+    proptest::proptest! {
+        #[test]
+        fn year_text_is_display(year: i32) {
+            let mut text = YearText::default();
+            let display = year.to_string();
+            proptest::prop_assert_eq!(text.of(year), display.as_bytes());
+        }
+    }
+
+    #[test]
+    fn year_text_at_the_limits() {
+        for year in [0, -1, 9, 10, 1987, i32::MIN, i32::MAX] {
+            let mut text = YearText::default();
+            assert_eq!(text.of(year), year.to_string().as_bytes());
+        }
+    }
 }

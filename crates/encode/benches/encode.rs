@@ -2,7 +2,7 @@
 //! sex, two identifiers, phonetic keys, CLK and three blocking tokens (the default schema).
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use enlace_encode::{Encoder, ProjectSecret, Schema};
+use enlace_encode::{Encoder, ProjectSecret, Schema, write_encoding_file};
 use enlace_model::Record;
 use enlace_normalize::{IdKind, Identifier, PartialDate, PersonName, Sex, spanish_phonetic};
 use std::hint::black_box;
@@ -182,14 +182,28 @@ fn bench(c: &mut Criterion) {
             }
         })
     });
-    // What `enlace encode` runs, on one thread: records taken in salt order, draws remembered
-    // within each salt.
+    // On one thread, records taken in salt order, draws and values remembered within each salt.
     let one_thread = rayon::ThreadPoolBuilder::new()
         .num_threads(1)
         .build()
         .expect("a one-thread pool");
     group.bench_function("one_core/encode_all", |b| {
         b.iter(|| one_thread.install(|| black_box(encoder.encode_all(&records, |i, _| i as u64))))
+    });
+    // What `enlace encode` runs: the same, streamed into the file's bytes (here a buffer in
+    // memory, reused from one iteration to the next as a file's pages would be).
+    let mut file = std::io::Cursor::new(Vec::new());
+    group.bench_function("one_core/write_encoding_file", |b| {
+        b.iter(|| {
+            file.get_mut().clear();
+            file.set_position(0);
+            one_thread
+                .install(|| {
+                    write_encoding_file(&encoder, &records, |i, _| i as u64, |_, _| 0, &mut file)
+                })
+                .unwrap();
+            black_box(file.get_ref().len())
+        })
     });
     // A session as a long-running encoding job uses it: warmed by earlier records.
     let mut session = encoder.session();

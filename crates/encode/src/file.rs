@@ -29,7 +29,9 @@ pub const RECORD_PREFIX_LEN: usize = 24;
 /// Bytes per identifier slot: kind code, 7 reserved bytes, 32-byte hash.
 pub const ID_SLOT_LEN: usize = 40;
 
-const CHECKSUM_AT: usize = 96;
+/// Where the header's checksum sits; it covers the bytes before it and those from
+/// [`HEADER_LEN`] on.
+pub(crate) const CHECKSUM_AT: usize = 96;
 
 /// Why an encoding file could not be read or written.
 #[derive(Debug, thiserror::Error)]
@@ -129,6 +131,38 @@ pub fn record_size(schema: &Schema) -> u64 {
     (RECORD_PREFIX_LEN + 8 * words + ID_SLOT_LEN * usize::from(schema.max_identifiers)) as u64
 }
 
+/// A file's bytes before its body, for `records` records under `schema`: the header with the
+/// checksum left zero, the schema JSON and its padding.
+pub(crate) fn head(
+    schema: &Schema,
+    key_check: &KeyCheck,
+    records: usize,
+) -> Result<Vec<u8>, FileError> {
+    schema.validate()?;
+    let schema_json = schema.to_json();
+    let schema_len = u32::try_from(schema_json.len())
+        .ok()
+        .filter(|&l| l <= MAX_SCHEMA_LEN)
+        .ok_or_else(|| FileError::BadHeader("schema JSON too long".to_string()))?;
+    let rsize32 = u32::try_from(record_size(schema))
+        .map_err(|_| FileError::BadHeader("record too large".to_string()))?;
+    let body_at = (HEADER_LEN + schema_json.len()).next_multiple_of(8);
+    let mut out = Vec::with_capacity(body_at);
+    out.extend_from_slice(&MAGIC);
+    out.extend_from_slice(&FORMAT_VERSION.to_le_bytes());
+    out.extend_from_slice(&0u16.to_le_bytes());
+    out.extend_from_slice(&schema_len.to_le_bytes());
+    out.extend_from_slice(&(records as u64).to_le_bytes());
+    out.extend_from_slice(&rsize32.to_le_bytes());
+    out.extend_from_slice(&0u32.to_le_bytes());
+    out.extend_from_slice(&schema.fingerprint().0);
+    out.extend_from_slice(&key_check.0);
+    out.extend_from_slice(&[0u8; 32]); // checksum, filled in once the body is known
+    out.extend_from_slice(schema_json.as_bytes());
+    out.resize(body_at, 0);
+    Ok(out)
+}
+
 fn checksum(file: &[u8]) -> [u8; 32] {
     let mut h = blake3::Hasher::new();
     h.update(&file[..CHECKSUM_AT]);
@@ -218,30 +252,10 @@ impl EncodingFile {
 
     /// The file's bytes.
     pub fn to_bytes(&self) -> Result<Vec<u8>, FileError> {
-        self.schema.validate()?;
+        let mut out = head(&self.schema, &self.key_check, self.records.len())?;
         self.check_shape()?;
-        let schema_json = self.schema.to_json();
-        let schema_len = u32::try_from(schema_json.len())
-            .ok()
-            .filter(|&l| l <= MAX_SCHEMA_LEN)
-            .ok_or_else(|| FileError::BadHeader("schema JSON too long".to_string()))?;
-        let rsize = record_size(&self.schema);
-        let rsize32 = u32::try_from(rsize)
-            .map_err(|_| FileError::BadHeader("record too large".to_string()))?;
-        let body_at = (HEADER_LEN + schema_json.len()).next_multiple_of(8);
-        let mut out = Vec::with_capacity(body_at + self.records.len() * rsize as usize);
-        out.extend_from_slice(&MAGIC);
-        out.extend_from_slice(&FORMAT_VERSION.to_le_bytes());
-        out.extend_from_slice(&0u16.to_le_bytes());
-        out.extend_from_slice(&schema_len.to_le_bytes());
-        out.extend_from_slice(&(self.records.len() as u64).to_le_bytes());
-        out.extend_from_slice(&rsize32.to_le_bytes());
-        out.extend_from_slice(&0u32.to_le_bytes());
-        out.extend_from_slice(&self.schema.fingerprint().0);
-        out.extend_from_slice(&self.key_check.0);
-        out.extend_from_slice(&[0u8; 32]); // checksum, filled in below
-        out.extend_from_slice(schema_json.as_bytes());
-        out.resize(body_at, 0);
+        let rsize = record_size(&self.schema) as usize;
+        out.reserve(self.records.len() * rsize);
         for r in &self.records {
             write_record(&mut out, &self.schema, r);
         }
@@ -488,7 +502,7 @@ impl EncodingFile {
     }
 }
 
-fn write_record(out: &mut Vec<u8>, schema: &Schema, r: &EncodedRecord) {
+pub(crate) fn write_record(out: &mut Vec<u8>, schema: &Schema, r: &EncodedRecord) {
     let mut block_mask = 0u32;
     for (i, t) in r.block_tokens.iter().enumerate() {
         if t.is_some() {
@@ -502,12 +516,10 @@ fn write_record(out: &mut Vec<u8>, schema: &Schema, r: &EncodedRecord) {
     out.extend_from_slice(&[0u8; 3]);
     out.extend_from_slice(&r.group.to_le_bytes());
     for f in &r.fields {
-        for w in f.words() {
-            out.extend_from_slice(&w.to_le_bytes());
-        }
+        put_words(out, f.words());
     }
-    for w in r.clk.iter().flat_map(|c| c.words()) {
-        out.extend_from_slice(&w.to_le_bytes());
+    if let Some(c) = &r.clk {
+        put_words(out, c.words());
     }
     for t in &r.block_tokens {
         out.extend_from_slice(&t.map_or(0, |t| t.0).to_le_bytes());
@@ -521,6 +533,16 @@ fn write_record(out: &mut Vec<u8>, schema: &Schema, r: &EncodedRecord) {
             }
             None => out.extend_from_slice(&[0u8; ID_SLOT_LEN]),
         }
+    }
+}
+
+/// Appends `words` little-endian: sized once and filled in place, as a word-by-word append
+/// cost more than the rest of writing a record.
+fn put_words(out: &mut Vec<u8>, words: &[u64]) {
+    let start = out.len();
+    out.resize(start + 8 * words.len(), 0);
+    for (to, w) in out[start..].chunks_exact_mut(8).zip(words) {
+        to.copy_from_slice(&w.to_le_bytes());
     }
 }
 

@@ -6,7 +6,8 @@
 //! - the encoding [`Schema`] and its fingerprint;
 //! - the [`Encoder`]: field-level keyed Bloom filters, the record-level CLK, keyed hashes of
 //!   valid identifiers and keyed blocking tokens, gathered in an [`EncodedRecord`];
-//! - the encoding file format ([`EncodingFile`], specified byte by byte in docs/encoding.md);
+//! - the encoding file format ([`EncodingFile`], specified byte by byte in docs/encoding.md), and
+//!   [`write_encoding_file`], which streams records into it in bounded memory;
 //! - the Dice similarity [`kernel`] with run-time CPU dispatch and threshold searches.
 //!
 //! The linkage unit that compares encodings never learns the secret; everything it receives is
@@ -24,6 +25,7 @@ mod keys;
 mod memo;
 pub mod schema;
 pub mod secret;
+mod stream;
 mod tokens;
 mod values;
 
@@ -46,3 +48,4 @@ pub use schema::{
     SchemaError,
 };
 pub use secret::{ProjectSecret, SecretError};
+pub use stream::{Written, write_encoding_file};

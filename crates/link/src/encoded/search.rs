@@ -6,7 +6,7 @@
 use enlace_encode::{EncodedRecord, Schema};
 use rustc_hash::FxHashMap;
 
-use super::{Slots, compare_encoded, filter, filter_digest};
+use super::{Side, Slots, compare_encoded, count_ones, filter, filter_digest};
 use crate::model::Model;
 
 /// Posting keys: a blocking key's position and its token, or an identifier hash.
@@ -111,6 +111,13 @@ impl SearchIndex {
         let surname = filter(query, self.slots.surname1).map(filter_digest);
         let mut hits = Vec::new();
         let mut candidates: Vec<u32> = Vec::new();
+        let mut query_ones = Vec::new();
+        count_ones(query, &mut query_ones);
+        let query_side = Side {
+            record: query,
+            ones: &query_ones,
+        };
+        let mut ones = Vec::new();
         for source in self
             .sources
             .iter()
@@ -128,7 +135,16 @@ impl SearchIndex {
             candidates.dedup();
             for &i in &candidates {
                 let record = &source.records[i as usize];
-                let c = compare_encoded(query, record, &self.slots);
+                ones.clear();
+                count_ones(record, &mut ones);
+                let c = compare_encoded(
+                    query_side,
+                    Side {
+                        record,
+                        ones: &ones,
+                    },
+                    &self.slots,
+                );
                 let weight = self.model.prior_weight()
                     + self.model.bayes_weight(&c)
                     + self.model.tf_adjustment_for(&c, surname.as_deref());

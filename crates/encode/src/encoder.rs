@@ -268,12 +268,11 @@ impl Encoder {
         out.present = present;
         self.id_hashes(&record.identifiers, &mut out.id_hashes);
         out.block_tokens.clear();
-        out.block_tokens.extend(
-            s.blocking
-                .iter()
-                .zip(&self.block_keys)
-                .map(|(&b, key)| blocking_input(b, record).map(|input| block_token(key, &input))),
-        );
+        let mut input = Vec::with_capacity(64);
+        for (&b, key) in s.blocking.iter().zip(&self.block_keys) {
+            let token = blocking_input(b, record, &mut input).then(|| block_token(key, &input));
+            out.block_tokens.push(token);
+        }
     }
 
     /// Sets the bits of the tokens `each_token` gives (a field's) in the field's filter words and
@@ -574,8 +573,8 @@ fn id_input(id: &Identifier) -> Option<String> {
     }
 }
 
-fn block_token(key: &Key, input: &str) -> BlockToken {
-    let h = blake3::keyed_hash(key.bytes(), input.as_bytes());
+fn block_token(key: &Key, input: &[u8]) -> BlockToken {
+    let h = blake3::keyed_hash(key.bytes(), input);
     let mut first = [0u8; 8];
     first.copy_from_slice(&h.as_bytes()[..8]);
     BlockToken(u64::from_le_bytes(first))

@@ -294,41 +294,76 @@ fn phonetic<'a>(stored: &'a Option<String>, name: Option<&str>) -> Option<Cow<'a
         .or_else(|| name.map(|n| Cow::Owned(spanish_phonetic(n))))
 }
 
-fn full_date(record: &Record) -> Option<String> {
-    let d = record.birth_date.as_ref()?;
-    if d.placeholder {
-        return None;
-    }
-    Some(format!("{:04}-{:02}-{:02}", d.year, d.month?, d.day?))
-}
-
-/// The input of a blocking key for `record`, or `None` when a part is missing. Parts are
-/// separated by a 0 byte, which no part contains.
-pub(crate) fn blocking_input(key: BlockingKey, record: &Record) -> Option<String> {
-    let nonempty = |s: Option<Cow<'_, str>>| s.filter(|s| !s.is_empty()).map(Cow::into_owned);
-    let year = || record.birth_date.as_ref().map(|d| format!("{:04}", d.year));
-    let sex = match record.sex {
-        Sex::Male => Some("M".to_string()),
-        Sex::Female => Some("F".to_string()),
-        Sex::Unknown => None,
-    };
-    let parts = match key {
+/// Writes the input of a blocking key for `record` into `out` (emptied first); `false` when a
+/// part is missing. Parts are separated by a 0 byte, which no part contains. Written into one
+/// buffer the caller keeps: three keys a record, each of two parts, were six `String`s.
+pub(crate) fn blocking_input(key: BlockingKey, record: &Record, out: &mut Vec<u8>) -> bool {
+    out.clear();
+    let name = &record.name;
+    match key {
         BlockingKey::Surname1PhoneticBirthYear => {
-            [nonempty(surname1_phonetic(&record.name))?, year()?]
+            put_key(out, surname1_phonetic(name)) && put_year(out, record)
         }
         BlockingKey::Surname2PhoneticBirthYear => {
-            [nonempty(surname2_phonetic(&record.name))?, year()?]
+            put_key(out, surname2_phonetic(name)) && put_year(out, record)
         }
         BlockingKey::GivenPhoneticBirthDate => {
-            [nonempty(given_phonetic(&record.name))?, full_date(record)?]
+            put_key(out, given_phonetic(name)) && put_full_date(out, record)
         }
-        BlockingKey::GivenSurname1Phonetic => [
-            nonempty(given_phonetic(&record.name))?,
-            nonempty(surname1_phonetic(&record.name))?,
-        ],
-        BlockingKey::SexBirthDate => [sex?, full_date(record)?],
-    };
-    Some(parts.join("\0"))
+        BlockingKey::GivenSurname1Phonetic => {
+            put_key(out, given_phonetic(name)) && put_key(out, surname1_phonetic(name))
+        }
+        BlockingKey::SexBirthDate => {
+            let sex: &[u8] = match record.sex {
+                Sex::Male => b"M",
+                Sex::Female => b"F",
+                Sex::Unknown => return false,
+            };
+            put_part(out, sex) && put_full_date(out, record)
+        }
+    }
+}
+
+/// Appends a part, after a 0 byte when it is not the first.
+fn put_part(out: &mut Vec<u8>, part: &[u8]) -> bool {
+    if !out.is_empty() {
+        out.push(0);
+    }
+    out.extend_from_slice(part);
+    true
+}
+
+/// A phonetic key, when there is a non-empty one.
+fn put_key(out: &mut Vec<u8>, key: Option<Cow<'_, str>>) -> bool {
+    key.filter(|k| !k.is_empty())
+        .is_some_and(|k| put_part(out, k.as_bytes()))
+}
+
+/// The birth year as `{:04}`.
+fn put_year(out: &mut Vec<u8>, record: &Record) -> bool {
+    let mut text = DateToken::default();
+    record
+        .birth_date
+        .as_ref()
+        .is_some_and(|d| put_part(out, text.tagged(b"", &[Part::Year(d.year)])))
+}
+
+/// The whole birth date as `YYYY-MM-DD`; none for placeholder or partial dates.
+fn put_full_date(out: &mut Vec<u8>, record: &Record) -> bool {
+    let mut text = DateToken::default();
+    match &record.birth_date {
+        Some(PartialDate {
+            year,
+            month: Some(m),
+            day: Some(d),
+            placeholder: false,
+            ..
+        }) => put_part(
+            out,
+            text.tagged(b"", &[Part::Year(*year), Part::Two(*m), Part::Two(*d)]),
+        ),
+        _ => false,
+    }
 }
 
 #[cfg(test)]
@@ -456,6 +491,91 @@ mod tests {
             let mut got = Vec::new();
             date_tokens(&date, &mut |t| got.push(String::from_utf8_lossy(t).into_owned()));
             proptest::prop_assert_eq!(got, date_tokens_by_definition(&date));
+        }
+    }
+
+    /// A blocking key's input by definition, with `format!` and `join`.
+    fn blocking_input_by_definition(key: BlockingKey, record: &Record) -> Option<String> {
+        let nonempty = |s: Option<Cow<'_, str>>| s.filter(|s| !s.is_empty()).map(Cow::into_owned);
+        let year = || record.birth_date.as_ref().map(|d| format!("{:04}", d.year));
+        let full_date = || {
+            let d = record.birth_date.as_ref().filter(|d| !d.placeholder)?;
+            Some(format!("{:04}-{:02}-{:02}", d.year, d.month?, d.day?))
+        };
+        let sex = match record.sex {
+            Sex::Male => Some("M".to_string()),
+            Sex::Female => Some("F".to_string()),
+            Sex::Unknown => None,
+        };
+        let name = &record.name;
+        let parts = match key {
+            BlockingKey::Surname1PhoneticBirthYear => [nonempty(surname1_phonetic(name))?, year()?],
+            BlockingKey::Surname2PhoneticBirthYear => [nonempty(surname2_phonetic(name))?, year()?],
+            BlockingKey::GivenPhoneticBirthDate => [nonempty(given_phonetic(name))?, full_date()?],
+            BlockingKey::GivenSurname1Phonetic => [
+                nonempty(given_phonetic(name))?,
+                nonempty(surname1_phonetic(name))?,
+            ],
+            BlockingKey::SexBirthDate => [sex?, full_date()?],
+        };
+        Some(parts.join("\0"))
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn blocking_inputs_are_written_as_defined(
+            given in proptest::option::of("[a-z]{0,8}"),
+            surname1 in proptest::option::of("[a-z]{0,8}"),
+            surname2 in proptest::option::of("[a-z]{0,8}"),
+            stored_phonetic: bool,
+            year in proptest::prop_oneof![1900..2030i32, proptest::num::i32::ANY],
+            month in proptest::option::of(0..=13u8),
+            day in proptest::option::of(0..=32u8),
+            placeholder: bool,
+            dated: bool,
+            sex in 0..3u8,
+        ) {
+            let phonetic = |n: &Option<String>| {
+                n.as_deref().filter(|_| stored_phonetic).map(spanish_phonetic)
+            };
+            let record = Record {
+                key: "R".to_string(),
+                name: PersonName {
+                    given_phonetic: phonetic(&given),
+                    surname1_phonetic: phonetic(&surname1),
+                    surname2_phonetic: phonetic(&surname2),
+                    given: given.into_iter().collect(),
+                    surname1,
+                    surname2,
+                    ..PersonName::default()
+                },
+                birth_date: dated.then_some(PartialDate {
+                    year,
+                    month,
+                    day,
+                    placeholder,
+                    ambiguous_order: false,
+                }),
+                sex: [Sex::Male, Sex::Female, Sex::Unknown][usize::from(sex)],
+                nationality: None,
+                identifiers: Vec::new(),
+                events: Vec::new(),
+                address: None,
+                attributes: Vec::new(),
+                warnings: Vec::new(),
+            };
+            let mut out = Vec::new();
+            for key in [
+                BlockingKey::Surname1PhoneticBirthYear,
+                BlockingKey::Surname2PhoneticBirthYear,
+                BlockingKey::GivenPhoneticBirthDate,
+                BlockingKey::GivenSurname1Phonetic,
+                BlockingKey::SexBirthDate,
+            ] {
+                let written = blocking_input(key, &record, &mut out).then(|| out.clone());
+                let defined = blocking_input_by_definition(key, &record).map(String::into_bytes);
+                proptest::prop_assert_eq!(written, defined, "{:?}", key);
+            }
         }
     }
 }

@@ -448,7 +448,7 @@ impl Encoder {
             let Some(slot) = ID_KINDS.iter().position(|&k| k == id.kind) else {
                 continue;
             };
-            let hash = *blake3::keyed_hash(self.id_keys[slot].bytes(), input.as_bytes()).as_bytes();
+            let hash = input.keyed_hash(&self.id_keys[slot]);
             let h = IdHash {
                 kind: id.kind,
                 hash,
@@ -555,7 +555,7 @@ impl YearText {
 /// The canonical text hashed for an identifier, or `None` when it is not encoded: invalid or
 /// empty values, and passports or plates with no issuing country (a bare number is not unique
 /// across countries).
-fn id_input(id: &Identifier) -> Option<String> {
+fn id_input(id: &Identifier) -> Option<IdInput<'_>> {
     if !id.valid || id.value.trim().is_empty() {
         return None;
     }
@@ -567,9 +567,45 @@ fn id_input(id: &Identifier) -> Option<String> {
                 .as_deref()
                 .map(str::trim)
                 .filter(|c| !c.is_empty())?;
-            Some(format!("{}\0{}", country.to_ascii_uppercase(), value))
+            Some(IdInput::Issued { country, value })
         }
-        _ => Some(value.to_string()),
+        _ => Some(IdInput::Plain(value)),
+    }
+}
+
+/// An identifier's canonical text: the value, or for passports and plates the issuing country
+/// in capitals, a 0 byte and the value. Hashed in parts, so no record builds it in a `String`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum IdInput<'a> {
+    Plain(&'a str),
+    Issued { country: &'a str, value: &'a str },
+}
+
+impl IdInput<'_> {
+    fn keyed_hash(self, key: &Key) -> [u8; 32] {
+        match self {
+            IdInput::Plain(value) => *blake3::keyed_hash(key.bytes(), value.as_bytes()).as_bytes(),
+            IdInput::Issued { country, value } => {
+                let mut h = blake3::Hasher::new_keyed(key.bytes());
+                for b in country.bytes() {
+                    h.update(&[b.to_ascii_uppercase()]);
+                }
+                h.update(&[0]);
+                h.update(value.as_bytes());
+                *h.finalize().as_bytes()
+            }
+        }
+    }
+
+    /// The text itself, as hashed (for tests).
+    #[cfg(test)]
+    fn text(self) -> String {
+        match self {
+            IdInput::Plain(value) => value.to_string(),
+            IdInput::Issued { country, value } => {
+                format!("{}\0{}", country.to_ascii_uppercase(), value)
+            }
+        }
     }
 }
 
@@ -583,6 +619,7 @@ fn block_token(key: &Key, input: &[u8]) -> BlockToken {
 #[cfg(test)]
 mod tests {
     use super::YearText;
+    use enlace_normalize::IdKind;
 
     proptest::proptest! {
         #[test]
@@ -590,6 +627,29 @@ mod tests {
             let mut text = YearText::default();
             let display = year.to_string();
             proptest::prop_assert_eq!(text.of(year), display.as_bytes());
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn identifiers_hash_in_parts_as_their_whole_text(
+            country in "[ a-zA-Zé]{0,4}",
+            value in "[ 0-9A-Za-z]{1,12}",
+            passport: bool,
+        ) {
+            let id = enlace_normalize::Identifier {
+                kind: if passport { IdKind::Passport } else { IdKind::Curp },
+                raw: value.clone(),
+                value,
+                country: Some(country),
+                valid: true,
+                problem: None,
+            };
+            let key = crate::keys::Key::from_bytes([9; 32]);
+            if let Some(input) = super::id_input(&id) {
+                let whole = blake3::keyed_hash(key.bytes(), input.text().as_bytes());
+                proptest::prop_assert_eq!(input.keyed_hash(&key), *whole.as_bytes());
+            }
         }
     }
 

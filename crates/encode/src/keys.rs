@@ -52,6 +52,12 @@ impl Key {
     pub(crate) fn bytes(&self) -> &[u8; 32] {
         &self.0
     }
+
+    /// A key from given bytes, for unit tests of what is hashed under a key.
+    #[cfg(test)]
+    pub(crate) fn from_bytes(bytes: [u8; 32]) -> Key {
+        Key(Zeroizing::new(bytes))
+    }
 }
 
 /// The info string of a derived key; part of the format (see docs/encoding.md).

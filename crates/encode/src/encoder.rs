@@ -11,7 +11,7 @@ use zeroize::Zeroize;
 use crate::bloom::{BitVector, MAX_DRAWS, draw, set_positions};
 use crate::encoded::{BlockToken, EncodedRecord, IdHash};
 use crate::keys::{Key, KeyCheck, Purpose, derive};
-use crate::memo::Memo;
+use crate::memo::{Memo, SaltMemo};
 use crate::schema::{Field, SaltSource, Schema, SchemaError};
 use crate::secret::ProjectSecret;
 use crate::tokens::{bag_of_names, blocking_input, for_each_token, qgrams};
@@ -178,7 +178,7 @@ impl Encoder {
     }
 
     /// Encodes `record` into `out`, a record from [`Encoder::blank`] or an earlier call, whose
-    /// memory is reused: when encoding is streamed, no record allocates.
+    /// filters and lists are reused: a streamed record takes no new memory for its encoding.
     pub(crate) fn encode_into(
         &self,
         record: &Record,
@@ -394,15 +394,12 @@ impl Encoder {
         let mut encoded: Vec<(usize, EncodedRecord)> = order
             .par_chunks(SALT_RUN)
             .map_init(
-                || (Memo::new(self.plans.len()), None),
-                |(memo, last_salt), run| {
+                || SaltMemo::new(self.plans.len()),
+                |memo, run| {
                     run.iter()
                         .map(|&(salt, i)| {
                             let record = &records[i];
-                            if *last_salt != Some(salt) {
-                                memo.clear();
-                                *last_salt = Some(salt);
-                            }
+                            let memo = memo.for_salt(salt);
                             let e = self.encode_with(record, reference(i, record), Some(memo));
                             (i, e)
                         })

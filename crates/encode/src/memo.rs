@@ -19,6 +19,7 @@ use std::hash::BuildHasher;
 use zeroize::Zeroize;
 
 use crate::bloom::draw;
+use crate::encoder::SaltYear;
 use crate::fingerprints::FingerprintIndex;
 use crate::keys::Key;
 use crate::values::Values;
@@ -104,6 +105,32 @@ impl Table {
         self.entries.iter_mut().for_each(Zeroize::zeroize);
         self.entries.clear();
         self.index.clear();
+    }
+}
+
+/// A memo for records taken in salt order (see [`crate::encoder::Encoder::salt_order`]): it
+/// forgets everything whenever the salt changes. A salt's draws are of no use to another salt,
+/// and dropping them keeps the tables small enough to stay in cache.
+pub(crate) struct SaltMemo {
+    memo: Memo,
+    salt: Option<SaltYear>,
+}
+
+impl SaltMemo {
+    pub(crate) fn new(plans: usize) -> SaltMemo {
+        SaltMemo {
+            memo: Memo::new(plans),
+            salt: None,
+        }
+    }
+
+    /// The memo for a record of `salt`, cleared if the last record's salt was another.
+    pub(crate) fn for_salt(&mut self, salt: SaltYear) -> &mut Memo {
+        if self.salt != Some(salt) {
+            self.memo.clear();
+            self.salt = Some(salt);
+        }
+        &mut self.memo
     }
 }
 

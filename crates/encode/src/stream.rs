@@ -15,7 +15,7 @@ use rayon::prelude::*;
 
 use crate::encoder::{Encoder, SALT_RUN};
 use crate::file::{CHECKSUM_AT, FileError, HEADER_LEN, head, record_size, write_record};
-use crate::memo::Memo;
+use crate::memo::SaltMemo;
 
 /// Records encoded between two writes. Within a slice, records are encoded in salt order (see
 /// [`Encoder::salt_order`]) and written back in input order: the file's order must not tell the
@@ -80,20 +80,16 @@ fn write_in_slices<W: Write + Seek>(
             .par_chunks(SALT_RUN)
             .zip(runs.par_iter_mut())
             .for_each_init(
-                || (Memo::new(encoder.plan_count()), None, encoder.blank()),
-                |(memo, last_salt, scratch), (run, bytes)| {
+                || (SaltMemo::new(encoder.plan_count()), encoder.blank()),
+                |(memo, scratch), (run, bytes)| {
                     bytes.clear();
                     bytes.reserve(run.len() * rsize);
                     for &(salt, i) in run {
-                        if *last_salt != Some(salt) {
-                            memo.clear();
-                            *last_salt = Some(salt);
-                        }
                         let record = &slice[i];
                         encoder.encode_into(
                             record,
                             reference(base + i, record),
-                            Some(memo),
+                            Some(memo.for_salt(salt)),
                             scratch,
                         );
                         scratch.group = group(base + i, record);

@@ -14,7 +14,7 @@ use crate::keys::{Key, KeyCheck, Purpose, derive};
 use crate::memo::{Memo, SaltMemo};
 use crate::schema::{Field, SaltSource, Schema, SchemaError};
 use crate::secret::ProjectSecret;
-use crate::tokens::{bag_of_names, blocking_input, for_each_token, qgrams};
+use crate::tokens::{Decimal, bag_of_names, blocking_input, for_each_token, qgrams};
 use crate::values::{ValueKey, remembers_values};
 
 /// Where a field's tokens go, one at a time.
@@ -526,26 +526,12 @@ impl std::fmt::Debug for EncodeSession<'_> {
 /// record is salted, and a `String` for it was an allocation per record.
 #[derive(Default)]
 struct YearText {
-    bytes: [u8; 11],
+    digits: Decimal,
 }
 
 impl YearText {
     fn of(&mut self, year: i32) -> &[u8] {
-        let mut at = self.bytes.len();
-        let mut rest = year.unsigned_abs();
-        loop {
-            at -= 1;
-            self.bytes[at] = b'0' + (rest % 10) as u8;
-            rest /= 10;
-            if rest == 0 {
-                break;
-            }
-        }
-        if year < 0 {
-            at -= 1;
-            self.bytes[at] = b'-';
-        }
-        &self.bytes[at..]
+        self.digits.of(i64::from(year), 1)
     }
 }
 

@@ -4,7 +4,6 @@
 use enlace_model::Record;
 use enlace_normalize::{PartialDate, PersonName, Sex, spanish_phonetic};
 use std::borrow::Cow;
-use std::fmt::Write;
 
 use crate::schema::{BlockingKey, Field};
 
@@ -222,7 +221,6 @@ enum Part {
 struct DateToken {
     bytes: [u8; 32],
     len: usize,
-    spill: String,
 }
 
 impl DateToken {
@@ -230,22 +228,14 @@ impl DateToken {
     fn tagged(&mut self, tag: &[u8], parts: &[Part]) -> &[u8] {
         self.len = 0;
         self.push(tag);
+        let mut digits = Decimal::default();
         for (i, &part) in parts.iter().enumerate() {
             if i > 0 {
                 self.push(b"-");
             }
             match part {
-                // Four digits, zero-padded, as `{:04}` writes a year in 0..=9999.
-                Part::Year(y @ 0..=9999) => {
-                    let y = y as u32;
-                    self.push(&[digit(y / 1000), digit(y / 100), digit(y / 10), digit(y)]);
-                }
-                Part::Two(v @ 0..=99) => {
-                    self.push(&[digit(u32::from(v) / 10), digit(u32::from(v))])
-                }
-                // Out of the usual ranges (a year before 0 or past 9999): let `format!` say it.
-                Part::Year(y) => self.push_formatted(format_args!("{y:04}")),
-                Part::Two(v) => self.push_formatted(format_args!("{v:02}")),
+                Part::Year(y) => self.push(digits.of(i64::from(y), 4)),
+                Part::Two(v) => self.push(digits.of(i64::from(v), 2)),
             }
         }
         &self.bytes[..self.len]
@@ -257,19 +247,44 @@ impl DateToken {
             self.len += part.len();
         }
     }
-
-    fn push_formatted(&mut self, args: std::fmt::Arguments<'_>) {
-        self.spill.clear();
-        let _ = self.spill.write_fmt(args);
-        let spill = std::mem::take(&mut self.spill);
-        self.push(spill.as_bytes());
-        self.spill = spill;
-    }
 }
 
-/// The last decimal digit of `v`, as ASCII.
-fn digit(v: u32) -> u8 {
-    b'0' + (v % 10) as u8
+/// An integer in decimal, written on the stack as `format!("{v:0width$}")` writes it: the
+/// sign, then zeros up to `width` characters in all, then the digits. Date tokens and the
+/// salt year are written this way for every record.
+#[derive(Default)]
+pub(crate) struct Decimal {
+    bytes: [u8; 24],
+}
+
+impl Decimal {
+    pub(crate) fn of(&mut self, v: i64, width: usize) -> &[u8] {
+        let mut at = self.bytes.len();
+        let mut rest = v.unsigned_abs();
+        loop {
+            at -= 1;
+            self.bytes[at] = b'0' + (rest % 10) as u8;
+            rest /= 10;
+            if rest == 0 {
+                break;
+            }
+        }
+        let sign = usize::from(v < 0);
+        let floor = self
+            .bytes
+            .len()
+            .saturating_sub(width.saturating_sub(sign))
+            .max(sign);
+        while at > floor {
+            at -= 1;
+            self.bytes[at] = b'0';
+        }
+        if v < 0 {
+            at -= 1;
+            self.bytes[at] = b'-';
+        }
+        &self.bytes[at..]
+    }
 }
 
 // Phonetic keys come from normalisation; a record built without them (an older store, a partial
@@ -476,6 +491,15 @@ mod tests {
             ]);
         }
         out
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn decimals_are_written_as_format_writes_them(v: i64, width in 0..8usize) {
+            let mut digits = Decimal::default();
+            let written = String::from_utf8_lossy(digits.of(v, width)).into_owned();
+            proptest::prop_assert_eq!(written, format!("{v:0width$}"));
+        }
     }
 
     proptest::proptest! {

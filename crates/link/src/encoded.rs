@@ -142,6 +142,31 @@ fn count_ones(r: &EncodedRecord, out: &mut Vec<u32>) {
     out.extend(r.fields.iter().map(|f| kernel::popcount(f.words())));
 }
 
+/// The popcounts of many records' field filters, counted once when they are loaded or
+/// indexed: record `i`'s at `i * fields`.
+#[derive(Debug, Clone, Default)]
+struct FilterCounts {
+    fields: usize,
+    ones: Vec<u32>,
+}
+
+impl FilterCounts {
+    fn of<'a>(fields: usize, records: impl Iterator<Item = &'a EncodedRecord>) -> FilterCounts {
+        let mut ones = Vec::with_capacity(records.size_hint().0 * fields);
+        records.for_each(|r| count_ones(r, &mut ones));
+        FilterCounts { fields, ones }
+    }
+
+    /// Record `i`, which is `record`, with its counts.
+    fn side<'a>(&'a self, i: usize, record: &'a EncodedRecord) -> Side<'a> {
+        let at = i * self.fields;
+        Side {
+            record,
+            ones: self.ones.get(at..at + self.fields).unwrap_or_default(),
+        }
+    }
+}
+
 /// A field's filter with its popcount.
 #[derive(Clone, Copy)]
 struct Filter<'a> {
@@ -162,9 +187,8 @@ pub struct EncodedDataset {
     surname_keys: Vec<Option<String>>,
     /// The schema salts the name filters (by birth year).
     salted: bool,
-    /// Field filters per record, and their popcounts: record `id`'s at `id * fields`.
-    fields: usize,
-    ones: Vec<u32>,
+    /// Per global id, its field filters' popcounts.
+    counts: FilterCounts,
 }
 
 /// The key under which an encoded record is reported: its reference in hex.
@@ -213,13 +237,7 @@ impl EncodedDataset {
             .first()
             .is_some_and(|s| s.file.schema.hardening.salt.is_some());
         let fields = sources.first().map_or(0, |s| s.file.schema.fields.len());
-        let mut ones = Vec::with_capacity(refs.len() * fields);
-        for src in &sources {
-            src.file
-                .records
-                .iter()
-                .for_each(|r| count_ones(r, &mut ones));
-        }
+        let counts = FilterCounts::of(fields, sources.iter().flat_map(|s| &s.file.records));
         Ok(EncodedDataset {
             sources,
             keys,
@@ -227,18 +245,13 @@ impl EncodedDataset {
             slots,
             surname_keys,
             salted,
-            fields,
-            ones,
+            counts,
         })
     }
 
     /// Record `id` with its filters' popcounts.
     fn side(&self, id: u32) -> Side<'_> {
-        let at = id as usize * self.fields;
-        Side {
-            record: self.record(id),
-            ones: self.ones.get(at..at + self.fields).unwrap_or_default(),
-        }
+        self.counts.side(id as usize, self.record(id))
     }
 
     pub fn record(&self, id: u32) -> &EncodedRecord {

@@ -6,7 +6,7 @@
 use enlace_encode::{EncodedRecord, Schema};
 use rustc_hash::FxHashMap;
 
-use super::{Side, Slots, compare_encoded, count_ones, filter, filter_digest};
+use super::{FilterCounts, Side, Slots, compare_encoded, count_ones, filter, filter_digest};
 use crate::model::Model;
 
 /// Posting keys: a blocking key's position and its token, or an identifier hash.
@@ -27,6 +27,8 @@ pub struct SearchHit {
 pub struct SourceIndex {
     name: String,
     records: Vec<EncodedRecord>,
+    /// The records' filter popcounts, counted once here rather than at every query.
+    counts: FilterCounts,
     postings: FxHashMap<PostingKey, Vec<u32>>,
 }
 
@@ -48,8 +50,10 @@ impl SourceIndex {
                 postings.entry(key).or_default().push(i as u32);
             }
         }
+        let fields = records.first().map_or(0, |r| r.fields.len());
         SourceIndex {
             name: name.to_string(),
+            counts: FilterCounts::of(fields, records.iter()),
             records,
             postings,
         }
@@ -117,7 +121,6 @@ impl SearchIndex {
             record: query,
             ones: &query_ones,
         };
-        let mut ones = Vec::new();
         for source in self
             .sources
             .iter()
@@ -135,16 +138,8 @@ impl SearchIndex {
             candidates.dedup();
             for &i in &candidates {
                 let record = &source.records[i as usize];
-                ones.clear();
-                count_ones(record, &mut ones);
-                let c = compare_encoded(
-                    query_side,
-                    Side {
-                        record,
-                        ones: &ones,
-                    },
-                    &self.slots,
-                );
+                let side = source.counts.side(i as usize, record);
+                let c = compare_encoded(query_side, side, &self.slots);
                 let weight = self.model.prior_weight()
                     + self.model.bayes_weight(&c)
                     + self.model.tf_adjustment_for(&c, surname.as_deref());

@@ -10,6 +10,7 @@
 // Outside data never meets a panic: product code (tests aside) may not unwrap or expect.
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
 
+pub mod betweenness;
 pub mod brokerage;
 pub mod centrality;
 pub mod components;
@@ -26,10 +27,9 @@ pub mod persist;
 pub mod quality;
 pub mod saved;
 
+pub use betweenness::{betweenness, betweenness_sampled};
 pub use brokerage::{Brokerage, brokerage};
-pub use centrality::{
-    DegreeStats, PageRank, PageRankConfig, betweenness, betweenness_sampled, degree_stats, pagerank,
-};
+pub use centrality::{DegreeStats, PageRank, PageRankConfig, degree_stats, pagerank};
 pub use components::{Components, connected_components};
 pub use cotravel::{CoTravel, CoTravelConfig, CoTravelReport, co_travel, co_travel_edges};
 pub use csr::{Csr, NodeIx};

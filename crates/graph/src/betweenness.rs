@@ -217,10 +217,12 @@ fn bfs_renumbered(g: &Csr) -> (Rows, Vec<NodeIx>) {
         targets[start..].sort_unstable();
         offsets.push(targets.len());
     }
+    // Room for [`CopiedRows`] to read a whole span past the last row.
+    targets.resize(targets.len() + COPY_SPAN, 0);
     (Rows { offsets, targets }, new_of)
 }
 
-/// Plain adjacency rows without weights or self-loops.
+/// Plain adjacency rows without weights or self-loops, followed by [`COPY_SPAN`] unused entries.
 struct Rows {
     offsets: Vec<usize>,
     targets: Vec<NodeIx>,
@@ -229,6 +231,11 @@ struct Rows {
 impl Rows {
     fn row(&self, u: NodeIx) -> &[NodeIx] {
         &self.targets[self.offsets[u as usize]..self.offsets[u as usize + 1]]
+    }
+
+    /// Row entries in all (`targets` holds [`COPY_SPAN`] more, read past the last row).
+    fn entries(&self) -> usize {
+        self.offsets.last().copied().unwrap_or(0)
     }
 
     fn degree(&self, u: NodeIx) -> usize {
@@ -262,27 +269,55 @@ const SPARSE_LEVEL: usize = 8;
 /// memory. Rows of a sparse set of nodes lie apart and each costs a trip to memory; a loop whose
 /// branches wait on a row's contents cannot start fetching the next row before the last one has
 /// arrived, while a plain copy has many rows on their way at once.
+///
+/// Each row is moved in whole spans of [`COPY_SPAN`] entries, whatever its length, so that most
+/// rows are one fixed-size move with no call and no branch on the length; the buffer and the
+/// graph's entries both have a span of room at their ends.
 #[derive(Default)]
 struct CopiedRows {
-    entries: Vec<NodeIx>,
+    /// The rows back to back from 0, then whatever the last spans left; `ends` says where.
+    buffer: Vec<NodeIx>,
     ends: Vec<usize>,
 }
 
+/// Entries a [`CopiedRows`] moves at a time: 64 bytes, more than most rows hold.
+const COPY_SPAN: usize = 16;
+
 impl CopiedRows {
     fn fill(&mut self, g: &Rows, nodes: &[NodeIx]) {
-        self.entries.clear();
         self.ends.clear();
+        let mut len = 0;
         for &u in nodes {
-            self.entries.extend_from_slice(g.row(u));
-            self.ends.push(self.entries.len());
+            let (start, end) = (g.offsets[u as usize], g.offsets[u as usize + 1]);
+            let row = end - start;
+            if self.buffer.len() < len + row + COPY_SPAN {
+                let room = (len + row + COPY_SPAN).max(2 * self.buffer.len());
+                self.buffer.resize(room, 0);
+            }
+            let mut done = 0;
+            loop {
+                let (from, to) = (start + done, len + done);
+                self.buffer[to..to + COPY_SPAN].copy_from_slice(&g.targets[from..from + COPY_SPAN]);
+                done += COPY_SPAN;
+                if done >= row {
+                    break;
+                }
+            }
+            len += row;
+            self.ends.push(len);
         }
+    }
+
+    /// Entries copied in all.
+    fn len(&self) -> usize {
+        self.ends.last().copied().unwrap_or(0)
     }
 
     /// The copied rows, in the order of the nodes given to [`CopiedRows::fill`].
     fn rows(&self) -> impl Iterator<Item = &[NodeIx]> {
         let mut start = 0;
         self.ends.iter().map(move |&end| {
-            let row = &self.entries[start..end];
+            let row = &self.buffer[start..end];
             start = end;
             row
         })
@@ -438,7 +473,7 @@ impl<C: PathCount> Workspace<C> {
         self.order.push(s);
         self.level_at.push(0);
         let mut frontier_entries = g.degree(s);
-        let mut unreached_entries = g.targets.len() - frontier_entries;
+        let mut unreached_entries = g.entries() - frontier_entries;
         loop {
             self.entries.push(frontier_entries);
             let lo = *self.level_at.last().unwrap_or(&0);
@@ -477,10 +512,11 @@ impl<C: PathCount> Workspace<C> {
         for (row, &v) in self.copied.rows().zip(&self.order[below]) {
             let cv = self.sigma[v as usize];
             for &w in row {
+                // Masked rather than branched on (see `top_down`): adding nothing to a node of
+                // another level leaves its coefficient as it was.
                 let (word, bit) = bit(w);
-                if self.marked[word] & bit != 0 {
-                    self.sigma[w as usize] += cv;
-                }
+                let parent = self.marked[word] & bit != 0;
+                self.sigma[w as usize] += if parent { cv } else { C::default() };
             }
         }
         let sigma = &self.sigma;
@@ -512,33 +548,44 @@ impl<C: PathCount> Workspace<C> {
         let sigma = &self.sigma;
         self.frontier_sigma
             .extend(self.order[lo..hi].iter().map(|&u| sigma[u as usize]));
-        for (row, &su) in self.copied.rows().zip(&self.frontier_sigma) {
-            for &v in row {
-                let (word, bit) = bit(v);
-                if self.seen[word] & bit == 0 {
-                    if self.marked[word] & bit == 0 {
-                        self.marked[word] |= bit;
-                        self.order.push(v);
-                    }
-                    self.sigma[v as usize] += su;
+        if self.copied.len() > self.marked.len() {
+            // Many entries: every one is marked and adds its count, masked to nothing for a node
+            // already reached, with no branch on the bitmaps (a mispredicted branch would throw
+            // away the random reads in flight behind it). The level is then read back from the
+            // bits marked and not yet seen, in index order.
+            for (row, &su) in self.copied.rows().zip(&self.frontier_sigma) {
+                for &v in row {
+                    let (word, bit) = bit(v);
+                    let unseen = self.seen[word] & bit == 0;
+                    self.marked[word] |= bit;
+                    self.sigma[v as usize] += if unseen { su } else { C::default() };
                 }
             }
-        }
-        let found = self.order.len() - hi;
-        if found > self.marked.len() {
-            // Many: read the level back from its bits, in order, and move them to `seen`.
-            self.order.truncate(hi);
-            for (word, (f, s)) in self.marked.iter_mut().zip(self.seen.iter_mut()).enumerate() {
-                let mut bits = *f;
+            for (word, (m, s)) in self.marked.iter_mut().zip(self.seen.iter_mut()).enumerate() {
+                let mut bits = *m & !*s;
+                *s |= bits;
+                *m = 0;
                 while bits != 0 {
                     self.order
                         .push((word * 64) as NodeIx + bits.trailing_zeros());
                     bits &= bits - 1;
                 }
-                *s |= *f;
-                *f = 0;
             }
         } else {
+            // Few: a bitmap sweep would cost more than the entries, so new nodes are listed
+            // as they are found.
+            for (row, &su) in self.copied.rows().zip(&self.frontier_sigma) {
+                for &v in row {
+                    let (word, bit) = bit(v);
+                    if self.seen[word] & bit == 0 {
+                        if self.marked[word] & bit == 0 {
+                            self.marked[word] |= bit;
+                            self.order.push(v);
+                        }
+                        self.sigma[v as usize] += su;
+                    }
+                }
+            }
             self.order[hi..].sort_unstable();
             for i in hi..self.order.len() {
                 let v = self.order[i];
@@ -554,11 +601,18 @@ impl<C: PathCount> Workspace<C> {
     /// neighbours (only frontier nodes have any); returns the next level's row entries.
     fn bottom_up(&mut self, g: &Rows) -> usize {
         if !self.unreached_ready {
-            let n = self.sigma.len() as NodeIx;
+            // Word by word: a test per node would be a branch the processor cannot guess.
+            let n = self.sigma.len();
             self.unreached.clear();
-            for v in 0..n {
-                if !self.is_seen(v) {
-                    self.unreached.push(v);
+            for (word, &seen) in self.seen.iter().enumerate() {
+                let mut bits = !seen;
+                if (word + 1) * 64 > n {
+                    bits &= (1u64 << (n % 64)) - 1;
+                }
+                while bits != 0 {
+                    self.unreached
+                        .push((word * 64) as NodeIx + bits.trailing_zeros());
+                    bits &= bits - 1;
                 }
             }
             self.unreached_ready = true;

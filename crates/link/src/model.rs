@@ -145,7 +145,7 @@ impl Model {
             .par_iter()
             .map(|&(a, b)| model.score(data.record(a), data.record(b)).weight)
             .collect();
-        model.threshold = model.choose_threshold(&weights);
+        model.threshold = model.choose_threshold_from(weights);
         Ok(model)
     }
 
@@ -438,7 +438,13 @@ impl Model {
     /// when below, p being its match probability. No truth is needed; it is only as good as the
     /// model's calibration.
     pub fn choose_threshold(&self, weights: &[f64]) -> f64 {
-        let mut w: Vec<f64> = weights.iter().copied().filter(|x| x.is_finite()).collect();
+        self.choose_threshold_from(weights.to_vec())
+    }
+
+    /// [`Model::choose_threshold`] on weights the caller gives up, sorted in their own memory:
+    /// a run over tens of millions of pairs then holds them once, not twice.
+    pub fn choose_threshold_from(&self, mut w: Vec<f64>) -> f64 {
+        w.retain(|x| x.is_finite());
         if w.is_empty() {
             return 0.0;
         }

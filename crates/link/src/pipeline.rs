@@ -97,7 +97,7 @@ pub fn run(
                 })
                 .collect();
             let weights: Vec<f64> = scored.iter().map(|p| p.weight).collect();
-            m.threshold = m.choose_threshold(&weights);
+            m.threshold = m.choose_threshold_from(weights);
             (m, scored)
         }
     };
@@ -136,8 +136,18 @@ pub fn run_encoded(
         blocker
     };
     let (pairs, blocking) = blocker.pairs(data);
-    let comparisons: Vec<Comparison> = pairs.par_iter().map(|&(a, b)| data.compare(a, b)).collect();
-    let model = match model {
+    // Each pair with its comparison, in one vector that later holds the scored pairs in its own
+    // memory (see `Compared`): pairs, comparisons and weights are never held side by side.
+    let compared: Vec<Compared> = pairs
+        .par_iter()
+        .map(|&(a, b)| Compared {
+            a,
+            b,
+            comparison: data.compare(a, b),
+        })
+        .collect();
+    drop(pairs);
+    let (mut model, trained) = match model {
         Some(m) if m.kind != data.kind() => {
             return Err(LinkError::InvalidModel(format!(
                 "the model was trained on {:?} comparisons; these are {:?}",
@@ -145,29 +155,25 @@ pub fn run_encoded(
                 data.kind()
             )));
         }
-        Some(m) => m,
+        Some(m) => (m, false),
         None => {
             let sets = training_sets(data, blocker);
-            let patterns = patterns_of(comparisons.iter().copied());
-            let mut m = Model::fit_sets(data, &sets, &patterns, blocker.scope, train)?;
-            let weights: Vec<f64> = pairs
-                .iter()
-                .zip(&comparisons)
-                .map(|(&(a, _), c)| m.weight_of(c, data, a))
-                .collect();
-            m.threshold = m.choose_threshold(&weights);
-            m
+            let patterns = patterns_of(compared.iter().map(|c| c.comparison));
+            let m = Model::fit_sets(data, &sets, &patterns, blocker.scope, train)?;
+            (m, true)
         }
     };
-    let scored: Vec<ScoredPair> = pairs
-        .iter()
-        .zip(&comparisons)
-        .map(|(&(a, b), c)| ScoredPair {
-            a,
-            b,
-            weight: model.weight_of(c, data, a),
+    let scored: Vec<ScoredPair> = compared
+        .into_iter()
+        .map(|c| ScoredPair {
+            a: c.a,
+            b: c.b,
+            weight: model.weight_of(&c.comparison, data, c.a),
         })
         .collect();
+    if trained {
+        model.threshold = model.choose_threshold_from(scored.iter().map(|p| p.weight).collect());
+    }
     let score = |a: u32, b: u32| model.weigh(data, a, b);
     let clusters = match groups {
         Some(entities) => link_entities(data, entities, &scored, model.threshold, &score),
@@ -180,6 +186,21 @@ pub fn run_encoded(
         clusters,
     })
 }
+
+/// A candidate pair with its comparison vector. Of the size and alignment of a
+/// [`ScoredPair`], so that mapping a vector of these into scored pairs reuses its memory.
+#[repr(C, align(8))]
+#[derive(Clone, Copy)]
+struct Compared {
+    a: u32,
+    b: u32,
+    comparison: Comparison,
+}
+
+const _: () = assert!(
+    std::mem::size_of::<Compared>() == std::mem::size_of::<ScoredPair>()
+        && std::mem::align_of::<Compared>() == std::mem::align_of::<ScoredPair>()
+);
 
 #[cfg(test)]
 mod tests {

@@ -113,12 +113,14 @@ pub fn dedupe<D: Linkable + ?Sized>(
     score: &(dyn Fn(u32, u32) -> f64 + Sync),
 ) -> Vec<Vec<u32>> {
     let singletons: Vec<Vec<u32>> = (0..data.len() as u32).map(|i| vec![i]).collect();
+    // Only pairs that can join two groups are kept: a copy of every within-source pair was the
+    // run's largest allocation after the scored pairs themselves.
     let within: Vec<ScoredPair> = pairs
         .iter()
-        .filter(|p| data.source_of(p.a) == data.source_of(p.b))
+        .filter(|p| p.weight >= threshold && data.source_of(p.a) == data.source_of(p.b))
         .copied()
         .collect();
-    merge(data, singletons, &within, threshold, score, false)
+    merge(data, singletons, within, threshold, score, false)
 }
 
 /// Clusters across sources: `entities` are groups of records of one source each (from
@@ -132,10 +134,10 @@ pub fn link_entities<D: Linkable + ?Sized>(
 ) -> Vec<Cluster> {
     let across: Vec<ScoredPair> = pairs
         .iter()
-        .filter(|p| data.source_of(p.a) != data.source_of(p.b))
+        .filter(|p| p.weight >= threshold && data.source_of(p.a) != data.source_of(p.b))
         .copied()
         .collect();
-    let groups = merge(data, entities, &across, threshold, score, true);
+    let groups = merge(data, entities, across, threshold, score, true);
     let mut clusters: Vec<Cluster> = groups
         .into_iter()
         .map(|members| Cluster {
@@ -158,12 +160,13 @@ pub fn dedupe_then_link<D: Linkable + ?Sized>(
     link_entities(data, entities, pairs, threshold, score)
 }
 
-/// Agglomerative merging of `groups` along `pairs` (heaviest first) by average linkage at
-/// `threshold`. With `one_per_source`, a merge is refused when the two sides share a source.
+/// Agglomerative merging of `groups` along `edges` (heaviest first; those below `threshold`
+/// are dropped) by average linkage at `threshold`. With `one_per_source`, a merge is refused
+/// when the two sides share a source.
 fn merge<D: Linkable + ?Sized>(
     data: &D,
     groups: Vec<Vec<u32>>,
-    pairs: &[ScoredPair],
+    mut edges: Vec<ScoredPair>,
     threshold: f64,
     score: &(dyn Fn(u32, u32) -> f64 + Sync),
     one_per_source: bool,
@@ -183,11 +186,7 @@ fn merge<D: Linkable + ?Sized>(
         s.dedup();
         sources.push(s);
     }
-    let mut edges: Vec<ScoredPair> = pairs
-        .iter()
-        .filter(|p| p.weight >= threshold)
-        .copied()
-        .collect();
+    edges.retain(|p| p.weight >= threshold);
     edges.sort_by(by_weight_desc);
     // A refused merge is not remembered: a later edge between the same groups is tried again,
     // which is cheap because groups are small (a person's handful of records).

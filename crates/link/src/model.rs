@@ -159,6 +159,21 @@ impl Model {
         comparisons: Option<&[Comparison]>,
         opts: &TrainOptions,
     ) -> Result<Model, LinkError> {
+        let patterns = match comparisons {
+            Some(c) => patterns_of(c.iter().copied()),
+            None => count_patterns(data, pairs),
+        };
+        Model::fit_patterns(data, blocker, &patterns, opts)
+    }
+
+    /// [`Model::fit`] from the distinct comparison vectors of the candidate pairs with their
+    /// counts, for callers that hold the comparisons in their own shape.
+    pub(crate) fn fit_patterns(
+        data: &Dataset,
+        blocker: &Blocker,
+        patterns: &[(Comparison, f64)],
+        opts: &TrainOptions,
+    ) -> Result<Model, LinkError> {
         // Training looks at pairs of every scope: when linking only across sources, the cleanest
         // training set (records sharing a CURP, DPI or A-number) is within sources.
         let trainer = Blocker {
@@ -174,11 +189,7 @@ impl Model {
                 excluded: rule.fields().to_vec(),
             })
             .collect();
-        let patterns = match comparisons {
-            Some(c) => patterns_of(c.iter().copied()),
-            None => count_patterns(data, pairs),
-        };
-        Model::fit_sets(data, &sets, &patterns, blocker.scope, opts)
+        Model::fit_sets(data, &sets, patterns, blocker.scope, opts)
     }
 
     /// The model of [`Model::fit`] for any kind of data: m by EM on each training set in turn,

@@ -81,23 +81,20 @@ pub fn run(
         }
         None => {
             // Compare every pair once, for λ's EM and for the weights, and choose the threshold
-            // from those weights (what `Model::train` does).
-            let comparisons: Vec<Comparison> = pairs
-                .par_iter()
-                .map(|&(a, b)| compare(data.record(a), data.record(b)))
-                .collect();
-            let mut m = Model::fit(data, blocker, &pairs, Some(&comparisons), train)?;
-            let scored: Vec<ScoredPair> = pairs
-                .iter()
-                .zip(&comparisons)
-                .map(|(&(a, b), c)| ScoredPair {
-                    a,
-                    b,
-                    weight: m.weight(c, data.record(a)),
+            // from those weights (what `Model::train` does). Each pair is held with its
+            // comparison and scored in the same memory (see `Compared`).
+            let compared = compare_pairs(pairs, |a, b| compare(data.record(a), data.record(b)));
+            let patterns = patterns_of(compared.iter().map(|c| c.comparison));
+            let mut m = Model::fit_patterns(data, blocker, &patterns, train)?;
+            let scored: Vec<ScoredPair> = compared
+                .into_iter()
+                .map(|c| ScoredPair {
+                    a: c.a,
+                    b: c.b,
+                    weight: m.weight(&c.comparison, data.record(c.a)),
                 })
                 .collect();
-            let weights: Vec<f64> = scored.iter().map(|p| p.weight).collect();
-            m.threshold = m.choose_threshold_from(weights);
+            m.threshold = m.choose_threshold_from(scored.iter().map(|p| p.weight).collect());
             (m, scored)
         }
     };
@@ -136,17 +133,7 @@ pub fn run_encoded(
         blocker
     };
     let (pairs, blocking) = blocker.pairs(data);
-    // Each pair with its comparison, in one vector that later holds the scored pairs in its own
-    // memory (see `Compared`): pairs, comparisons and weights are never held side by side.
-    let compared: Vec<Compared> = pairs
-        .par_iter()
-        .map(|&(a, b)| Compared {
-            a,
-            b,
-            comparison: data.compare(a, b),
-        })
-        .collect();
-    drop(pairs);
+    let compared = compare_pairs(pairs, |a, b| data.compare(a, b));
     let (mut model, trained) = match model {
         Some(m) if m.kind != data.kind() => {
             return Err(LinkError::InvalidModel(format!(
@@ -185,6 +172,23 @@ pub fn run_encoded(
         scored,
         clusters,
     })
+}
+
+/// Each pair with its comparison, in one vector that later holds the scored pairs in its own
+/// memory (see [`Compared`]): pairs, comparisons and weights are never held side by side. The
+/// pairs are given up as soon as they are compared.
+fn compare_pairs(
+    pairs: Vec<(u32, u32)>,
+    compare: impl Fn(u32, u32) -> Comparison + Sync,
+) -> Vec<Compared> {
+    pairs
+        .par_iter()
+        .map(|&(a, b)| Compared {
+            a,
+            b,
+            comparison: compare(a, b),
+        })
+        .collect()
 }
 
 /// A candidate pair with its comparison vector. Of the size and alignment of a

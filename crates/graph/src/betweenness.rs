@@ -88,11 +88,19 @@ fn finish(mut acc: Vec<f64>, n: usize, scale: f64, normalized: bool) -> Vec<f64>
 
 /// The number type of path counts and of the backward coefficients during a search; sums over
 /// rows and dependencies are always taken in `f64`.
-trait PathCount: Copy + Default + PartialOrd + std::ops::AddAssign + Send + Sync {
+trait PathCount:
+    Copy + Default + PartialOrd + std::ops::AddAssign + std::ops::Mul<Output = Self> + Send + Sync
+{
     /// Counts above this are searched again in `f64` (see [`betweenness_sampled`]).
     const LIMIT: f64;
     fn of(x: f64) -> Self;
     fn get(self) -> f64;
+    /// `self` times `bit` (0 or 1). Not written as a select, nor as a mask of the bits, which
+    /// the compiler turns into a branch: a mispredicted branch throws away the random reads in
+    /// flight behind it. A product it must keep (`inf · 0` is not 0), and for finite counts
+    /// it is exact. A count that overflowed to infinity makes NaN here, which the check after
+    /// the forward pass sends to the wider type like the overflow itself.
+    fn times(self, bit: u64) -> Self;
 }
 
 impl PathCount for f64 {
@@ -102,6 +110,9 @@ impl PathCount for f64 {
     }
     fn get(self) -> f64 {
         self
+    }
+    fn times(self, bit: u64) -> Self {
+        self * bit as f64
     }
 }
 
@@ -113,6 +124,9 @@ impl PathCount for f32 {
     }
     fn get(self) -> f64 {
         self as f64
+    }
+    fn times(self, bit: u64) -> Self {
+        self * bit as f32
     }
 }
 
@@ -328,6 +342,11 @@ fn bit(v: NodeIx) -> (usize, u64) {
     (v as usize / 64, 1u64 << (v % 64))
 }
 
+/// Node `v`'s bit of a bitmap, as the number 0 or 1 (see [`PathCount::times`]).
+fn bit_of(bits: &[u64], v: NodeIx) -> u64 {
+    (bits[v as usize / 64] >> (v % 64)) & 1
+}
+
 /// One search's buffers, allocated once per thread and cleared after each source for the nodes
 /// it reached only (or wholesale when it reached most of them).
 struct Workspace<C> {
@@ -509,14 +528,13 @@ impl<C: PathCount> Workspace<C> {
         }
         // Level `d`'s own coefficients are still 0, so its sums build up in place.
         self.copied.fill(g, &self.order[below.clone()]);
+        let (sigma, marked) = (&mut self.sigma[..], &self.marked[..]);
         for (row, &v) in self.copied.rows().zip(&self.order[below]) {
-            let cv = self.sigma[v as usize];
+            let cv = sigma[v as usize];
             for &w in row {
                 // Masked rather than branched on (see `top_down`): adding nothing to a node of
                 // another level leaves its coefficient as it was.
-                let (word, bit) = bit(w);
-                let parent = self.marked[word] & bit != 0;
-                self.sigma[w as usize] += if parent { cv } else { C::default() };
+                sigma[w as usize] += cv.times(bit_of(marked, w));
             }
         }
         let sigma = &self.sigma;
@@ -553,12 +571,12 @@ impl<C: PathCount> Workspace<C> {
             // already reached, with no branch on the bitmaps (a mispredicted branch would throw
             // away the random reads in flight behind it). The level is then read back from the
             // bits marked and not yet seen, in index order.
+            let (sigma, seen, marked) = (&mut self.sigma[..], &self.seen[..], &mut self.marked[..]);
             for (row, &su) in self.copied.rows().zip(&self.frontier_sigma) {
                 for &v in row {
                     let (word, bit) = bit(v);
-                    let unseen = self.seen[word] & bit == 0;
-                    self.marked[word] |= bit;
-                    self.sigma[v as usize] += if unseen { su } else { C::default() };
+                    marked[word] |= bit;
+                    sigma[v as usize] += su.times(bit_of(seen, v) ^ 1);
                 }
             }
             for (word, (m, s)) in self.marked.iter_mut().zip(self.seen.iter_mut()).enumerate() {

@@ -23,7 +23,7 @@ pub fn betweenness(g: &Csr, normalized: bool) -> Result<Vec<f64>> {
     }
     let sources: Vec<NodeIx> = (0..n as NodeIx).collect();
     Ok(finish(
-        brandes::<f64>(g, &sources, Tuning::DEFAULT),
+        brandes::<f64>(g, &sources, Tuning::DEFAULT)?,
         n,
         1.0,
         normalized,
@@ -56,9 +56,9 @@ pub fn betweenness_sampled(
     }
     let sources = draw_pivots(n, pivots, seed);
     let acc = if pivots == n {
-        brandes::<f64>(g, &sources, Tuning::DEFAULT)
+        brandes::<f64>(g, &sources, Tuning::DEFAULT)?
     } else {
-        brandes::<f32>(g, &sources, Tuning::DEFAULT)
+        brandes::<f32>(g, &sources, Tuning::DEFAULT)?
     };
     Ok(finish(acc, n, n as f64 / pivots as f64, normalized))
 }
@@ -158,10 +158,10 @@ impl Tuning {
 
 /// Sum of dependencies over the given sources. Sources are cut into a fixed number of chunks
 /// summed in chunk order, so the result does not depend on the thread count or scheduling.
-fn brandes<C: PathCount>(g: &Csr, sources: &[NodeIx], tuning: Tuning) -> Vec<f64> {
+fn brandes<C: PathCount>(g: &Csr, sources: &[NodeIx], tuning: Tuning) -> Result<Vec<f64>> {
     const CHUNKS: usize = 16;
     let n = g.node_count();
-    let (local, new_of) = bfs_renumbered(g);
+    let (local, new_of) = bfs_renumbered(g)?;
     let per = sources.len().div_ceil(CHUNKS).max(1);
     let partials: Vec<Vec<f64>> = sources
         .par_chunks(per)
@@ -187,12 +187,14 @@ fn brandes<C: PathCount>(g: &Csr, sources: &[NodeIx], tuning: Tuning) -> Vec<f64
         total.iter_mut().zip(p).for_each(|(t, x)| *t += x);
     }
     // Back to the caller's numbering.
-    (0..n).map(|u| total[new_of[u] as usize]).collect()
+    Ok((0..n).map(|u| total[new_of[u] as usize]).collect())
 }
 
 /// Neighbour lists only (weights play no part in hop counts), renumbered in breadth-first order
 /// from the highest-degree node of each component; returns them with each old node's new index.
-fn bfs_renumbered(g: &Csr) -> (Rows, Vec<NodeIx>) {
+/// Row offsets are 32-bit (half the memory of `usize` ones, read on every row), so the rows may
+/// hold fewer than 2³² entries.
+fn bfs_renumbered(g: &Csr) -> Result<(Rows, Vec<NodeIx>)> {
     let n = g.node_count();
     let mut new_of = vec![NodeIx::MAX; n];
     let mut order: Vec<NodeIx> = Vec::with_capacity(n);
@@ -218,7 +220,7 @@ fn bfs_renumbered(g: &Csr) -> (Rows, Vec<NodeIx>) {
         }
     }
     let mut offsets = Vec::with_capacity(n + 1);
-    offsets.push(0usize);
+    offsets.push(0u32);
     let mut targets = Vec::with_capacity(g.neighbors_len());
     for &u in &order {
         let start = targets.len();
@@ -229,31 +231,39 @@ fn bfs_renumbered(g: &Csr) -> (Rows, Vec<NodeIx>) {
                 .map(|&v| new_of[v as usize]),
         );
         targets[start..].sort_unstable();
-        offsets.push(targets.len());
+        offsets.push(u32::try_from(targets.len()).map_err(|_| GraphError::TooLarge)?);
     }
     // Room for [`CopiedRows`] to read a whole span past the last row.
     targets.resize(targets.len() + COPY_SPAN, 0);
-    (Rows { offsets, targets }, new_of)
+    Ok((Rows { offsets, targets }, new_of))
 }
 
 /// Plain adjacency rows without weights or self-loops, followed by [`COPY_SPAN`] unused entries.
 struct Rows {
-    offsets: Vec<usize>,
+    offsets: Vec<u32>,
     targets: Vec<NodeIx>,
 }
 
 impl Rows {
+    /// Where row `u` starts and ends in `targets`.
+    fn span(&self, u: NodeIx) -> (usize, usize) {
+        let u = u as usize;
+        (self.offsets[u] as usize, self.offsets[u + 1] as usize)
+    }
+
     fn row(&self, u: NodeIx) -> &[NodeIx] {
-        &self.targets[self.offsets[u as usize]..self.offsets[u as usize + 1]]
+        let (start, end) = self.span(u);
+        &self.targets[start..end]
     }
 
     /// Row entries in all (`targets` holds [`COPY_SPAN`] more, read past the last row).
     fn entries(&self) -> usize {
-        self.offsets.last().copied().unwrap_or(0)
+        self.offsets.last().map_or(0, |&e| e as usize)
     }
 
     fn degree(&self, u: NodeIx) -> usize {
-        self.offsets[u as usize + 1] - self.offsets[u as usize]
+        let (start, end) = self.span(u);
+        end - start
     }
 }
 
@@ -302,7 +312,7 @@ impl CopiedRows {
         self.ends.clear();
         let mut len = 0;
         for &u in nodes {
-            let (start, end) = (g.offsets[u as usize], g.offsets[u as usize + 1]);
+            let (start, end) = g.span(u);
             let row = end - start;
             if self.buffer.len() < len + row + COPY_SPAN {
                 let room = (len + row + COPY_SPAN).max(2 * self.buffer.len());
@@ -827,9 +837,9 @@ mod tests {
             for sources in [&all[..], &some[..]] {
                 let want = brute_force(&g, sources);
                 for tuning in tunings() {
-                    let got = brandes::<f64>(&g, sources, tuning);
+                    let got = brandes::<f64>(&g, sources, tuning).unwrap();
                     assert_close(&got, &want, &format!("n {n} {tuning:?}"));
-                    let single = brandes::<f32>(&g, sources, tuning);
+                    let single = brandes::<f32>(&g, sources, tuning).unwrap();
                     assert_within(&single, &want, SINGLE, &format!("f32 n {n} {tuning:?}"));
                 }
             }
@@ -855,12 +865,12 @@ mod tests {
         let sources = draw_pivots(5000, 64, 3);
         let want = previous::brandes(&g, &sources);
         assert_close(
-            &brandes::<f64>(&g, &sources, Tuning::DEFAULT),
+            &brandes::<f64>(&g, &sources, Tuning::DEFAULT).unwrap(),
             &want,
             "previous",
         );
         assert_within(
-            &brandes::<f32>(&g, &sources, Tuning::DEFAULT),
+            &brandes::<f32>(&g, &sources, Tuning::DEFAULT).unwrap(),
             &want,
             SINGLE,
             "previous, single precision",
@@ -955,12 +965,12 @@ mod tests {
             let g = Csr::from_undirected(n as usize, &e).unwrap();
             let all: Vec<NodeIx> = (0..n).collect();
             let tuning = Tuning { bottom_up_factor, push_back_factor };
-            let got = brandes::<f64>(&g, &all, tuning);
+            let got = brandes::<f64>(&g, &all, tuning).unwrap();
             let want = brute_force(&g, &all);
             for (x, y) in got.iter().zip(&want) {
                 proptest::prop_assert!((x - y).abs() <= 1e-9 * x.abs().max(1.0), "{} vs {}", x, y);
             }
-            let single = brandes::<f32>(&g, &all, tuning);
+            let single = brandes::<f32>(&g, &all, tuning).unwrap();
             for (x, y) in single.iter().zip(&want) {
                 proptest::prop_assert!((x - y).abs() <= SINGLE * x.abs().max(1.0), "{} vs {}", x, y);
             }
@@ -984,8 +994,8 @@ mod tests {
         let g = diamond_chain(110);
         let n = g.node_count() as NodeIx;
         let ends = [0, n - 1];
-        let want = brandes::<f64>(&g, &ends, Tuning::DEFAULT);
-        let got = brandes::<f32>(&g, &ends, Tuning::DEFAULT);
+        let want = brandes::<f64>(&g, &ends, Tuning::DEFAULT).unwrap();
+        let got = brandes::<f32>(&g, &ends, Tuning::DEFAULT).unwrap();
         assert!(got.iter().all(|x| x.is_finite()));
         // Redone in double precision, so equal to it, not merely close.
         assert_eq!(got, want);
@@ -995,8 +1005,8 @@ mod tests {
         // agrees.
         let mid = [3 * 55];
         assert_within(
-            &brandes::<f32>(&g, &mid, Tuning::DEFAULT),
-            &brandes::<f64>(&g, &mid, Tuning::DEFAULT),
+            &brandes::<f32>(&g, &mid, Tuning::DEFAULT).unwrap(),
+            &brandes::<f64>(&g, &mid, Tuning::DEFAULT).unwrap(),
             SINGLE,
             "middle",
         );

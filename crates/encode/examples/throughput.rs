@@ -67,7 +67,7 @@ fn main() -> Res<()> {
         // so its speed depends on the threshold: lower ones, for the record (on the fastest
         // path; `scripts/bench` reads only the lines above).
         if let Some(path) = supported_paths().into_iter().next() {
-            for threshold in [0.8, 0.7, 0.6, 0.5] {
+            for threshold in [0.85, 0.8, 0.75, 0.7, 0.6, 0.5] {
                 let (wall, cpu) = measure(&pool, path, sets, threshold, 1)?;
                 println!(
                     "{:>17} {threads} thread(s) at threshold {threshold}: {wall:7.1} M comparisons/s wall, {cpu:7.1} M per CPU-second",

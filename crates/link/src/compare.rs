@@ -361,7 +361,7 @@ fn same_compact(x: &str, y: &str) -> bool {
     strip(x).eq(strip(y))
 }
 
-fn same(a: &Option<String>, b: &Option<String>) -> bool {
+fn same(a: Option<&str>, b: Option<&str>) -> bool {
     match (a, b) {
         (Some(x), Some(y)) => x == y || same_compact(x, y),
         _ => false,
@@ -369,25 +369,26 @@ fn same(a: &Option<String>, b: &Option<String>) -> bool {
 }
 
 /// The second surname of `n`, or, when it has none, the given name after the first that equals
-/// `other_s2`: US records sometimes move the second surname into MIDDLE_NAME.
-fn second_surname(n: &PersonName, other_s2: &Option<String>) -> Option<String> {
-    if n.surname2.is_some() {
-        return n.surname2.clone();
+/// `other_s2`: US records sometimes move the second surname into MIDDLE_NAME. Borrowed: this
+/// runs twice on every candidate pair.
+fn second_surname<'a>(n: &'a PersonName, other_s2: Option<&str>) -> Option<&'a str> {
+    if let Some(s2) = n.surname2.as_deref() {
+        return Some(s2);
     }
-    let o = other_s2.as_ref()?;
-    n.given.iter().skip(1).find(|g| *g == o).cloned()
+    let o = other_s2?;
+    n.given.iter().skip(1).find(|g| *g == o).map(String::as_str)
 }
 
 pub(crate) fn compare_surnames(a: &PersonName, b: &PersonName) -> u8 {
-    let (Some(a1), Some(b1)) = (&a.surname1, &b.surname1) else {
+    let (Some(a1), Some(b1)) = (a.surname1.as_deref(), b.surname1.as_deref()) else {
         return NULL_LEVEL;
     };
-    let a2 = second_surname(a, &b.surname2);
-    let b2 = second_surname(b, &a.surname2);
-    if same(&a.surname1, &b.surname1) {
-        return match (&a2, &b2) {
+    let a2 = second_surname(a, b.surname2.as_deref());
+    let b2 = second_surname(b, a.surname2.as_deref());
+    if same(Some(a1), Some(b1)) {
+        return match (a2, b2) {
             (Some(x), Some(y)) => {
-                if same(&a2, &b2) {
+                if same(a2, b2) {
                     surname::BOTH
                 } else if jaro_winkler(x, y) >= 0.88
                     || (a.surname2_phonetic.is_some() && a.surname2_phonetic == b.surname2_phonetic)
@@ -402,7 +403,7 @@ pub(crate) fn compare_surnames(a: &PersonName, b: &PersonName) -> u8 {
     }
     // Surnames in the wrong order: strong. One surname in the other's other place: weak, since
     // a mother's first surname is her child's second.
-    let (x, y) = (same(&a.surname1, &b2), same(&a2, &b.surname1));
+    let (x, y) = (same(Some(a1), b2), same(a2, Some(b1)));
     if x && y {
         return surname::SWAPPED;
     }

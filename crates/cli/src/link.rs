@@ -286,15 +286,20 @@ pub fn load_encoded(paths: &[PathBuf]) -> Result<EncodedDataset> {
         let file =
             std::fs::File::open(path).with_context(|| format!("opening {}", path.display()))?;
         let limit = 64 << 30;
-        let file = EncodingFile::read_from(std::io::BufReader::new(file), limit)
+        // Filters apart from their records: the layout the comparisons read, with no heap
+        // block per filter.
+        let file = EncodingFile::read_split_from(std::io::BufReader::new(file), limit)
             .with_context(|| format!("reading {}", path.display()))?;
         let name = source_name_of(path);
         if sources.iter().any(|s: &EncodedSource| s.name == name) {
             bail!("two encoding files are named `{name}`");
         }
-        sources.push(EncodedSource { name, file });
+        sources.push(EncodedSource::split(name, file));
     }
-    if sources.iter().all(|s| s.file.records.is_empty()) {
+    if sources
+        .iter()
+        .all(|s: &EncodedSource| s.file.records.is_empty())
+    {
         bail!("the encoding files hold no records");
     }
     let names: Vec<String> = paths.iter().map(|p| p.display().to_string()).collect();

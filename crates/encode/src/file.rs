@@ -105,6 +105,15 @@ fn id_kind(code: u8) -> Option<IdKind> {
     })
 }
 
+/// A file whose records' field filters are held apart ([`EncodingFile::split_from_bytes`]):
+/// record `i`'s field `f` at words `(i × fields + f) × filter_words` of `filters`, all zero
+/// where the record has no value; the records' `fields` are empty.
+#[derive(Debug, Clone)]
+pub struct SplitFile {
+    pub file: EncodingFile,
+    pub filters: Vec<u64>,
+}
+
 /// What [`EncodingFile::inspect`] found in a valid file.
 #[derive(Debug, Clone)]
 pub struct FileSummary {
@@ -272,12 +281,12 @@ impl EncodingFile {
 
     /// Reads a whole file from `r`, refusing more than `limit` bytes.
     pub fn read_from(r: impl Read, limit: u64) -> Result<EncodingFile, FileError> {
-        let mut bytes = Vec::new();
-        r.take(limit.saturating_add(1)).read_to_end(&mut bytes)?;
-        if bytes.len() as u64 > limit {
-            return Err(FileError::TooLarge { limit });
-        }
-        EncodingFile::from_bytes(&bytes)
+        EncodingFile::from_bytes(&read_limited(r, limit)?)
+    }
+
+    /// Reads a whole file from `r` as [`EncodingFile::split_from_bytes`] parses it.
+    pub fn read_split_from(r: impl Read, limit: u64) -> Result<SplitFile, FileError> {
+        EncodingFile::split_from_bytes(&read_limited(r, limit)?)
     }
 
     /// Checks everything of a file but its records: header, schema, sizes, checksum.
@@ -394,6 +403,19 @@ impl EncodingFile {
 
     /// Parses and validates a file's bytes.
     pub fn from_bytes(data: &[u8]) -> Result<EncodingFile, FileError> {
+        EncodingFile::parse(data, None)
+    }
+
+    /// Parses and validates a file's bytes as [`EncodingFile::from_bytes`] does, but leaves
+    /// every record's `fields` empty and returns their filters in one array, record after
+    /// record: what a linkage unit compares, without a heap block per filter.
+    pub fn split_from_bytes(data: &[u8]) -> Result<SplitFile, FileError> {
+        let mut filters = Vec::new();
+        let file = EncodingFile::parse(data, Some(&mut filters))?;
+        Ok(SplitFile { file, filters })
+    }
+
+    fn parse(data: &[u8], mut split: Option<&mut Vec<u64>>) -> Result<EncodingFile, FileError> {
         let Checked {
             version,
             schema,
@@ -402,21 +424,22 @@ impl EncodingFile {
             body_at,
         } = EncodingFile::checked_header(data)?;
         let body = &data[body_at..];
-        let records = body
-            .chunks_exact(rsize as usize)
-            .enumerate()
-            .map(|(i, bytes)| {
-                let bad = |reason| FileError::BadRecord {
-                    index: i as u64,
-                    reason,
-                };
-                let r = read_record(&schema, bytes).map_err(bad)?;
-                if version < 2 && r.group != 0 {
-                    return Err(bad("reserved bytes are not zero".to_string()));
-                }
-                Ok(r)
-            })
-            .collect::<Result<Vec<_>, _>>()?;
+        let count = body.len() / rsize as usize;
+        if let Some(words) = split.as_deref_mut() {
+            words.reserve_exact(count * schema.fields.len() * schema.filter_words());
+        }
+        let mut records = Vec::with_capacity(count);
+        for (i, bytes) in body.chunks_exact(rsize as usize).enumerate() {
+            let bad = |reason| FileError::BadRecord {
+                index: i as u64,
+                reason,
+            };
+            let r = read_record(&schema, bytes, split.as_deref_mut()).map_err(bad)?;
+            if version < 2 && r.group != 0 {
+                return Err(bad("reserved bytes are not zero".to_string()));
+            }
+            records.push(r);
+        }
         Ok(EncodingFile {
             schema,
             key_check,
@@ -447,7 +470,7 @@ impl EncodingFile {
                 index: i as u64,
                 reason,
             };
-            let (_, group) = visit_record(&schema, bytes, false).map_err(bad)?;
+            let (_, group) = visit_record(&schema, bytes, Build::Nothing).map_err(bad)?;
             if version < 2 && group != 0 {
                 return Err(bad("reserved bytes are not zero".to_string()));
             }
@@ -547,18 +570,35 @@ fn put_words(out: &mut Vec<u8>, words: &[u64]) {
 }
 
 /// Parses one record of exactly `record_size(schema)` bytes.
-fn read_record(schema: &Schema, bytes: &[u8]) -> Result<EncodedRecord, String> {
-    visit_record(schema, bytes, true)
+/// One record; its filters are appended to `split` when given, else built into `fields`.
+fn read_record(
+    schema: &Schema,
+    bytes: &[u8],
+    split: Option<&mut Vec<u64>>,
+) -> Result<EncodedRecord, String> {
+    visit_record(schema, bytes, Build::Record(split))
         .and_then(|(r, _)| r.ok_or_else(|| "the record was not built".to_string()))
 }
 
-/// Checks one record as [`read_record`] does, building it only when `build` is set (checking
-/// an upload needs every rule, not the record). Returns the record and its group.
+/// What [`visit_record`] makes of a record besides checking it.
+enum Build<'a> {
+    /// Nothing: the checks only.
+    Nothing,
+    /// The record, its filters in `fields` or, when given, appended to the array.
+    Record(Option<&'a mut Vec<u64>>),
+}
+
+/// Checks one record as [`read_record`] does, building it only when asked (checking an
+/// upload needs every rule, not the record). Returns the record and its group.
 fn visit_record(
     schema: &Schema,
     bytes: &[u8],
-    build: bool,
+    what: Build<'_>,
 ) -> Result<(Option<EncodedRecord>, u32), String> {
+    let (build, mut split) = match what {
+        Build::Nothing => (false, None),
+        Build::Record(split) => (true, split),
+    };
     let mut c = Cursor { bytes, at: 0 };
     let reference = c.u64();
     let present = c.u32();
@@ -583,7 +623,7 @@ fn visit_record(
         ));
     }
     let fw = schema.filter_words();
-    let mut fields = Vec::with_capacity(if build { nf } else { 0 });
+    let mut fields = Vec::with_capacity(if build && split.is_none() { nf } else { 0 });
     for i in 0..nf {
         let raw = c.take(8 * fw);
         if present >> i & 1 == 0 && raw.iter().any(|&b| b != 0) {
@@ -592,13 +632,15 @@ fn visit_record(
                 schema.fields[i].field.as_str()
             ));
         }
-        if build {
-            fields.push(BitVector::from_words(words_of(raw)));
+        match split.as_deref_mut() {
+            Some(words) => words.extend(words_of(raw)),
+            None if build => fields.push(BitVector::from_words(words_of(raw).collect())),
+            None => {}
         }
     }
     let clk_raw = schema.clk.as_ref().map(|_| c.take(8 * schema.clk_words()));
     let clk = match clk_raw {
-        Some(raw) if build => Some(BitVector::from_words(words_of(raw))),
+        Some(raw) if build => Some(BitVector::from_words(words_of(raw).collect())),
         _ => None,
     };
     let mut block_tokens = Vec::with_capacity(if build { nb } else { 0 });
@@ -655,12 +697,20 @@ fn visit_record(
 }
 
 /// Little-endian 64-bit words of `raw` (whose length is a multiple of 8).
-fn words_of(raw: &[u8]) -> Vec<u64> {
-    raw.chunks_exact(8)
-        .map(|w| {
-            let mut b = [0u8; 8];
-            b.copy_from_slice(w);
-            u64::from_le_bytes(b)
-        })
-        .collect()
+fn words_of(raw: &[u8]) -> impl Iterator<Item = u64> + '_ {
+    raw.chunks_exact(8).map(|w| {
+        let mut b = [0u8; 8];
+        b.copy_from_slice(w);
+        u64::from_le_bytes(b)
+    })
+}
+
+/// The whole of `r`, refusing more than `limit` bytes.
+fn read_limited(r: impl Read, limit: u64) -> Result<Vec<u8>, FileError> {
+    let mut bytes = Vec::new();
+    r.take(limit.saturating_add(1)).read_to_end(&mut bytes)?;
+    if bytes.len() as u64 > limit {
+        return Err(FileError::TooLarge { limit });
+    }
+    Ok(bytes)
 }

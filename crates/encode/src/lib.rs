@@ -41,7 +41,7 @@ pub mod kernel;
 pub use bloom::BitVector;
 pub use encoded::{BlockToken, EncodedRecord, IdHash};
 pub use encoder::{EncodeSession, Encoder};
-pub use file::{EncodingFile, FileError, FileSummary};
+pub use file::{EncodingFile, FileError, FileSummary, SplitFile};
 pub use keys::KeyCheck;
 pub use schema::{
     BlockingKey, ClkField, ClkSpec, Field, FieldSpec, Fingerprint, Hardening, SaltSource, Schema,

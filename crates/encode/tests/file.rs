@@ -55,6 +55,32 @@ fn round_trip() {
     );
     let back = EncodingFile::from_bytes(&bytes).unwrap();
     assert_eq!(back, f);
+    // Read with the filters apart: the same records without their filters, and the filters
+    // record after record.
+    let split = EncodingFile::read_split_from(bytes.as_slice(), 1 << 30).unwrap();
+    let words: Vec<u64> = f
+        .records
+        .iter()
+        .flat_map(|r| r.fields.iter().flat_map(|x| x.words().iter().copied()))
+        .collect();
+    assert_eq!(split.filters, words);
+    assert_eq!(
+        words.len(),
+        10 * f.schema.fields.len() * f.schema.filter_words()
+    );
+    let bare: Vec<_> = f
+        .records
+        .iter()
+        .map(|r| enlace_encode::EncodedRecord {
+            fields: vec![],
+            ..r.clone()
+        })
+        .collect();
+    assert_eq!(split.file.records, bare);
+    assert!(matches!(
+        EncodingFile::read_split_from(bytes.as_slice(), 100),
+        Err(FileError::TooLarge { .. })
+    ));
     let mut written = Vec::new();
     f.write_to(&mut written).unwrap();
     assert_eq!(
@@ -243,6 +269,11 @@ fn invalid_records_are_refused_with_their_index() {
             matches!(err, FileError::BadRecord { index: 2, .. }),
             "inspect, offset {offset}: {err}"
         );
+        let err = EncodingFile::split_from_bytes(&b).unwrap_err();
+        assert!(
+            matches!(err, FileError::BadRecord { index: 2, .. }),
+            "split, offset {offset}: {err}"
+        );
     }
     let summary = EncodingFile::inspect(&base).unwrap();
     assert_eq!(summary.records, 3);
@@ -312,15 +343,19 @@ proptest! {
         // Inspecting a file (an upload's check) accepts exactly what reading it accepts, and
         // refuses for the same reason.
         let inspected = EncodingFile::inspect(&b);
+        // So does reading it with the filters apart.
+        let split = EncodingFile::split_from_bytes(&b).map(|s| s.file.records.len());
         match EncodingFile::from_bytes(&b) {
             // Any file that parses must write back to the same bytes.
             Ok(f) => {
                 prop_assert_eq!(inspected.map(|s| s.records).ok(), Some(f.records.len() as u64));
+                prop_assert_eq!(split.ok(), Some(f.records.len()));
                 prop_assert_eq!(f.to_bytes().unwrap(), b);
             }
             Err(e) => {
                 prop_assert!(!e.to_string().is_empty());
                 prop_assert_eq!(inspected.map(|_| ()).map_err(|i| i.to_string()), Err(e.to_string()));
+                prop_assert_eq!(split.map(|_| ()).map_err(|i| i.to_string()), Err(e.to_string()));
             }
         }
     }

@@ -11,14 +11,17 @@
 //! same-event rule (events do not leave a node).
 
 use enlace_encode::schema::Field as EncField;
-use enlace_encode::{EncodedRecord, EncodingFile, FileError, kernel};
+use enlace_encode::{EncodedRecord, EncodingFile, FileError, SplitFile};
 use enlace_normalize::IdKind;
 
 use crate::compare::{Comparison, ComparisonKind, Field, NULL_LEVEL};
 use crate::{Linkable, RecordRef};
 
 mod blocking;
+mod filters;
 mod search;
+
+use filters::{FieldFilters, Filter, Side, containment, counted, dice};
 
 pub use blocking::{EncodedBlocker, training_sets};
 pub use search::{SearchHit, SearchIndex, SourceIndex};
@@ -82,6 +85,30 @@ pub fn levels(field: Field) -> &'static [&'static str] {
 pub struct EncodedSource {
     pub name: String,
     pub file: EncodingFile,
+    /// The records' field filters when the file was read with them apart
+    /// ([`EncodingFile::split_from_bytes`]); `None` when they are in the records.
+    pub filters: Option<Vec<u64>>,
+}
+
+impl EncodedSource {
+    /// A source whose records hold their filters.
+    pub fn new(name: impl Into<String>, file: EncodingFile) -> EncodedSource {
+        EncodedSource {
+            name: name.into(),
+            file,
+            filters: None,
+        }
+    }
+
+    /// A source read with its filters apart: the layout the comparisons use, with no heap
+    /// block per filter (a million records' filters are a gigabyte).
+    pub fn split(name: impl Into<String>, split: SplitFile) -> EncodedSource {
+        EncodedSource {
+            name: name.into(),
+            file: split.file,
+            filters: Some(split.filters),
+        }
+    }
 }
 
 /// Where each compared field sits in the schema's filters.
@@ -127,59 +154,13 @@ fn compare_encoded(x: Side<'_>, y: Side<'_>, s: &Slots) -> Comparison {
     ])
 }
 
-/// An encoded record with the popcount of each of its field filters. A comparison takes a
-/// dozen Dice coefficients and containments, each needing both filters' counts: counted once
-/// per record instead of at every use, they cost nothing per pair.
-#[derive(Clone, Copy)]
-struct Side<'a> {
-    record: &'a EncodedRecord,
-    /// Per field filter, its popcount (0 when absent).
-    ones: &'a [u32],
-}
-
-/// The popcounts of `r`'s field filters, in schema order, appended to `out`.
-fn count_ones(r: &EncodedRecord, out: &mut Vec<u32>) {
-    out.extend(r.fields.iter().map(|f| kernel::popcount(f.words())));
-}
-
-/// The popcounts of many records' field filters, counted once when they are loaded or
-/// indexed: record `i`'s at `i * fields`.
-#[derive(Debug, Clone, Default)]
-struct FilterCounts {
-    fields: usize,
-    ones: Vec<u32>,
-}
-
-impl FilterCounts {
-    fn of<'a>(fields: usize, records: impl Iterator<Item = &'a EncodedRecord>) -> FilterCounts {
-        let mut ones = Vec::with_capacity(records.size_hint().0 * fields);
-        records.for_each(|r| count_ones(r, &mut ones));
-        FilterCounts { fields, ones }
-    }
-
-    /// Record `i`, which is `record`, with its counts.
-    fn side<'a>(&'a self, i: usize, record: &'a EncodedRecord) -> Side<'a> {
-        let at = i * self.fields;
-        Side {
-            record,
-            ones: self.ones.get(at..at + self.fields).unwrap_or_default(),
-        }
-    }
-}
-
-/// A field's filter with its popcount.
-#[derive(Clone, Copy)]
-struct Filter<'a> {
-    words: &'a [u64],
-    ones: u32,
-}
-
 /// The encodings of all sources being linked, addressed by dense global ids like a
 /// [`crate::Dataset`]. Records are named by their opaque reference (16 hex digits): only the
 /// agency that encoded them can map a reference back to a record.
 #[derive(Debug, Clone)]
 pub struct EncodedDataset {
-    pub sources: Vec<EncodedSource>,
+    /// The sources, their records' field filters moved to `filters`.
+    sources: Vec<EncodedSource>,
     keys: Vec<Vec<String>>,
     refs: Vec<RecordRef>,
     slots: Slots,
@@ -187,8 +168,8 @@ pub struct EncodedDataset {
     surname_keys: Vec<Option<String>>,
     /// The schema salts the name filters (by birth year).
     salted: bool,
-    /// Per global id, its field filters' popcounts.
-    counts: FilterCounts,
+    /// Per source, its records' field filters and their popcounts.
+    filters: Vec<FieldFilters>,
 }
 
 /// The key under which an encoded record is reported: its reference in hex.
@@ -199,7 +180,7 @@ pub fn reference_key(reference: u64) -> String {
 impl EncodedDataset {
     /// Gathers sources after checking that every file was made under the first one's schema
     /// and secret (a mismatch names both schemas).
-    pub fn new(sources: Vec<EncodedSource>) -> Result<EncodedDataset, FileError> {
+    pub fn new(mut sources: Vec<EncodedSource>) -> Result<EncodedDataset, FileError> {
         if let Some(first) = sources.first() {
             for s in &sources[1..] {
                 first.file.check_comparable(&s.file)?;
@@ -226,34 +207,63 @@ impl EncodedDataset {
                 });
             }
         }
-        let surname_keys = refs
-            .iter()
-            .map(|r| {
-                let rec = &sources[r.source as usize].file.records[r.index as usize];
-                filter(rec, slots.surname1).map(filter_digest)
-            })
-            .collect();
         let salted = sources
             .first()
             .is_some_and(|s| s.file.schema.hardening.salt.is_some());
-        let fields = sources.first().map_or(0, |s| s.file.schema.fields.len());
-        let counts = FilterCounts::of(fields, sources.iter().flat_map(|s| &s.file.records));
-        Ok(EncodedDataset {
+        let (fields, width) = sources.first().map_or((0, 0), |s| {
+            (s.file.schema.fields.len(), s.file.schema.filter_words())
+        });
+        let mut filters = Vec::with_capacity(sources.len());
+        for src in &mut sources {
+            let records = src.file.records.len();
+            filters.push(match src.filters.take() {
+                Some(words) => {
+                    let found = words.len();
+                    FieldFilters::from_words(fields, width, records, words).ok_or_else(|| {
+                        FileError::BadHeader(format!(
+                            "source {}: {found} filter words for {records} records of \
+                             {fields} filters of {width} words",
+                            src.name
+                        ))
+                    })?
+                }
+                None => {
+                    let mut held = FieldFilters::with_capacity(fields, width, records);
+                    for r in &mut src.file.records {
+                        held.take(r);
+                    }
+                    held
+                }
+            });
+        }
+        let mut data = EncodedDataset {
             sources,
             keys,
             refs,
             slots,
-            surname_keys,
+            surname_keys: Vec::new(),
             salted,
-            counts,
-        })
+            filters,
+        };
+        data.surname_keys = (0..data.refs.len() as u32)
+            .map(|id| counted(data.side(id), slots.surname1).map(|f| filter_digest(f.words)))
+            .collect();
+        Ok(data)
     }
 
-    /// Record `id` with its filters' popcounts.
+    /// The names of the sources, in the order of their ids.
+    pub fn source_names(&self) -> impl Iterator<Item = &str> {
+        self.sources.iter().map(|s| s.name.as_str())
+    }
+
+    /// Record `id` with its filters.
     fn side(&self, id: u32) -> Side<'_> {
-        self.counts.side(id as usize, self.record(id))
+        let r = self.refs[id as usize];
+        self.filters[r.source as usize].side(r.index as usize, self.record(id))
     }
 
+    /// Record `id`. Its field filters are held apart (`fields` is empty): they are compared
+    /// here, not handed out.
     pub fn record(&self, id: u32) -> &EncodedRecord {
         let r = self.refs[id as usize];
         &self.sources[r.source as usize].file.records[r.index as usize]
@@ -306,41 +316,6 @@ fn filter_digest(words: &[u64]) -> String {
         }
     }
     format!("{h:016x}")
-}
-
-/// The filter of field `slot` when the record has a value there.
-fn filter(r: &EncodedRecord, slot: Option<usize>) -> Option<&[u64]> {
-    let i = slot?;
-    if r.has_field(i) {
-        r.fields.get(i).map(|f| f.words())
-    } else {
-        None
-    }
-}
-
-/// [`filter`], with the filter's popcount.
-fn counted<'a>(side: Side<'a>, slot: Option<usize>) -> Option<Filter<'a>> {
-    let words = filter(side.record, slot)?;
-    let ones = slot.and_then(|i| side.ones.get(i)).copied()?;
-    Some(Filter { words, ones })
-}
-
-fn common(a: Filter<'_>, b: Filter<'_>) -> u32 {
-    // Widths are equal: every file of a dataset shares one schema.
-    kernel::and_popcount(a.words, b.words).unwrap_or(0)
-}
-
-fn dice(a: Filter<'_>, b: Filter<'_>) -> f64 {
-    kernel::dice_from_counts(common(a, b), a.ones, b.ones)
-}
-
-/// Share of `a`'s bits also set in `b`.
-fn containment(a: Filter<'_>, b: Filter<'_>) -> f64 {
-    if a.ones == 0 {
-        0.0
-    } else {
-        f64::from(common(a, b)) / f64::from(a.ones)
-    }
 }
 
 fn band(d: f64, cuts: &[f64]) -> u8 {

@@ -119,7 +119,7 @@ pub fn run_encoded(
     model: Option<Model>,
     train: &TrainOptions,
 ) -> Result<LinkOutput, LinkError> {
-    let names: Vec<String> = data.sources.iter().map(|s| s.name.clone()).collect();
+    let names: Vec<String> = data.source_names().map(str::to_string).collect();
     check_usable(data, &names)?;
     let groups = data.holder_groups();
     let across;

@@ -3,7 +3,7 @@
 //! against the truth mapped through the references; the plaintext run on the same records is
 //! the yardstick.
 
-use enlace_encode::{Encoder, EncodingFile, Hardening, ProjectSecret, Schema};
+use enlace_encode::{EncodedRecord, Encoder, EncodingFile, Hardening, ProjectSecret, Schema};
 use enlace_link::encoded::{EncodedBlocker, EncodedDataset, EncodedSource, reference_key};
 use enlace_link::evaluate::pairs_completeness;
 use enlace_link::{
@@ -131,7 +131,7 @@ fn links_generated_scenario_on_encodings() {
     // estimated among pairs that share a salt.
     assert!(um.f1 - m.f1 < 0.04, "salting costs {} in F1", um.f1 - m.f1);
 
-    search_agrees_with_the_run(encoded, out);
+    search_agrees_with_the_run(&hardened.sources, encoded, out);
 
     // The plaintext model cannot score encodings.
     let err = run_encoded(
@@ -147,12 +147,16 @@ fn links_generated_scenario_on_encodings() {
 /// The online search, fed the run's model and every source, finds each pair across sources the
 /// run scored at or above its threshold (most of them: the run also pairs by LSH bands, which
 /// the search does not use), with the same weight, and nothing the run weighed differently.
-fn search_agrees_with_the_run(encoded: &EncodedDataset, out: &LinkOutput) {
+fn search_agrees_with_the_run(
+    sources: &[EncodedSource],
+    encoded: &EncodedDataset,
+    out: &LinkOutput,
+) {
     use enlace_link::Linkable;
     use enlace_link::encoded::SearchIndex;
     let schema = encoded.schema().unwrap();
     let mut index = SearchIndex::new(schema, out.model.clone(), 300);
-    for s in &encoded.sources {
+    for s in sources {
         index.replace_source(&s.name, s.file.records.clone());
     }
     assert_eq!(index.len(), encoded.len());
@@ -166,7 +170,8 @@ fn search_agrees_with_the_run(encoded: &EncodedDataset, out: &LinkOutput) {
     assert!(above.len() > 100);
     let mut found = 0;
     for p in &above {
-        let (a, b) = (encoded.record(p.a), encoded.record(p.b));
+        // The dataset holds its filters apart; the query is the record as its file holds it.
+        let (a, b) = (as_received(sources, p.a), encoded.record(p.b));
         let hits = index.search(a, Some(encoded.source_name(p.a)));
         assert!(hits.iter().all(|h| h.source != encoded.source_name(p.a)));
         assert!(hits.iter().all(|h| h.weight >= out.model.threshold));
@@ -191,6 +196,17 @@ fn search_agrees_with_the_run(encoded: &EncodedDataset, out: &LinkOutput) {
     );
 }
 
+/// Record `id` (a global id: sources in order, records in file order) as its file holds it.
+fn as_received(sources: &[EncodedSource], mut id: u32) -> &EncodedRecord {
+    for s in sources {
+        match s.file.records.get(id as usize) {
+            Some(r) => return r,
+            None => id -= s.file.records.len() as u32,
+        }
+    }
+    panic!("no record {id}")
+}
+
 /// The plaintext of two encoded records (same global ids: sources and records in one order),
 /// for debugging output only.
 fn data_pair(data: &enlace_link::Dataset, _e: &EncodedDataset, a: u32, b: u32) -> (String, String) {
@@ -208,6 +224,8 @@ fn data_pair(data: &enlace_link::Dataset, _e: &EncodedDataset, a: u32, b: u32) -
 
 /// One encoded run: the encodings, the output, the truth pairs among them, and the scores.
 struct EncodedRun {
+    /// The files as the linkage unit received them (the dataset holds their filters apart).
+    sources: Vec<EncodedSource>,
     encoded: EncodedDataset,
     out: LinkOutput,
     truth_pairs: FxHashSet<(u32, u32)>,
@@ -227,7 +245,7 @@ fn encode_and_link(
     let mut schema = Schema::default_with_id("test");
     schema.hardening = hardening;
     let encoder = Encoder::new(&secret, schema).unwrap();
-    let mut sources = Vec::new();
+    let (mut sources, mut split) = (Vec::new(), Vec::new());
     let mut encoded_truth = Vec::new();
     for s in &data.sources {
         let records = encoder.encode_all(&s.records, |_, r| encoder.reference_for(&r.key));
@@ -241,19 +259,26 @@ fn encode_and_link(
             key_check: encoder.key_check(),
             records,
         };
-        let file = EncodingFile::from_bytes(&file.to_bytes().unwrap()).unwrap();
-        sources.push(EncodedSource {
-            name: s.name.clone(),
-            file,
-        });
+        let bytes = file.to_bytes().unwrap();
+        sources.push(EncodedSource::new(
+            &s.name,
+            EncodingFile::from_bytes(&bytes).unwrap(),
+        ));
+        split.push(EncodedSource::split(
+            &s.name,
+            EncodingFile::split_from_bytes(&bytes).unwrap(),
+        ));
     }
-    let encoded = EncodedDataset::new(sources).unwrap();
+    // The dataset is built as the command line builds it, from files read with their filters
+    // apart; the files with their filters in the records serve the online search.
+    let encoded = EncodedDataset::new(split).unwrap();
     let truth_pairs = Truth::from_assignments(encoded_truth).pairs(&encoded);
     let out = run_encoded(&encoded, &EncodedBlocker::default(), None, train).unwrap();
     let candidates: Vec<(u32, u32)> = out.scored.iter().map(|p| (p.a, p.b)).collect();
     let completeness = pairs_completeness(&candidates, &truth_pairs);
     let metrics = Metrics::of_clusters(&out.clusters, &truth_pairs);
     EncodedRun {
+        sources,
         encoded,
         out,
         truth_pairs,

@@ -6,7 +6,7 @@
 use enlace_encode::{EncodedRecord, Schema};
 use rustc_hash::FxHashMap;
 
-use super::{FilterCounts, Side, Slots, compare_encoded, count_ones, filter, filter_digest};
+use super::{FieldFilters, Slots, compare_encoded, counted, filter_digest};
 use crate::model::Model;
 
 /// Posting keys: a blocking key's position and its token, or an identifier hash.
@@ -26,9 +26,11 @@ pub struct SearchHit {
 /// it without holding a lock on the index) and then installed.
 pub struct SourceIndex {
     name: String,
+    /// The records, their field filters moved to `filters`.
     records: Vec<EncodedRecord>,
-    /// The records' filter popcounts, counted once here rather than at every query.
-    counts: FilterCounts,
+    /// The records' field filters side by side, with their popcounts counted once here rather
+    /// than at every query.
+    filters: FieldFilters,
     postings: FxHashMap<PostingKey, Vec<u32>>,
 }
 
@@ -43,21 +45,33 @@ fn keys_of(r: &EncodedRecord) -> impl Iterator<Item = PostingKey> + '_ {
 }
 
 impl SourceIndex {
-    pub fn new(name: &str, records: Vec<EncodedRecord>) -> SourceIndex {
+    pub fn new(name: &str, mut records: Vec<EncodedRecord>) -> SourceIndex {
         let mut postings: FxHashMap<PostingKey, Vec<u32>> = FxHashMap::default();
         for (i, r) in records.iter().enumerate() {
             for key in keys_of(r) {
                 postings.entry(key).or_default().push(i as u32);
             }
         }
-        let fields = records.first().map_or(0, |r| r.fields.len());
+        let mut filters = shaped_like(records.first(), records.len());
+        for r in &mut records {
+            filters.take(r);
+        }
         SourceIndex {
             name: name.to_string(),
-            counts: FilterCounts::of(fields, records.iter()),
+            filters,
             records,
             postings,
         }
     }
+}
+
+/// Room for `records` records with as many filters as `first`, as wide as its first.
+fn shaped_like(first: Option<&EncodedRecord>, records: usize) -> FieldFilters {
+    let fields = first.map_or(0, |r| r.fields.len());
+    let width = first
+        .and_then(|r| r.fields.first())
+        .map_or(0, |f| f.words().len());
+    FieldFilters::with_capacity(fields, width, records)
 }
 
 /// Encodings of several sources, searchable one query at a time.
@@ -112,15 +126,12 @@ impl SearchIndex {
     /// first, leaving out source `exclude` (the asker's own records).
     pub fn search(&self, query: &EncodedRecord, exclude: Option<&str>) -> Vec<SearchHit> {
         let keys: Vec<PostingKey> = keys_of(query).collect();
-        let surname = filter(query, self.slots.surname1).map(filter_digest);
+        let mut held = shaped_like(Some(query), 1);
+        held.copy(query);
+        let query_side = held.side(0, query);
+        let surname = counted(query_side, self.slots.surname1).map(|f| filter_digest(f.words));
         let mut hits = Vec::new();
         let mut candidates: Vec<u32> = Vec::new();
-        let mut query_ones = Vec::new();
-        count_ones(query, &mut query_ones);
-        let query_side = Side {
-            record: query,
-            ones: &query_ones,
-        };
         for source in self
             .sources
             .iter()
@@ -138,7 +149,7 @@ impl SearchIndex {
             candidates.dedup();
             for &i in &candidates {
                 let record = &source.records[i as usize];
-                let side = source.counts.side(i as usize, record);
+                let side = source.filters.side(i as usize, record);
                 let c = compare_encoded(query_side, side, &self.slots);
                 let weight = self.model.prior_weight()
                     + self.model.bayes_weight(&c)

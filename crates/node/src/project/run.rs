@@ -153,10 +153,7 @@ pub fn link(
         summary
             .records
             .insert(holder.clone(), file.records.len() as u64);
-        sources.push(EncodedSource {
-            name: holder.clone(),
-            file,
-        });
+        sources.push(EncodedSource::new(holder, file));
     }
     drop(inputs);
     let data = EncodedDataset::new(sources)?;
@@ -198,7 +195,7 @@ pub fn link(
         *slot = slot.max(p.weight);
     }
 
-    let holder_names: Vec<&str> = data.sources.iter().map(|s| s.name.as_str()).collect();
+    let holder_names: Vec<&str> = data.source_names().collect();
     let mut pair_hits: BTreeMap<(u32, u32), PairHits> = BTreeMap::new();
     let mut rows = Vec::new();
     for (ci, cluster) in across.iter().enumerate() {

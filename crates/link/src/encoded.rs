@@ -258,8 +258,11 @@ impl EncodedDataset {
 
     /// Record `id` with its filters.
     fn side(&self, id: u32) -> Side<'_> {
-        let r = self.refs[id as usize];
-        self.filters[r.source as usize].side(r.index as usize, self.record(id))
+        // Twice per candidate pair: the record's place is looked up once.
+        let RecordRef { source, index } = self.refs[id as usize];
+        let (source, index) = (source as usize, index as usize);
+        let record = &self.sources[source].file.records[index];
+        self.filters[source].side(index, record)
     }
 
     /// Record `id`. Its field filters are held apart (`fields` is empty): they are compared

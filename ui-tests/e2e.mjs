@@ -171,8 +171,18 @@ await step("the MX analyst sees, filters and sorts the hits, and requests detail
   const records = await page.locator("[data-test=hits] tbody tr td:nth-child(1)").allTextContents();
   assert.deepEqual(records, [...records].sort((a, b) => a.localeCompare(b)));
   await shot(page, "hits");
-  const first = rows.first();
-  requested = (await first.locator("td").nth(2).textContent()).trim();
+  // The demo already asked about one hit: ask about another, so that the release this test
+  // checks is the only one about its reference.
+  const asked = await page.evaluate(async () => {
+    const res = await fetch("/api/v1/outbox", { headers: { authorization: `Bearer ${sessionStorage.getItem("enlace.token")}` } });
+    return (await res.json()).map((s) => s.request.hit.partner_reference);
+  });
+  assert.ok(asked.length >= 1, "the demo's request is in the outbox");
+  const refs = (await rows.locator("td:nth-child(3)").allTextContents()).map((r) => r.trim());
+  const pick = refs.findIndex((r) => !asked.includes(r));
+  assert.ok(pick >= 0, "a hit not asked about yet");
+  const first = rows.nth(pick);
+  requested = refs[pick];
   await first.getByRole("button", { name: "Request details" }).click();
   const form = page.locator("[data-test=request-form]");
   await form.getByRole("button", { name: "Send request" }).click();

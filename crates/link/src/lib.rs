@@ -24,6 +24,7 @@ pub mod model;
 pub mod pipeline;
 pub mod report;
 pub mod solve;
+pub mod weigher;
 
 pub use blocking::{Blocker, BlockingReport, BlockingRule, PairScope};
 pub use compare::{Comparison, ComparisonKind, Field, compare};

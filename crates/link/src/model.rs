@@ -693,4 +693,38 @@ mod tests {
         assert!(t > -20.0 && t <= 20.0, "{t}");
         assert_eq!(model.choose_threshold(&[]), 0.0);
     }
+
+    #[test]
+    fn the_weigher_gives_the_models_weights_to_the_last_bit() {
+        let m: Vec<Vec<f64>> = Field::ALL.iter().map(|&f| dist(f, true)).collect();
+        let u: Vec<Vec<f64>> = Field::ALL.iter().map(|&f| dist(f, false)).collect();
+        let model = model_with(m, u, 0.01);
+        let rec = crate::testutil::rec;
+        let records = vec![
+            rec("1", "Juan", "García", "López", "1990-03-05"),
+            rec("2", "Juan", "Garcia", "Lopez", "1990-03-05"),
+            rec("3", "María", "Tzunún", "Xol", "1985-11-20"),
+            rec("4", "Maria", "Tzunun", "", "1985-11-20"),
+            rec("5", "Pedro", "Ixcoy", "Pérez", "1970-01-01"),
+            rec("6", "Pedro", "Ixcoy", "", "1970-01-01"),
+            rec("7", "Ana", "", "", ""),
+        ];
+        let data = Dataset::new(vec![crate::Source {
+            name: "s".into(),
+            records,
+        }]);
+        let weigher = crate::weigher::Weigher::new(&model, &data);
+        let mut adjusted = 0;
+        for a in 0..data.len() as u32 {
+            for b in 0..data.len() as u32 {
+                let c = compare(data.record(a), data.record(b));
+                let want = model.weight_of(&c, &data, a);
+                adjusted +=
+                    usize::from(model.tf_adjustment_for(&c, data.surname_key(a).as_deref()) != 0.0);
+                assert_eq!(weigher.weight(&c, a).to_bits(), want.to_bits(), "{a} {b}");
+            }
+        }
+        // Common (García), rare (Tzunún) and unlisted (Ixcoy) surnames were all adjusted.
+        assert!(adjusted >= 12, "{adjusted} pairs adjusted");
+    }
 }

@@ -8,6 +8,7 @@ use crate::encoded::{EncodedBlocker, EncodedDataset, training_sets};
 use crate::estimate::patterns_of;
 use crate::model::{Model, TrainOptions};
 use crate::solve::{Cluster, ScoredPair, dedupe_then_link, link_entities};
+use crate::weigher::Weigher;
 use crate::{Dataset, LinkError, Linkable};
 
 /// What a run produced.
@@ -53,12 +54,13 @@ pub fn check_usable<D: Linkable + ?Sized>(
 
 /// Scores candidate pairs with a model, in parallel, keeping their order.
 pub fn score_pairs(model: &Model, data: &Dataset, pairs: &[(u32, u32)]) -> Vec<ScoredPair> {
+    let weigher = Weigher::new(model, data);
     pairs
         .par_iter()
         .map(|&(a, b)| ScoredPair {
             a,
             b,
-            weight: model.score(data.record(a), data.record(b)).weight,
+            weight: weigher.weight(&compare(data.record(a), data.record(b)), a),
         })
         .collect()
 }
@@ -83,17 +85,11 @@ pub fn run(
             // Compare every pair once, for λ's EM and for the weights, and choose the threshold
             // from those weights (what `Model::train` does). Each pair is held with its
             // comparison and scored in the same memory (see `Compared`).
-            let compared = compare_pairs(pairs, |a, b| compare(data.record(a), data.record(b)));
+            let compared =
+                compare_pairs(pairs, |a, b| compare(data.record(a), data.record(b)), |_| 0);
             let patterns = patterns_of(compared.iter().map(|c| c.comparison));
             let mut m = Model::fit_patterns(data, blocker, &patterns, train)?;
-            let scored: Vec<ScoredPair> = compared
-                .into_iter()
-                .map(|c| ScoredPair {
-                    a: c.a,
-                    b: c.b,
-                    weight: m.weight(&c.comparison, data.record(c.a)),
-                })
-                .collect();
+            let scored = score_compared(compared, &Weigher::new(&m, data));
             m.threshold = m.choose_threshold_from(scored.iter().map(|p| p.weight).collect());
             (m, scored)
         }
@@ -133,7 +129,7 @@ pub fn run_encoded(
         blocker
     };
     let (pairs, blocking) = blocker.pairs(data);
-    let compared = compare_pairs(pairs, |a, b| data.compare(a, b));
+    let compared = compare_pairs(pairs, |a, b| data.compare(a, b), |b| data.warm(b));
     let (mut model, trained) = match model {
         Some(m) if m.kind != data.kind() => {
             return Err(LinkError::InvalidModel(format!(
@@ -150,14 +146,7 @@ pub fn run_encoded(
             (m, true)
         }
     };
-    let scored: Vec<ScoredPair> = compared
-        .into_iter()
-        .map(|c| ScoredPair {
-            a: c.a,
-            b: c.b,
-            weight: model.weight_of(&c.comparison, data, c.a),
-        })
-        .collect();
+    let scored = score_compared(compared, &Weigher::new(&model, data));
     if trained {
         model.threshold = model.choose_threshold_from(scored.iter().map(|p| p.weight).collect());
     }
@@ -177,16 +166,50 @@ pub fn run_encoded(
 /// Each pair with its comparison, in one vector that later holds the scored pairs in its own
 /// memory (see [`Compared`]): pairs, comparisons and weights are never held side by side. The
 /// pairs are given up as soon as they are compared.
+///
+/// The pairs come sorted by their first record, so that record stays in cache while the
+/// second is drawn from anywhere in memory. `warm` reads what comparing a record will read:
+/// run over a batch of second records before that batch is compared, its loads are
+/// independent of each other and the processor overlaps their cache misses, where the
+/// comparisons, each waiting on its own misses, would take them one after another.
 fn compare_pairs(
     pairs: Vec<(u32, u32)>,
     compare: impl Fn(u32, u32) -> Comparison + Sync,
+    warm: impl Fn(u32) -> u64 + Sync,
 ) -> Vec<Compared> {
-    pairs
-        .par_iter()
-        .map(|&(a, b)| Compared {
-            a,
-            b,
-            comparison: compare(a, b),
+    const BATCH: usize = 32;
+    let mut out = vec![
+        Compared {
+            a: 0,
+            b: 0,
+            comparison: Comparison([0; crate::compare::FIELD_COUNT]),
+        };
+        pairs.len()
+    ];
+    out.par_chunks_mut(BATCH)
+        .zip(pairs.par_chunks(BATCH))
+        .for_each(|(out, pairs)| {
+            let touched = pairs.iter().fold(0, |acc, &(_, b)| acc ^ warm(b));
+            std::hint::black_box(touched);
+            for (slot, &(a, b)) in out.iter_mut().zip(pairs) {
+                *slot = Compared {
+                    a,
+                    b,
+                    comparison: compare(a, b),
+                };
+            }
+        });
+    out
+}
+
+/// The compared pairs weighed, in their own memory (see [`Compared`]).
+fn score_compared(compared: Vec<Compared>, weigher: &Weigher) -> Vec<ScoredPair> {
+    compared
+        .into_iter()
+        .map(|c| ScoredPair {
+            a: c.a,
+            b: c.b,
+            weight: weigher.weight(&c.comparison, c.a),
         })
         .collect()
 }

@@ -75,11 +75,15 @@ async function fetchBlob(path) {
   return res.blob();
 }
 
-function saveAs(href, name) {
+// Saved through an object URL, never a data URL: a full-size PNG runs to megabytes, past what
+// browsers reliably download from a data URL. The URL is revoked once the download has read it.
+function saveBlob(blob, name) {
+  const href = URL.createObjectURL(blob);
   const a = h("a", { href, download: name, class: "hidden-link" });
   document.body.appendChild(a);
   a.click();
   a.remove();
+  setTimeout(() => URL.revokeObjectURL(href), 10000);
 }
 
 function colourOf(mode, d) {
@@ -493,9 +497,7 @@ export async function explorerPage(main) {
     try {
       const name = `${state.community}.${format}`;
       const blob = await fetchBlob(`/api/v1/network/export/${encodeURIComponent(name)}`);
-      const url = URL.createObjectURL(blob);
-      saveAs(url, `enlace-community-${name}`);
-      setTimeout(() => URL.revokeObjectURL(url), 10000);
+      saveBlob(blob, `enlace-community-${name}`);
       say(t("explorer.exported", { name }));
     } catch (e) {
       say(e.message, "error");
@@ -504,7 +506,8 @@ export async function explorerPage(main) {
 
   function exportPng() {
     if (!state.cy) return;
-    saveAs(state.cy.png({ full: true, bg: "#ffffff", maxWidth: 4000, maxHeight: 4000 }), `enlace-${state.name}.png`);
+    const png = state.cy.png({ output: "blob", full: true, bg: "#ffffff", maxWidth: 4000, maxHeight: 4000 });
+    saveBlob(png, `enlace-${state.name}.png`);
   }
 
   // The largest community opens at once: the analyst lands on a drawn graph.

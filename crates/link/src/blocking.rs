@@ -7,6 +7,9 @@
 //! anything ("hernandez" born in 1990). The other rules still see those records, so a true pair
 //! is lost only when every rule that could find it falls in an oversized block.
 
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
+
 use rayon::prelude::*;
 use rustc_hash::FxHashMap;
 use serde::Serialize;
@@ -320,31 +323,30 @@ pub(crate) fn union_of_rules(
     per_rule: impl Iterator<Item = (Vec<(u32, u32)>, RuleReport)>,
     possible: u64,
 ) -> (Vec<(u32, u32)>, BlockingReport) {
-    // Each pair tagged with the rule that found it, in one vector sorted by pair then rule: the
-    // first entry of each pair is its finder. Sorting 8 bytes an occurrence is cheaper in time
-    // and memory than a hash set of every pair (a hundred million pairs at a million records).
-    let mut tagged: Vec<(u64, u32)> = Vec::new();
-    let mut reports = Vec::new();
-    for (rule, (pairs, rep)) in per_rule.enumerate() {
-        tagged.extend(
-            pairs
-                .into_iter()
-                .map(|(a, b)| ((u64::from(a) << 32) | u64::from(b), rule as u32)),
-        );
-        reports.push(rep);
-    }
-    tagged.par_sort_unstable();
-    let mut out: Vec<(u32, u32)> = Vec::with_capacity(tagged.len());
-    let mut last = None;
-    for &(pair, rule) in &tagged {
-        if last == Some(pair) {
-            continue;
+    // Each rule's pairs come sorted and without duplicates, so the union is a merge: the
+    // lists' heads in a heap ordered by pair then rule, so that the first rule to find a pair
+    // is the one that counts it as new. A merge reads each pair once, where sorting them all
+    // again took a tenth of a run at a few million records; and the output's capacity is
+    // an upper bound whose untouched tail never costs memory.
+    let (lists, mut reports): (Vec<Vec<(u32, u32)>>, Vec<RuleReport>) = per_rule.unzip();
+    let mut out: Vec<(u32, u32)> = Vec::with_capacity(lists.iter().map(Vec::len).sum());
+    let mut heads: BinaryHeap<Reverse<((u32, u32), usize)>> = lists
+        .iter()
+        .enumerate()
+        .filter_map(|(rule, pairs)| pairs.first().map(|&p| Reverse((p, rule))))
+        .collect();
+    let mut next = vec![1usize; lists.len()];
+    while let Some(Reverse((pair, rule))) = heads.pop() {
+        if out.last() != Some(&pair) {
+            out.push(pair);
+            reports[rule].new_pairs += 1;
         }
-        last = Some(pair);
-        reports[rule as usize].new_pairs += 1;
-        out.push(((pair >> 32) as u32, pair as u32));
+        if let Some(&p) = lists[rule].get(next[rule]) {
+            next[rule] += 1;
+            heads.push(Reverse((p, rule)));
+        }
     }
-    drop(tagged);
+    drop(lists);
     let report = BlockingReport {
         rules: reports,
         pairs: out.len(),
@@ -407,6 +409,43 @@ mod tests {
             pairs.len()
         );
         assert!(report.reduction_ratio > 0.0 && report.reduction_ratio < 1.0);
+    }
+
+    fn report(rule: &str) -> RuleReport {
+        RuleReport {
+            rule: rule.into(),
+            blocks: 0,
+            pairs: 0,
+            new_pairs: 0,
+            capped_blocks: 0,
+            capped_records: 0,
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn the_merged_union_is_the_sorted_union_and_credits_the_first_finder(
+            lists in proptest::collection::vec(
+                proptest::collection::btree_set((0u32..40, 0u32..40), 0..60), 0..5)
+        ) {
+            let per_rule = lists
+                .iter()
+                .enumerate()
+                .map(|(i, set)| (set.iter().copied().collect::<Vec<_>>(), report(&i.to_string())));
+            let (union, rep) = union_of_rules(per_rule, 1000);
+            let mut want: Vec<(u32, u32)> = lists.iter().flatten().copied().collect();
+            want.sort_unstable();
+            want.dedup();
+            proptest::prop_assert_eq!(&union, &want);
+            for (i, r) in rep.rules.iter().enumerate() {
+                let first = want
+                    .iter()
+                    .filter(|p| lists.iter().position(|l| l.contains(p)) == Some(i))
+                    .count();
+                proptest::prop_assert_eq!(r.new_pairs, first, "rule {}", i);
+            }
+            proptest::prop_assert_eq!(rep.pairs, want.len());
+        }
     }
 
     #[test]

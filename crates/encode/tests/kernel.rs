@@ -1,5 +1,5 @@
 use enlace_encode::kernel::{
-    self, FilterSet, KernelError, Path, and_popcount_with, meets_threshold,
+    self, AndPopcount, FilterSet, KernelError, Path, and_popcount_with, best_path, meets_threshold,
     search_many_vs_many_with, search_one_vs_many_with, supported_paths,
 };
 use proptest::prelude::*;
@@ -145,7 +145,15 @@ proptest! {
         let expected = and_popcount_with(Path::Portable, &a, &b).unwrap();
         for &p in &supported_paths() {
             prop_assert_eq!(and_popcount_with(p, &a, &b).unwrap(), expected, "{:?}", p);
+            let counter = AndPopcount::on(p).unwrap();
+            prop_assert_eq!(counter.path(), p);
+            prop_assert_eq!(counter.count(&a, &b), expected, "{:?}", p);
+            // A longer second filter: its tail is ignored.
+            let mut longer = b.clone();
+            longer.push(u64::MAX);
+            prop_assert_eq!(counter.count(&a, &longer), expected, "{:?}", p);
         }
+        prop_assert_eq!(AndPopcount::best().path(), best_path());
     }
 
     #[test]

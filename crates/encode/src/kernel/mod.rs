@@ -137,6 +137,52 @@ pub fn and_popcount(a: &[u64], b: &[u64]) -> Result<u32, KernelError> {
     and_popcount_with(best_path(), a, b)
 }
 
+/// |a ∧ b| on a path checked once: for callers that count many short pairs (the linkage unit
+/// compares a dozen 16-word field filters per candidate pair), where detecting the CPU's
+/// features and checking widths at each call costs as much as the count.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AndPopcount(Path);
+
+impl Default for AndPopcount {
+    fn default() -> AndPopcount {
+        AndPopcount::best()
+    }
+}
+
+impl AndPopcount {
+    /// The best path this CPU runs.
+    pub fn best() -> AndPopcount {
+        AndPopcount(best_path())
+    }
+
+    /// A given path, when this CPU runs it.
+    pub fn on(path: Path) -> Result<AndPopcount, KernelError> {
+        check_path(path)?;
+        Ok(AndPopcount(path))
+    }
+
+    /// The path it counts on.
+    pub fn path(self) -> Path {
+        self.0
+    }
+
+    /// |a ∧ b| over the words both hold: callers give equal widths, and a longer tail is
+    /// ignored rather than refused.
+    pub fn count(self, a: &[u64], b: &[u64]) -> u32 {
+        let n = a.len().min(b.len());
+        let (a, b) = (&a[..n], &b[..n]);
+        match self.0 {
+            Path::Portable => portable::and_popcount(a, b),
+            #[cfg(target_arch = "x86_64")]
+            Path::Avx512Vpopcnt => x86::and_popcount_avx512(a, b),
+            #[cfg(target_arch = "x86_64")]
+            Path::Avx2 => x86::and_popcount_avx2(a, b),
+            #[cfg(not(target_arch = "x86_64"))]
+            _ => portable::and_popcount(a, b),
+        }
+    }
+}
+
 /// Dice from the intersection count and the two popcounts. Two empty filters score 0: an
 /// absent value is no evidence of agreement.
 pub fn dice_from_counts(common: u32, pop_a: u32, pop_b: u32) -> f64 {

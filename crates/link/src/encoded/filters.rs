@@ -7,12 +7,15 @@
 //! record, a record's filters are adjacent lines the processor's prefetcher follows, and the
 //! candidate pairs (sorted by their first record) reuse the first record from the cache.
 
-use enlace_encode::{EncodedRecord, kernel};
+use enlace_encode::EncodedRecord;
+use enlace_encode::kernel::{self, AndPopcount};
 
 /// The field filters of many records, record `i`'s field `f` at words `(i × fields + f) ×
 /// width`, all zero where the record has no value; and each filter's popcount.
 #[derive(Debug, Clone, Default)]
 pub(super) struct FieldFilters {
+    /// The kernel's count, its path chosen once.
+    counter: AndPopcount,
     fields: usize,
     /// Words per filter.
     width: usize,
@@ -24,6 +27,7 @@ impl FieldFilters {
     /// Room for `records` records of `fields` filters, `width` words each.
     pub(super) fn with_capacity(fields: usize, width: usize, records: usize) -> FieldFilters {
         FieldFilters {
+            counter: AndPopcount::best(),
             fields,
             width,
             words: Vec::with_capacity(records * fields * width),
@@ -48,6 +52,7 @@ impl FieldFilters {
             words.chunks_exact(width).map(kernel::popcount).collect()
         };
         Some(FieldFilters {
+            counter: AndPopcount::best(),
             fields,
             width,
             words,
@@ -90,6 +95,7 @@ impl FieldFilters {
         let (at, span) = (i * self.fields, self.fields * self.width);
         Side {
             record,
+            counter: self.counter,
             width: self.width,
             filters: self
                 .words
@@ -105,6 +111,7 @@ impl FieldFilters {
 #[derive(Clone, Copy)]
 pub(super) struct Side<'a> {
     pub(super) record: &'a EncodedRecord,
+    counter: AndPopcount,
     width: usize,
     filters: &'a [u64],
     ones: &'a [u32],
@@ -124,6 +131,7 @@ impl Side<'_> {
 pub(super) struct Filter<'a> {
     pub(super) words: &'a [u64],
     pub(super) ones: u32,
+    counter: AndPopcount,
 }
 
 /// The filter of field `slot`, with its popcount, when the record has a value there.
@@ -134,12 +142,16 @@ pub(super) fn counted(side: Side<'_>, slot: Option<usize>) -> Option<Filter<'_>>
     }
     let words = side.filters.get(i * side.width..(i + 1) * side.width)?;
     let ones = side.ones.get(i).copied()?;
-    Some(Filter { words, ones })
+    Some(Filter {
+        words,
+        ones,
+        counter: side.counter,
+    })
 }
 
 pub(super) fn common(a: Filter<'_>, b: Filter<'_>) -> u32 {
     // Widths are equal: every filter of a dataset has the schema's width.
-    kernel::and_popcount(a.words, b.words).unwrap_or(0)
+    a.counter.count(a.words, b.words)
 }
 
 pub(super) fn dice(a: Filter<'_>, b: Filter<'_>) -> f64 {
@@ -227,13 +239,16 @@ mod tests {
 
     #[test]
     fn dice_and_containment_follow_their_definitions() {
+        let counter = AndPopcount::best();
         let x = Filter {
             words: &[0b1111],
             ones: 4,
+            counter,
         };
         let y = Filter {
             words: &[0b0011],
             ones: 2,
+            counter,
         };
         assert_eq!(common(x, y), 2);
         assert!((dice(x, y) - 4.0 / 6.0).abs() < 1e-12);

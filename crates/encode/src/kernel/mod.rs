@@ -114,22 +114,14 @@ pub fn popcount(words: &[u64]) -> u32 {
 
 /// |a ∧ b| on the given path.
 pub fn and_popcount_with(path: Path, a: &[u64], b: &[u64]) -> Result<u32, KernelError> {
-    check_path(path)?;
+    let counter = AndPopcount::on(path)?;
     if a.len() != b.len() {
         return Err(KernelError::WidthMismatch {
             left: a.len(),
             right: b.len(),
         });
     }
-    Ok(match path {
-        Path::Portable => portable::and_popcount(a, b),
-        #[cfg(target_arch = "x86_64")]
-        Path::Avx512Vpopcnt => x86::and_popcount_avx512(a, b),
-        #[cfg(target_arch = "x86_64")]
-        Path::Avx2 => x86::and_popcount_avx2(a, b),
-        #[cfg(not(target_arch = "x86_64"))]
-        _ => portable::and_popcount(a, b),
-    })
+    Ok(counter.count(a, b))
 }
 
 /// |a ∧ b| on the best path.

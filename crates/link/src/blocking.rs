@@ -14,6 +14,7 @@ use rayon::prelude::*;
 use rustc_hash::FxHashMap;
 use serde::Serialize;
 
+use crate::blocks::Blocks;
 use crate::compare::Field;
 use crate::{Dataset, Linkable};
 use enlace_model::Record;
@@ -260,15 +261,7 @@ pub struct BlockingReport {
 impl Blocker {
     /// The pairs one rule generates (each once, `a < b`, sorted), and its report.
     pub fn rule_pairs(&self, data: &Dataset, rule: BlockingRule) -> (Vec<(u32, u32)>, RuleReport) {
-        let mut blocks: FxHashMap<String, Vec<u32>> = FxHashMap::default();
-        for id in 0..data.len() as u32 {
-            let mut keys = rule.keys(data.record(id));
-            keys.sort();
-            keys.dedup();
-            for k in keys {
-                blocks.entry(k).or_default().push(id);
-            }
-        }
+        let blocks = rule_blocks(data, rule);
         let mut rep = RuleReport {
             rule: rule.name().to_string(),
             blocks: blocks.len(),
@@ -310,11 +303,39 @@ impl Blocker {
         (out, rep)
     }
 
+    /// Every rule's blocks, for comparing the candidates block by block.
+    pub(crate) fn blocks(&self, data: &Dataset) -> Blocks {
+        let mut blocks = Blocks::new(data.len(), self.rules.len());
+        for &rule in &self.rules {
+            let map = rule_blocks(data, rule);
+            blocks.add_rule(
+                rule.name().to_string(),
+                map.values().map(Vec::as_slice),
+                self.max_block,
+            );
+        }
+        blocks
+    }
+
     /// The candidate pairs `(a, b)`, `a < b`, sorted, without duplicates, and a report.
     pub fn pairs(&self, data: &Dataset) -> (Vec<(u32, u32)>, BlockingReport) {
         let per_rule = self.rules.iter().map(|&rule| self.rule_pairs(data, rule));
         union_of_rules(per_rule, self.scope.possible(&data.source_sizes()))
     }
+}
+
+/// A rule's blocks: the records of each key, ascending, each once.
+fn rule_blocks(data: &Dataset, rule: BlockingRule) -> FxHashMap<String, Vec<u32>> {
+    let mut blocks: FxHashMap<String, Vec<u32>> = FxHashMap::default();
+    for id in 0..data.len() as u32 {
+        let mut keys = rule.keys(data.record(id));
+        keys.sort();
+        keys.dedup();
+        for k in keys {
+            blocks.entry(k).or_default().push(id);
+        }
+    }
+    blocks
 }
 
 /// The union of each rule's pairs, in rule order (a pair counts as new for the first rule that

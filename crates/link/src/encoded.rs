@@ -265,19 +265,6 @@ impl EncodedDataset {
         self.filters[source].side(index, record)
     }
 
-    /// Reads one word of each cache line that comparing record `id` reads (its filters, their
-    /// popcounts, its presence bits and identifier hashes), for [`crate::pipeline`] to bring a
-    /// batch of records into cache with overlapped misses; the value means nothing.
-    pub(crate) fn warm(&self, id: u32) -> u64 {
-        let side = self.side(id);
-        let ids = side
-            .record
-            .id_hashes
-            .first()
-            .map_or(0, |h| u64::from(h.hash[0]));
-        side.touch() ^ ids ^ u64::from(side.record.present)
-    }
-
     /// Record `id`. Its field filters are held apart (`fields` is empty): they are compared
     /// here, not handed out.
     pub fn record(&self, id: u32) -> &EncodedRecord {

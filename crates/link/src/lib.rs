@@ -15,6 +15,7 @@
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
 
 pub mod blocking;
+mod blocks;
 pub mod compare;
 pub mod encoded;
 mod error;

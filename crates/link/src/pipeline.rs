@@ -3,7 +3,8 @@
 use rayon::prelude::*;
 
 use crate::blocking::{Blocker, BlockingReport};
-use crate::compare::{Comparison, compare};
+use crate::blocks::Compared;
+use crate::compare::compare;
 use crate::encoded::{EncodedBlocker, EncodedDataset, training_sets};
 use crate::estimate::patterns_of;
 use crate::model::{Model, TrainOptions};
@@ -75,18 +76,20 @@ pub fn run(
 ) -> Result<LinkOutput, LinkError> {
     let names: Vec<String> = data.sources.iter().map(|s| s.name.clone()).collect();
     check_usable(data, &names)?;
-    let (pairs, blocking) = blocker.pairs(data);
+    // Every candidate is compared once, block by block (see `crate::blocks`), for λ's EM and
+    // for the weights; each pair is held with its comparison and scored in the same memory.
+    let (compared, blocking) = blocker
+        .blocks(data)
+        .compare_owned(data, blocker.scope, |a, b| {
+            compare(data.record(a), data.record(b))
+        });
     let (model, scored) = match model {
         Some(m) => {
-            let scored = score_pairs(&m, data, &pairs);
+            let scored = score_compared(compared, &Weigher::new(&m, data));
             (m, scored)
         }
         None => {
-            // Compare every pair once, for λ's EM and for the weights, and choose the threshold
-            // from those weights (what `Model::train` does). Each pair is held with its
-            // comparison and scored in the same memory (see `Compared`).
-            let compared =
-                compare_pairs(pairs, |a, b| compare(data.record(a), data.record(b)), |_| 0);
+            // Choose the threshold from the candidates' weights (what `Model::train` does).
             let patterns = patterns_of(compared.iter().map(|c| c.comparison));
             let mut m = Model::fit_patterns(data, blocker, &patterns, train)?;
             let scored = score_compared(compared, &Weigher::new(&m, data));
@@ -128,8 +131,9 @@ pub fn run_encoded(
     } else {
         blocker
     };
-    let (pairs, blocking) = blocker.pairs(data);
-    let compared = compare_pairs(pairs, |a, b| data.compare(a, b), |b| data.warm(b));
+    let (compared, blocking) = blocker
+        .blocks(data)
+        .compare_owned(data, blocker.scope, |a, b| data.compare(a, b));
     let (mut model, trained) = match model {
         Some(m) if m.kind != data.kind() => {
             return Err(LinkError::InvalidModel(format!(
@@ -163,45 +167,6 @@ pub fn run_encoded(
     })
 }
 
-/// Each pair with its comparison, in one vector that later holds the scored pairs in its own
-/// memory (see [`Compared`]): pairs, comparisons and weights are never held side by side. The
-/// pairs are given up as soon as they are compared.
-///
-/// The pairs come sorted by their first record, so that record stays in cache while the
-/// second is drawn from anywhere in memory. `warm` reads what comparing a record will read:
-/// run over a batch of second records before that batch is compared, its loads are
-/// independent of each other and the processor overlaps their cache misses, where the
-/// comparisons, each waiting on its own misses, would take them one after another.
-fn compare_pairs(
-    pairs: Vec<(u32, u32)>,
-    compare: impl Fn(u32, u32) -> Comparison + Sync,
-    warm: impl Fn(u32) -> u64 + Sync,
-) -> Vec<Compared> {
-    const BATCH: usize = 32;
-    let mut out = vec![
-        Compared {
-            a: 0,
-            b: 0,
-            comparison: Comparison([0; crate::compare::FIELD_COUNT]),
-        };
-        pairs.len()
-    ];
-    out.par_chunks_mut(BATCH)
-        .zip(pairs.par_chunks(BATCH))
-        .for_each(|(out, pairs)| {
-            let touched = pairs.iter().fold(0, |acc, &(_, b)| acc ^ warm(b));
-            std::hint::black_box(touched);
-            for (slot, &(a, b)) in out.iter_mut().zip(pairs) {
-                *slot = Compared {
-                    a,
-                    b,
-                    comparison: compare(a, b),
-                };
-            }
-        });
-    out
-}
-
 /// The compared pairs weighed, in their own memory (see [`Compared`]).
 fn score_compared(compared: Vec<Compared>, weigher: &Weigher) -> Vec<ScoredPair> {
     compared
@@ -213,21 +178,6 @@ fn score_compared(compared: Vec<Compared>, weigher: &Weigher) -> Vec<ScoredPair>
         })
         .collect()
 }
-
-/// A candidate pair with its comparison vector. Of the size and alignment of a
-/// [`ScoredPair`], so that mapping a vector of these into scored pairs reuses its memory.
-#[repr(C, align(8))]
-#[derive(Clone, Copy)]
-struct Compared {
-    a: u32,
-    b: u32,
-    comparison: Comparison,
-}
-
-const _: () = assert!(
-    std::mem::size_of::<Compared>() == std::mem::size_of::<ScoredPair>()
-        && std::mem::align_of::<Compared>() == std::mem::align_of::<ScoredPair>()
-);
 
 #[cfg(test)]
 mod tests {

@@ -18,6 +18,7 @@ use enlace_normalize::IdKind;
 use super::EncodedDataset;
 use crate::Linkable;
 use crate::blocking::{BlockingReport, PairScope, RuleReport, union_of_rules};
+use crate::blocks::Blocks;
 use crate::compare::Field;
 use crate::model::TrainingSet;
 
@@ -185,20 +186,57 @@ impl EncodedBlocker {
             .unwrap_or(0)
     }
 
-    /// The candidate pairs `(a, b)`, `a < b`, sorted, without duplicates, and a report.
-    pub fn pairs(&self, data: &EncodedDataset) -> (Vec<(u32, u32)>, BlockingReport) {
+    /// The keys in use, in rule order, and the LSH bands' positions.
+    fn keys_and_bands(&self, data: &EncodedDataset) -> (Vec<Key>, Vec<Vec<usize>>) {
         let bits = Self::clk_bits(data);
         let bands = if bits == 0 {
             vec![]
         } else {
             self.band_positions(bits)
         };
-        let per_key = self
+        let keys = self
             .all_keys(data)
             .into_iter()
             .filter(|k| !(matches!(k, Key::Band(_)) && bands.is_empty()))
+            .collect();
+        (keys, bands)
+    }
+
+    /// The candidate pairs `(a, b)`, `a < b`, sorted, without duplicates, and a report.
+    pub fn pairs(&self, data: &EncodedDataset) -> (Vec<(u32, u32)>, BlockingReport) {
+        let (keys, bands) = self.keys_and_bands(data);
+        let per_key = keys
+            .into_iter()
             .map(|k| self.key_pairs(data, k, &bands, self.scope));
         union_of_rules(per_key, self.scope.possible(&data.source_sizes()))
+    }
+
+    /// Every key's blocks, for comparing the candidates block by block. A key's blocks come
+    /// from its `(key, record)` entries sorted, so each block lists its records ascending and
+    /// once, and the blocks follow in key order.
+    pub(crate) fn blocks(&self, data: &EncodedDataset) -> Blocks {
+        let (keys, bands) = self.keys_and_bands(data);
+        let mut blocks = Blocks::new(data.len(), keys.len());
+        for key in keys {
+            let mut entries: Vec<(u64, u32)> = (0..data.len() as u32)
+                .into_par_iter()
+                .flat_map_iter(|id| {
+                    self.keys_of(data, id, key, &bands)
+                        .into_iter()
+                        .map(move |k| (k, id))
+                })
+                .collect();
+            entries.par_sort_unstable();
+            entries.dedup();
+            let ids: Vec<u32> = entries.iter().map(|&(_, id)| id).collect();
+            let mut at = 0;
+            let spans = entries.chunk_by(|x, y| x.0 == y.0).map(|run| {
+                at += run.len();
+                &ids[at - run.len()..at]
+            });
+            blocks.add_rule(key.name(data), spans, self.max_block);
+        }
+        blocks
     }
 }
 

@@ -117,15 +117,6 @@ pub(super) struct Side<'a> {
     ones: &'a [u32],
 }
 
-impl Side<'_> {
-    /// One word of each cache line of the filters, and the first popcount, folded: reads that
-    /// bring the side's filters into cache (see `EncodedDataset::warm`).
-    pub(super) fn touch(&self) -> u64 {
-        let lines = self.filters.iter().step_by(8).fold(0, |acc, w| acc ^ w);
-        lines ^ self.ones.first().map_or(0, |&n| u64::from(n))
-    }
-}
-
 /// A field's filter with its popcount.
 #[derive(Clone, Copy)]
 pub(super) struct Filter<'a> {

@@ -1,0 +1,458 @@
+//! Comparing the candidates block by block.
+//!
+//! A pair is a candidate when some rule's block holds both records. Listing every rule's pairs,
+//! merging the lists and comparing the union pair by pair reads the second record of each pair
+//! from anywhere in memory: at a million records nearly every comparison waits on it. Here a
+//! block's pairs are compared together, while its few records sit in cache, and a pair that
+//! several blocks hold is compared once, by the block that *owns* it: the first one, in rule
+//! order and then in block order within the rule, that holds both records. Each record keeps
+//! its blocks under every rule, so the owner of a pair is known from its two records alone, with
+//! no set of pairs seen. The compared pairs are finally sorted into the union's order `(a, b)`,
+//! so the result is the one the merged union gave, and the rules' reports count the same.
+
+use rayon::prelude::*;
+use rustc_hash::FxHashMap;
+
+use crate::Linkable;
+use crate::blocking::{BlockingReport, PairScope, RuleReport};
+use crate::compare::Comparison;
+
+/// No block of a rule holds the record.
+const NONE: u32 = u32::MAX;
+
+/// Pair slots (`b (b − 1) / 2` per block of `b` records) per parallel task: enough to outweigh
+/// a task's cost, few enough that two threads share the work evenly.
+const TASK_PAIRS: usize = 1 << 15;
+
+/// A run of consecutive blocks of one rule: `(rule, first block, end)`.
+type Task = (usize, usize, usize);
+
+/// A candidate pair with its comparison vector. Of the size and alignment of a
+/// [`crate::ScoredPair`], so that mapping a vector of these into scored pairs reuses its memory.
+#[repr(C, align(8))]
+#[derive(Clone, Copy)]
+pub(crate) struct Compared {
+    pub(crate) a: u32,
+    pub(crate) b: u32,
+    pub(crate) comparison: Comparison,
+}
+
+const _: () = assert!(
+    std::mem::size_of::<Compared>() == std::mem::size_of::<crate::ScoredPair>()
+        && std::mem::align_of::<Compared>() == std::mem::align_of::<crate::ScoredPair>()
+);
+
+/// The blocks of several rules, as the candidates are compared from them.
+pub(crate) struct Blocks {
+    rules: usize,
+    /// Per rule, the members of its kept blocks (2 to the cap) back to back, each block
+    /// ascending; `starts[r][k]..starts[r][k + 1]` is block `k` of rule `r`.
+    members: Vec<Vec<u32>>,
+    starts: Vec<Vec<usize>>,
+    /// Record-major: `first[id * rules + r]` is the smallest kept block of rule `r` holding
+    /// record `id`, or [`NONE`].
+    first: Vec<u32>,
+    /// The (record, rule) entries of `first` whose record is in more than one kept block of
+    /// the rule (two phones, say), one bit each; their blocks are in `more`, ascending.
+    several: Vec<u64>,
+    more: FxHashMap<(u32, u32), Vec<u32>>,
+    reports: Vec<RuleReport>,
+}
+
+impl Blocks {
+    /// Room for `rules` rules over records `0..n`.
+    pub(crate) fn new(n: usize, rules: usize) -> Blocks {
+        Blocks {
+            rules,
+            members: Vec::with_capacity(rules),
+            starts: Vec::with_capacity(rules),
+            first: vec![NONE; n * rules],
+            several: vec![0; (n * rules).div_ceil(64)],
+            more: FxHashMap::default(),
+            reports: Vec::with_capacity(rules),
+        }
+    }
+
+    /// Adds the next rule, named `name`, from all of its blocks: each lists its records once,
+    /// ascending. Blocks of more than `max_block` records are skipped and counted, as are the
+    /// records in them.
+    pub(crate) fn add_rule<'a>(
+        &mut self,
+        name: String,
+        blocks: impl Iterator<Item = &'a [u32]>,
+        max_block: usize,
+    ) {
+        let r = self.members.len();
+        assert!(r < self.rules, "more rules than the blocks were made for");
+        let mut report = RuleReport {
+            rule: name,
+            blocks: 0,
+            pairs: 0,
+            new_pairs: 0,
+            capped_blocks: 0,
+            capped_records: 0,
+        };
+        let (mut members, mut starts) = (Vec::new(), vec![0]);
+        for block in blocks {
+            report.blocks += 1;
+            if block.len() > max_block {
+                report.capped_blocks += 1;
+                report.capped_records += block.len();
+                continue;
+            }
+            if block.len() < 2 {
+                continue;
+            }
+            let k = (starts.len() - 1) as u32;
+            for &id in block {
+                let at = id as usize * self.rules + r;
+                if self.first[at] == NONE {
+                    self.first[at] = k;
+                } else {
+                    // Blocks are numbered as they come, so the first one seen is the smallest.
+                    if self.several[at / 64] & (1 << (at % 64)) == 0 {
+                        self.several[at / 64] |= 1 << (at % 64);
+                        self.more.insert((id, r as u32), vec![self.first[at]]);
+                    }
+                    if let Some(list) = self.more.get_mut(&(id, r as u32)) {
+                        list.push(k);
+                    }
+                }
+            }
+            members.extend_from_slice(block);
+            starts.push(members.len());
+        }
+        self.members.push(members);
+        self.starts.push(starts);
+        self.reports.push(report);
+    }
+
+    /// The kept blocks of rule `r` holding record `id`, ascending.
+    fn blocks_of(&self, id: u32, r: usize) -> &[u32] {
+        let at = id as usize * self.rules + r;
+        if self.first[at] == NONE {
+            &[]
+        } else if self.several[at / 64] & (1 << (at % 64)) != 0 {
+            self.more
+                .get(&(id, r as u32))
+                .map_or(&[][..], Vec::as_slice)
+        } else {
+            std::slice::from_ref(&self.first[at])
+        }
+    }
+
+    /// The smallest block of rule `r` holding both records.
+    fn first_shared(&self, a: u32, b: u32, r: usize) -> Option<u32> {
+        let (i, j) = (a as usize * self.rules + r, b as usize * self.rules + r);
+        let (fa, fb) = (self.first[i], self.first[j]);
+        if fa == NONE || fb == NONE {
+            return None;
+        }
+        if fa == fb {
+            return Some(fa);
+        }
+        let several = |at: usize| self.several[at / 64] & (1 << (at % 64)) != 0;
+        if !several(i) && !several(j) {
+            return None;
+        }
+        // Both lists ascending: the first common entry.
+        let (x, y) = (self.blocks_of(a, r), self.blocks_of(b, r));
+        let (mut p, mut q) = (0, 0);
+        while p < x.len() && q < y.len() {
+            match x[p].cmp(&y[q]) {
+                std::cmp::Ordering::Less => p += 1,
+                std::cmp::Ordering::Greater => q += 1,
+                std::cmp::Ordering::Equal => return Some(x[p]),
+            }
+        }
+        None
+    }
+
+    /// Whether block `k` of rule `r`, holding `a < b`, is the first block of its rule to hold
+    /// them (the rule's pair), and whether it owns the pair (no earlier rule holds it either).
+    fn holds(&self, a: u32, b: u32, r: usize, k: u32) -> (bool, bool) {
+        if self.first_shared(a, b, r) != Some(k) {
+            return (false, false);
+        }
+        let owned = (0..r).all(|earlier| self.first_shared(a, b, earlier).is_none());
+        (true, owned)
+    }
+
+    /// Calls `f(a, b, owned)` for each pair `a < b` of `scope` that the blocks of a task hold
+    /// first within their rule (`owned`: and before every earlier rule); returns how many there
+    /// were.
+    fn walk<D: Linkable + ?Sized>(
+        &self,
+        data: &D,
+        scope: PairScope,
+        (r, lo, hi): Task,
+        mut f: impl FnMut(u32, u32, bool),
+    ) -> usize {
+        let mut rule_pairs = 0;
+        for k in lo..hi {
+            let block = &self.members[r][self.starts[r][k]..self.starts[r][k + 1]];
+            for (i, &a) in block.iter().enumerate() {
+                for &b in &block[i + 1..] {
+                    if !scope.admits(data, a, b) {
+                        continue;
+                    }
+                    let (rule_pair, owned) = self.holds(a, b, r, k as u32);
+                    if rule_pair {
+                        rule_pairs += 1;
+                        f(a, b, owned);
+                    }
+                }
+            }
+        }
+        rule_pairs
+    }
+
+    /// The candidate pairs of `scope`, each compared once by `compare(a, b)` with `a < b`,
+    /// sorted by `(a, b)`, and the blocking report (`possible` pairs of the scope).
+    ///
+    /// Two passes over the blocks: the first counts each task's owned pairs, so that the
+    /// second compares them straight into their place in one vector of the exact size (one
+    /// vector per task, gathered afterwards, held the pairs twice at the end).
+    pub(crate) fn compare_owned<D: Linkable + ?Sized>(
+        mut self,
+        data: &D,
+        scope: PairScope,
+        compare: impl Fn(u32, u32) -> Comparison + Sync,
+    ) -> (Vec<Compared>, BlockingReport) {
+        let tasks = self.tasks();
+        let counts: Vec<(usize, usize)> = tasks
+            .par_iter()
+            .map(|&task| {
+                let mut owned = 0;
+                let rule_pairs = self.walk(data, scope, task, |_, _, o| owned += usize::from(o));
+                (rule_pairs, owned)
+            })
+            .collect();
+        let empty = Compared {
+            a: 0,
+            b: 0,
+            comparison: Comparison([0; crate::compare::FIELD_COUNT]),
+        };
+        let mut compared = vec![empty; counts.iter().map(|&(_, owned)| owned).sum()];
+        let mut places = Vec::with_capacity(tasks.len());
+        let mut rest = &mut compared[..];
+        for &(_, owned) in &counts {
+            let (place, tail) = rest.split_at_mut(owned);
+            places.push(place);
+            rest = tail;
+        }
+        let this = &self;
+        tasks.par_iter().zip(places).for_each(|(&task, place)| {
+            let mut slots = place.iter_mut();
+            this.walk(data, scope, task, |a, b, owned| {
+                if owned && let Some(slot) = slots.next() {
+                    *slot = Compared {
+                        a,
+                        b,
+                        comparison: compare(a, b),
+                    };
+                }
+            });
+        });
+        for (&(r, _, _), &(rule_pairs, owned)) in tasks.iter().zip(&counts) {
+            self.reports[r].pairs += rule_pairs;
+            self.reports[r].new_pairs += owned;
+        }
+        let reports = std::mem::take(&mut self.reports);
+        // The blocks are no longer needed: free them before the sort.
+        drop(self);
+        compared.par_sort_unstable_by_key(|c: &Compared| (u64::from(c.a) << 32) | u64::from(c.b));
+        let possible = scope.possible(&data.source_sizes());
+        let report = BlockingReport {
+            rules: reports,
+            pairs: compared.len(),
+            possible_pairs: possible,
+            reduction_ratio: if possible == 0 {
+                0.0
+            } else {
+                1.0 - compared.len() as f64 / possible as f64
+            },
+        };
+        (compared, report)
+    }
+
+    /// Runs of consecutive blocks of one rule, `(rule, first block, end)`, of about
+    /// [`TASK_PAIRS`] pair slots each.
+    fn tasks(&self) -> Vec<Task> {
+        let mut tasks = Vec::new();
+        for (r, starts) in self.starts.iter().enumerate() {
+            let (mut lo, mut slots) = (0, 0);
+            for k in 0..starts.len() - 1 {
+                let b = starts[k + 1] - starts[k];
+                slots += b * (b - 1) / 2;
+                if slots >= TASK_PAIRS {
+                    tasks.push((r, lo, k + 1));
+                    (lo, slots) = (k + 1, 0);
+                }
+            }
+            if lo < starts.len() - 1 {
+                tasks.push((r, lo, starts.len() - 1));
+            }
+        }
+        tasks
+    }
+}
+
+/// An empty comparison vector, for tests that only want the pairs.
+#[cfg(test)]
+pub(crate) const NO_COMPARISON: Comparison = Comparison([0; crate::compare::FIELD_COUNT]);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::blocking::union_of_rules;
+
+    /// Records `0..n` in one source.
+    struct Plain(usize);
+
+    impl Linkable for Plain {
+        fn len(&self) -> usize {
+            self.0
+        }
+        fn source_sizes(&self) -> Vec<u64> {
+            vec![self.0 as u64 / 2, (self.0 - self.0 / 2) as u64]
+        }
+        fn source_of(&self, id: u32) -> u32 {
+            u32::from(id as usize >= self.0 / 2)
+        }
+        fn key(&self, _: u32) -> (&str, &str) {
+            ("", "")
+        }
+        fn kind(&self) -> crate::ComparisonKind {
+            crate::ComparisonKind::Plaintext
+        }
+        fn compare(&self, _: u32, _: u32) -> Comparison {
+            NO_COMPARISON
+        }
+        fn surname_key(&self, _: u32) -> Option<String> {
+            None
+        }
+        fn same_event(&self, _: u32, _: u32) -> bool {
+            false
+        }
+    }
+
+    /// Each rule's pairs the way the merged union takes them: every block's pairs of the
+    /// scope, sorted and deduplicated.
+    fn rule_pairs(
+        blocks: &[Vec<u32>],
+        cap: usize,
+        data: &Plain,
+        scope: PairScope,
+    ) -> Vec<(u32, u32)> {
+        let mut out: Vec<(u32, u32)> = blocks
+            .iter()
+            .filter(|b| b.len() <= cap)
+            .flat_map(|b| {
+                b.iter()
+                    .enumerate()
+                    .flat_map(move |(i, &a)| b[i + 1..].iter().map(move |&c| (a.min(c), a.max(c))))
+            })
+            .filter(|&(a, b)| scope.admits(data, a, b))
+            .collect();
+        out.sort_unstable();
+        out.dedup();
+        out
+    }
+
+    fn report(name: &str) -> RuleReport {
+        RuleReport {
+            rule: name.into(),
+            blocks: 0,
+            pairs: 0,
+            new_pairs: 0,
+            capped_blocks: 0,
+            capped_records: 0,
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn compared_block_by_block_is_the_merged_union(
+            n in 2usize..40,
+            rules in proptest::collection::vec(
+                proptest::collection::vec(proptest::collection::btree_set(0u32..40, 0..9), 0..8),
+                0..5),
+            cap in 2usize..8,
+            scope in proptest::prop_oneof![
+                proptest::strategy::Just(PairScope::All),
+                proptest::strategy::Just(PairScope::Across),
+                proptest::strategy::Just(PairScope::Within)],
+        ) {
+            let data = Plain(n);
+            let rules: Vec<Vec<Vec<u32>>> = rules
+                .into_iter()
+                .map(|blocks| {
+                    blocks
+                        .into_iter()
+                        .map(|b| b.into_iter().filter(|&id| (id as usize) < n).collect())
+                        .collect()
+                })
+                .collect();
+            let mut blocks = Blocks::new(n, rules.len());
+            for (i, r) in rules.iter().enumerate() {
+                blocks.add_rule(i.to_string(), r.iter().map(Vec::as_slice), cap);
+            }
+            let (compared, got) = blocks.compare_owned(&data, scope, |a, b| {
+                let mut c = NO_COMPARISON;
+                c.0[0] = (a % 200) as u8;
+                c.0[1] = (b % 200) as u8;
+                c
+            });
+            let (want_pairs, want) = union_of_rules(
+                rules.iter().enumerate().map(|(i, r)| {
+                    let pairs = rule_pairs(r, cap, &data, scope);
+                    let mut rep = report(&i.to_string());
+                    rep.pairs = pairs.len();
+                    (pairs, rep)
+                }),
+                scope.possible(&data.source_sizes()),
+            );
+            let pairs: Vec<(u32, u32)> = compared.iter().map(|c| (c.a, c.b)).collect();
+            proptest::prop_assert_eq!(&pairs, &want_pairs);
+            // Each pair compared as (a, b), once.
+            for c in &compared {
+                proptest::prop_assert_eq!(c.comparison.0[0], (c.a % 200) as u8);
+                proptest::prop_assert_eq!(c.comparison.0[1], (c.b % 200) as u8);
+            }
+            proptest::prop_assert_eq!(got.pairs, want.pairs);
+            for (i, (g, w)) in got.rules.iter().zip(&want.rules).enumerate() {
+                proptest::prop_assert_eq!(g.pairs, w.pairs, "rule {} pairs", i);
+                proptest::prop_assert_eq!(g.new_pairs, w.new_pairs, "rule {} new", i);
+                proptest::prop_assert_eq!(g.blocks, rules[i].len());
+                let capped: Vec<&Vec<u32>> = rules[i].iter().filter(|b| b.len() > cap).collect();
+                proptest::prop_assert_eq!(g.capped_blocks, capped.len());
+                proptest::prop_assert_eq!(
+                    g.capped_records,
+                    capped.iter().map(|b| b.len()).sum::<usize>()
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn a_pair_in_two_blocks_of_one_rule_and_in_a_later_rule_is_compared_once() {
+        let data = Plain(6);
+        let mut blocks = Blocks::new(6, 2);
+        // Records 1 and 2 share two phones (two blocks of the first rule) and a name (second).
+        blocks.add_rule(
+            "phones".into(),
+            [&[1, 2][..], &[0, 1, 2], &[4]].into_iter(),
+            10,
+        );
+        blocks.add_rule("name".into(), [&[1, 2, 5][..]].into_iter(), 10);
+        let (compared, report) = blocks.compare_owned(&data, PairScope::All, |_, _| NO_COMPARISON);
+        let pairs: Vec<(u32, u32)> = compared.iter().map(|c| (c.a, c.b)).collect();
+        assert_eq!(pairs, vec![(0, 1), (0, 2), (1, 2), (1, 5), (2, 5)]);
+        assert_eq!(report.rules[0].pairs, 3);
+        assert_eq!(report.rules[0].new_pairs, 3);
+        assert_eq!(report.rules[1].pairs, 3);
+        assert_eq!(report.rules[1].new_pairs, 2);
+        assert_eq!(report.rules[0].blocks, 3);
+    }
+}

@@ -288,7 +288,7 @@ pub fn load_encoded(paths: &[PathBuf]) -> Result<EncodedDataset> {
         let limit = 64 << 30;
         // Filters apart from their records: the layout the comparisons read, with no heap
         // block per filter.
-        let file = EncodingFile::read_split_from(std::io::BufReader::new(file), limit)
+        let file = EncodingFile::read_split_file(file, limit)
             .with_context(|| format!("reading {}", path.display()))?;
         let name = source_name_of(path);
         if sources.iter().any(|s: &EncodedSource| s.name == name) {

@@ -281,12 +281,25 @@ impl EncodingFile {
 
     /// Reads a whole file from `r`, refusing more than `limit` bytes.
     pub fn read_from(r: impl Read, limit: u64) -> Result<EncodingFile, FileError> {
-        EncodingFile::from_bytes(&read_limited(r, limit)?)
+        EncodingFile::from_bytes(&read_limited(r, limit, 0)?)
     }
 
     /// Reads a whole file from `r` as [`EncodingFile::split_from_bytes`] parses it.
     pub fn read_split_from(r: impl Read, limit: u64) -> Result<SplitFile, FileError> {
-        EncodingFile::split_from_bytes(&read_limited(r, limit)?)
+        EncodingFile::split_from_bytes(&read_limited(r, limit, 0)?)
+    }
+
+    /// [`EncodingFile::read_split_from`] on an open file, its bytes read into a buffer sized
+    /// once from the file's length. A buffer grown as it fills is copied at each doubling and
+    /// has about twice the file's size of fresh pages zeroed by the kernel: a tenth of a
+    /// linkage run's time at a million records.
+    pub fn read_split_file(file: std::fs::File, limit: u64) -> Result<SplitFile, FileError> {
+        let len = file.metadata()?.len();
+        if len > limit {
+            return Err(FileError::TooLarge { limit });
+        }
+        let capacity = usize::try_from(len).map_err(|_| FileError::TooLarge { limit })?;
+        EncodingFile::split_from_bytes(&read_limited(file, limit, capacity)?)
     }
 
     /// Checks everything of a file but its records: header, schema, sizes, checksum.
@@ -705,9 +718,9 @@ fn words_of(raw: &[u8]) -> impl Iterator<Item = u64> + '_ {
     })
 }
 
-/// The whole of `r`, refusing more than `limit` bytes.
-fn read_limited(r: impl Read, limit: u64) -> Result<Vec<u8>, FileError> {
-    let mut bytes = Vec::new();
+/// The whole of `r`, refusing more than `limit` bytes, into a buffer of `capacity` to start.
+fn read_limited(r: impl Read, limit: u64, capacity: usize) -> Result<Vec<u8>, FileError> {
+    let mut bytes = Vec::with_capacity(capacity);
     r.take(limit.saturating_add(1)).read_to_end(&mut bytes)?;
     if bytes.len() as u64 > limit {
         return Err(FileError::TooLarge { limit });

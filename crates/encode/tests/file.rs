@@ -81,6 +81,18 @@ fn round_trip() {
         EncodingFile::read_split_from(bytes.as_slice(), 100),
         Err(FileError::TooLarge { .. })
     ));
+    // The same from a file on disk, its buffer sized from the file's length.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("sample.enc");
+    std::fs::write(&path, &bytes).unwrap();
+    let from_disk =
+        EncodingFile::read_split_file(std::fs::File::open(&path).unwrap(), 1 << 30).unwrap();
+    assert_eq!(from_disk.filters, split.filters);
+    assert_eq!(from_disk.file.records, split.file.records);
+    assert!(matches!(
+        EncodingFile::read_split_file(std::fs::File::open(&path).unwrap(), 100),
+        Err(FileError::TooLarge { .. })
+    ));
     let mut written = Vec::new();
     f.write_to(&mut written).unwrap();
     assert_eq!(

@@ -27,6 +27,33 @@ const TASK_PAIRS: usize = 1 << 15;
 /// A run of consecutive blocks of one rule: `(rule, first block, end)`.
 type Task = (usize, usize, usize);
 
+/// What the first pass over a task found: its rule's pairs, and which of its blocks' pairs
+/// (numbered in the order [`Blocks::each_pair`] meets them) it owns.
+#[derive(Default)]
+struct Found {
+    rule_pairs: usize,
+    owned: usize,
+    bits: Vec<u64>,
+}
+
+impl Found {
+    fn mark(&mut self, at: usize, owned: bool) {
+        if owned {
+            if self.bits.len() <= at / 64 {
+                self.bits.resize(at / 64 + 1, 0);
+            }
+            self.bits[at / 64] |= 1 << (at % 64);
+            self.owned += 1;
+        }
+    }
+
+    fn is_marked(&self, at: usize) -> bool {
+        self.bits
+            .get(at / 64)
+            .is_some_and(|w| (w >> (at % 64)) & 1 == 1)
+    }
+}
+
 /// A candidate pair with its comparison vector. Of the size and alignment of a
 /// [`crate::ScoredPair`], so that mapping a vector of these into scored pairs reuses its memory.
 #[repr(C, align(8))]
@@ -170,49 +197,73 @@ impl Blocks {
 
     /// Whether block `k` of rule `r`, holding `a < b`, is the first block of its rule to hold
     /// them (the rule's pair), and whether it owns the pair (no earlier rule holds it either).
+    ///
+    /// Most records are in at most one block per rule, so two records share an earlier rule's
+    /// block exactly when their first blocks there are equal: a comparison of the two records'
+    /// rows with no branch per rule, which the compiler vectorises. Only the rules where either
+    /// record is in several blocks need their lists intersected.
     fn holds(&self, a: u32, b: u32, r: usize, k: u32) -> (bool, bool) {
-        if self.first_shared(a, b, r) != Some(k) {
+        let rules = self.rules;
+        let (i, j) = (a as usize * rules, b as usize * rules);
+        let (row_a, row_b) = (&self.first[i..i + r], &self.first[j..j + r]);
+        let first_here = self.first[i + r] == k && self.first[j + r] == k;
+        if !first_here && self.first_shared(a, b, r) != Some(k) {
             return (false, false);
         }
-        let owned = (0..r).all(|earlier| self.first_shared(a, b, earlier).is_none());
+        let equal_first = row_a
+            .iter()
+            .zip(row_b)
+            .fold(false, |any, (&x, &y)| any | ((x == y) & (x != NONE)));
+        if equal_first {
+            return (true, false);
+        }
+        let owned = self
+            .several_before(i, r)
+            .chain(self.several_before(j, r))
+            .all(|earlier| self.first_shared(a, b, earlier).is_none());
         (true, owned)
     }
 
-    /// Calls `f(a, b, owned)` for each pair `a < b` of `scope` that the blocks of a task hold
-    /// first within their rule (`owned`: and before every earlier rule); returns how many there
-    /// were.
-    fn walk<D: Linkable + ?Sized>(
-        &self,
-        data: &D,
-        scope: PairScope,
-        (r, lo, hi): Task,
-        mut f: impl FnMut(u32, u32, bool),
-    ) -> usize {
-        let mut rule_pairs = 0;
+    /// The rules before `r` under which the record whose row starts at `row` is in several
+    /// blocks.
+    fn several_before(&self, row: usize, r: usize) -> impl Iterator<Item = usize> + '_ {
+        let (start, end) = (row, row + r);
+        (start / 64..end.div_ceil(64)).flat_map(move |w| {
+            let mut bits = self.several[w];
+            if w == start / 64 {
+                bits &= !0u64 << (start % 64);
+            }
+            if w == end / 64 {
+                bits &= (1u64 << (end % 64)) - 1;
+            }
+            std::iter::from_fn(move || {
+                (bits != 0).then(|| {
+                    let at = w * 64 + bits.trailing_zeros() as usize;
+                    bits &= bits - 1;
+                    at - row
+                })
+            })
+        })
+    }
+
+    /// Calls `f(k, a, b)` for each pair `a < b` of each block `k` of a task, in order.
+    fn each_pair(&self, (r, lo, hi): Task, mut f: impl FnMut(u32, u32, u32)) {
         for k in lo..hi {
             let block = &self.members[r][self.starts[r][k]..self.starts[r][k + 1]];
             for (i, &a) in block.iter().enumerate() {
                 for &b in &block[i + 1..] {
-                    if !scope.admits(data, a, b) {
-                        continue;
-                    }
-                    let (rule_pair, owned) = self.holds(a, b, r, k as u32);
-                    if rule_pair {
-                        rule_pairs += 1;
-                        f(a, b, owned);
-                    }
+                    f(k as u32, a, b);
                 }
             }
         }
-        rule_pairs
     }
 
     /// The candidate pairs of `scope`, each compared once by `compare(a, b)` with `a < b`,
     /// sorted by `(a, b)`, and the blocking report (`possible` pairs of the scope).
     ///
-    /// Two passes over the blocks: the first counts each task's owned pairs, so that the
-    /// second compares them straight into their place in one vector of the exact size (one
-    /// vector per task, gathered afterwards, held the pairs twice at the end).
+    /// Two passes over the blocks. The first finds which of a task's pairs it owns, one bit
+    /// each, so that the second compares just those straight into their place in one vector
+    /// of the exact size (a vector per task, gathered afterwards, held the pairs twice).
     pub(crate) fn compare_owned<D: Linkable + ?Sized>(
         mut self,
         data: &D,
@@ -220,12 +271,20 @@ impl Blocks {
         compare: impl Fn(u32, u32) -> Comparison + Sync,
     ) -> (Vec<Compared>, BlockingReport) {
         let tasks = self.tasks();
-        let counts: Vec<(usize, usize)> = tasks
+        let found: Vec<Found> = tasks
             .par_iter()
             .map(|&task| {
-                let mut owned = 0;
-                let rule_pairs = self.walk(data, scope, task, |_, _, o| owned += usize::from(o));
-                (rule_pairs, owned)
+                let mut found = Found::default();
+                let mut at = 0;
+                self.each_pair(task, |k, a, b| {
+                    if scope.admits(data, a, b) {
+                        let (rule_pair, owned) = self.holds(a, b, task.0, k);
+                        found.rule_pairs += usize::from(rule_pair);
+                        found.mark(at, owned);
+                    }
+                    at += 1;
+                });
+                found
             })
             .collect();
         let empty = Compared {
@@ -233,30 +292,38 @@ impl Blocks {
             b: 0,
             comparison: Comparison([0; crate::compare::FIELD_COUNT]),
         };
-        let mut compared = vec![empty; counts.iter().map(|&(_, owned)| owned).sum()];
+        let mut compared = vec![empty; found.iter().map(|f| f.owned).sum()];
         let mut places = Vec::with_capacity(tasks.len());
         let mut rest = &mut compared[..];
-        for &(_, owned) in &counts {
-            let (place, tail) = rest.split_at_mut(owned);
+        for f in &found {
+            let (place, tail) = rest.split_at_mut(f.owned);
             places.push(place);
             rest = tail;
         }
         let this = &self;
-        tasks.par_iter().zip(places).for_each(|(&task, place)| {
-            let mut slots = place.iter_mut();
-            this.walk(data, scope, task, |a, b, owned| {
-                if owned && let Some(slot) = slots.next() {
-                    *slot = Compared {
-                        a,
-                        b,
-                        comparison: compare(a, b),
-                    };
-                }
+        tasks
+            .par_iter()
+            .zip(&found)
+            .zip(places)
+            .for_each(|((&task, found), place)| {
+                let mut slots = place.iter_mut();
+                let mut at = 0;
+                this.each_pair(task, |_, a, b| {
+                    if found.is_marked(at)
+                        && let Some(slot) = slots.next()
+                    {
+                        *slot = Compared {
+                            a,
+                            b,
+                            comparison: compare(a, b),
+                        };
+                    }
+                    at += 1;
+                });
             });
-        });
-        for (&(r, _, _), &(rule_pairs, owned)) in tasks.iter().zip(&counts) {
-            self.reports[r].pairs += rule_pairs;
-            self.reports[r].new_pairs += owned;
+        for (&(r, _, _), f) in tasks.iter().zip(&found) {
+            self.reports[r].pairs += f.rule_pairs;
+            self.reports[r].new_pairs += f.owned;
         }
         let reports = std::mem::take(&mut self.reports);
         // The blocks are no longer needed: free them before the sort.
@@ -377,7 +444,7 @@ mod tests {
             n in 2usize..40,
             rules in proptest::collection::vec(
                 proptest::collection::vec(proptest::collection::btree_set(0u32..40, 0..9), 0..8),
-                0..5),
+                0..7),
             cap in 2usize..8,
             scope in proptest::prop_oneof![
                 proptest::strategy::Just(PairScope::All),

@@ -307,8 +307,11 @@ fn first_among(a: &PersonName, b: &PersonName) -> bool {
     in_b(first) || enlace_normalize::nicknames::alternates(first).any(in_b)
 }
 
+/// One character. Asked on every candidate pair: two steps of the iterator, not a count of
+/// the whole name.
 fn is_initial(s: &str) -> bool {
-    s.chars().count() == 1
+    let mut chars = s.chars();
+    chars.next().is_some() && chars.next().is_none()
 }
 
 pub(crate) fn compare_given(a: &PersonName, b: &PersonName) -> u8 {
@@ -726,6 +729,13 @@ mod tests {
         for f in Field::ALL {
             assert_eq!(f.levels()[0], "null");
             assert!(f.level_count() >= 3);
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn an_initial_is_exactly_one_character(s in "\\PC{0,3}") {
+            proptest::prop_assert_eq!(is_initial(&s), s.chars().count() == 1);
         }
     }
 }

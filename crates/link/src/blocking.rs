@@ -258,6 +258,36 @@ pub struct BlockingReport {
     pub reduction_ratio: f64,
 }
 
+impl RuleReport {
+    /// A rule's report before anything is counted.
+    pub(crate) fn named(rule: impl Into<String>) -> RuleReport {
+        RuleReport {
+            rule: rule.into(),
+            blocks: 0,
+            pairs: 0,
+            new_pairs: 0,
+            capped_blocks: 0,
+            capped_records: 0,
+        }
+    }
+}
+
+impl BlockingReport {
+    /// The report of `pairs` distinct candidates out of `possible` pairs of the scope.
+    pub(crate) fn new(rules: Vec<RuleReport>, pairs: usize, possible: u64) -> BlockingReport {
+        BlockingReport {
+            rules,
+            pairs,
+            possible_pairs: possible,
+            reduction_ratio: if possible == 0 {
+                0.0
+            } else {
+                1.0 - pairs as f64 / possible as f64
+            },
+        }
+    }
+}
+
 impl Blocker {
     /// The pairs one rule generates (each once, `a < b`, sorted), and its report.
     pub fn rule_pairs(&self, data: &Dataset, rule: BlockingRule) -> (Vec<(u32, u32)>, RuleReport) {
@@ -368,16 +398,7 @@ pub(crate) fn union_of_rules(
         }
     }
     drop(lists);
-    let report = BlockingReport {
-        rules: reports,
-        pairs: out.len(),
-        possible_pairs: possible,
-        reduction_ratio: if possible == 0 {
-            0.0
-        } else {
-            1.0 - out.len() as f64 / possible as f64
-        },
-    };
+    let report = BlockingReport::new(reports, out.len(), possible);
     (out, report)
 }
 
@@ -432,17 +453,6 @@ mod tests {
         assert!(report.reduction_ratio > 0.0 && report.reduction_ratio < 1.0);
     }
 
-    fn report(rule: &str) -> RuleReport {
-        RuleReport {
-            rule: rule.into(),
-            blocks: 0,
-            pairs: 0,
-            new_pairs: 0,
-            capped_blocks: 0,
-            capped_records: 0,
-        }
-    }
-
     proptest::proptest! {
         #[test]
         fn the_merged_union_is_the_sorted_union_and_credits_the_first_finder(
@@ -452,7 +462,7 @@ mod tests {
             let per_rule = lists
                 .iter()
                 .enumerate()
-                .map(|(i, set)| (set.iter().copied().collect::<Vec<_>>(), report(&i.to_string())));
+                .map(|(i, set)| (set.iter().copied().collect::<Vec<_>>(), RuleReport::named(i.to_string())));
             let (union, rep) = union_of_rules(per_rule, 1000);
             let mut want: Vec<(u32, u32)> = lists.iter().flatten().copied().collect();
             want.sort_unstable();

@@ -111,14 +111,7 @@ impl Blocks {
     ) {
         let r = self.members.len();
         assert!(r < self.rules, "more rules than the blocks were made for");
-        let mut report = RuleReport {
-            rule: name,
-            blocks: 0,
-            pairs: 0,
-            new_pairs: 0,
-            capped_blocks: 0,
-            capped_records: 0,
-        };
+        let mut report = RuleReport::named(name);
         let (mut members, mut starts) = (Vec::new(), vec![0]);
         for block in blocks {
             report.blocks += 1;
@@ -330,16 +323,7 @@ impl Blocks {
         drop(self);
         compared.par_sort_unstable_by_key(|c: &Compared| (u64::from(c.a) << 32) | u64::from(c.b));
         let possible = scope.possible(&data.source_sizes());
-        let report = BlockingReport {
-            rules: reports,
-            pairs: compared.len(),
-            possible_pairs: possible,
-            reduction_ratio: if possible == 0 {
-                0.0
-            } else {
-                1.0 - compared.len() as f64 / possible as f64
-            },
-        };
+        let report = BlockingReport::new(reports, compared.len(), possible);
         (compared, report)
     }
 
@@ -427,17 +411,6 @@ mod tests {
         out
     }
 
-    fn report(name: &str) -> RuleReport {
-        RuleReport {
-            rule: name.into(),
-            blocks: 0,
-            pairs: 0,
-            new_pairs: 0,
-            capped_blocks: 0,
-            capped_records: 0,
-        }
-    }
-
     proptest::proptest! {
         #[test]
         fn compared_block_by_block_is_the_merged_union(
@@ -474,7 +447,7 @@ mod tests {
             let (want_pairs, want) = union_of_rules(
                 rules.iter().enumerate().map(|(i, r)| {
                     let pairs = rule_pairs(r, cap, &data, scope);
-                    let mut rep = report(&i.to_string());
+                    let mut rep = RuleReport::named(i.to_string());
                     rep.pairs = pairs.len();
                     (pairs, rep)
                 }),

@@ -35,6 +35,11 @@ pub struct LinkArgs {
     /// Sampled CLK bits per LSH band.
     #[arg(long, default_value_t = EncodedBlocker::default().lsh_bits)]
     pub lsh_bits: usize,
+    /// Skip encoded blocks (keyed tokens, identifier hashes, LSH bands) with more records than
+    /// this. Lower means fewer candidate pairs and a faster run on large files, at some cost in
+    /// recall (docs/linkage.md, "Caps").
+    #[arg(long, default_value_t = EncodedBlocker::default().max_block)]
+    pub encoded_max_block: usize,
     #[command(flatten)]
     pub common: RunArgs,
     /// Dates after this day are impossible (for --file imports; YYYY-MM-DD, default today).
@@ -151,10 +156,14 @@ pub fn run(args: LinkArgs) -> Result<()> {
                 c.out.display()
             );
         }
+        if args.encoded_max_block < 2 {
+            bail!("--encoded-max-block must be at least 2");
+        }
         let data = load_encoded(&args.encoded)?;
         let blocker = EncodedBlocker {
             lsh_bands: args.lsh_bands,
             lsh_bits: args.lsh_bits,
+            max_block: args.encoded_max_block,
             ..EncodedBlocker::default()
         };
         let output = enlace_link::run_encoded(&data, &blocker, model, &TrainOptions::default())?;

@@ -185,6 +185,11 @@ fn blocking_options_are_checked_before_any_work() {
     assert!(err.contains("--max-block must be at least 2"), "{err}");
     let err = run(&["link", "--encoded", "a.enc", "--blocking", "identifier"]);
     assert!(err.contains("choose plaintext blocking"), "{err}");
+    let err = run(&["link", "--encoded", "a.enc", "--encoded-max-block", "1"]);
+    assert!(
+        err.contains("--encoded-max-block must be at least 2"),
+        "{err}"
+    );
 }
 
 const NODES: [(&str, &str); 3] = [

@@ -39,7 +39,10 @@ pub struct EncodedBlocker {
 impl Default for EncodedBlocker {
     fn default() -> Self {
         EncodedBlocker {
-            max_block: 300,
+            // Measured (docs/linkage.md, "Caps"): 100 instead of 300 cut the candidate pairs
+            // by half (1M people) to 70 % (200,000), time by 13–40 % and memory by a fifth,
+            // and F1 rose slightly at both sizes.
+            max_block: 100,
             scope: PairScope::All,
             lsh_bands: 32,
             lsh_bits: 48,

@@ -159,7 +159,13 @@ pub fn run(args: LinkArgs) -> Result<()> {
         if args.encoded_max_block < 2 {
             bail!("--encoded-max-block must be at least 2");
         }
+        let started = std::time::Instant::now();
         let data = load_encoded(&args.encoded)?;
+        tracing::info!(
+            records = data.len(),
+            seconds = started.elapsed().as_secs_f64(),
+            "encoding files read"
+        );
         let blocker = EncodedBlocker {
             lsh_bands: args.lsh_bands,
             lsh_bits: args.lsh_bits,
@@ -167,7 +173,10 @@ pub fn run(args: LinkArgs) -> Result<()> {
             ..EncodedBlocker::default()
         };
         let output = enlace_link::run_encoded(&data, &blocker, model, &TrainOptions::default())?;
-        return finish(c, "encoded", &data, &output, truth.as_ref());
+        let started = std::time::Instant::now();
+        finish(c, "encoded", &data, &output, truth.as_ref())?;
+        tracing::info!(seconds = started.elapsed().as_secs_f64(), "outputs written");
+        return Ok(());
     }
     if args.from.is_empty() && args.files.is_empty() {
         bail!(

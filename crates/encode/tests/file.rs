@@ -294,6 +294,49 @@ fn invalid_records_are_refused_with_their_index() {
 }
 
 #[test]
+fn files_of_several_parallel_chunks_read_in_order_and_name_the_first_bad_record() {
+    // More records than one parallel chunk holds (4,096), so that chunks are read apart and
+    // gathered: the records and the split filters in file order, and of two bad records the
+    // first named, though its chunk is not the first.
+    let f = sample_file(9_000);
+    let bytes = f.to_bytes().unwrap();
+    assert_eq!(EncodingFile::from_bytes(&bytes).unwrap(), f);
+    let split = EncodingFile::split_from_bytes(&bytes).unwrap();
+    let words: Vec<u64> = f
+        .records
+        .iter()
+        .flat_map(|r| r.fields.iter().flat_map(|x| x.words().iter().copied()))
+        .collect();
+    assert_eq!(split.filters, words);
+    assert_eq!(split.file.records.len(), 9_000);
+    assert!(
+        split
+            .file
+            .records
+            .iter()
+            .zip(&f.records)
+            .all(|(a, b)| a.reference == b.reference)
+    );
+    let rsize = record_size(&f.schema) as usize;
+    let mut bad = bytes.clone();
+    for index in [8_500, 5_000] {
+        bad[body_at(&bytes) + index * rsize + 17] = 1;
+    }
+    reseal(&mut bad);
+    for err in [
+        EncodingFile::from_bytes(&bad).unwrap_err(),
+        EncodingFile::split_from_bytes(&bad)
+            .map(|_| ())
+            .unwrap_err(),
+    ] {
+        assert!(
+            matches!(err, FileError::BadRecord { index: 5_000, .. }),
+            "{err}"
+        );
+    }
+}
+
+#[test]
 fn comparability_needs_same_schema_and_secret() {
     let a = sample_file(1);
     let e2 = Encoder::new(&secret(2), a.schema.clone()).unwrap();

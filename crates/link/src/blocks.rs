@@ -147,6 +147,11 @@ impl Blocks {
         self.reports.push(report);
     }
 
+    /// Kept blocks over all rules.
+    pub(crate) fn kept(&self) -> usize {
+        self.starts.iter().map(|s| s.len() - 1).sum()
+    }
+
     /// The kept blocks of rule `r` holding record `id`, ascending.
     fn blocks_of(&self, id: u32, r: usize) -> &[u32] {
         let at = id as usize * self.rules + r;

@@ -131,9 +131,11 @@ pub fn run_encoded(
     } else {
         blocker
     };
-    let (compared, blocking) = blocker
-        .blocks(data)
-        .compare_owned(data, blocker.scope, |a, b| data.compare(a, b));
+    let clock = Phases::start();
+    let blocks = blocker.blocks(data);
+    clock.done("blocks built", blocks.kept());
+    let (compared, blocking) = blocks.compare_owned(data, blocker.scope, |a, b| data.compare(a, b));
+    clock.done("candidate pairs compared", compared.len());
     let (mut model, trained) = match model {
         Some(m) if m.kind != data.kind() => {
             return Err(LinkError::InvalidModel(format!(
@@ -150,21 +152,43 @@ pub fn run_encoded(
             (m, true)
         }
     };
+    clock.done("model ready", usize::from(trained));
     let scored = score_compared(compared, &Weigher::new(&model, data));
     if trained {
         model.threshold = model.choose_threshold_from(scored.iter().map(|p| p.weight).collect());
     }
+    clock.done("pairs weighed", scored.len());
     let score = |a: u32, b: u32| model.weigh(data, a, b);
     let clusters = match groups {
         Some(entities) => link_entities(data, entities, &scored, model.threshold, &score),
         None => dedupe_then_link(data, &scored, model.threshold, &score),
     };
+    clock.done("clusters solved", clusters.len());
     Ok(LinkOutput {
         model,
         blocking,
         scored,
         clusters,
     })
+}
+
+/// Each phase's end, logged at info level with a count (never a record's content), so that
+/// `-v` shows where a large run spends its time.
+struct Phases(std::time::Instant);
+
+impl Phases {
+    fn start() -> Phases {
+        Phases(std::time::Instant::now())
+    }
+
+    fn done(&self, phase: &str, count: usize) {
+        tracing::info!(
+            phase,
+            count,
+            seconds = self.0.elapsed().as_secs_f64(),
+            "linkage phase done (seconds since the run began)"
+        );
+    }
 }
 
 /// The compared pairs weighed, in their own memory (see [`Compared`]).

@@ -153,12 +153,15 @@ pub fn run_encoded(
         }
     };
     clock.done("model ready", usize::from(trained));
-    let scored = score_compared(compared, &Weigher::new(&model, data));
+    // The solver weighs again the pairs of two groups it may merge; the weigher's tables give
+    // `Model::weigh`'s weights to the last bit, without its logarithms and surname-key string.
+    let weigher = Weigher::new(&model, data);
+    let scored = score_compared(compared, &weigher);
     if trained {
         model.threshold = model.choose_threshold_from(scored.iter().map(|p| p.weight).collect());
     }
     clock.done("pairs weighed", scored.len());
-    let score = |a: u32, b: u32| model.weigh(data, a, b);
+    let score = |a: u32, b: u32| weigher.weight(&data.compare(a, b), a);
     let clusters = match groups {
         Some(entities) => link_entities(data, entities, &scored, model.threshold, &score),
         None => dedupe_then_link(data, &scored, model.threshold, &score),

@@ -30,6 +30,14 @@ fn sample_file(n: usize) -> EncodingFile {
     }
 }
 
+/// A file's field filters record after record: what a split read gathers apart.
+fn filter_words(f: &EncodingFile) -> Vec<u64> {
+    f.records
+        .iter()
+        .flat_map(|r| r.fields.iter().flat_map(|x| x.words().iter().copied()))
+        .collect()
+}
+
 /// Recomputes the checksum after a deliberate edit, so that the check under test is reached.
 fn reseal(bytes: &mut [u8]) {
     let mut h = blake3::Hasher::new();
@@ -58,11 +66,7 @@ fn round_trip() {
     // Read with the filters apart: the same records without their filters, and the filters
     // record after record.
     let split = EncodingFile::read_split_from(bytes.as_slice(), 1 << 30).unwrap();
-    let words: Vec<u64> = f
-        .records
-        .iter()
-        .flat_map(|r| r.fields.iter().flat_map(|x| x.words().iter().copied()))
-        .collect();
+    let words = filter_words(&f);
     assert_eq!(split.filters, words);
     assert_eq!(
         words.len(),
@@ -302,11 +306,7 @@ fn files_of_several_parallel_chunks_read_in_order_and_name_the_first_bad_record(
     let bytes = f.to_bytes().unwrap();
     assert_eq!(EncodingFile::from_bytes(&bytes).unwrap(), f);
     let split = EncodingFile::split_from_bytes(&bytes).unwrap();
-    let words: Vec<u64> = f
-        .records
-        .iter()
-        .flat_map(|r| r.fields.iter().flat_map(|x| x.words().iter().copied()))
-        .collect();
+    let words = filter_words(&f);
     assert_eq!(split.filters, words);
     assert_eq!(split.file.records.len(), 9_000);
     assert!(

@@ -35,7 +35,7 @@ pub use evaluate::{
     levels_text, weight_table,
 };
 pub use model::{Model, TrainOptions, TrainingSet};
-pub use pipeline::{LinkOutput, run, run_encoded, score_pairs};
+pub use pipeline::{LinkOutput, run, run_encoded};
 pub use solve::{
     Cluster, ScoredPair, cluster_id, dedupe, dedupe_then_link, link_entities, one_to_one,
 };

@@ -53,19 +53,6 @@ pub fn check_usable<D: Linkable + ?Sized>(
     Ok(())
 }
 
-/// Scores candidate pairs with a model, in parallel, keeping their order.
-pub fn score_pairs(model: &Model, data: &Dataset, pairs: &[(u32, u32)]) -> Vec<ScoredPair> {
-    let weigher = Weigher::new(model, data);
-    pairs
-        .par_iter()
-        .map(|&(a, b)| ScoredPair {
-            a,
-            b,
-            weight: weigher.weight(&compare(data.record(a), data.record(b)), a),
-        })
-        .collect()
-}
-
 /// Blocks, trains a model when none is given, scores the candidates, deduplicates within each
 /// source and links across, at the model's threshold.
 pub fn run(
@@ -78,27 +65,32 @@ pub fn run(
     check_usable(data, &names)?;
     // Every candidate is compared once, block by block (see `crate::blocks`), for λ's EM and
     // for the weights; each pair is held with its comparison and scored in the same memory.
+    let clock = Phases::start();
     let (compared, blocking) = blocker
         .blocks(data)
         .compare_owned(data, blocker.scope, |a, b| {
             compare(data.record(a), data.record(b))
         });
-    let (model, scored) = match model {
-        Some(m) => {
-            let scored = score_compared(compared, &Weigher::new(&m, data));
-            (m, scored)
-        }
+    clock.done("candidate pairs compared", compared.len());
+    let (mut model, trained) = match model {
+        Some(m) => (m, false),
         None => {
-            // Choose the threshold from the candidates' weights (what `Model::train` does).
             let patterns = patterns_of(compared.iter().map(|c| c.comparison));
-            let mut m = Model::fit_patterns(data, blocker, &patterns, train)?;
-            let scored = score_compared(compared, &Weigher::new(&m, data));
-            m.threshold = m.choose_threshold_from(scored.iter().map(|p| p.weight).collect());
-            (m, scored)
+            (Model::fit_patterns(data, blocker, &patterns, train)?, true)
         }
     };
-    let score = |a: u32, b: u32| model.score(data.record(a), data.record(b)).weight;
+    clock.done("model ready", usize::from(trained));
+    // One weigher for the candidates and for the solver's second looks (see `run_encoded`).
+    let weigher = Weigher::new(&model, data);
+    let scored = score_compared(compared, &weigher);
+    if trained {
+        // Chosen from the candidates' weights, as `Model::train` does.
+        model.threshold = model.choose_threshold_from(scored.iter().map(|p| p.weight).collect());
+    }
+    clock.done("pairs weighed", scored.len());
+    let score = |a: u32, b: u32| weigher.weight(&compare(data.record(a), data.record(b)), a);
     let clusters = dedupe_then_link(data, &scored, model.threshold, &score);
+    clock.done("clusters solved", clusters.len());
     Ok(LinkOutput {
         model,
         blocking,

@@ -80,13 +80,7 @@ pub fn run(
         }
     };
     clock.done("model ready", usize::from(trained));
-    // One weigher for the candidates and for the solver's second looks (see `run_encoded`).
-    let weigher = Weigher::new(&model, data);
-    let scored = score_compared(compared, &weigher);
-    if trained {
-        // Chosen from the candidates' weights, as `Model::train` does.
-        model.threshold = model.choose_threshold_from(scored.iter().map(|p| p.weight).collect());
-    }
+    let (weigher, scored) = weigh_candidates(&mut model, trained, data, compared);
     clock.done("pairs weighed", scored.len());
     let score = |a: u32, b: u32| weigher.weight(&compare(data.record(a), data.record(b)), a);
     let clusters = dedupe_then_link(data, &scored, model.threshold, &score);
@@ -145,13 +139,7 @@ pub fn run_encoded(
         }
     };
     clock.done("model ready", usize::from(trained));
-    // The solver weighs again the pairs of two groups it may merge; the weigher's tables give
-    // `Model::weigh`'s weights to the last bit, without its logarithms and surname-key string.
-    let weigher = Weigher::new(&model, data);
-    let scored = score_compared(compared, &weigher);
-    if trained {
-        model.threshold = model.choose_threshold_from(scored.iter().map(|p| p.weight).collect());
-    }
+    let (weigher, scored) = weigh_candidates(&mut model, trained, data, compared);
     clock.done("pairs weighed", scored.len());
     let score = |a: u32, b: u32| weigher.weight(&data.compare(a, b), a);
     let clusters = match groups {
@@ -165,6 +153,24 @@ pub fn run_encoded(
         scored,
         clusters,
     })
+}
+
+/// The compared candidates weighed, the threshold chosen from their weights when the model
+/// was just trained (as `Model::train` does), and the weigher, which the solver uses again for
+/// the pairs of two groups it may merge: its tables give `Model::weight_of`'s weights to the
+/// last bit, without its logarithms and surname-key string.
+fn weigh_candidates<D: Linkable + ?Sized>(
+    model: &mut Model,
+    trained: bool,
+    data: &D,
+    compared: Vec<Compared>,
+) -> (Weigher, Vec<ScoredPair>) {
+    let weigher = Weigher::new(model, data);
+    let scored = score_compared(compared, &weigher);
+    if trained {
+        model.threshold = model.choose_threshold_from(scored.iter().map(|p| p.weight).collect());
+    }
+    (weigher, scored)
 }
 
 /// Each phase's end, logged at info level with a count (never a record's content), so that

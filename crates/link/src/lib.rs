@@ -14,6 +14,7 @@
 // Outside data never meets a panic: product code (tests aside) may not unwrap or expect.
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
 
+mod agglomerate;
 pub mod blocking;
 mod blocks;
 pub mod compare;

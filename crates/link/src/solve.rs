@@ -42,7 +42,7 @@ pub struct Cluster {
 }
 
 /// Heaviest first; ties broken by the pair's ids so the order never depends on the input's.
-fn by_weight_desc(a: &ScoredPair, b: &ScoredPair) -> std::cmp::Ordering {
+pub(crate) fn by_weight_desc(a: &ScoredPair, b: &ScoredPair) -> std::cmp::Ordering {
     b.weight
         .total_cmp(&a.weight)
         .then((a.a, a.b).cmp(&(b.a, b.b)))
@@ -76,30 +76,6 @@ pub fn one_to_one<D: Linkable + ?Sized>(
         }
     }
     out
-}
-
-/// Whether two groups may merge: the average of `score` over all pairs across them is at or
-/// above `threshold` (average linkage), and so are at least half of those pairs — the average
-/// alone lets one very strong pair carry several that clearly disagree.
-fn may_merge(
-    a: &[u32],
-    b: &[u32],
-    threshold: f64,
-    score: &(dyn Fn(u32, u32) -> f64 + Sync),
-) -> bool {
-    let mut sum = 0.0;
-    let mut above = 0usize;
-    for &x in a {
-        for &y in b {
-            let w = score(x, y);
-            sum += w;
-            if w >= threshold {
-                above += 1;
-            }
-        }
-    }
-    let n = (a.len() * b.len()).max(1);
-    sum / n as f64 >= threshold && 2 * above >= n
 }
 
 /// Groups of records of one person within each source, by average linkage over the
@@ -160,72 +136,24 @@ pub fn dedupe_then_link<D: Linkable + ?Sized>(
     link_entities(data, entities, pairs, threshold, score)
 }
 
-/// Agglomerative merging of `groups` along `edges` (heaviest first; those below `threshold`
-/// are dropped) by average linkage at `threshold`. With `one_per_source`, a merge is refused
-/// when the two sides share a source.
+/// Agglomerative merging of `groups` along `edges` by average linkage at `threshold` (see
+/// [`crate::agglomerate`]). With `one_per_source`, a merge is refused when the two sides share
+/// a source; without, when they hold records of one event.
 fn merge<D: Linkable + ?Sized>(
     data: &D,
     groups: Vec<Vec<u32>>,
-    mut edges: Vec<ScoredPair>,
+    edges: Vec<ScoredPair>,
     threshold: f64,
     score: &(dyn Fn(u32, u32) -> f64 + Sync),
     one_per_source: bool,
 ) -> Vec<Vec<u32>> {
-    // Each record's current group; groups merge into the lower index.
-    let mut group_of = vec![u32::MAX; data.len()];
-    let mut members: Vec<Vec<u32>> = groups;
-    // Entity (original group) boundaries are kept for the source check: sources per group.
-    let mut sources: Vec<Vec<u32>> = Vec::with_capacity(members.len());
-    for (g, m) in members.iter_mut().enumerate() {
-        m.sort_unstable();
-        for &r in m.iter() {
-            group_of[r as usize] = g as u32;
-        }
-        let mut s: Vec<u32> = m.iter().map(|&r| data.source_of(r)).collect();
-        s.sort_unstable();
-        s.dedup();
-        sources.push(s);
-    }
-    edges.retain(|p| p.weight >= threshold);
-    edges.sort_by(by_weight_desc);
-    // A refused merge is not remembered: a later edge between the same groups is tried again,
-    // which is cheap because groups are small (a person's handful of records).
-    for e in edges {
-        let (ga, gb) = (group_of[e.a as usize], group_of[e.b as usize]);
-        if ga == u32::MAX || gb == u32::MAX || ga == gb {
-            continue;
-        }
-        let (lo, hi) = (ga.min(gb) as usize, ga.max(gb) as usize);
-        if one_per_source && sources[lo].iter().any(|s| sources[hi].contains(s)) {
-            continue;
-        }
-        if !one_per_source && share_an_event(data, &members[lo], &members[hi]) {
-            continue;
-        }
-        if may_merge(&members[lo], &members[hi], threshold, score) {
-            let moved = std::mem::take(&mut members[hi]);
-            for &r in &moved {
-                group_of[r as usize] = lo as u32;
-            }
-            members[lo].extend(moved);
-            members[lo].sort_unstable();
-            let moved_sources = std::mem::take(&mut sources[hi]);
-            sources[lo].extend(moved_sources);
-            sources[lo].sort_unstable();
-            sources[lo].dedup();
-        }
-    }
-    let mut out: Vec<Vec<u32>> = members.into_iter().filter(|m| !m.is_empty()).collect();
-    out.sort();
-    out
-}
-
-/// Whether a record of `a` and a record of `b` took part in the same event. Within a source a
-/// person is recorded once per event, so two such records are two people: the twins, the
-/// father and son, the family caught together. Event ids are per source, which is all
-/// deduplication compares.
-fn share_an_event<D: Linkable + ?Sized>(data: &D, a: &[u32], b: &[u32]) -> bool {
-    a.iter().any(|&x| b.iter().any(|&y| data.same_event(x, y)))
+    let rules = crate::agglomerate::Rules {
+        data,
+        threshold,
+        score,
+        one_per_source,
+    };
+    crate::agglomerate::merge(&rules, groups, edges)
 }
 
 /// A cluster's stable id: FNV-1a (64 bits) of the smallest `(source name, record key)` among

@@ -80,8 +80,9 @@ pub fn one_to_one<D: Linkable + ?Sized>(
 
 /// Groups of records of one person within each source, by average linkage over the
 /// within-source `pairs` at or above `threshold`; `score` gives the weight of any two records
-/// (pairs blocking did not generate are scored on demand). Every record is in exactly one group;
-/// groups are sorted by their smallest member.
+/// (pairs blocking did not generate are scored on demand), weighed from the first: each pair
+/// `(a, b)` of `pairs` must weigh `score(a, b)`, which is taken from it rather than scored
+/// again. Every record is in exactly one group; groups are sorted by their smallest member.
 pub fn dedupe<D: Linkable + ?Sized>(
     data: &D,
     pairs: &[ScoredPair],
@@ -100,7 +101,8 @@ pub fn dedupe<D: Linkable + ?Sized>(
 }
 
 /// Clusters across sources: `entities` are groups of records of one source each (from
-/// [`dedupe`], or one record each); clusters hold at most one entity per source.
+/// [`dedupe`], or one record each); clusters hold at most one entity per source. `pairs` and
+/// `score` as for [`dedupe`].
 pub fn link_entities<D: Linkable + ?Sized>(
     data: &D,
     entities: Vec<Vec<u32>>,

@@ -1,9 +1,9 @@
 //! `enlace link`: plaintext linkage of sources held in node stores — deduplication within each
 //! source and links across them — writing links, clusters and the trained model.
 
-use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
+use crate::csv_rows::write_rows;
 use anyhow::{Context, Result, bail};
 use clap::Args;
 use enlace_encode::EncodingFile;
@@ -463,27 +463,22 @@ fn source_names<D: Linkable>(data: &D) -> Vec<String> {
 
 /// Scored pairs at or above the threshold whose records ended in the same cluster.
 fn write_links<D: Linkable>(data: &D, output: &LinkOutput, path: &Path) -> Result<usize> {
-    let cluster_of: HashMap<u32, usize> = output
-        .clusters
-        .iter()
-        .enumerate()
-        .flat_map(|(i, c)| c.members.iter().map(move |&m| (m, i)))
-        .collect();
-    let mut out =
-        csv::Writer::from_path(path).with_context(|| format!("writing {}", path.display()))?;
-    out.write_record(LINK_HEADER)?;
-    let mut n = 0;
-    for pair in &output.scored {
-        if pair.weight < output.model.threshold
-            || cluster_of.get(&pair.a) != cluster_of.get(&pair.b)
-        {
-            continue;
+    // Each record's cluster, by position in the cluster list.
+    let mut cluster_of = vec![u32::MAX; data.len()];
+    for (i, c) in output.clusters.iter().enumerate() {
+        for &m in &c.members {
+            cluster_of[m as usize] = i as u32;
         }
-        write_pair(&mut out, data, output, pair)?;
-        n += 1;
     }
-    out.flush()?;
-    Ok(n)
+    write_rows(path, &LINK_HEADER, &output.scored, |out, pair| {
+        if pair.weight < output.model.threshold
+            || cluster_of[pair.a as usize] != cluster_of[pair.b as usize]
+        {
+            return Ok(false);
+        }
+        write_pair(out, data, output, pair)?;
+        Ok(true)
+    })
 }
 
 const LINK_HEADER: [&str; 6] = [
@@ -496,7 +491,7 @@ const LINK_HEADER: [&str; 6] = [
 ];
 
 fn write_pair<D: Linkable>(
-    out: &mut csv::Writer<std::fs::File>,
+    out: &mut csv::Writer<Vec<u8>>,
     data: &D,
     output: &LinkOutput,
     pair: &ScoredPair,
@@ -516,27 +511,26 @@ fn write_pair<D: Linkable>(
 
 /// Every scored candidate pair, links or not.
 fn write_candidates<D: Linkable>(data: &D, output: &LinkOutput, path: &Path) -> Result<()> {
-    let mut out =
-        csv::Writer::from_path(path).with_context(|| format!("writing {}", path.display()))?;
-    out.write_record(LINK_HEADER)?;
-    for pair in &output.scored {
-        write_pair(&mut out, data, output, pair)?;
-    }
-    out.flush()?;
+    write_rows(path, &LINK_HEADER, &output.scored, |out, pair| {
+        write_pair(out, data, output, pair)?;
+        Ok(true)
+    })?;
     Ok(())
 }
 
 fn write_clusters<D: Linkable>(data: &D, output: &LinkOutput, path: &Path) -> Result<()> {
-    let mut out =
-        csv::Writer::from_path(path).with_context(|| format!("writing {}", path.display()))?;
-    out.write_record(["cluster_id", "source", "record_id"])?;
-    for cluster in &output.clusters {
-        for &m in &cluster.members {
-            let (source, key) = data.key(m);
-            out.write_record([cluster.id.as_str(), source, key])?;
-        }
-    }
-    out.flush()?;
+    write_rows(
+        path,
+        &["cluster_id", "source", "record_id"],
+        &output.clusters,
+        |out, cluster| {
+            for &m in &cluster.members {
+                let (source, key) = data.key(m);
+                out.write_record([cluster.id.as_str(), source, key])?;
+            }
+            Ok(true)
+        },
+    )?;
     Ok(())
 }
 

@@ -26,6 +26,7 @@ macro_rules! out {
 }
 
 mod audit_cmd;
+mod csv_rows;
 mod demo;
 mod demo_exchange;
 mod demo_linkage;

@@ -77,6 +77,17 @@ fn parse_from(spec: &str) -> (PathBuf, Option<String>) {
 }
 
 fn load_sources(specs: &[String]) -> Result<Vec<Source>> {
+    let started = std::time::Instant::now();
+    let sources = read_sources(specs)?;
+    tracing::info!(
+        records = sources.iter().map(|s| s.records.len()).sum::<usize>(),
+        seconds = started.elapsed().as_secs_f64(),
+        "stored records read"
+    );
+    Ok(sources)
+}
+
+fn read_sources(specs: &[String]) -> Result<Vec<Source>> {
     let mut sources = Vec::new();
     for spec in specs {
         let (dir, only) = parse_from(spec);

@@ -533,3 +533,38 @@ fn resumes_from_its_checkpoint_without_duplicates() {
     let store = Store::open(&f.store()).unwrap();
     assert_eq!(store.record_count("us-encounters").unwrap(), 10);
 }
+
+#[test]
+fn reading_a_whole_source_gives_each_record_its_own_identifiers_and_events() {
+    let f = Fixture::new();
+    // Records with two identifiers, one, none (every row makes an encounter); an identifier-less
+    // record between two that have them, so that a record taking its neighbour's would show.
+    let input = f.write(
+        "us.csv",
+        &us_file(&[
+            "1,JOSE,LUIS,GARCIA LOPEZ,03/15/1990,M,MEXICO,(956) 555-0100,A012345678,E1,10/02/2025,RGV,",
+            "2,MARIA,,HERNANDEZ-CRUZ,12/01/1985,F,GUATEMALA,,,,,RGV,",
+            "3,ANA,,PEREZ,02/11/1990,F,HONDURAS,(956) 555-0177,,E2,10/03/2025,LRT,",
+            "4,PEDRO,,RAMIREZ,01/05/1980,M,MEXICO,,A087654321,E2,10/03/2025,LRT,",
+            "5,LUIS,,SOTO,07/04/1970,M,EL SALVADOR,,,E4,10/04/2025,ELP,",
+        ]),
+    );
+    let report = f.run(US_MAPPING, &input).unwrap();
+    assert_eq!(report.counts.stored, 5);
+    let store = Store::open(&f.store()).unwrap();
+    let all = store.records("us-encounters").unwrap();
+    assert_eq!(all.len(), 5);
+    let with_ids = all
+        .iter()
+        .filter(|r| !r.record.identifiers.is_empty())
+        .count();
+    let with_events = all.iter().filter(|r| !r.record.events.is_empty()).count();
+    assert_eq!((with_ids, with_events), (3, 5));
+    for r in &all {
+        let one = store
+            .record("us-encounters", &r.record.key)
+            .unwrap()
+            .unwrap();
+        assert_eq!(one.record, r.record, "record {}", r.record.key);
+    }
+}

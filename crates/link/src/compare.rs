@@ -10,7 +10,9 @@ use serde::{Deserialize, Serialize};
 use strsim::jaro_winkler;
 
 mod place;
+mod similarity;
 use place::compare_address;
+use similarity::jaro_winkler_from;
 
 /// How comparison vectors are made: from plaintext records ([`compare`]) or from keyed
 /// encodings (`crate::encoded`). The fields are the same; the levels differ, since encodings
@@ -342,7 +344,7 @@ pub(crate) fn compare_given(a: &PersonName, b: &PersonName) -> u8 {
             given::DIFFERENT
         };
     }
-    let jw = jaro_winkler(fa, fb);
+    let jw = jaro_winkler_from(fa, fb, 0.80);
     if jw >= 0.92 {
         given::JW_HIGH
     } else if jw >= 0.80 {
@@ -393,7 +395,7 @@ pub(crate) fn compare_surnames(a: &PersonName, b: &PersonName) -> u8 {
             (Some(x), Some(y)) => {
                 if same(a2, b2) {
                     surname::BOTH
-                } else if jaro_winkler(x, y) >= 0.88
+                } else if jaro_winkler_from(x, y, 0.88) >= 0.88
                     || (a.surname2_phonetic.is_some() && a.surname2_phonetic == b.surname2_phonetic)
                 {
                     surname::FIRST_SECOND_SIMILAR
@@ -413,7 +415,7 @@ pub(crate) fn compare_surnames(a: &PersonName, b: &PersonName) -> u8 {
     if x || y {
         return surname::CROSSED;
     }
-    let jw = jaro_winkler(a1, b1);
+    let jw = jaro_winkler_from(a1, b1, 0.80);
     if jw >= 0.92 {
         surname::JW_HIGH
     } else if jw >= 0.80

@@ -1,0 +1,121 @@
+//! Jaro–Winkler with a cheap way out: most candidate pairs whose names differ share too few
+//! letters to reach the lowest level a comparison asks about, and that is known from a count
+//! of letters before `strsim` does its work (which allocates and scans both names).
+//!
+//! The bound: Jaro is `(m/|a| + m/|b| + (m − t)/m) / 3` with `m` matching characters and `t`
+//! half-transpositions, so with `m` at most `c`, the characters the two names have in common
+//! (as multisets), Jaro ≤ `(c/|a| + c/|b| + 1) / 3`, and Jaro = 0 when `c` = 0. Winkler's boost,
+//! `0.1 · p · (1 − Jaro)` for a common prefix of `p ≤ 4` characters, applies only above 0.7 and
+//! grows with Jaro, so the same bound, boosted when above 0.7, bounds Jaro–Winkler.
+
+use strsim::jaro_winkler;
+
+/// Jaro–Winkler of `a` and `b` when it may be at or above `floor`; otherwise 0, which is below
+/// it. Callers only ask whether the similarity reaches `floor` or a higher level, so the answer
+/// is the same as `strsim::jaro_winkler`'s.
+pub(crate) fn jaro_winkler_from(a: &str, b: &str, floor: f64) -> f64 {
+    match upper_bound(a, b) {
+        // A margin far above rounding: the bound is exact arithmetic on small integers.
+        Some(bound) if bound < floor - 1e-9 => 0.0,
+        _ => jaro_winkler(a, b),
+    }
+}
+
+/// An upper bound of Jaro–Winkler for two non-empty ASCII strings; `None` otherwise (then the
+/// similarity is worked out in full).
+fn upper_bound(a: &str, b: &str) -> Option<f64> {
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    if a.is_empty() || b.is_empty() || !a.is_ascii() || !b.is_ascii() {
+        return None;
+    }
+    let mut counts = [0u8; 128];
+    for &x in a {
+        counts[usize::from(x)] = counts[usize::from(x)].saturating_add(1);
+    }
+    let mut common = 0usize;
+    for &y in b {
+        let n = &mut counts[usize::from(y)];
+        if *n > 0 {
+            *n -= 1;
+            common += 1;
+        }
+    }
+    if common == 0 {
+        return Some(0.0);
+    }
+    let c = common as f64;
+    let jaro = (c / a.len() as f64 + c / b.len() as f64 + 1.0) / 3.0;
+    if jaro <= 0.7 {
+        return Some(jaro);
+    }
+    let prefix = a.iter().zip(b).take(4).take_while(|(x, y)| x == y).count();
+    Some(jaro + 0.1 * prefix as f64 * (1.0 - jaro))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn bounds_hold_on_names() {
+        let names = [
+            "juan",
+            "jaun",
+            "pedro",
+            "maria",
+            "mario",
+            "carlos",
+            "garcia",
+            "garza",
+            "hernandez",
+            "fernandez",
+            "tzunun",
+            "tzul",
+            "de la cruz",
+            "delacruz",
+            "x",
+            "ángeles",
+            "angeles",
+        ];
+        for a in names {
+            for b in names {
+                let jw = jaro_winkler(a, b);
+                if let Some(bound) = upper_bound(a, b) {
+                    assert!(jw <= bound + 1e-12, "{a} {b}: {jw} > {bound}");
+                }
+                for floor in [0.8, 0.88, 0.9, 0.92] {
+                    assert_eq!(
+                        jaro_winkler_from(a, b, floor) >= floor,
+                        jw >= floor,
+                        "{a} {b}"
+                    );
+                }
+            }
+        }
+        // Letters in common but none near: cut short; close names: worked out.
+        assert_eq!(jaro_winkler_from("carlos", "maria", 0.8), 0.0);
+        assert!(jaro_winkler_from("garcia", "garza", 0.8) >= 0.8);
+    }
+
+    proptest! {
+        /// On names over a small alphabet (so that near names are common), the bound is never
+        /// below the similarity and every level's answer is strsim's.
+        #[test]
+        fn levels_are_strsims(
+            a in "[aeilnorsu -]{0,10}",
+            b in "[aeilnorsu -]{0,10}",
+        ) {
+            let jw = jaro_winkler(&a, &b);
+            if let Some(bound) = upper_bound(&a, &b) {
+                prop_assert!(jw <= bound + 1e-12, "{} {}: {} > {}", a, b, jw, bound);
+            }
+            for floor in [0.8, 0.88, 0.9, 0.92] {
+                let got = jaro_winkler_from(&a, &b, floor);
+                for level in [floor, 0.88, 0.9, 0.92].into_iter().filter(|&l| l >= floor) {
+                    prop_assert_eq!(got >= level, jw >= level, "{} {} {}", a, b, level);
+                }
+            }
+        }
+    }
+}

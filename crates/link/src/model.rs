@@ -18,12 +18,13 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::blocking::{Blocker, BlockingRule, PairScope};
+use crate::blocks::Compared;
 use crate::compare::{
     Comparison, ComparisonKind, FIELD_COUNT, Field, NULL_LEVEL, compare, surname,
 };
 use crate::estimate::{
-    Counts, EmSettings, MIN_PROB, count_patterns, em, empty_counts, estimate_u, initial_m,
-    patterns_of, surname_frequencies,
+    Counts, EmSettings, MIN_PROB, count_patterns, count_patterns_known, em, empty_counts,
+    estimate_u, initial_m, patterns_of, surname_frequencies,
 };
 use crate::{Dataset, LinkError, Linkable};
 use enlace_model::Record;
@@ -163,15 +164,17 @@ impl Model {
             Some(c) => patterns_of(c.iter().copied()),
             None => count_patterns(data, pairs),
         };
-        Model::fit_patterns(data, blocker, &patterns, opts)
+        Model::fit_patterns(data, blocker, &patterns, &[], opts)
     }
 
     /// [`Model::fit`] from the distinct comparison vectors of the candidate pairs with their
     /// counts, for callers that hold the comparisons in their own shape.
+    /// `known`: the candidates' comparisons, if held (see [`Model::fit_sets_known`]).
     pub(crate) fn fit_patterns(
         data: &Dataset,
         blocker: &Blocker,
         patterns: &[(Comparison, f64)],
+        known: &[Compared],
         opts: &TrainOptions,
     ) -> Result<Model, LinkError> {
         // Training looks at pairs of every scope: when linking only across sources, the cleanest
@@ -189,7 +192,7 @@ impl Model {
                 excluded: rule.fields().to_vec(),
             })
             .collect();
-        Model::fit_sets(data, &sets, patterns, blocker.scope, opts)
+        Model::fit_sets_known(data, &sets, patterns, known, blocker.scope, opts)
     }
 
     /// The model of [`Model::fit`] for any kind of data: m by EM on each training set in turn,
@@ -199,6 +202,20 @@ impl Model {
         data: &D,
         sets: &[TrainingSet],
         patterns: &[(Comparison, f64)],
+        scope: PairScope,
+        opts: &TrainOptions,
+    ) -> Result<Model, LinkError> {
+        Model::fit_sets_known(data, sets, patterns, &[], scope, opts)
+    }
+
+    /// [`Model::fit_sets`], taking the training pairs' comparisons from `known` (the candidate
+    /// pairs, compared, sorted by `(a, b)`) where they are there: the same model, without
+    /// comparing the pairs again.
+    pub(crate) fn fit_sets_known<D: Linkable + ?Sized>(
+        data: &D,
+        sets: &[TrainingSet],
+        patterns: &[(Comparison, f64)],
+        known: &[Compared],
         scope: PairScope,
         opts: &TrainOptions,
     ) -> Result<Model, LinkError> {
@@ -219,7 +236,7 @@ impl Model {
             if set.pairs.is_empty() {
                 continue;
             }
-            let set_patterns = count_patterns(data, &set.pairs);
+            let set_patterns = count_patterns_known(data, &set.pairs, known);
             let mut active = [true; FIELD_COUNT];
             for f in &set.excluded {
                 active[f.index()] = false;

@@ -76,7 +76,8 @@ pub fn run(
         Some(m) => (m, false),
         None => {
             let patterns = patterns_of(compared.iter().map(|c| c.comparison));
-            (Model::fit_patterns(data, blocker, &patterns, train)?, true)
+            let model = Model::fit_patterns(data, blocker, &patterns, &compared, train)?;
+            (model, true)
         }
     };
     clock.done("model ready", usize::from(trained));
@@ -134,7 +135,7 @@ pub fn run_encoded(
         None => {
             let sets = training_sets(data, blocker);
             let patterns = patterns_of(compared.iter().map(|c| c.comparison));
-            let m = Model::fit_sets(data, &sets, &patterns, blocker.scope, train)?;
+            let m = Model::fit_sets_known(data, &sets, &patterns, &compared, blocker.scope, train)?;
             (m, true)
         }
     };

@@ -90,31 +90,44 @@ impl EncodedBlocker {
     }
 
     fn keys_of(&self, data: &EncodedDataset, id: u32, key: Key, bands: &[Vec<usize>]) -> Vec<u64> {
+        let mut keys = Vec::new();
+        Self::each_key(data, id, key, bands, |k| keys.push(k));
+        keys
+    }
+
+    /// Calls `f` with each of record `id`'s values of `key`: none or one for a token or a band,
+    /// one per identifier. Without a vector per record and key: building the blocks asks for
+    /// 36 keys of each of millions of records.
+    fn each_key(
+        data: &EncodedDataset,
+        id: u32,
+        key: Key,
+        bands: &[Vec<usize>],
+        mut f: impl FnMut(u64),
+    ) {
         let r = data.record(id);
         match key {
-            Key::Token(i) => r
-                .block_tokens
-                .get(i)
-                .copied()
-                .flatten()
-                .map(|t| t.0)
-                .into_iter()
-                .collect(),
+            Key::Token(i) => {
+                if let Some(t) = r.block_tokens.get(i).copied().flatten() {
+                    f(t.0);
+                }
+            }
             Key::Identifier { phones } => r
                 .id_hashes
                 .iter()
                 .filter(|h| h.kind.is_official() || (phones && h.kind == IdKind::Phone))
-                .map(|h| h.token())
-                .collect(),
+                .for_each(|h| f(h.token())),
             Key::Band(b) => {
                 let Some(clk) = r.clk.as_ref() else {
-                    return vec![];
+                    return;
                 };
                 let mut v: u64 = 0;
                 for &p in &bands[b] {
                     v = (v << 1) | u64::from(clk.get(p));
                 }
-                if v == 0 { vec![] } else { vec![v] }
+                if v != 0 {
+                    f(v);
+                }
             }
         }
     }
@@ -221,14 +234,21 @@ impl EncodedBlocker {
         let (keys, bands) = self.keys_and_bands(data);
         let mut blocks = Blocks::new(data.len(), keys.len());
         for key in keys {
-            let mut entries: Vec<(u64, u32)> = (0..data.len() as u32)
+            // Each task gathers the entries of a run of records.
+            const RUN: u32 = 1 << 16;
+            let n = data.len() as u32;
+            let runs: Vec<Vec<(u64, u32)>> = (0..n.div_ceil(RUN))
                 .into_par_iter()
-                .flat_map_iter(|id| {
-                    self.keys_of(data, id, key, &bands)
-                        .into_iter()
-                        .map(move |k| (k, id))
+                .map(|run| {
+                    let ids = run * RUN..(run * RUN).saturating_add(RUN).min(n);
+                    let mut entries = Vec::with_capacity(ids.len());
+                    for id in ids {
+                        Self::each_key(data, id, key, &bands, |k| entries.push((k, id)));
+                    }
+                    entries
                 })
                 .collect();
+            let mut entries = runs.concat();
             entries.par_sort_unstable();
             entries.dedup();
             let ids: Vec<u32> = entries.iter().map(|&(_, id)| id).collect();

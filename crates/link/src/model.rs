@@ -476,18 +476,30 @@ impl Model {
         if w.is_empty() {
             return 0.0;
         }
-        w.sort_by(|a, b| b.total_cmp(a));
-        let total_p: f64 = w.iter().map(|&x| self.probability(x)).sum();
+        // Under `total_cmp` equal weights are the same bits, so an unstable sort gives the
+        // one order there is.
+        w.par_sort_unstable_by(|a, b| b.total_cmp(a));
+        // Weights take few distinct values (one per comparison pattern and surname frequency):
+        // each run of equal ones has its probability worked out once, and the sums still add
+        // pair by pair, in order, as they always did. Cuts fall only between distinct weights.
+        let runs: Vec<(&[f64], f64)> = w
+            .chunk_by(|a, b| a == b)
+            .map(|run| (run, self.probability(run[0])))
+            .collect();
+        let mut total_p = 0.0;
+        for &(run, p) in &runs {
+            for _ in run {
+                total_p += p;
+            }
+        }
         let (mut tp, mut fp) = (0.0, 0.0);
         let (mut best, mut best_f1) = (w[0], -1.0);
-        for (i, &x) in w.iter().enumerate() {
-            let p = self.probability(x);
-            tp += p;
-            fp += 1.0 - p;
-            // Only cut between distinct weights.
-            if w.get(i + 1).is_some_and(|&next| next == x) {
-                continue;
+        for &(run, p) in &runs {
+            for _ in run {
+                tp += p;
+                fp += 1.0 - p;
             }
+            let x = run[run.len() - 1];
             let fneg = total_p - tp;
             let f1 = 2.0 * tp / (2.0 * tp + fp + fneg).max(f64::MIN_POSITIVE);
             if f1 > best_f1 {
@@ -619,6 +631,56 @@ mod tests {
             threshold: 3.5,
             em_iterations: 0,
             em_converged: false,
+        }
+    }
+
+    /// The threshold choice as it was written first: probabilities worked out pair by pair.
+    fn threshold_pair_by_pair(model: &Model, mut w: Vec<f64>) -> f64 {
+        w.retain(|x| x.is_finite());
+        if w.is_empty() {
+            return 0.0;
+        }
+        w.sort_by(|a, b| b.total_cmp(a));
+        let total_p: f64 = w.iter().map(|&x| model.probability(x)).sum();
+        let (mut tp, mut fp) = (0.0, 0.0);
+        let (mut best, mut best_f1) = (w[0], -1.0);
+        for (i, &x) in w.iter().enumerate() {
+            let p = model.probability(x);
+            tp += p;
+            fp += 1.0 - p;
+            if w.get(i + 1).is_some_and(|&next| next == x) {
+                continue;
+            }
+            let f1 = 2.0 * tp / (2.0 * tp + fp + (total_p - tp)).max(f64::MIN_POSITIVE);
+            if f1 > best_f1 {
+                best_f1 = f1;
+                best = x;
+            }
+        }
+        best
+    }
+
+    proptest::proptest! {
+        /// Weights with many repeats (as a run's are), signed zeros and non-finite values: the
+        /// threshold is the pair-by-pair choice's, to the bit.
+        #[test]
+        fn threshold_by_runs_is_the_pair_by_pair_one(
+            w in proptest::collection::vec(
+                proptest::prop_oneof![
+                    proptest::strategy::Strategy::prop_map(-24i32..24, |x| f64::from(x) / 2.0),
+                    proptest::strategy::Just(-0.0),
+                    proptest::strategy::Just(f64::NAN),
+                    -30.0f64..30.0,
+                ],
+                0..400,
+            )
+        ) {
+            let u: Vec<Vec<f64>> = Field::ALL.iter().map(|&f| dist(f, false)).collect();
+            let m: Vec<Vec<f64>> = Field::ALL.iter().map(|&f| dist(f, true)).collect();
+            let model = model_with(m, u, 0.02);
+            let got = model.choose_threshold_from(w.clone());
+            let expected = threshold_pair_by_pair(&model, w);
+            proptest::prop_assert_eq!(got.to_bits(), expected.to_bits());
         }
     }
 

@@ -89,10 +89,23 @@ impl EncodedBlocker {
             .collect()
     }
 
-    fn keys_of(&self, data: &EncodedDataset, id: u32, key: Key, bands: &[Vec<usize>]) -> Vec<u64> {
-        let mut keys = Vec::new();
-        Self::each_key(data, id, key, bands, |k| keys.push(k));
-        keys
+    /// Every record's values of `key` as `(value, record)`, in record order (a record's values
+    /// in their own order). Each task gathers the entries of a run of records.
+    fn entries(data: &EncodedDataset, key: Key, bands: &[Vec<usize>]) -> Vec<(u64, u32)> {
+        const RUN: u32 = 1 << 16;
+        let n = data.len() as u32;
+        let runs: Vec<Vec<(u64, u32)>> = (0..n.div_ceil(RUN))
+            .into_par_iter()
+            .map(|run| {
+                let ids = run * RUN..(run * RUN).saturating_add(RUN).min(n);
+                let mut entries = Vec::with_capacity(ids.len());
+                for id in ids {
+                    Self::each_key(data, id, key, bands, |k| entries.push((k, id)));
+                }
+                entries
+            })
+            .collect();
+        runs.concat()
     }
 
     /// Calls `f` with each of record `id`'s values of `key`: none or one for a token or a band,
@@ -140,15 +153,9 @@ impl EncodedBlocker {
         bands: &[Vec<usize>],
         scope: PairScope,
     ) -> (Vec<(u32, u32)>, RuleReport) {
-        let keys: Vec<Vec<u64>> = (0..data.len() as u32)
-            .into_par_iter()
-            .map(|id| self.keys_of(data, id, key, bands))
-            .collect();
         let mut blocks: FxHashMap<u64, Vec<u32>> = FxHashMap::default();
-        for (id, ks) in keys.into_iter().enumerate() {
-            for k in ks {
-                blocks.entry(k).or_default().push(id as u32);
-            }
+        for (k, id) in Self::entries(data, key, bands) {
+            blocks.entry(k).or_default().push(id);
         }
         let mut rep = RuleReport {
             rule: key.name(data),
@@ -234,21 +241,7 @@ impl EncodedBlocker {
         let (keys, bands) = self.keys_and_bands(data);
         let mut blocks = Blocks::new(data.len(), keys.len());
         for key in keys {
-            // Each task gathers the entries of a run of records.
-            const RUN: u32 = 1 << 16;
-            let n = data.len() as u32;
-            let runs: Vec<Vec<(u64, u32)>> = (0..n.div_ceil(RUN))
-                .into_par_iter()
-                .map(|run| {
-                    let ids = run * RUN..(run * RUN).saturating_add(RUN).min(n);
-                    let mut entries = Vec::with_capacity(ids.len());
-                    for id in ids {
-                        Self::each_key(data, id, key, &bands, |k| entries.push((k, id)));
-                    }
-                    entries
-                })
-                .collect();
-            let mut entries = runs.concat();
+            let mut entries = Self::entries(data, key, &bands);
             entries.par_sort_unstable();
             entries.dedup();
             let ids: Vec<u32> = entries.iter().map(|&(_, id)| id).collect();

@@ -388,6 +388,9 @@ mod tests {
         fn surname_key(&self, _: u32) -> Option<String> {
             None
         }
+        fn given_key(&self, _: u32) -> Option<String> {
+            None
+        }
         fn same_event(&self, _: u32, _: u32) -> bool {
             false
         }

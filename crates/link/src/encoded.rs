@@ -166,6 +166,8 @@ pub struct EncodedDataset {
     slots: Slots,
     /// Per global id: a digest of the first-surname filter, for the frequency adjustment.
     surname_keys: Vec<Option<String>>,
+    /// Per global id: a digest of the given-name filter, for the given-name adjustment.
+    given_keys: Vec<Option<String>>,
     /// The schema salts the name filters (by birth year).
     salted: bool,
     /// Per source, its records' field filters and their popcounts.
@@ -242,12 +244,18 @@ impl EncodedDataset {
             refs,
             slots,
             surname_keys: Vec::new(),
+            given_keys: Vec::new(),
             salted,
             filters,
         };
-        data.surname_keys = (0..data.refs.len() as u32)
-            .map(|id| counted(data.side(id), slots.surname1).map(|f| filter_digest(f.words)))
-            .collect();
+        let digests = |slot: Option<usize>| -> Vec<Option<String>> {
+            (0..data.refs.len() as u32)
+                .map(|id| counted(data.side(id), slot).map(|f| filter_digest(f.words)))
+                .collect()
+        };
+        let (surname_keys, given_keys) = (digests(slots.surname1), digests(slots.given));
+        data.surname_keys = surname_keys;
+        data.given_keys = given_keys;
         Ok(data)
     }
 
@@ -459,6 +467,10 @@ impl Linkable for EncodedDataset {
 
     fn surname_key(&self, id: u32) -> Option<String> {
         self.surname_keys[id as usize].clone()
+    }
+
+    fn given_key(&self, id: u32) -> Option<String> {
+        self.given_keys[id as usize].clone()
     }
 
     fn same_event(&self, _a: u32, _b: u32) -> bool {

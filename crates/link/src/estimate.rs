@@ -11,7 +11,7 @@ use rustc_hash::FxHashMap;
 use crate::Linkable;
 use crate::blocks::Compared;
 use crate::compare::{Comparison, ComparisonKind, FIELD_COUNT, Field, NULL_LEVEL};
-use crate::model::TrainOptions;
+use crate::model::{TermFrequencies, TrainOptions};
 
 /// Smallest probability a level may have, so no weight is infinite.
 pub(crate) const MIN_PROB: f64 = 1e-6;
@@ -180,37 +180,40 @@ pub(crate) fn patterns_of(
     out
 }
 
-/// The first-surname frequency table, the frequency of rare surnames, and Σ f².
-pub(crate) fn surname_frequencies<D: Linkable + ?Sized>(
+/// The frequency table of the values `key` gives each record (those seen at least
+/// `TF_MIN_COUNT` times), the frequency of rarer values, and Σ f².
+pub(crate) fn term_frequencies<D: Linkable + ?Sized>(
     data: &D,
-) -> (BTreeMap<String, f64>, f64, f64) {
+    key: impl Fn(&D, u32) -> Option<String>,
+) -> TermFrequencies {
     let mut counts: BTreeMap<String, usize> = BTreeMap::new();
     let mut total = 0usize;
     for id in 0..data.len() as u32 {
-        if let Some(k) = data.surname_key(id) {
+        if let Some(k) = key(data, id) {
             *counts.entry(k).or_insert(0) += 1;
             total += 1;
         }
     }
     if total == 0 {
-        return (BTreeMap::new(), 0.0, 0.0);
+        return TermFrequencies::default();
     }
     let t = total as f64;
-    let tf_mean = counts.values().map(|&c| (c as f64 / t).powi(2)).sum();
-    let tf_rare = 1.5 / t;
+    let mean = counts.values().map(|&c| (c as f64 / t).powi(2)).sum();
+    let rare = 1.5 / t;
     let table = counts
         .into_iter()
         .filter(|(_, c)| *c >= TF_MIN_COUNT)
         .map(|(k, c)| (k, c as f64 / t))
         .collect();
-    (table, tf_rare, tf_mean)
+    TermFrequencies { table, rare, mean }
 }
 
 /// What one EM run estimates.
 pub(crate) struct EmSettings {
-    /// Fields that count in the posterior (and whose m is updated).
+    /// Fields that count in the posterior.
     pub(crate) active: [bool; FIELD_COUNT],
-    pub(crate) update_m: bool,
+    /// Active fields whose m is re-estimated; the others' m is held as given.
+    pub(crate) update: [bool; FIELD_COUNT],
     /// λ = Σ posterior / this.
     pub(crate) lambda_total: f64,
     pub(crate) max_iter: usize,
@@ -226,6 +229,7 @@ pub(crate) fn em(
     lambda: &mut f64,
     s: EmSettings,
 ) -> (usize, bool) {
+    let update_any = (0..FIELD_COUNT).any(|f| s.active[f] && s.update[f]);
     for it in 0..s.max_iter {
         let mut counts: Counts = m.iter().map(|l| vec![0.0; l.len()]).collect();
         let mut matched = 0.0;
@@ -240,7 +244,7 @@ pub(crate) fn em(
             let odds = w.clamp(-60.0, 60.0).exp2();
             let p = odds / (1.0 + odds);
             matched += p * n;
-            if s.update_m {
+            if update_any {
                 for (f, &l) in c.0.iter().enumerate() {
                     if l != NULL_LEVEL {
                         counts[f][l as usize] += p * n;
@@ -249,9 +253,9 @@ pub(crate) fn em(
             }
         }
         let mut change: f64 = 0.0;
-        if s.update_m {
+        if update_any {
             for f in 0..FIELD_COUNT {
-                if !s.active[f] {
+                if !(s.active[f] && s.update[f]) {
                     continue;
                 }
                 let mut new = normalise(&counts[f], 1e-3);

@@ -199,13 +199,15 @@ pub struct FieldWeight {
     pub weight: f64,
 }
 
-/// Why a pair got its weight: the prior, each field's level and weight, the surname
-/// term-frequency adjustment, the total and the match probability.
+/// Why a pair got its weight: the prior, each field's level and weight, the surname and
+/// given-name term-frequency adjustments, the total and the match probability.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Explanation {
     pub prior: f64,
     pub fields: Vec<FieldWeight>,
     pub tf_adjustment: f64,
+    /// The given-name frequency adjustment (0 unless the given names agree exactly).
+    pub given_tf_adjustment: f64,
     pub total: f64,
     pub probability: f64,
     pub threshold: f64,
@@ -214,20 +216,22 @@ pub struct Explanation {
 /// Explains the model's weight for two records.
 pub fn explain(model: &Model, a: &Record, b: &Record) -> Explanation {
     let comparison = model.score(a, b).comparison;
-    let tf = model.pair_tf_adjustment(&comparison, a);
-    explain_comparison(model, &comparison, tf)
+    let surname = model.tf_adjustment_for(&comparison, crate::model::surname_key(a).as_deref());
+    let given = model.given_adjustment_for(&comparison, crate::model::given_key(a).as_deref());
+    explain_comparison(model, &comparison, (surname, given))
 }
 
 /// Explains the model's weight for records `a` and `b` of any kind of data (plaintext or
 /// encodings): the same steps, with the level names of the data's comparisons.
 pub fn explain_pair<D: Linkable + ?Sized>(model: &Model, data: &D, a: u32, b: u32) -> Explanation {
     let comparison = data.compare(a, b);
-    let tf = model.tf_adjustment_for(&comparison, data.surname_key(a).as_deref());
-    explain_comparison(model, &comparison, tf)
+    let adjustments = model.adjustments_of(&comparison, data, a);
+    explain_comparison(model, &comparison, adjustments)
 }
 
-/// The explanation of one comparison vector with its surname frequency adjustment.
-fn explain_comparison(model: &Model, comparison: &Comparison, tf: f64) -> Explanation {
+/// The explanation of one comparison vector with its (surname, given name) frequency
+/// adjustments.
+fn explain_comparison(model: &Model, comparison: &Comparison, tf: (f64, f64)) -> Explanation {
     let fields = Field::ALL
         .iter()
         .map(|&f| {
@@ -250,11 +254,12 @@ fn explain_comparison(model: &Model, comparison: &Comparison, tf: f64) -> Explan
             }
         })
         .collect();
-    let total = model.prior_weight() + model.bayes_weight(comparison) + tf;
+    let total = model.prior_weight() + model.bayes_weight(comparison) + tf.0 + tf.1;
     Explanation {
         prior: model.prior_weight(),
         fields,
-        tf_adjustment: tf,
+        tf_adjustment: tf.0,
+        given_tf_adjustment: tf.1,
         total,
         probability: model.probability(total),
         threshold: model.threshold,
@@ -347,6 +352,15 @@ impl Explanation {
                 &mut out,
                 "surname frequency adjustment",
                 self.tf_adjustment,
+                running,
+            );
+        }
+        if self.given_tf_adjustment != 0.0 {
+            running += self.given_tf_adjustment;
+            line(
+                &mut out,
+                "given-name frequency adjustment",
+                self.given_tf_adjustment,
                 running,
             );
         }
@@ -454,6 +468,7 @@ mod tests {
             surname_tf: Default::default(),
             tf_rare: 0.001,
             tf_mean: 0.01,
+            given_tf: Default::default(),
             threshold: 0.0,
             em_iterations: 0,
             em_converged: true,

@@ -65,6 +65,10 @@ pub trait Linkable: Sync {
     /// The value whose frequency adjusts the weight of an agreeing first surname; `None` where
     /// the data cannot say (encodings do not reveal values).
     fn surname_key(&self, id: u32) -> Option<String>;
+    /// The value whose frequency adjusts the weight of an exactly agreeing given name (the
+    /// first given name; on encodings a digest of the given-name filter); `None` where there
+    /// is none.
+    fn given_key(&self, id: u32) -> Option<String>;
     /// Whether two records of one source took part in the same event (so are two people).
     fn same_event(&self, a: u32, b: u32) -> bool;
     /// Whether the name fields are salted (encodings salted by birth year), so that names can
@@ -181,6 +185,10 @@ impl Linkable for Dataset {
 
     fn surname_key(&self, id: u32) -> Option<String> {
         model::surname_key(self.record(id))
+    }
+
+    fn given_key(&self, id: u32) -> Option<String> {
+        model::given_key(self.record(id))
     }
 
     fn same_event(&self, a: u32, b: u32) -> bool {

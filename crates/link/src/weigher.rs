@@ -9,7 +9,7 @@
 use rayon::prelude::*;
 
 use crate::Linkable;
-use crate::compare::{Comparison, FIELD_COUNT, Field, surname};
+use crate::compare::{Comparison, FIELD_COUNT, Field, given, surname};
 use crate::model::Model;
 
 /// Levels are `u8`: a table per field covers every one.
@@ -23,6 +23,8 @@ pub struct Weigher {
     levels: Box<[[f64; LEVELS]; FIELD_COUNT]>,
     /// Per record id, the term-frequency adjustment when its first surname agrees.
     surname_tf: Vec<f64>,
+    /// Per record id, the adjustment when its given name agrees exactly.
+    given_tf: Vec<f64>,
 }
 
 impl Weigher {
@@ -41,10 +43,18 @@ impl Weigher {
                     .map_or(0.0, |key| model.tf_adjustment(&key))
             })
             .collect();
+        let given_tf = (0..data.len() as u32)
+            .into_par_iter()
+            .map(|id| {
+                data.given_key(id)
+                    .map_or(0.0, |key| model.given_tf.adjustment(&key))
+            })
+            .collect();
         Weigher {
             prior: model.prior_weight(),
             levels,
             surname_tf,
+            given_tf,
         }
     }
 
@@ -60,6 +70,11 @@ impl Weigher {
         } else {
             0.0
         };
-        self.prior + bayes + tf
+        let given = if c.level(Field::GivenName) == given::EXACT {
+            self.given_tf.get(a as usize).copied().unwrap_or(0.0)
+        } else {
+            0.0
+        };
+        self.prior + bayes + tf + given
     }
 }

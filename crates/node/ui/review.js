@@ -1,7 +1,7 @@
 // A hit's explanation and its clerical review. The explanation is drawn on this node's side
 // from what the linkage unit sent with the hit — the pair's comparison level of each field and
-// the run's weight of every level — as a waterfall: the prior, each field's weight, the surname
-// frequency adjustment, and the total against the threshold. The review form records accept,
+// the run's weight of every level — as a waterfall: the prior, each field's weight, the name
+// frequency adjustments (surname and given name, together), and the total against the threshold. The review form records accept,
 // reject or unsure with a reason; the reason stays at this node.
 
 import { h, replace, field, uid } from "./dom.js";

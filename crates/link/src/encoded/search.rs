@@ -129,7 +129,8 @@ impl SearchIndex {
         let mut held = shaped_like(Some(query), 1);
         held.copy(query);
         let query_side = held.side(0, query);
-        let surname = counted(query_side, self.slots.surname1).map(|f| filter_digest(f.words));
+        let digest = |slot| counted(query_side, slot).map(|f| filter_digest(f.words));
+        let (surname, given) = (digest(self.slots.surname1), digest(self.slots.given));
         let mut hits = Vec::new();
         let mut candidates: Vec<u32> = Vec::new();
         for source in self
@@ -153,7 +154,8 @@ impl SearchIndex {
                 let c = compare_encoded(query_side, side, &self.slots);
                 let weight = self.model.prior_weight()
                     + self.model.bayes_weight(&c)
-                    + self.model.tf_adjustment_for(&c, surname.as_deref());
+                    + self.model.tf_adjustment_for(&c, surname.as_deref())
+                    + self.model.given_adjustment_for(&c, given.as_deref());
                 if weight >= self.model.threshold {
                     hits.push(SearchHit {
                         source: source.name.clone(),

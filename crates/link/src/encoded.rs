@@ -122,6 +122,8 @@ struct Slots {
     birth_date: Option<usize>,
     sex: Option<usize>,
     nationality: Option<usize>,
+    /// The schema salts the name filters by birth year.
+    salted: bool,
 }
 
 impl Slots {
@@ -136,15 +138,27 @@ impl Slots {
             birth_date: at(EncField::BirthDate),
             sex: at(EncField::Sex),
             nationality: at(EncField::Nationality),
+            salted: schema.hardening.salt.is_some(),
         }
     }
 }
 
 /// The comparison vector of two encoded records under one schema's slots.
 fn compare_encoded(x: Side<'_>, y: Side<'_>, s: &Slots) -> Comparison {
+    // Under birth-year salting a record without a birth date is salted apart from every record
+    // with one: their name filters differ whatever the names, so the names say nothing (null)
+    // rather than "different". Read as "different", they sank the true pairs where one agency
+    // had no birth date, even with a phone in common.
+    let names_comparable = !s.salted
+        || counted(x, s.birth_date).is_some() == counted(y, s.birth_date).is_some();
+    let (given, surnames) = if names_comparable {
+        (compare_given(x, y, s), compare_surnames(x, y, s))
+    } else {
+        (NULL_LEVEL, NULL_LEVEL)
+    };
     Comparison([
-        compare_given(x, y, s),
-        compare_surnames(x, y, s),
+        given,
+        surnames,
         compare_date(x, y, s),
         compare_agree(x, y, s.sex),
         compare_ids(x.record, y.record, IdKind::is_official),
@@ -507,6 +521,51 @@ mod tests {
         assert_eq!(band(1.0, &[0.95, 0.7]), 1);
         assert_eq!(band(0.8, &[0.95, 0.7]), 2);
         assert_eq!(band(0.1, &[0.95, 0.7]), 3);
+    }
+
+    /// The encodings of `records` (one source) under the default schema with `hardening`.
+    fn encoded(records: &[enlace_model::Record], hardening: enlace_encode::Hardening) -> EncodedDataset {
+        let secret = enlace_encode::ProjectSecret::from_bytes(&[9u8; 32]).unwrap();
+        let mut schema = enlace_encode::Schema::default_with_id("test");
+        schema.hardening = hardening;
+        let encoder = enlace_encode::Encoder::new(&secret, schema).unwrap();
+        let file = enlace_encode::EncodingFile {
+            schema: encoder.schema().clone(),
+            key_check: encoder.key_check(),
+            records: encoder.encode_all(records, |_, r| encoder.reference_for(&r.key)),
+        };
+        EncodedDataset::new(vec![EncodedSource::new("s", file)]).unwrap()
+    }
+
+    #[test]
+    fn names_salted_apart_by_a_missing_birth_date_compare_as_null() {
+        use crate::Linkable;
+        use crate::compare::{given, surname};
+        let rec = crate::testutil::rec;
+        let records = vec![
+            rec("1", "Miguel", "Hernández", "Ávila", "2016-02-26"),
+            rec("2", "Miguel", "Hernández", "Ávila", ""),
+            rec("3", "Miguel", "Hernández", "Ávila", "2016-02-26"),
+            rec("4", "Rosa", "Ixcoy", "Xol", ""),
+        ];
+        let levels = |d: &EncodedDataset, a, b| {
+            let c = d.compare(a, b);
+            (c.level(Field::GivenName), c.level(Field::Surnames))
+        };
+        let salted = encoded(
+            &records,
+            enlace_encode::Schema::default_with_id("test").hardening,
+        );
+        assert!(salted.salted());
+        // One date missing: the salts differ, so the names cannot be compared.
+        assert_eq!(levels(&salted, 0, 1), (NULL_LEVEL, NULL_LEVEL));
+        // Both dated, or both undated (salted alike): compared as usual.
+        assert_eq!(levels(&salted, 0, 2), (given::EXACT, surname::BOTH));
+        let (g, s) = levels(&salted, 1, 3);
+        assert!(g != NULL_LEVEL && s != NULL_LEVEL, "{g} {s}");
+        // Unsalted, the missing date changes nothing.
+        let plain = encoded(&records, enlace_encode::Hardening::NONE);
+        assert_eq!(levels(&plain, 0, 1), (given::EXACT, surname::BOTH));
     }
 
     #[test]

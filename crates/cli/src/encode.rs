@@ -166,7 +166,7 @@ pub fn encode(args: EncodeArgs) -> Result<()> {
     let store =
         Store::open(Path::new(store_dir)).with_context(|| format!("opening store {store_dir}"))?;
     let records: Vec<enlace_model::Record> = store
-        .records(source)
+        .records_for_linkage(source)
         .with_context(|| format!("reading {source} from {store_dir}"))?
         .into_iter()
         .map(|r| r.record)

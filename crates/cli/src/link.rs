@@ -102,7 +102,7 @@ fn read_sources(specs: &[String]) -> Result<Vec<Source>> {
         };
         for name in names {
             let records = store
-                .records(&name)
+                .records_for_linkage(&name)
                 .with_context(|| format!("reading {} from {}", name, dir.display()))?;
             if sources.iter().any(|s: &Source| s.name == name) {
                 bail!("source `{name}` is named twice");

@@ -335,7 +335,7 @@ pub fn upload(
     let store = Store::open(store_dir)
         .with_context(|| format!("opening the record store {}", store_dir.display()))?;
     let records: Vec<enlace_model::Record> = store
-        .records(source)
+        .records_for_linkage(source)
         .with_context(|| format!("reading {source}"))?
         .into_iter()
         .map(|r| r.record)

@@ -542,7 +542,7 @@ fn reading_a_whole_source_gives_each_record_its_own_identifiers_and_events() {
     let input = f.write(
         "us.csv",
         &us_file(&[
-            "1,JOSE,LUIS,GARCIA LOPEZ,03/15/1990,M,MEXICO,(956) 555-0100,A012345678,E1,10/02/2025,RGV,",
+            "1,JOSE,LUIS,GARCIA LOPEZ,03/15/1990,M,MEXICO,(956) 555-0100,A012345678,E1,10/02/2025,RGV,FAMILY UNIT",
             "2,MARIA,,HERNANDEZ-CRUZ,12/01/1985,F,GUATEMALA,,,,,RGV,",
             "3,ANA,,PEREZ,02/11/1990,F,HONDURAS,(956) 555-0177,,E2,10/03/2025,LRT,",
             "4,PEDRO,,RAMIREZ,01/05/1980,M,MEXICO,,A087654321,E2,10/03/2025,LRT,",
@@ -566,5 +566,24 @@ fn reading_a_whole_source_gives_each_record_its_own_identifiers_and_events() {
             .unwrap()
             .unwrap();
         assert_eq!(one.record, r.record, "record {}", r.record.key);
+    }
+    // The read for linkage gives the same records without the display names, identifiers' raw
+    // text and problems, attributes and warnings.
+    let lean = store.records_for_linkage("us-encounters").unwrap();
+    assert_eq!(lean.len(), all.len());
+    assert!(all.iter().any(|r| !r.record.attributes.is_empty()));
+    for (l, w) in lean.iter().zip(&all) {
+        let mut want = w.record.clone();
+        want.name.given_display.clear();
+        want.name.surnames_display.clear();
+        want.attributes.clear();
+        want.warnings.clear();
+        for i in &mut want.identifiers {
+            i.raw.clear();
+            i.problem = None;
+        }
+        assert_eq!((l.id, l.line), (w.id, w.line));
+        assert_eq!(l.record, want, "record {}", w.record.key);
+        assert!(!w.record.name.given_display.is_empty());
     }
 }

@@ -149,8 +149,8 @@ fn compare_encoded(x: Side<'_>, y: Side<'_>, s: &Slots) -> Comparison {
     // with one: their name filters differ whatever the names, so the names say nothing (null)
     // rather than "different". Read as "different", they sank the true pairs where one agency
     // had no birth date, even with a phone in common.
-    let names_comparable = !s.salted
-        || counted(x, s.birth_date).is_some() == counted(y, s.birth_date).is_some();
+    let names_comparable =
+        !s.salted || counted(x, s.birth_date).is_some() == counted(y, s.birth_date).is_some();
     let (given, surnames) = if names_comparable {
         (compare_given(x, y, s), compare_surnames(x, y, s))
     } else {
@@ -524,7 +524,10 @@ mod tests {
     }
 
     /// The encodings of `records` (one source) under the default schema with `hardening`.
-    fn encoded(records: &[enlace_model::Record], hardening: enlace_encode::Hardening) -> EncodedDataset {
+    fn encoded(
+        records: &[enlace_model::Record],
+        hardening: enlace_encode::Hardening,
+    ) -> EncodedDataset {
         let secret = enlace_encode::ProjectSecret::from_bytes(&[9u8; 32]).unwrap();
         let mut schema = enlace_encode::Schema::default_with_id("test");
         schema.hardening = hardening;

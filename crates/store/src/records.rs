@@ -94,6 +94,13 @@ fn parse_date_parts(iso: Option<String>, flags: i64) -> Option<PartialDate> {
     })
 }
 
+/// How much of each record a read fills in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Read {
+    Whole,
+    ForLinkage,
+}
+
 /// Lists are stored joined by ';', which folded names never contain.
 fn join_list(items: &[String]) -> String {
     items.join(";")
@@ -183,16 +190,33 @@ impl Store {
 
     /// Every record of a source, in record-id order of storage.
     pub fn records(&self, source: &str) -> Result<Vec<StoredRecord>> {
-        self.read_records(source, None)
+        self.read_records(source, None, Read::Whole)
+    }
+
+    /// Every record of a source with what linkage and encoding compare, and no more: the
+    /// display forms of the names, identifiers' raw text and problems, attributes and
+    /// warnings are left empty. Reading a million records whole, those strings and their
+    /// JSON were a good part of the time and memory; nothing that links uses them.
+    pub fn records_for_linkage(&self, source: &str) -> Result<Vec<StoredRecord>> {
+        self.read_records(source, None, Read::ForLinkage)
     }
 
     /// The record of `source` with record id `key`, if there is one.
     pub fn record(&self, source: &str, key: &str) -> Result<Option<StoredRecord>> {
-        Ok(self.read_records(source, Some(key))?.pop())
+        Ok(self.read_records(source, Some(key), Read::Whole)?.pop())
     }
 
     /// The records of a source, or the one with record id `key`.
-    fn read_records(&self, source: &str, key: Option<&str>) -> Result<Vec<StoredRecord>> {
+    fn read_records(
+        &self,
+        source: &str,
+        key: Option<&str>,
+        read: Read,
+    ) -> Result<Vec<StoredRecord>> {
+        // Columns left out of a read for linkage are selected as NULL, so SQLite does not
+        // decode them and no string is made for them.
+        let whole = read == Read::Whole;
+        let col = |name: &'static str| if whole { name } else { "NULL" };
         let source_id = self.source_id(source)?;
         // With a key, every query reads one record through the (source, key) index.
         let filter = if key.is_some() {
@@ -205,8 +229,10 @@ impl Store {
             None => vec![&source_id.0],
         };
         let mut ids_stmt = self.conn.prepare_cached(&format!(
-            "SELECT record_id, kind, raw, value, country, valid, problem FROM identifiers
-             WHERE record_id IN (SELECT id FROM records WHERE {filter}) ORDER BY record_id, seq"
+            "SELECT record_id, kind, {}, value, country, valid, {} FROM identifiers
+             WHERE record_id IN (SELECT id FROM records WHERE {filter}) ORDER BY record_id, seq",
+            col("raw"),
+            col("problem"),
         ))?;
         // The three queries come in record-id order: each record takes its identifiers and
         // events from the front of two ordered lists (a hash map of them was a tenth of
@@ -216,7 +242,7 @@ impl Store {
             Ok((
                 r.get::<_, i64>(0)?,
                 r.get::<_, String>(1)?,
-                r.get(2)?,
+                r.get::<_, Option<String>>(2)?.unwrap_or_default(),
                 r.get(3)?,
                 r.get(4)?,
                 r.get(5)?,
@@ -267,10 +293,14 @@ impl Store {
         }
 
         let mut stmt = self.conn.prepare_cached(&format!(
-            "SELECT id, record_key, line, given_display, surnames_display, given, given_alternates, surname1, surname2,
+            "SELECT id, record_key, line, {}, {}, given, given_alternates, surname1, surname2,
                     married_surname, given_phonetic, surname1_phonetic, surname2_phonetic, birth_date, birth_flags,
-                    sex, nationality, attributes, warnings, address
-             FROM records WHERE {filter} ORDER BY id"
+                    sex, nationality, {}, {}, address
+             FROM records WHERE {filter} ORDER BY id",
+            col("given_display"),
+            col("surnames_display"),
+            col("attributes"),
+            col("warnings"),
         ))?;
         let rows = stmt.query_map(&args[..], |r| {
             let id: i64 = r.get(0)?;
@@ -285,8 +315,8 @@ impl Store {
                 r.get::<_, String>(1)?,
                 r.get::<_, i64>(2)?,
                 PersonName {
-                    given_display: r.get(3)?,
-                    surnames_display: r.get(4)?,
+                    given_display: r.get::<_, Option<String>>(3)?.unwrap_or_default(),
+                    surnames_display: r.get::<_, Option<String>>(4)?.unwrap_or_default(),
                     given: split_list(&given),
                     given_alternates: split_list(&alternates),
                     surname1: r.get(7)?,

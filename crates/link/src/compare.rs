@@ -7,7 +7,7 @@
 use enlace_model::Record;
 use enlace_normalize::{IdKind, PartialDate, PersonName, Sex};
 use serde::{Deserialize, Serialize};
-use strsim::jaro_winkler;
+use similarity::jaro_winkler;
 
 mod place;
 mod similarity;

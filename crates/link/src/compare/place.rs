@@ -3,8 +3,8 @@
 //! nothing in common; postcode and locality back each other up, since a typo in one leaves the
 //! other.
 
+use super::similarity::jaro_winkler;
 use enlace_normalize::Address;
-use strsim::jaro_winkler;
 
 use super::{NULL_LEVEL, address};
 

@@ -308,7 +308,12 @@ fn first_among(a: &PersonName, b: &PersonName) -> bool {
     // Asked of a dozen names against half a dozen on most candidate pairs: the first letters
     // settle nearly every one without a call to compare the bytes.
     let same = |x: &str, y: &str| x.as_bytes().first() == y.as_bytes().first() && x == y;
-    let in_b = |x: &str| b.given.iter().chain(&b.given_alternates).any(|y| same(y, x));
+    let in_b = |x: &str| {
+        b.given
+            .iter()
+            .chain(&b.given_alternates)
+            .any(|y| same(y, x))
+    };
     in_b(first) || enlace_normalize::nicknames::alternates(first).any(in_b)
 }
 

@@ -127,6 +127,13 @@ struct Slots {
 }
 
 impl Slots {
+    /// Under salting, one record has a birth date and the other none: their salts differ,
+    /// whatever else they hold.
+    fn dated_apart(&self, x: Side<'_>, y: Side<'_>) -> bool {
+        self.salted
+            && counted(x, self.birth_date).is_some() != counted(y, self.birth_date).is_some()
+    }
+
     fn of(schema: &enlace_encode::Schema) -> Slots {
         let at = |f| schema.field_index(f);
         Slots {
@@ -149,9 +156,7 @@ fn compare_encoded(x: Side<'_>, y: Side<'_>, s: &Slots) -> Comparison {
     // with one: their name filters differ whatever the names, so the names say nothing (null)
     // rather than "different". Read as "different", they sank the true pairs where one agency
     // had no birth date, even with a phone in common.
-    let names_comparable =
-        !s.salted || counted(x, s.birth_date).is_some() == counted(y, s.birth_date).is_some();
-    let (given, surnames) = if names_comparable {
+    let (given, surnames) = if !s.dated_apart(x, y) {
         (compare_given(x, y, s), compare_surnames(x, y, s))
     } else {
         (NULL_LEVEL, NULL_LEVEL)
@@ -500,14 +505,16 @@ impl Linkable for EncodedDataset {
             return true;
         }
         let (x, y) = (self.side(a), self.side(b));
+        if self.slots.dated_apart(x, y) {
+            return false;
+        }
         match (
             counted(x, self.slots.birth_date),
             counted(y, self.slots.birth_date),
         ) {
-            (None, None) => true,
             // The year tokens agree (every other token of the date may differ).
             (Some(p), Some(q)) => dice(p, q) >= 0.25,
-            _ => false,
+            _ => true,
         }
     }
 }

@@ -24,6 +24,11 @@ pub(crate) fn jaro_winkler(a: &str, b: &str) -> f64 {
     if !x.is_ascii() || !y.is_ascii() {
         return strsim::jaro_winkler(a, b);
     }
+    jaro_winkler_ascii(x, y)
+}
+
+/// Jaro–Winkler of two non-empty ASCII strings of at most 64 bytes.
+fn jaro_winkler_ascii(x: &[u8], y: &[u8]) -> f64 {
     let sim = jaro_ascii(x, y);
     if sim > 0.7 {
         let prefix = x.iter().take(4).zip(y).take_while(|(p, q)| p == q).count();
@@ -80,6 +85,8 @@ pub(crate) fn jaro_winkler_from(a: &str, b: &str, floor: f64) -> f64 {
     match upper_bound(a, b) {
         // A margin far above rounding: the bound is exact arithmetic on small integers.
         Some(bound) if bound < floor - 1e-9 => 0.0,
+        // A bound means both are non-empty ASCII, already checked: not asked again.
+        Some(_) if a.len() <= 64 && b.len() <= 64 => jaro_winkler_ascii(a.as_bytes(), b.as_bytes()),
         _ => jaro_winkler(a, b),
     }
 }

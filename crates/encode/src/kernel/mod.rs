@@ -13,7 +13,7 @@
 //! block lies in eight consecutive `u64`s. One query word broadcast against one such row feeds
 //! eight comparisons at once, and the per-lane sums need no horizontal reduction.
 //!
-//! Threshold searches on the AVX-512 path stop early where they can: a set also keeps, for each
+//! Threshold searches on the SIMD paths stop early where they can: a set also keeps, for each
 //! filter, the popcount of its last three quarters and of its last half, so after a quarter (and
 //! again after half) of a block's words the count can grow by at most the smaller of the two
 //! tails. When that bound misses the threshold in all eight lanes, the block is done. The

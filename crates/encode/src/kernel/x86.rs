@@ -251,19 +251,74 @@ pub(super) fn scan_avx2(
     hit: &mut dyn FnMut(usize, u32),
 ) {
     debug_assert_eq!(query.len(), span.words);
-    // SAFETY: reached only after Path::Avx2 was found supported; the fixed-width instance is used
-    // only when the width is exactly 16 words.
+    if span.words >= AVX2_MAX_WORDS {
+        // Counts of such filters could overflow the 32-bit lanes below; none is ever this wide.
+        return super::portable::scan(query, query_pop, span, threshold, hit);
+    }
+    // SAFETY: reached only after Path::Avx2 was found supported; the fixed-width instances are
+    // used only when the width is exactly 16 words.
     unsafe {
-        if span.words == 16 {
-            scan_avx2_impl::<16>(query, query_pop, span, threshold, hit)
-        } else {
-            scan_avx2_impl::<0>(query, query_pop, span, threshold, hit)
+        match (span.words == 16, threshold >= STAGED_FROM) {
+            (true, true) => scan_avx2_impl::<16, true>(query, query_pop, span, threshold, hit),
+            (true, false) => scan_avx2_impl::<16, false>(query, query_pop, span, threshold, hit),
+            (false, true) => scan_avx2_impl::<0, true>(query, query_pop, span, threshold, hit),
+            (false, false) => scan_avx2_impl::<0, false>(query, query_pop, span, threshold, hit),
         }
     }
 }
 
+/// Widths from which the AVX2 scan hands over to the portable one: below it every count and
+/// every sum of two popcounts (at most `2 × 64 × words` bits) fits a signed 32-bit lane.
+const AVX2_MAX_WORDS: usize = 1 << 24;
+
+/// The order in which [`pack_counts`] leaves the eight lanes of a block: lane `l` of the low
+/// half at position `2l`, lane `4 + l` of the high half at `2l + 1`. Per-lane inputs are
+/// permuted into it once per block, so that the threshold tests need no unpacking.
 #[target_feature(enable = "avx2")]
-fn scan_avx2_impl<const W: usize>(
+fn packed_order() -> __m256i {
+    _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7)
+}
+
+/// The block's eight 64-bit sums (each below 2³¹), four per half, as eight 32-bit counts in
+/// [`packed_order`].
+#[target_feature(enable = "avx2")]
+fn pack_counts(lo: __m256i, hi: __m256i) -> __m256i {
+    _mm256_blend_epi32::<0b1010_1010>(lo, _mm256_slli_epi64::<32>(hi))
+}
+
+/// The lane of a block at `position` of [`packed_order`].
+fn lane_at(position: usize) -> usize {
+    if position.is_multiple_of(2) {
+        position / 2
+    } else {
+        4 + position / 2
+    }
+}
+
+/// Each lane's smallest passing count: `ceil(t · (|q| + |x|) / 2)`, at least 1. As on the
+/// AVX-512 path, `2c ≥ t·(|q|+|x|)` (the test of `meets_threshold`) holds exactly when `c`
+/// reaches it: halving and the ceiling are exact in floating point, and the products are
+/// the same IEEE operations. `sums` holds `|q| + |x|` per lane.
+#[target_feature(enable = "avx2")]
+fn smallest_passing(sums: __m256i, threshold: __m256d) -> __m256i {
+    let half = _mm256_set1_pd(0.5);
+    let need = |x: __m128i| {
+        let rhs = _mm256_mul_pd(_mm256_mul_pd(threshold, _mm256_cvtepi32_pd(x)), half);
+        _mm256_cvtpd_epi32(_mm256_ceil_pd(rhs))
+    };
+    let lo = need(_mm256_castsi256_si128(sums));
+    let hi = need(_mm256_extracti128_si256::<1>(sums));
+    // At least one common bit, as `meets_threshold` asks.
+    _mm256_max_epi32(_mm256_set_m128i(hi, lo), _mm256_set1_epi32(1))
+}
+
+/// `W` is the filter width when known at compile time (1024-bit filters: 16), so the loop over
+/// words unrolls; `W == 0` reads the width from the span. With `STAGED`, a block is checked
+/// after a quarter and half of its words against the best count its filters could still reach,
+/// and dropped when none can reach the threshold (as on the AVX-512 path; see the module
+/// comment of `kernel`).
+#[target_feature(enable = "avx2")]
+fn scan_avx2_impl<const W: usize, const STAGED: bool>(
     query: &[u64],
     query_pop: u32,
     span: &BlockSpan<'_>,
@@ -276,13 +331,23 @@ fn scan_avx2_impl<const W: usize>(
     }
     let table = nibble_table();
     let zero = _mm256_setzero_si256();
+    let order = packed_order();
+    let tv = _mm256_set1_pd(threshold);
+    let qp = _mm256_set1_epi32(query_pop as i32);
+    let cuts = super::cuts(words);
+    let query_tails = cuts.map(|cut| _mm256_set1_epi32(super::popcount(&query[cut..words]) as i32));
     let data = span.data.as_ptr();
-    for b in 0..span.blocks() {
+    let pops = span.popcounts.as_ptr();
+    let tails = span.tail_popcounts.map(<[u32]>::as_ptr);
+    // Words `range` of block `b` ANDed with the query, popcounted and added to the two halves'
+    // 64-bit sums; byte counts are flushed before they can pass 255.
+    let add_words = |sums: [__m256i; 2], b: usize, range: std::ops::Range<usize>| {
+        let [mut sums_lo, mut sums_hi] = sums;
         let (mut bytes_lo, mut bytes_hi) = (zero, zero);
-        let (mut sums_lo, mut sums_hi) = (zero, zero);
-        for (w, &q) in query[..words].iter().enumerate() {
-            let qv = _mm256_set1_epi64x(q as i64);
-            // SAFETY: b < blocks and w < words, so the 8 words read lie inside span.data.
+        for (n, w) in range.enumerate() {
+            let qv = _mm256_set1_epi64x(query[w] as i64);
+            // SAFETY: b < blocks and w < words, so the 8 words read lie inside span.data
+            // (checked above).
             let (lo, hi) = unsafe {
                 let p = data.add((b * words + w) * LANES);
                 (
@@ -292,22 +357,71 @@ fn scan_avx2_impl<const W: usize>(
             };
             bytes_lo = _mm256_add_epi8(bytes_lo, byte_popcounts(table, _mm256_and_si256(lo, qv)));
             bytes_hi = _mm256_add_epi8(bytes_hi, byte_popcounts(table, _mm256_and_si256(hi, qv)));
-            if (w + 1) % AVX2_FLUSH == 0 {
+            if (n + 1) % AVX2_FLUSH == 0 {
                 sums_lo = _mm256_add_epi64(sums_lo, _mm256_sad_epu8(bytes_lo, zero));
                 sums_hi = _mm256_add_epi64(sums_hi, _mm256_sad_epu8(bytes_hi, zero));
                 bytes_lo = zero;
                 bytes_hi = zero;
             }
         }
-        sums_lo = _mm256_add_epi64(sums_lo, _mm256_sad_epu8(bytes_lo, zero));
-        sums_hi = _mm256_add_epi64(sums_hi, _mm256_sad_epu8(bytes_hi, zero));
-        let mut wide = [0u64; LANES];
-        // SAFETY: wide is 8 u64s; each store writes 4 of them.
-        unsafe {
-            _mm256_storeu_si256(wide.as_mut_ptr().cast(), sums_lo);
-            _mm256_storeu_si256(wide.as_mut_ptr().add(4).cast(), sums_hi);
+        [
+            _mm256_add_epi64(sums_lo, _mm256_sad_epu8(bytes_lo, zero)),
+            _mm256_add_epi64(sums_hi, _mm256_sad_epu8(bytes_hi, zero)),
+        ]
+    };
+    for b in 0..span.blocks() {
+        // SAFETY: span.popcounts holds LANES entries for every block.
+        let pb = unsafe { _mm256_loadu_si256(pops.add(b * LANES).cast()) };
+        let need = smallest_passing(
+            _mm256_add_epi32(_mm256_permutevar8x32_epi32(pb, order), qp),
+            tv,
+        );
+        let mut sums = [zero; 2];
+        if STAGED {
+            let mut from = 0;
+            let mut out_of_reach = false;
+            for (stage, &cut) in cuts.iter().enumerate() {
+                sums = add_words(sums, b, from..cut);
+                from = cut;
+                // From here the intersection can grow by at most the smaller of the two tails'
+                // popcounts; when even that misses in every lane, so does the whole count.
+                // SAFETY: each tail_popcounts holds LANES entries for every block.
+                let tb = unsafe { _mm256_loadu_si256(tails[stage].add(b * LANES).cast()) };
+                let most =
+                    _mm256_min_epu32(_mm256_permutevar8x32_epi32(tb, order), query_tails[stage]);
+                let best = _mm256_add_epi32(pack_counts(sums[0], sums[1]), most);
+                let short = _mm256_cmpgt_epi32(need, best);
+                if _mm256_movemask_ps(_mm256_castsi256_ps(short)) == 0xff {
+                    out_of_reach = true;
+                    break;
+                }
+            }
+            if out_of_reach {
+                continue;
+            }
+            sums = add_words(sums, b, cuts[CUTS - 1]..words);
+        } else {
+            sums = add_words(sums, b, 0..words);
         }
-        let counts = wide.map(|c| c as u32);
-        super::portable::report(span, b, &counts, query_pop, threshold, hit);
+        let counts = pack_counts(sums[0], sums[1]);
+        let short = _mm256_movemask_ps(_mm256_castsi256_ps(_mm256_cmpgt_epi32(need, counts)));
+        let passing = !short & 0xff;
+        if passing != 0 {
+            let mut packed = [0u32; LANES];
+            // SAFETY: packed is 8 u32s = 32 bytes.
+            unsafe { _mm256_storeu_si256(packed.as_mut_ptr().cast(), counts) };
+            // Hits in lane order, as the other paths report them.
+            let mut found = [None; LANES];
+            for (position, &count) in packed.iter().enumerate() {
+                if passing & (1 << position) != 0 {
+                    found[lane_at(position)] = Some(count);
+                }
+            }
+            for (lane, count) in found.into_iter().enumerate() {
+                if let Some(c) = count {
+                    hit(span.first + b * LANES + lane, c);
+                }
+            }
+        }
     }
 }

@@ -586,4 +586,16 @@ fn reading_a_whole_source_gives_each_record_its_own_identifiers_and_events() {
         assert_eq!(l.record, want, "record {}", w.record.key);
         assert!(!w.record.name.given_display.is_empty());
     }
+    // Read in parts on connections of their own, the same records in the same order: as many
+    // parts as records, and a few uneven ones.
+    for parts in [2, 3, lean.len(), lean.len() + 5] {
+        let split = store
+            .records_for_linkage_in("us-encounters", parts)
+            .unwrap();
+        assert_eq!(split.len(), lean.len(), "{parts} parts");
+        for (s, l) in split.iter().zip(&lean) {
+            assert_eq!((s.id, s.line), (l.id, l.line), "{parts} parts");
+            assert_eq!(s.record, l.record, "{parts} parts");
+        }
+    }
 }

@@ -190,197 +190,100 @@ impl Store {
 
     /// Every record of a source, in record-id order of storage.
     pub fn records(&self, source: &str) -> Result<Vec<StoredRecord>> {
-        self.read_records(source, None, Read::Whole)
+        let id = self.source_id(source)?;
+        read_in_snapshot(&self.conn, source, id, Scope::All, Read::Whole)
     }
 
     /// Every record of a source with what linkage and encoding compare, and no more: the
     /// display forms of the names, identifiers' raw text and problems, attributes and
     /// warnings are left empty. Reading a million records whole, those strings and their
     /// JSON were a good part of the time and memory; nothing that links uses them.
+    ///
+    /// A large source is read in parts, one per core (at most [`MAX_READ_PARTS`]) with at least
+    /// [`PARTS_FROM`] records each, side by side (see [`Store::records_for_linkage_in`]).
     pub fn records_for_linkage(&self, source: &str) -> Result<Vec<StoredRecord>> {
-        self.read_records(source, None, Read::ForLinkage)
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        self.read_for_linkage(source, |count| {
+            let by_size = usize::try_from(count / PARTS_FROM).unwrap_or(1);
+            cores.min(MAX_READ_PARTS).min(by_size)
+        })
+    }
+
+    /// [`Store::records_for_linkage`] in `parts` ranges of record ids (at most one per
+    /// record), each read in a read transaction of its own connection, side by side, and joined
+    /// in id order. Each record comes whole from one snapshot; with an import writing
+    /// meanwhile, the parts may see the store at slightly different moments, as a single read
+    /// begun a little earlier or later would. One part is read on the store's own connection.
+    pub fn records_for_linkage_in(&self, source: &str, parts: usize) -> Result<Vec<StoredRecord>> {
+        self.read_for_linkage(source, |_| parts)
+    }
+
+    /// The linkage read in the number of parts `parts_for` gives for the source's record count.
+    fn read_for_linkage(
+        &self,
+        source: &str,
+        parts_for: impl Fn(i64) -> usize,
+    ) -> Result<Vec<StoredRecord>> {
+        let id = self.source_id(source)?;
+        let (first, last, count): (Option<i64>, Option<i64>, i64) = self.conn.query_row(
+            "SELECT MIN(id), MAX(id), COUNT(*) FROM records WHERE source_id = ?1",
+            [id.0],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )?;
+        let (Some(first), Some(last)) = (first, last) else {
+            return Ok(Vec::new());
+        };
+        let parts = parts_for(count).clamp(1, usize::try_from(count).unwrap_or(1).max(1));
+        if parts == 1 {
+            return read_in_snapshot(&self.conn, source, id, Scope::All, Read::ForLinkage);
+        }
+        let ranges = id_ranges(first, last, parts);
+        let readers = ranges
+            .iter()
+            .map(|_| self.reader())
+            .collect::<Result<Vec<_>>>()?;
+        let read: Vec<Result<Vec<StoredRecord>>> = std::thread::scope(|scope| {
+            let handles: Vec<_> = ranges
+                .iter()
+                .zip(readers)
+                .map(|(&(lo, hi), conn)| {
+                    scope.spawn(move || {
+                        read_in_snapshot(&conn, source, id, Scope::Ids(lo, hi), Read::ForLinkage)
+                    })
+                })
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| {
+                    h.join().unwrap_or_else(|_| {
+                        Err(StoreError::Corrupt("a reading thread panicked".into()))
+                    })
+                })
+                .collect()
+        });
+        let mut out = Vec::with_capacity(usize::try_from(count).unwrap_or(0));
+        for part in read {
+            out.extend(part?);
+        }
+        Ok(out)
+    }
+
+    /// A second connection to the store's database, for reading beside this one.
+    fn reader(&self) -> Result<rusqlite::Connection> {
+        use rusqlite::OpenFlags;
+        let conn = rusqlite::Connection::open_with_flags(
+            &self.path,
+            OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )?;
+        conn.pragma_update(None, "cache_size", -65_536)?;
+        conn.busy_timeout(std::time::Duration::from_secs(30))?;
+        Ok(conn)
     }
 
     /// The record of `source` with record id `key`, if there is one.
     pub fn record(&self, source: &str, key: &str) -> Result<Option<StoredRecord>> {
-        Ok(self.read_records(source, Some(key), Read::Whole)?.pop())
-    }
-
-    /// The records of a source, or the one with record id `key`.
-    fn read_records(
-        &self,
-        source: &str,
-        key: Option<&str>,
-        read: Read,
-    ) -> Result<Vec<StoredRecord>> {
-        // Columns left out of a read for linkage are selected as NULL, so SQLite does not
-        // decode them and no string is made for them.
-        let whole = read == Read::Whole;
-        let col = |name: &'static str| if whole { name } else { "NULL" };
-        let source_id = self.source_id(source)?;
-        // With a key, every query reads one record through the (source, key) index.
-        let filter = if key.is_some() {
-            "source_id = ?1 AND record_key = ?2"
-        } else {
-            "source_id = ?1"
-        };
-        let args: Vec<&dyn ToSql> = match &key {
-            Some(k) => vec![&source_id.0, k],
-            None => vec![&source_id.0],
-        };
-        let mut ids_stmt = self.conn.prepare_cached(&format!(
-            "SELECT record_id, kind, {}, value, country, valid, {} FROM identifiers
-             WHERE record_id IN (SELECT id FROM records WHERE {filter}) ORDER BY record_id, seq",
-            col("raw"),
-            col("problem"),
-        ))?;
-        // The three queries come in record-id order: each record takes its identifiers and
-        // events from the front of two ordered lists (a hash map of them was a tenth of
-        // reading a million records).
-        let mut identifiers: Vec<(i64, Identifier)> = Vec::new();
-        let rows = ids_stmt.query_map(&args[..], |r| {
-            Ok((
-                r.get::<_, i64>(0)?,
-                r.get::<_, String>(1)?,
-                r.get::<_, Option<String>>(2)?.unwrap_or_default(),
-                r.get(3)?,
-                r.get(4)?,
-                r.get(5)?,
-                r.get(6)?,
-            ))
-        })?;
-        for row in rows {
-            let (record_id, kind, raw, value, country, valid, problem) = row?;
-            let kind = parse_kind(&kind)?;
-            identifiers.push((
-                record_id,
-                Identifier {
-                    kind,
-                    raw,
-                    value,
-                    country,
-                    valid,
-                    problem,
-                },
-            ));
-        }
-        let mut ev_stmt = self.conn.prepare_cached(&format!(
-            "SELECT record_id, kind, event_key, date, date_flags, place FROM events
-             WHERE record_id IN (SELECT id FROM records WHERE {filter}) ORDER BY record_id, seq"
-        ))?;
-        let mut events: Vec<(i64, Event)> = Vec::new();
-        let rows = ev_stmt.query_map(&args[..], |r| {
-            Ok((
-                r.get::<_, i64>(0)?,
-                r.get(1)?,
-                r.get(2)?,
-                r.get(3)?,
-                r.get(4)?,
-                r.get(5)?,
-            ))
-        })?;
-        for row in rows {
-            let (record_id, kind, id, date, flags, place) = row?;
-            events.push((
-                record_id,
-                Event {
-                    kind,
-                    id,
-                    date: parse_date_parts(date, flags),
-                    place,
-                },
-            ));
-        }
-
-        let mut stmt = self.conn.prepare_cached(&format!(
-            "SELECT id, record_key, line, {}, {}, given, given_alternates, surname1, surname2,
-                    married_surname, given_phonetic, surname1_phonetic, surname2_phonetic, birth_date, birth_flags,
-                    sex, nationality, {}, {}, address
-             FROM records WHERE {filter} ORDER BY id",
-            col("given_display"),
-            col("surnames_display"),
-            col("attributes"),
-            col("warnings"),
-        ))?;
-        let rows = stmt.query_map(&args[..], |r| {
-            let id: i64 = r.get(0)?;
-            let given: String = r.get(5)?;
-            let alternates: String = r.get(6)?;
-            let sex: String = r.get(15)?;
-            let attributes: Option<String> = r.get(17)?;
-            let warnings: Option<String> = r.get(18)?;
-            let address: Option<String> = r.get(19)?;
-            Ok((
-                id,
-                r.get::<_, String>(1)?,
-                r.get::<_, i64>(2)?,
-                PersonName {
-                    given_display: r.get::<_, Option<String>>(3)?.unwrap_or_default(),
-                    surnames_display: r.get::<_, Option<String>>(4)?.unwrap_or_default(),
-                    given: split_list(&given),
-                    given_alternates: split_list(&alternates),
-                    surname1: r.get(7)?,
-                    surname2: r.get(8)?,
-                    married_surname: r.get(9)?,
-                    given_phonetic: r.get(10)?,
-                    surname1_phonetic: r.get(11)?,
-                    surname2_phonetic: r.get(12)?,
-                },
-                parse_date_parts(r.get(13)?, r.get(14)?),
-                sex,
-                r.get::<_, Option<String>>(16)?,
-                attributes,
-                warnings,
-                address,
-            ))
-        })?;
-        let count: i64 = self.conn.query_row(
-            &format!("SELECT COUNT(*) FROM records WHERE {filter}"),
-            &args[..],
-            |r| r.get(0),
-        )?;
-        let mut out = Vec::with_capacity(usize::try_from(count).unwrap_or(0));
-        let mut identifiers = identifiers.into_iter().peekable();
-        let mut events = events.into_iter().peekable();
-        for row in rows {
-            let (id, key, line, name, birth_date, sex, nationality, attributes, warnings, address) =
-                row?;
-            let address = match address {
-                Some(text) => Some(
-                    serde_json::from_str(&text)
-                        .map_err(|e| StoreError::Corrupt(format!("address: {e}")))?,
-                ),
-                None => None,
-            };
-            let attributes: Vec<(String, String)> = match attributes {
-                Some(text) => serde_json::from_str(&text)
-                    .map_err(|e| StoreError::Corrupt(format!("attributes: {e}")))?,
-                None => Vec::new(),
-            };
-            let warnings: Vec<String> = match warnings {
-                Some(text) => serde_json::from_str(&text)
-                    .map_err(|e| StoreError::Corrupt(format!("warnings: {e}")))?,
-                None => Vec::new(),
-            };
-            out.push(StoredRecord {
-                id,
-                source: source.to_string(),
-                line: line as u64,
-                record: Record {
-                    key,
-                    name,
-                    birth_date,
-                    sex: parse_sex(&sex)?,
-                    nationality,
-                    identifiers: take_while_id(&mut identifiers, id),
-                    events: take_while_id(&mut events, id),
-                    address,
-                    attributes,
-                    warnings,
-                },
-            });
-        }
-        Ok(out)
+        let id = self.source_id(source)?;
+        Ok(read_in_snapshot(&self.conn, source, id, Scope::Key(key), Read::Whole)?.pop())
     }
 
     /// How many records a source holds.
@@ -392,6 +295,237 @@ impl Store {
             |r| r.get(0),
         )?)
     }
+}
+
+/// Reads too few records to be worth a thread of their own: a part of a linkage read holds at
+/// least this many.
+const PARTS_FROM: i64 = 50_000;
+
+/// Parts of a linkage read at most, whatever the cores.
+const MAX_READ_PARTS: usize = 8;
+
+/// Which records of a source a read takes.
+#[derive(Debug, Clone, Copy)]
+enum Scope<'a> {
+    All,
+    Key(&'a str),
+    /// Record ids `lo..=hi`.
+    Ids(i64, i64),
+}
+
+/// `parts` consecutive ranges of ids covering `first..=last`, of (nearly) equal width.
+fn id_ranges(first: i64, last: i64, parts: usize) -> Vec<(i64, i64)> {
+    let parts = parts.max(1) as i64;
+    let width = (last - first + 1).max(1);
+    (0..parts)
+        .map(|p| {
+            (
+                first + width * p / parts,
+                first + width * (p + 1) / parts - 1,
+            )
+        })
+        .filter(|(lo, hi)| lo <= hi)
+        .collect()
+}
+
+/// [`read_records`] inside one read transaction (a savepoint, which also nests inside a
+/// caller's transaction), so that the three queries see the same snapshot of the database.
+fn read_in_snapshot(
+    conn: &rusqlite::Connection,
+    source: &str,
+    source_id: SourceId,
+    scope: Scope<'_>,
+    read: Read,
+) -> Result<Vec<StoredRecord>> {
+    conn.execute_batch("SAVEPOINT read_records")?;
+    let out = read_records(conn, source, source_id, scope, read);
+    // Only read: releasing and rolling back differ in nothing but the error they may meet.
+    conn.execute_batch("RELEASE read_records")?;
+    out
+}
+
+/// The records of `scope`, read by three queries in record-id order.
+fn read_records(
+    conn: &rusqlite::Connection,
+    source: &str,
+    source_id: SourceId,
+    scope: Scope<'_>,
+    read: Read,
+) -> Result<Vec<StoredRecord>> {
+    // Columns left out of a read for linkage are selected as NULL, so SQLite does not
+    // decode them and no string is made for them.
+    let whole = read == Read::Whole;
+    let col = |name: &'static str| if whole { name } else { "NULL" };
+    // With a key, every query reads one record through the (source, key) index; with a range
+    // of ids, through the records' primary key.
+    let filter = match scope {
+        Scope::All => "source_id = ?1",
+        Scope::Key(_) => "source_id = ?1 AND record_key = ?2",
+        Scope::Ids(..) => "source_id = ?1 AND id BETWEEN ?2 AND ?3",
+    };
+    let args: Vec<&dyn ToSql> = match &scope {
+        Scope::All => vec![&source_id.0],
+        Scope::Key(k) => vec![&source_id.0, k],
+        Scope::Ids(lo, hi) => vec![&source_id.0, lo, hi],
+    };
+    let mut ids_stmt = conn.prepare_cached(&format!(
+        "SELECT record_id, kind, {}, value, country, valid, {} FROM identifiers
+         WHERE record_id IN (SELECT id FROM records WHERE {filter}) ORDER BY record_id, seq",
+        col("raw"),
+        col("problem"),
+    ))?;
+    // The three queries come in record-id order: each record takes its identifiers and
+    // events from the front of two ordered lists (a hash map of them was a tenth of
+    // reading a million records).
+    let mut identifiers: Vec<(i64, Identifier)> = Vec::new();
+    let rows = ids_stmt.query_map(&args[..], |r| {
+        Ok((
+            r.get::<_, i64>(0)?,
+            r.get::<_, String>(1)?,
+            r.get::<_, Option<String>>(2)?.unwrap_or_default(),
+            r.get(3)?,
+            r.get(4)?,
+            r.get(5)?,
+            r.get(6)?,
+        ))
+    })?;
+    for row in rows {
+        let (record_id, kind, raw, value, country, valid, problem) = row?;
+        let kind = parse_kind(&kind)?;
+        identifiers.push((
+            record_id,
+            Identifier {
+                kind,
+                raw,
+                value,
+                country,
+                valid,
+                problem,
+            },
+        ));
+    }
+    let mut ev_stmt = conn.prepare_cached(&format!(
+        "SELECT record_id, kind, event_key, date, date_flags, place FROM events
+         WHERE record_id IN (SELECT id FROM records WHERE {filter}) ORDER BY record_id, seq"
+    ))?;
+    let mut events: Vec<(i64, Event)> = Vec::new();
+    let rows = ev_stmt.query_map(&args[..], |r| {
+        Ok((
+            r.get::<_, i64>(0)?,
+            r.get(1)?,
+            r.get(2)?,
+            r.get(3)?,
+            r.get(4)?,
+            r.get(5)?,
+        ))
+    })?;
+    for row in rows {
+        let (record_id, kind, id, date, flags, place) = row?;
+        events.push((
+            record_id,
+            Event {
+                kind,
+                id,
+                date: parse_date_parts(date, flags),
+                place,
+            },
+        ));
+    }
+
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT id, record_key, line, {}, {}, given, given_alternates, surname1, surname2,
+                married_surname, given_phonetic, surname1_phonetic, surname2_phonetic, birth_date, birth_flags,
+                sex, nationality, {}, {}, address
+         FROM records WHERE {filter} ORDER BY id",
+        col("given_display"),
+        col("surnames_display"),
+        col("attributes"),
+        col("warnings"),
+    ))?;
+    let rows = stmt.query_map(&args[..], |r| {
+        let id: i64 = r.get(0)?;
+        let given: String = r.get(5)?;
+        let alternates: String = r.get(6)?;
+        let sex: String = r.get(15)?;
+        let attributes: Option<String> = r.get(17)?;
+        let warnings: Option<String> = r.get(18)?;
+        let address: Option<String> = r.get(19)?;
+        Ok((
+            id,
+            r.get::<_, String>(1)?,
+            r.get::<_, i64>(2)?,
+            PersonName {
+                given_display: r.get::<_, Option<String>>(3)?.unwrap_or_default(),
+                surnames_display: r.get::<_, Option<String>>(4)?.unwrap_or_default(),
+                given: split_list(&given),
+                given_alternates: split_list(&alternates),
+                surname1: r.get(7)?,
+                surname2: r.get(8)?,
+                married_surname: r.get(9)?,
+                given_phonetic: r.get(10)?,
+                surname1_phonetic: r.get(11)?,
+                surname2_phonetic: r.get(12)?,
+            },
+            parse_date_parts(r.get(13)?, r.get(14)?),
+            sex,
+            r.get::<_, Option<String>>(16)?,
+            attributes,
+            warnings,
+            address,
+        ))
+    })?;
+    // Room for every record read: counted through the (source, key) index, or, for a range of
+    // ids, at most its width (counting would visit every row of the range once more).
+    let count: i64 = match scope {
+        Scope::Ids(lo, hi) => hi - lo + 1,
+        _ => conn.query_row(
+            &format!("SELECT COUNT(*) FROM records WHERE {filter}"),
+            &args[..],
+            |r| r.get(0),
+        )?,
+    };
+    let mut out = Vec::with_capacity(usize::try_from(count).unwrap_or(0));
+    let mut identifiers = identifiers.into_iter().peekable();
+    let mut events = events.into_iter().peekable();
+    for row in rows {
+        let (id, key, line, name, birth_date, sex, nationality, attributes, warnings, address) =
+            row?;
+        let address = match address {
+            Some(text) => Some(
+                serde_json::from_str(&text)
+                    .map_err(|e| StoreError::Corrupt(format!("address: {e}")))?,
+            ),
+            None => None,
+        };
+        let attributes: Vec<(String, String)> = match attributes {
+            Some(text) => serde_json::from_str(&text)
+                .map_err(|e| StoreError::Corrupt(format!("attributes: {e}")))?,
+            None => Vec::new(),
+        };
+        let warnings: Vec<String> = match warnings {
+            Some(text) => serde_json::from_str(&text)
+                .map_err(|e| StoreError::Corrupt(format!("warnings: {e}")))?,
+            None => Vec::new(),
+        };
+        out.push(StoredRecord {
+            id,
+            source: source.to_string(),
+            line: line as u64,
+            record: Record {
+                key,
+                name,
+                birth_date,
+                sex: parse_sex(&sex)?,
+                nationality,
+                identifiers: take_while_id(&mut identifiers, id),
+                events: take_while_id(&mut events, id),
+                address,
+                attributes,
+                warnings,
+            },
+        });
+    }
+    Ok(out)
 }
 
 /// The items of record `id` at the front of `items` (ordered by record id, as the records
@@ -588,5 +722,29 @@ fn parse_sex(s: &str) -> Result<Sex> {
         "F" => Ok(Sex::Female),
         "U" => Ok(Sex::Unknown),
         other => Err(StoreError::Corrupt(format!("unknown sex code `{other}`"))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::id_ranges;
+
+    #[test]
+    fn id_ranges_cover_the_ids_once_in_order() {
+        for (first, last) in [(1, 1), (1, 10), (5, 1_000_003), (-3, 4)] {
+            for parts in [1, 2, 3, 7, 8, 50] {
+                let ranges = id_ranges(first, last, parts);
+                assert!(!ranges.is_empty() && ranges.len() <= parts);
+                assert_eq!(ranges[0].0, first);
+                assert_eq!(ranges[ranges.len() - 1].1, last);
+                for w in ranges.windows(2) {
+                    assert_eq!(w[1].0, w[0].1 + 1, "{first}..={last} in {parts}");
+                }
+                assert!(ranges.iter().all(|(lo, hi)| lo <= hi));
+                let widths: Vec<i64> = ranges.iter().map(|(lo, hi)| hi - lo + 1).collect();
+                let (min, max) = (widths.iter().min(), widths.iter().max());
+                assert!(max.zip(min).is_some_and(|(a, b)| a - b <= 1), "{widths:?}");
+            }
+        }
     }
 }

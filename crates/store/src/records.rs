@@ -191,7 +191,9 @@ impl Store {
     /// Every record of a source, in record-id order of storage.
     pub fn records(&self, source: &str) -> Result<Vec<StoredRecord>> {
         let id = self.source_id(source)?;
-        read_in_snapshot(&self.conn, source, id, Scope::All, Read::Whole)
+        in_snapshot(&self.conn, || {
+            read_records(&self.conn, source, id, Scope::All, Read::Whole)
+        })
     }
 
     /// Every record of a source with what linkage and encoding compare, and no more: the
@@ -235,7 +237,8 @@ impl Store {
         };
         let parts = parts_for(count).clamp(1, usize::try_from(count).unwrap_or(1).max(1));
         if parts == 1 {
-            return read_in_snapshot(&self.conn, source, id, Scope::All, Read::ForLinkage);
+            let read = || read_records(&self.conn, source, id, Scope::All, Read::ForLinkage);
+            return in_snapshot(&self.conn, read);
         }
         let ranges = id_ranges(first, last, parts);
         let readers = ranges
@@ -248,7 +251,10 @@ impl Store {
                 .zip(readers)
                 .map(|(&(lo, hi), conn)| {
                     scope.spawn(move || {
-                        read_in_snapshot(&conn, source, id, Scope::Ids(lo, hi), Read::ForLinkage)
+                        let range = Scope::Ids(lo, hi);
+                        in_snapshot(&conn, || {
+                            read_records(&conn, source, id, range, Read::ForLinkage)
+                        })
                     })
                 })
                 .collect();
@@ -283,7 +289,8 @@ impl Store {
     /// The record of `source` with record id `key`, if there is one.
     pub fn record(&self, source: &str, key: &str) -> Result<Option<StoredRecord>> {
         let id = self.source_id(source)?;
-        Ok(read_in_snapshot(&self.conn, source, id, Scope::Key(key), Read::Whole)?.pop())
+        let read = || read_records(&self.conn, source, id, Scope::Key(key), Read::Whole);
+        Ok(in_snapshot(&self.conn, read)?.pop())
     }
 
     /// How many records a source holds.
@@ -328,17 +335,11 @@ fn id_ranges(first: i64, last: i64, parts: usize) -> Vec<(i64, i64)> {
         .collect()
 }
 
-/// [`read_records`] inside one read transaction (a savepoint, which also nests inside a
-/// caller's transaction), so that the three queries see the same snapshot of the database.
-fn read_in_snapshot(
-    conn: &rusqlite::Connection,
-    source: &str,
-    source_id: SourceId,
-    scope: Scope<'_>,
-    read: Read,
-) -> Result<Vec<StoredRecord>> {
+/// `read` inside one read transaction on `conn` (a savepoint, which also nests inside a
+/// caller's transaction), so that the queries it runs see the same snapshot of the database.
+fn in_snapshot<T>(conn: &rusqlite::Connection, read: impl FnOnce() -> Result<T>) -> Result<T> {
     conn.execute_batch("SAVEPOINT read_records")?;
-    let out = read_records(conn, source, source_id, scope, read);
+    let out = read();
     // Only read: releasing and rolling back differ in nothing but the error they may meet.
     conn.execute_batch("RELEASE read_records")?;
     out

@@ -252,7 +252,7 @@ pub(super) fn scan_avx2(
 ) {
     debug_assert_eq!(query.len(), span.words);
     if span.words >= AVX2_MAX_WORDS {
-        // Counts of such filters could overflow the 32-bit lanes below; none is ever this wide.
+        // Sums of such filters' counts could overflow the 32-bit lanes below.
         return super::portable::scan(query, query_pop, span, threshold, hit);
     }
     // SAFETY: reached only after Path::Avx2 was found supported; the fixed-width instances are
@@ -267,9 +267,10 @@ pub(super) fn scan_avx2(
     }
 }
 
-/// Widths from which the AVX2 scan hands over to the portable one: below it every count and
-/// every sum of two popcounts (at most `2 × 64 × words` bits) fits a signed 32-bit lane.
-const AVX2_MAX_WORDS: usize = 1 << 24;
+/// Widths from which the AVX2 scan hands over to the portable one: below it every sum of two
+/// popcounts (at most `2 × 64 × words` bits, under 2²¹) times 1024 fits a signed 32-bit lane.
+/// Filters are a few thousand bits wide; this is a million.
+const AVX2_MAX_WORDS: usize = 1 << 14;
 
 /// The order in which [`pack_counts`] leaves the eight lanes of a block: lane `l` of the low
 /// half at position `2l`, lane `4 + l` of the high half at `2l + 1`. Per-lane inputs are
@@ -333,6 +334,8 @@ fn scan_avx2_impl<const W: usize, const STAGED: bool>(
     let zero = _mm256_setzero_si256();
     let order = packed_order();
     let tv = _mm256_set1_pd(threshold);
+    // At most 1024 (the threshold is at most 1), so T·(|q|+|x|) < 1024 · 2^21 fits 32 bits.
+    let fixed_threshold = _mm256_set1_epi32((threshold * 1024.0).floor() as i32);
     let qp = _mm256_set1_epi32(query_pop as i32);
     let cuts = super::cuts(words);
     let query_tails = cuts.map(|cut| _mm256_set1_epi32(super::popcount(&query[cut..words]) as i32));
@@ -372,12 +375,15 @@ fn scan_avx2_impl<const W: usize, const STAGED: bool>(
     for b in 0..span.blocks() {
         // SAFETY: span.popcounts holds LANES entries for every block.
         let pb = unsafe { _mm256_loadu_si256(pops.add(b * LANES).cast()) };
-        let need = smallest_passing(
-            _mm256_add_epi32(_mm256_permutevar8x32_epi32(pb, order), qp),
-            tv,
-        );
+        let pop_sums = _mm256_add_epi32(_mm256_permutevar8x32_epi32(pb, order), qp);
         let mut sums = [zero; 2];
         if STAGED {
+            // The cuts rule blocks out against a lower bound of each lane's smallest passing
+            // count, in integers: floor(T·(|q|+|x|) / 2048) with T = floor(1024·t) is at most
+            // floor(t·(|q|+|x|)/2), which is at most the exact count `smallest_passing` gives.
+            // A block it rules out is out for the exact count too; most blocks at high
+            // thresholds never need the exact one.
+            let need = _mm256_srli_epi32::<11>(_mm256_mullo_epi32(pop_sums, fixed_threshold));
             let mut from = 0;
             let mut out_of_reach = false;
             for (stage, &cut) in cuts.iter().enumerate() {
@@ -403,6 +409,7 @@ fn scan_avx2_impl<const W: usize, const STAGED: bool>(
         } else {
             sums = add_words(sums, b, 0..words);
         }
+        let need = smallest_passing(pop_sums, tv);
         let counts = pack_counts(sums[0], sums[1]);
         let short = _mm256_movemask_ps(_mm256_castsi256_ps(_mm256_cmpgt_epi32(need, counts)));
         let passing = !short & 0xff;

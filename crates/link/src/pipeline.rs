@@ -66,11 +66,11 @@ pub fn run(
     // Every candidate is compared once, block by block (see `crate::blocks`), for λ's EM and
     // for the weights; each pair is held with its comparison and scored in the same memory.
     let clock = Phases::start();
-    let (compared, blocking) = blocker
-        .blocks(data)
-        .compare_owned(data, blocker.scope, |a, b| {
-            compare(data.record(a), data.record(b))
-        });
+    let blocks = blocker.blocks(data);
+    clock.done("blocks built", blocks.kept());
+    let (compared, blocking) = blocks.compare_owned(data, blocker.scope, |a, b| {
+        compare(data.record(a), data.record(b))
+    });
     clock.done("candidate pairs compared", compared.len());
     let (mut model, trained) = match model {
         Some(m) => (m, false),

@@ -114,19 +114,21 @@ impl BlockingRule {
             .birth_date
             .filter(|d| !d.is_null_sentinel())
             .map(|d| (d, d.month.is_some() && d.day.is_some() && !d.placeholder));
-        let full_date = date.filter(|(_, full)| *full).map(|(d, _)| d.iso());
-        let nonempty = |s: &Option<String>| s.clone().filter(|k| !k.is_empty());
+        // Built only by the rules that use it: every rule runs on every record.
+        let full_date = || date.filter(|(_, full)| *full).map(|(d, _)| d.iso());
+        let nonempty = nonempty_key;
         match self {
             BlockingRule::Surname1PhoneticYear => match (nonempty(&n.surname1_phonetic), date) {
                 (Some(s), Some((d, _))) => vec![format!("{s}|{}", d.year)],
                 _ => vec![],
             },
-            BlockingRule::GivenPhoneticBirthDate => {
-                match (nonempty(&n.given_phonetic), full_date) {
-                    (Some(g), Some(d)) => vec![format!("{g}|{d}")],
-                    _ => vec![],
-                }
-            }
+            BlockingRule::GivenPhoneticBirthDate => match nonempty(&n.given_phonetic) {
+                Some(g) => full_date()
+                    .map(|d| format!("{g}|{d}"))
+                    .into_iter()
+                    .collect(),
+                None => vec![],
+            },
             BlockingRule::Identifier | BlockingRule::OfficialIdentifier => r
                 .identifiers
                 .iter()
@@ -151,7 +153,7 @@ impl BlockingRule {
                     _ => vec![],
                 }
             }
-            BlockingRule::BirthDate => full_date.into_iter().collect(),
+            BlockingRule::BirthDate => full_date().into_iter().collect(),
             BlockingRule::SurnamesPhonetic => {
                 match (
                     nonempty(&n.surname1_phonetic),
@@ -173,6 +175,11 @@ impl BlockingRule {
             }
         }
     }
+}
+
+/// A key part that is there and not empty.
+fn nonempty_key(s: &Option<String>) -> Option<&str> {
+    s.as_deref().filter(|k| !k.is_empty())
 }
 
 /// Which pairs of records are wanted.

@@ -116,7 +116,6 @@ impl BlockingRule {
             .map(|d| (d, d.month.is_some() && d.day.is_some() && !d.placeholder));
         // Built only by the rules that use it: every rule runs on every record.
         let full_date = || date.filter(|(_, full)| *full).map(|(d, _)| d.iso());
-        let nonempty = nonempty_key;
         match self {
             BlockingRule::Surname1PhoneticYear => match (nonempty(&n.surname1_phonetic), date) {
                 (Some(s), Some((d, _))) => vec![format!("{s}|{}", d.year)],
@@ -178,7 +177,7 @@ impl BlockingRule {
 }
 
 /// A key part that is there and not empty.
-fn nonempty_key(s: &Option<String>) -> Option<&str> {
+fn nonempty(s: &Option<String>) -> Option<&str> {
     s.as_deref().filter(|k| !k.is_empty())
 }
 

@@ -237,7 +237,9 @@ impl Store {
         };
         let parts = parts_for(count).clamp(1, usize::try_from(count).unwrap_or(1).max(1));
         if parts == 1 {
-            let read = || read_records(&self.conn, source, id, Scope::All, Read::ForLinkage);
+            // The range just found bounds the read, so it is not counted a second time.
+            let range = Scope::Ids(first, last);
+            let read = || read_records(&self.conn, source, id, range, Read::ForLinkage);
             return in_snapshot(&self.conn, read);
         }
         let ranges = id_ranges(first, last, parts);

@@ -403,7 +403,8 @@ impl<'a> Holder<'a> {
                 .detail("chunks_to_send", report.sent.to_string()),
         )?;
         // A few chunks in flight at once: while the unit checks and stores one, the next is on
-        // the wire.
+        // the wire. A lock is poisoned only by a sender that panicked, and the scope re-raises
+        // that panic when it ends; until then a poisoned lock just stops the other senders.
         let queue = std::sync::Mutex::new(pending.into_iter());
         let failed: std::sync::Mutex<Option<HolderError>> = std::sync::Mutex::new(None);
         std::thread::scope(|scope| {

@@ -31,6 +31,9 @@ impl RateLimiter {
 
     /// Takes one token from `ip`'s bucket; `false` when it is empty.
     pub fn allow(&self, ip: IpAddr, now: Instant) -> bool {
+        // A thread that panicked while holding the lock left at worst one bucket half-updated
+        // (a token count and a time, both plain numbers): the map stays usable, so limiting
+        // goes on rather than failing every request.
         let mut buckets = match self.buckets.lock() {
             Ok(b) => b,
             Err(poisoned) => poisoned.into_inner(),

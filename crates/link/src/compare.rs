@@ -9,8 +9,10 @@ use enlace_normalize::{IdKind, PartialDate, PersonName, Sex};
 use serde::{Deserialize, Serialize};
 use similarity::jaro_winkler;
 
+mod hints;
 mod place;
 mod similarity;
+pub(crate) use hints::{Hints, PairHints, Phonetic};
 use place::compare_address;
 use similarity::jaro_winkler_from;
 
@@ -225,24 +227,44 @@ impl Comparison {
 
 /// Compares two records field by field.
 pub fn compare(a: &Record, b: &Record) -> Comparison {
+    compare_hinted(a, b, None)
+}
+
+/// [`compare`], faster with the two records' [`Hints`]; the same levels.
+pub(crate) fn compare_hinted(a: &Record, b: &Record, hints: Option<PairHints<'_>>) -> Comparison {
     let swapped;
-    let b_name = match fields_swapped(&a.name, &b.name) {
+    let (b_name, name_hints) = match fields_swapped(&a.name, &b.name, hints) {
         Some(n) => {
             swapped = n;
-            &swapped
+            // The hints are of `b`'s name as written, not of this one.
+            (&swapped, None)
         }
-        None => &b.name,
+        None => (&b.name, hints),
+    };
+    // Each hint settles a test only when it can tell the answer for certain (see `hints`).
+    let ids = |phones: bool| {
+        let keep = |k: IdKind| (k == IdKind::Phone) == phones && (phones || k.is_official());
+        hints
+            .and_then(|h| h.identifier_level(phones))
+            .unwrap_or_else(|| compare_ids(a, b, keep))
     };
     Comparison([
-        compare_given(&a.name, b_name),
-        compare_surnames(&a.name, b_name),
+        compare_given(&a.name, b_name, name_hints),
+        compare_surnames(&a.name, b_name, name_hints),
         compare_dates(a.birth_date.as_ref(), b.birth_date.as_ref()),
         compare_sex(a.sex, b.sex),
-        compare_ids(a, b, IdKind::is_official),
-        compare_ids(a, b, |k| k == IdKind::Phone),
-        compare_opt(a.nationality.as_deref(), b.nationality.as_deref()),
+        ids(false),
+        ids(true),
+        hints
+            .and_then(|h| h.nationality_level())
+            .unwrap_or_else(|| compare_opt(a.nationality.as_deref(), b.nationality.as_deref())),
         compare_address(a.address.as_ref(), b.address.as_ref()),
     ])
+}
+
+/// What a hint told, or else what the names say.
+fn told_or(told: Option<bool>, names: impl FnOnce() -> bool) -> bool {
+    told.unwrap_or_else(names)
 }
 
 /// When one record has the given names and surnames in each other's fields (a clerk's slip in
@@ -250,7 +272,7 @@ pub fn compare(a: &Record, b: &Record) -> Comparison {
 /// otherwise. The swap is recognised on first words — "CHAVEZ-GONZALEZ DE JESUS / PETRONA"
 /// against "Petrona de Jesús / Chávez González" — when the crossed comparison agrees on both
 /// sides and the straight one on neither.
-fn fields_swapped(a: &PersonName, b: &PersonName) -> Option<PersonName> {
+fn fields_swapped(a: &PersonName, b: &PersonName, hints: Option<PairHints>) -> Option<PersonName> {
     // Runs on every candidate pair: the words are borrowed, and nothing is allocated until a
     // swap is found.
     fn words(v: &[String]) -> impl Iterator<Item = &str> {
@@ -261,10 +283,29 @@ fn fields_swapped(a: &PersonName, b: &PersonName) -> Option<PersonName> {
     // Most candidate pairs share the first given name or the first surname outright: no swap,
     // and no need to split words.
     let nonempty_eq = |x: Option<&String>, y: Option<&String>| matches!((x, y), (Some(x), Some(y)) if !x.is_empty() && x == y);
-    if nonempty_eq(a.given.first(), b.given.first())
-        || nonempty_eq(a.surname1.as_ref(), b.surname1.as_ref())
+    // A hint's "equal" is of two present, non-empty names (see `NameHint::equal`).
+    let (given_told, surname_told) = hints.map_or((None, None), |h| {
+        (
+            h.a.given.equal(&h.b.given),
+            h.a.surname1.equal(&h.b.surname1),
+        )
+    });
+    if told_or(given_told, || nonempty_eq(a.given.first(), b.given.first()))
+        || told_or(surname_told, || {
+            nonempty_eq(a.surname1.as_ref(), b.surname1.as_ref())
+        })
     {
         return None;
+    }
+    // A swap needs each side's given name close to the other's surname. When those names are
+    // one word each (so a name is its first word), their hints rule out most pairs at once.
+    if let Some(h) = hints {
+        let far = |x: &hints::NameHint, y: &hints::NameHint| {
+            x.is_plain() && y.is_plain() && !x.may_reach(y, 0.9)
+        };
+        if far(&h.a.given, &h.b.surname1) || far(&h.a.surname1, &h.b.given) {
+            return None;
+        }
     }
     fn first_word(s: &str) -> Option<&str> {
         s.split([' ', '-']).find(|w| !w.is_empty())
@@ -324,11 +365,16 @@ fn is_initial(s: &str) -> bool {
     chars.next().is_some() && chars.next().is_none()
 }
 
-pub(crate) fn compare_given(a: &PersonName, b: &PersonName) -> u8 {
+pub(crate) fn compare_given(a: &PersonName, b: &PersonName, hints: Option<PairHints>) -> u8 {
     let (Some(fa), Some(fb)) = (a.given.first(), b.given.first()) else {
         return NULL_LEVEL;
     };
-    if fa == fb && !is_initial(fa) {
+    let equal = told_or(hints.and_then(|h| h.a.given.equal(&h.b.given)), || fa == fb);
+    let (initial_a, initial_b) = match hints {
+        Some(h) => (h.a.given.is_initial(), h.b.given.is_initial()),
+        None => (is_initial(fa), is_initial(fb)),
+    };
+    if equal && !initial_a {
         // "Juan Luis" and "Juan Alfredo" are brothers more often than one man: both second
         // names written and different is its own, weaker level. One missing is still exact.
         return match (a.given.get(1), b.given.get(1)) {
@@ -341,10 +387,10 @@ pub(crate) fn compare_given(a: &PersonName, b: &PersonName) -> u8 {
     // One side's first given name (or one of its alternates) among the other's names or
     // alternates: "Lupe"/"Guadalupe", "Luis"/"José Luis", "John"/"Juan". Sharing only a second
     // name does not count: sisters are often "María Guadalupe" and "Rosa Guadalupe".
-    if first_among(a, b) || first_among(b, a) {
+    if hints.is_none_or(|h| h.may_share_first()) && (first_among(a, b) || first_among(b, a)) {
         return given::ALTERNATE;
     }
-    if is_initial(fa) || is_initial(fb) {
+    if initial_a || initial_b {
         // An initial agrees with a name it begins; that is weak evidence, like a near spelling.
         return if fa.chars().next() == fb.chars().next() {
             given::JW_LOW
@@ -352,12 +398,19 @@ pub(crate) fn compare_given(a: &PersonName, b: &PersonName) -> u8 {
             given::DIFFERENT
         };
     }
-    let jw = jaro_winkler_from(fa, fb, 0.80);
+    let jw = if hints.is_none_or(|h| h.a.given.may_reach(&h.b.given, 0.80)) {
+        jaro_winkler_from(fa, fb, 0.80)
+    } else {
+        0.0
+    };
     if jw >= 0.92 {
         given::JW_HIGH
     } else if jw >= 0.80 {
         given::JW_LOW
-    } else if a.given_phonetic.is_some() && a.given_phonetic == b.given_phonetic {
+    } else if told_or(
+        hints.and_then(|h| h.phonetic_equal(Phonetic::Given)),
+        || a.given_phonetic.is_some() && a.given_phonetic == b.given_phonetic,
+    ) {
         given::PHONETIC
     } else {
         given::DIFFERENT
@@ -392,19 +445,34 @@ fn second_surname<'a>(n: &'a PersonName, other_s2: Option<&str>) -> Option<&'a s
     n.given.iter().skip(1).find(|g| *g == o).map(String::as_str)
 }
 
-pub(crate) fn compare_surnames(a: &PersonName, b: &PersonName) -> u8 {
+pub(crate) fn compare_surnames(a: &PersonName, b: &PersonName, hints: Option<PairHints>) -> u8 {
     let (Some(a1), Some(b1)) = (a.surname1.as_deref(), b.surname1.as_deref()) else {
         return NULL_LEVEL;
     };
     let a2 = second_surname(a, b.surname2.as_deref());
     let b2 = second_surname(b, a.surname2.as_deref());
-    if same(Some(a1), Some(b1)) {
+    // Hints of second surnames only when both are the records' own (not a given name taken
+    // for one); each is a necessary condition of the test it guards.
+    let seconds = hints.filter(|_| a.surname2.is_some() && b.surname2.is_some());
+    let (hint_a, hint_b) = (hints.map(|h| h.a), hints.map(|h| h.b));
+    let (own_a2, own_b2) = (
+        hint_a.filter(|_| a.surname2.is_some()),
+        hint_b.filter(|_| b.surname2.is_some()),
+    );
+    let first_same = hints.and_then(|h| h.a.surname1.same_compact(&h.b.surname1));
+    if told_or(first_same, || same(Some(a1), Some(b1))) {
         return match (a2, b2) {
             (Some(x), Some(y)) => {
-                if same(a2, b2) {
+                let second_same = seconds.and_then(|h| h.a.surname2.same_compact(&h.b.surname2));
+                let second_near =
+                    seconds.is_none_or(|h| h.a.surname2.may_reach(&h.b.surname2, 0.88));
+                let phonetic_same = hints.and_then(|h| h.phonetic_equal(Phonetic::Surname2));
+                if told_or(second_same, || same(a2, b2)) {
                     surname::BOTH
-                } else if jaro_winkler_from(x, y, 0.88) >= 0.88
-                    || (a.surname2_phonetic.is_some() && a.surname2_phonetic == b.surname2_phonetic)
+                } else if (second_near && jaro_winkler_from(x, y, 0.88) >= 0.88)
+                    || told_or(phonetic_same, || {
+                        a.surname2_phonetic.is_some() && a.surname2_phonetic == b.surname2_phonetic
+                    })
                 {
                     surname::FIRST_SECOND_SIMILAR
                 } else {
@@ -416,18 +484,36 @@ pub(crate) fn compare_surnames(a: &PersonName, b: &PersonName) -> u8 {
     }
     // Surnames in the wrong order: strong. One surname in the other's other place: weak, since
     // a mother's first surname is her child's second.
-    let (x, y) = (same(Some(a1), b2), same(a2, Some(b1)));
+    let x_told = match (hint_a, own_b2) {
+        (Some(ha), Some(hb)) => ha.surname1.same_compact(&hb.surname2),
+        _ => None,
+    };
+    let y_told = match (own_a2, hint_b) {
+        (Some(ha), Some(hb)) => ha.surname2.same_compact(&hb.surname1),
+        _ => None,
+    };
+    let (x, y) = (
+        told_or(x_told, || same(Some(a1), b2)),
+        told_or(y_told, || same(a2, Some(b1))),
+    );
     if x && y {
         return surname::SWAPPED;
     }
     if x || y {
         return surname::CROSSED;
     }
-    let jw = jaro_winkler_from(a1, b1, 0.80);
+    let jw = if hints.is_none_or(|h| h.a.surname1.may_reach(&h.b.surname1, 0.80)) {
+        jaro_winkler_from(a1, b1, 0.80)
+    } else {
+        0.0
+    };
     if jw >= 0.92 {
         surname::JW_HIGH
     } else if jw >= 0.80
-        || (a.surname1_phonetic.is_some() && a.surname1_phonetic == b.surname1_phonetic)
+        || told_or(
+            hints.and_then(|h| h.phonetic_equal(Phonetic::Surname1)),
+            || a.surname1_phonetic.is_some() && a.surname1_phonetic == b.surname1_phonetic,
+        )
     {
         surname::JW_LOW_OR_PHONETIC
     } else {

@@ -4,7 +4,7 @@ use rayon::prelude::*;
 
 use crate::blocking::{Blocker, BlockingReport};
 use crate::blocks::Compared;
-use crate::compare::compare;
+use crate::compare::{Hints, compare, compare_hinted};
 use crate::encoded::{EncodedBlocker, EncodedDataset, training_sets};
 use crate::estimate::patterns_of;
 use crate::model::{Model, TrainOptions};
@@ -68,9 +68,16 @@ pub fn run(
     let clock = Phases::start();
     let blocks = blocker.blocks(data);
     clock.done("blocks built", blocks.kept());
+    let hints = Hints::of(
+        (0..data.len() as u32)
+            .into_par_iter()
+            .map(|id| data.record(id)),
+    );
+    clock.done("names hinted", data.len());
     let (compared, blocking) = blocks.compare_owned(data, blocker.scope, |a, b| {
-        compare(data.record(a), data.record(b))
+        compare_hinted(data.record(a), data.record(b), Some(hints.pair(a, b)))
     });
+    drop(hints);
     clock.done("candidate pairs compared", compared.len());
     let (mut model, trained) = match model {
         Some(m) => (m, false),

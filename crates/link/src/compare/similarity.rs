@@ -110,16 +110,23 @@ fn upper_bound(a: &str, b: &str) -> Option<f64> {
             common += 1;
         }
     }
+    let prefix = a.iter().zip(b).take(4).take_while(|(x, y)| x == y).count();
+    Some(bound_from_common(common, a.len(), b.len(), prefix))
+}
+
+/// The bound of Jaro–Winkler for names of `a_len` and `b_len` letters with at most `common`
+/// letters in common and a common prefix of `prefix` letters. It grows with `common`, so a
+/// larger count of common letters gives a bound no lower.
+pub(crate) fn bound_from_common(common: usize, a_len: usize, b_len: usize, prefix: usize) -> f64 {
     if common == 0 {
-        return Some(0.0);
+        return 0.0;
     }
     let c = common as f64;
-    let jaro = (c / a.len() as f64 + c / b.len() as f64 + 1.0) / 3.0;
+    let jaro = (c / a_len as f64 + c / b_len as f64 + 1.0) / 3.0;
     if jaro <= 0.7 {
-        return Some(jaro);
+        return jaro;
     }
-    let prefix = a.iter().zip(b).take(4).take_while(|(x, y)| x == y).count();
-    Some(jaro + 0.1 * prefix as f64 * (1.0 - jaro))
+    jaro + 0.1 * prefix.min(4) as f64 * (1.0 - jaro)
 }
 
 #[cfg(test)]

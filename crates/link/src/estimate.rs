@@ -1,8 +1,6 @@
 //! Estimating the model's parameters: u from random pairs, the level patterns of candidate
 //! pairs, EM with u fixed, and the surname frequency table.
 
-use std::collections::BTreeMap;
-
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use rayon::prelude::*;
@@ -184,21 +182,33 @@ pub(crate) fn patterns_of(
 /// `TF_MIN_COUNT` times), the frequency of rarer values, and Σ f².
 pub(crate) fn term_frequencies<D: Linkable + ?Sized>(
     data: &D,
-    key: impl Fn(&D, u32) -> Option<String>,
+    key: impl Fn(&D, u32) -> Option<String> + Sync,
 ) -> TermFrequencies {
-    let mut counts: BTreeMap<String, usize> = BTreeMap::new();
-    let mut total = 0usize;
-    for id in 0..data.len() as u32 {
-        if let Some(k) = key(data, id) {
-            *counts.entry(k).or_insert(0) += 1;
-            total += 1;
-        }
-    }
+    // Counted in hash maps, one per thread, merged; then ordered by value, so that Σ f² is
+    // summed in the order the table lists them, whatever the threads did (a tree map of a
+    // million inserts, one thread, was a quarter of training at 1.13 M records).
+    let counts = (0..data.len() as u32)
+        .into_par_iter()
+        .fold(FxHashMap::<String, usize>::default, |mut counts, id| {
+            if let Some(k) = key(data, id) {
+                *counts.entry(k).or_insert(0) += 1;
+            }
+            counts
+        })
+        .reduce(FxHashMap::default, |into, from| {
+            if into.len() < from.len() {
+                return merge_counts(from, into);
+            }
+            merge_counts(into, from)
+        });
+    let mut counts: Vec<(String, usize)> = counts.into_iter().collect();
+    counts.par_sort_unstable_by(|x, y| x.0.cmp(&y.0));
+    let total: usize = counts.iter().map(|(_, c)| c).sum();
     if total == 0 {
         return TermFrequencies::default();
     }
     let t = total as f64;
-    let mean = counts.values().map(|&c| (c as f64 / t).powi(2)).sum();
+    let mean = counts.iter().map(|&(_, c)| (c as f64 / t).powi(2)).sum();
     let rare = 1.5 / t;
     let table = counts
         .into_iter()
@@ -206,6 +216,17 @@ pub(crate) fn term_frequencies<D: Linkable + ?Sized>(
         .map(|(k, c)| (k, c as f64 / t))
         .collect();
     TermFrequencies { table, rare, mean }
+}
+
+/// `from`'s counts added to `into`'s.
+fn merge_counts(
+    mut into: FxHashMap<String, usize>,
+    from: FxHashMap<String, usize>,
+) -> FxHashMap<String, usize> {
+    for (k, c) in from {
+        *into.entry(k).or_insert(0) += c;
+    }
+    into
 }
 
 /// What one EM run estimates.

@@ -140,7 +140,8 @@ pub(crate) fn given_key(r: &Record) -> Option<String> {
     r.name
         .given
         .first()
-        .filter(|g| g.chars().count() > 1)
+        // Not an initial: more than one character (two steps of the iterator, not a count).
+        .filter(|g| g.chars().nth(1).is_some())
         .cloned()
 }
 

@@ -15,6 +15,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use rayon::prelude::*;
+use rustc_hash::FxHashMap;
 use serde::{Deserialize, Serialize};
 
 use crate::blocking::{Blocker, BlockingRule, PairScope};
@@ -551,37 +552,61 @@ impl Model {
         self.choose_threshold_from(weights.to_vec())
     }
 
-    /// [`Model::choose_threshold`] on weights the caller gives up, sorted in their own memory:
-    /// a run over tens of millions of pairs then holds them once, not twice.
-    pub fn choose_threshold_from(&self, mut w: Vec<f64>) -> f64 {
-        w.retain(|x| x.is_finite());
-        if w.is_empty() {
-            return 0.0;
-        }
-        // Under `total_cmp` equal weights are the same bits, so an unstable sort gives the
-        // one order there is.
-        w.par_sort_unstable_by(|a, b| b.total_cmp(a));
-        // Weights take few distinct values (one per comparison pattern and surname frequency):
-        // each run of equal ones has its probability worked out once, and the sums still add
-        // pair by pair, in order, as they always did. Cuts fall only between distinct weights.
-        let runs: Vec<(&[f64], f64)> = w
-            .chunk_by(|a, b| a == b)
-            .map(|run| (run, self.probability(run[0])))
+    /// [`Model::choose_threshold`] on weights the caller gives up.
+    pub fn choose_threshold_from(&self, w: Vec<f64>) -> f64 {
+        self.choose_threshold_of(w.into_par_iter())
+    }
+
+    /// [`Model::choose_threshold`] on the weights of a parallel iterator.
+    ///
+    /// Weights take few distinct values (one per comparison pattern and surname frequency):
+    /// they are counted, each distinct value once, and only those are sorted (sorting tens of
+    /// millions of weights was most of scoring a million records). The sums still add pair by
+    /// pair, in descending order of weight, as they always did, so the threshold is the same
+    /// to the last bit; cuts fall only between distinct weights.
+    pub fn choose_threshold_of(&self, weights: impl ParallelIterator<Item = f64>) -> f64 {
+        let counts = weights
+            .filter(|x| x.is_finite())
+            .fold(FxHashMap::<u64, usize>::default, |mut counts, x| {
+                *counts.entry(x.to_bits()).or_insert(0) += 1;
+                counts
+            })
+            .reduce(FxHashMap::default, |mut into, from| {
+                for (bits, n) in from {
+                    *into.entry(bits).or_insert(0) += n;
+                }
+                into
+            });
+        let mut distinct: Vec<(f64, usize)> = counts
+            .into_iter()
+            .map(|(bits, n)| (f64::from_bits(bits), n))
             .collect();
+        distinct.sort_unstable_by(|a, b| b.0.total_cmp(&a.0));
+        // A run is the weights that compare equal (0.0 and −0.0 are one run, 0.0 first under
+        // `total_cmp`): its probability from its first weight, its cut at its last.
+        let runs: Vec<(f64, usize, f64)> = distinct
+            .chunk_by(|a, b| a.0 == b.0)
+            .map(|run| {
+                let n = run.iter().map(|&(_, n)| n).sum();
+                (self.probability(run[0].0), n, run[run.len() - 1].0)
+            })
+            .collect();
+        let Some(&(_, _, first)) = runs.first() else {
+            return 0.0;
+        };
         let mut total_p = 0.0;
-        for &(run, p) in &runs {
-            for _ in run {
+        for &(p, n, _) in &runs {
+            for _ in 0..n {
                 total_p += p;
             }
         }
         let (mut tp, mut fp) = (0.0, 0.0);
-        let (mut best, mut best_f1) = (w[0], -1.0);
-        for &(run, p) in &runs {
-            for _ in run {
+        let (mut best, mut best_f1) = (first, -1.0);
+        for &(p, n, x) in &runs {
+            for _ in 0..n {
                 tp += p;
                 fp += 1.0 - p;
             }
-            let x = run[run.len() - 1];
             let fneg = total_p - tp;
             let f1 = 2.0 * tp / (2.0 * tp + fp + fneg).max(f64::MIN_POSITIVE);
             if f1 > best_f1 {

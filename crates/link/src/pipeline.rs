@@ -176,7 +176,7 @@ fn weigh_candidates<D: Linkable + ?Sized>(
     let weigher = Weigher::new(model, data);
     let scored = score_compared(compared, &weigher);
     if trained {
-        model.threshold = model.choose_threshold_from(scored.iter().map(|p| p.weight).collect());
+        model.threshold = model.choose_threshold_of(scored.par_iter().map(|p| p.weight));
     }
     (weigher, scored)
 }

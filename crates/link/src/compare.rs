@@ -43,6 +43,10 @@ pub enum Field {
     Address,
 }
 
+/// The characters that separate the words of a name, and that a name's compact form ("de la
+/// cruz" → "delacruz") drops.
+pub(crate) const NAME_SEPARATORS: [char; 2] = [' ', '-'];
+
 /// Number of fields in a comparison vector.
 pub const FIELD_COUNT: usize = 8;
 
@@ -277,7 +281,7 @@ fn fields_swapped(a: &PersonName, b: &PersonName, hints: Option<PairHints>) -> O
     // swap is found.
     fn words(v: &[String]) -> impl Iterator<Item = &str> {
         v.iter()
-            .flat_map(|g| g.split([' ', '-']))
+            .flat_map(|g| g.split(NAME_SEPARATORS))
             .filter(|w| !w.is_empty())
     }
     // Most candidate pairs share the first given name or the first surname outright: no swap,
@@ -308,7 +312,7 @@ fn fields_swapped(a: &PersonName, b: &PersonName, hints: Option<PairHints>) -> O
         }
     }
     fn first_word(s: &str) -> Option<&str> {
-        s.split([' ', '-']).find(|w| !w.is_empty())
+        s.split(NAME_SEPARATORS).find(|w| !w.is_empty())
     }
     let ag = words(&a.given).next()?;
     let bg = words(&b.given).next()?;
@@ -422,7 +426,7 @@ pub(crate) fn compare_given(a: &PersonName, b: &PersonName, hints: Option<PairHi
 /// on every candidate pair.
 fn same_compact(x: &str, y: &str) -> bool {
     fn strip(s: &str) -> impl Iterator<Item = char> + '_ {
-        s.chars().filter(|c| *c != ' ' && *c != '-')
+        s.chars().filter(|c| !NAME_SEPARATORS.contains(c))
     }
     strip(x).eq(strip(y))
 }

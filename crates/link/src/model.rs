@@ -147,10 +147,11 @@ pub(crate) fn given_key(r: &Record) -> Option<String> {
 }
 
 pub(crate) fn surname_key(r: &Record) -> Option<String> {
-    r.name
-        .surname1
-        .as_deref()
-        .map(|s| s.chars().filter(|c| *c != ' ' && *c != '-').collect())
+    r.name.surname1.as_deref().map(|s| {
+        s.chars()
+            .filter(|c| !crate::compare::NAME_SEPARATORS.contains(c))
+            .collect()
+    })
 }
 
 /// One EM session's training pairs, and the fields left out of it because the rule that made

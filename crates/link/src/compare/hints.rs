@@ -21,6 +21,7 @@ use enlace_normalize::IdKind;
 use rayon::prelude::*;
 use rustc_hash::FxHasher;
 
+use super::NAME_SEPARATORS;
 use super::similarity::bound_from_common;
 
 /// Letter counts of a name: one lane per letter `a`–`z`, and six lanes shared by the other
@@ -112,7 +113,7 @@ impl NameHint {
             len: u8::try_from(bytes.len()).unwrap_or(u8::MAX),
             prefix,
             initial: super::is_initial(name),
-            plain: !bytes.iter().any(|&x| x == b' ' || x == b'-'),
+            plain: !name.contains(NAME_SEPARATORS),
         }
     }
 
@@ -204,7 +205,11 @@ fn lane(x: u8) -> usize {
 /// A hash of `name` without spaces and hyphens, never 0 (0 stands for a missing name).
 fn compact_hash(name: &str, buf: &mut Vec<u8>) -> u64 {
     buf.clear();
-    buf.extend(name.bytes().filter(|&x| x != b' ' && x != b'-'));
+    // The separators are ASCII, so dropping their bytes drops the characters.
+    buf.extend(
+        name.bytes()
+            .filter(|&x| !NAME_SEPARATORS.contains(&char::from(x))),
+    );
     let mut h = FxHasher::default();
     h.write(buf);
     h.finish().max(1)

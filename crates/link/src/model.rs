@@ -182,11 +182,10 @@ impl Model {
         opts: &TrainOptions,
     ) -> Result<Model, LinkError> {
         let mut model = Model::fit(data, blocker, pairs, None, opts)?;
-        let weights: Vec<f64> = pairs
+        let weights = pairs
             .par_iter()
-            .map(|&(a, b)| model.score(data.record(a), data.record(b)).weight)
-            .collect();
-        model.threshold = model.choose_threshold_from(weights);
+            .map(|&(a, b)| model.score(data.record(a), data.record(b)).weight);
+        model.threshold = model.choose_threshold_of(weights);
         Ok(model)
     }
 
@@ -550,12 +549,7 @@ impl Model {
     /// when below, p being its match probability. No truth is needed; it is only as good as the
     /// model's calibration.
     pub fn choose_threshold(&self, weights: &[f64]) -> f64 {
-        self.choose_threshold_from(weights.to_vec())
-    }
-
-    /// [`Model::choose_threshold`] on weights the caller gives up.
-    pub fn choose_threshold_from(&self, w: Vec<f64>) -> f64 {
-        self.choose_threshold_of(w.into_par_iter())
+        self.choose_threshold_of(weights.par_iter().copied())
     }
 
     /// [`Model::choose_threshold`] on the weights of a parallel iterator.
@@ -791,7 +785,7 @@ mod tests {
             let u: Vec<Vec<f64>> = Field::ALL.iter().map(|&f| dist(f, false)).collect();
             let m: Vec<Vec<f64>> = Field::ALL.iter().map(|&f| dist(f, true)).collect();
             let model = model_with(m, u, 0.02);
-            let got = model.choose_threshold_from(w.clone());
+            let got = model.choose_threshold(&w);
             let expected = threshold_pair_by_pair(&model, w);
             proptest::prop_assert_eq!(got.to_bits(), expected.to_bits());
         }

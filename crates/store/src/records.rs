@@ -106,11 +106,13 @@ fn join_list(items: &[String]) -> String {
     items.join(";")
 }
 
+/// The items of a joined list, in a vector of their number (one grown item by item holds room
+/// for four).
 fn split_list(text: &str) -> Vec<String> {
-    text.split(';')
-        .filter(|s| !s.is_empty())
-        .map(str::to_string)
-        .collect()
+    let items = || text.split(';').filter(|s| !s.is_empty());
+    let mut out = Vec::with_capacity(items().count());
+    out.extend(items().map(str::to_string));
+    out
 }
 
 impl Store {
@@ -192,7 +194,14 @@ impl Store {
     pub fn records(&self, source: &str) -> Result<Vec<StoredRecord>> {
         let id = self.source_id(source)?;
         in_snapshot(&self.conn, || {
-            read_records(&self.conn, source, id, Scope::All, Read::Whole)
+            let count: i64 = self.conn.query_row(
+                "SELECT COUNT(*) FROM records WHERE source_id = ?1",
+                [id.0],
+                |r| r.get(0),
+            )?;
+            let mut out = Vec::with_capacity(usize::try_from(count).unwrap_or(0));
+            read_records(&self.conn, source, id, Scope::All, Read::Whole, &mut out)?;
+            Ok(out)
         })
     }
 
@@ -235,12 +244,15 @@ impl Store {
         let (Some(first), Some(last)) = (first, last) else {
             return Ok(Vec::new());
         };
-        let parts = parts_for(count).clamp(1, usize::try_from(count).unwrap_or(1).max(1));
+        let count = usize::try_from(count).unwrap_or(0);
+        let parts = parts_for(count as i64).clamp(1, count.max(1));
         if parts == 1 {
             // The range just found bounds the read, so it is not counted a second time.
             let range = Scope::Ids(first, last);
-            let read = || read_records(&self.conn, source, id, range, Read::ForLinkage);
-            return in_snapshot(&self.conn, read);
+            let mut out = Vec::with_capacity(count);
+            let read = || read_records(&self.conn, source, id, range, Read::ForLinkage, &mut out);
+            in_snapshot(&self.conn, read)?;
+            return Ok(out);
         }
         let ranges = id_ranges(first, last, parts);
         let readers = ranges
@@ -251,12 +263,23 @@ impl Store {
             let handles: Vec<_> = ranges
                 .iter()
                 .zip(readers)
-                .map(|(&(lo, hi), conn)| {
+                .enumerate()
+                .map(|(part, (&(lo, hi), conn))| {
                     scope.spawn(move || {
                         let range = Scope::Ids(lo, hi);
+                        // The first part has room for them all, the others are moved into it:
+                        // a vector for the whole source, filled from every part, held the
+                        // records twice over.
+                        let room = if part == 0 {
+                            count
+                        } else {
+                            usize::try_from(hi - lo + 1).unwrap_or(0).min(count)
+                        };
+                        let mut out = Vec::with_capacity(room);
                         in_snapshot(&conn, || {
-                            read_records(&conn, source, id, range, Read::ForLinkage)
-                        })
+                            read_records(&conn, source, id, range, Read::ForLinkage, &mut out)
+                        })?;
+                        Ok(out)
                     })
                 })
                 .collect();
@@ -269,8 +292,9 @@ impl Store {
                 })
                 .collect()
         });
-        let mut out = Vec::with_capacity(usize::try_from(count).unwrap_or(0));
-        for part in read {
+        let mut parts = read.into_iter();
+        let mut out = parts.next().transpose()?.unwrap_or_default();
+        for part in parts {
             out.extend(part?);
         }
         Ok(out)
@@ -291,8 +315,19 @@ impl Store {
     /// The record of `source` with record id `key`, if there is one.
     pub fn record(&self, source: &str, key: &str) -> Result<Option<StoredRecord>> {
         let id = self.source_id(source)?;
-        let read = || read_records(&self.conn, source, id, Scope::Key(key), Read::Whole);
-        Ok(in_snapshot(&self.conn, read)?.pop())
+        let mut out = Vec::with_capacity(1);
+        let read = || {
+            read_records(
+                &self.conn,
+                source,
+                id,
+                Scope::Key(key),
+                Read::Whole,
+                &mut out,
+            )
+        };
+        in_snapshot(&self.conn, read)?;
+        Ok(out.pop())
     }
 
     /// How many records a source holds.
@@ -347,14 +382,18 @@ fn in_snapshot<T>(conn: &rusqlite::Connection, read: impl FnOnce() -> Result<T>)
     out
 }
 
-/// The records of `scope`, read by three queries in record-id order.
+/// The records of `scope`, appended to `out`, read by three queries stepped side by side in
+/// record-id order: each record takes its identifiers and events from the front of the other
+/// two as they come. Gathering those two into lists first (a million items each, grown by
+/// doubling) cost a linkage read much of its time and memory.
 fn read_records(
     conn: &rusqlite::Connection,
     source: &str,
     source_id: SourceId,
     scope: Scope<'_>,
     read: Read,
-) -> Result<Vec<StoredRecord>> {
+    out: &mut Vec<StoredRecord>,
+) -> Result<()> {
     // Columns left out of a read for linkage are selected as NULL, so SQLite does not
     // decode them and no string is made for them.
     let whole = read == Read::Whole;
@@ -377,63 +416,39 @@ fn read_records(
         col("raw"),
         col("problem"),
     ))?;
-    // The three queries come in record-id order: each record takes its identifiers and
-    // events from the front of two ordered lists (a hash map of them was a tenth of
-    // reading a million records).
-    let mut identifiers: Vec<(i64, Identifier)> = Vec::new();
-    let rows = ids_stmt.query_map(&args[..], |r| {
-        Ok((
-            r.get::<_, i64>(0)?,
-            r.get::<_, String>(1)?,
-            r.get::<_, Option<String>>(2)?.unwrap_or_default(),
-            r.get(3)?,
-            r.get(4)?,
-            r.get(5)?,
-            r.get(6)?,
-        ))
-    })?;
-    for row in rows {
-        let (record_id, kind, raw, value, country, valid, problem) = row?;
-        let kind = parse_kind(&kind)?;
-        identifiers.push((
-            record_id,
-            Identifier {
-                kind,
-                raw,
-                value,
-                country,
-                valid,
-                problem,
-            },
-        ));
-    }
+    let mut identifiers = ids_stmt
+        .query_map(&args[..], |r| {
+            // A kind this program does not know is the store's fault, reported with its
+            // record's turn.
+            let item = match parse_kind(r.get_ref(1)?.as_str()?) {
+                Ok(kind) => Ok(Identifier {
+                    kind,
+                    raw: r.get::<_, Option<String>>(2)?.unwrap_or_default(),
+                    value: r.get(3)?,
+                    country: r.get(4)?,
+                    valid: r.get(5)?,
+                    problem: r.get(6)?,
+                }),
+                Err(e) => Err(e),
+            };
+            Ok((r.get::<_, i64>(0)?, item))
+        })?
+        .peekable();
     let mut ev_stmt = conn.prepare_cached(&format!(
         "SELECT record_id, kind, event_key, date, date_flags, place FROM events
          WHERE record_id IN (SELECT id FROM records WHERE {filter}) ORDER BY record_id, seq"
     ))?;
-    let mut events: Vec<(i64, Event)> = Vec::new();
-    let rows = ev_stmt.query_map(&args[..], |r| {
-        Ok((
-            r.get::<_, i64>(0)?,
-            r.get(1)?,
-            r.get(2)?,
-            r.get(3)?,
-            r.get(4)?,
-            r.get(5)?,
-        ))
-    })?;
-    for row in rows {
-        let (record_id, kind, id, date, flags, place) = row?;
-        events.push((
-            record_id,
-            Event {
-                kind,
-                id,
-                date: parse_date_parts(date, flags),
-                place,
-            },
-        ));
-    }
+    let mut events = ev_stmt
+        .query_map(&args[..], |r| {
+            let event = Event {
+                kind: r.get(1)?,
+                id: r.get(2)?,
+                date: parse_date_parts(r.get(3)?, r.get(4)?),
+                place: r.get(5)?,
+            };
+            Ok((r.get::<_, i64>(0)?, Ok(event)))
+        })?
+        .peekable();
 
     let mut stmt = conn.prepare_cached(&format!(
         "SELECT id, record_key, line, {}, {}, given, given_alternates, surname1, surname2,
@@ -477,19 +492,8 @@ fn read_records(
             address,
         ))
     })?;
-    // Room for every record read: counted through the (source, key) index, or, for a range of
-    // ids, at most its width (counting would visit every row of the range once more).
-    let count: i64 = match scope {
-        Scope::Ids(lo, hi) => hi - lo + 1,
-        _ => conn.query_row(
-            &format!("SELECT COUNT(*) FROM records WHERE {filter}"),
-            &args[..],
-            |r| r.get(0),
-        )?,
-    };
-    let mut out = Vec::with_capacity(usize::try_from(count).unwrap_or(0));
-    let mut identifiers = identifiers.into_iter().peekable();
-    let mut events = events.into_iter().peekable();
+    let mut taken_ids = Vec::new();
+    let mut taken_events = Vec::new();
     for row in rows {
         let (id, key, line, name, birth_date, sex, nationality, attributes, warnings, address) =
             row?;
@@ -520,30 +524,39 @@ fn read_records(
                 birth_date,
                 sex: parse_sex(&sex)?,
                 nationality,
-                identifiers: take_while_id(&mut identifiers, id),
-                events: take_while_id(&mut events, id),
+                identifiers: take_rows(&mut identifiers, id, &mut taken_ids)?,
+                events: take_rows(&mut events, id, &mut taken_events)?,
                 address,
                 attributes,
                 warnings,
             },
         });
     }
-    Ok(out)
+    Ok(())
 }
 
-/// The items of record `id` at the front of `items` (ordered by record id, as the records
-/// are), taken off it. Items of smaller ids are skipped: none are, since each query reads the
+/// The items of record `id` at the front of `rows` (ordered by record id, as the records
+/// are), taken off it, in a vector of their number: gathered in `scratch` first, since a
+/// vector grown item by item holds room for four (400 bytes an identifier list, where most
+/// records have one). Items of smaller ids are skipped: none are, since each query reads the
 /// same records.
-fn take_while_id<T>(
-    items: &mut std::iter::Peekable<std::vec::IntoIter<(i64, T)>>,
+fn take_rows<T>(
+    rows: &mut std::iter::Peekable<impl Iterator<Item = rusqlite::Result<(i64, Result<T>)>>>,
     id: i64,
-) -> Vec<T> {
-    while items.next_if(|(r, _)| *r < id).is_some() {}
-    let mut taken = Vec::new();
-    while let Some((_, item)) = items.next_if(|(r, _)| *r == id) {
-        taken.push(item);
+    scratch: &mut Vec<T>,
+) -> Result<Vec<T>> {
+    scratch.clear();
+    // Rows of later records, and errors, stay for their turn; an error is met once its
+    // record's turn comes.
+    while let Some(row) = rows.next_if(|row| !matches!(row, Ok((r, _)) if *r > id)) {
+        let (r, item) = row?;
+        if r == id {
+            scratch.push(item?);
+        }
     }
-    taken
+    let mut taken = Vec::with_capacity(scratch.len());
+    taken.append(scratch);
+    Ok(taken)
 }
 
 enum Written {
@@ -714,8 +727,13 @@ fn to_json<T: Serialize>(value: &T) -> Result<String> {
     serde_json::to_string(value).map_err(|e| StoreError::Corrupt(e.to_string()))
 }
 
+/// The kind stored under its serialised name, read without making a string of it.
 fn parse_kind(s: &str) -> Result<IdKind> {
-    serde_json::from_value(serde_json::Value::String(s.to_string()))
+    use serde::Deserialize;
+    use serde::de::IntoDeserializer;
+    let name: serde::de::value::StrDeserializer<'_, serde::de::value::Error> =
+        s.into_deserializer();
+    IdKind::deserialize(name)
         .map_err(|_| StoreError::Corrupt(format!("unknown identifier kind `{s}`")))
 }
 

@@ -85,3 +85,137 @@ fn counts_that_do_not_add_up_are_refused_by_the_database() {
     assert_eq!(found.id, id);
     assert!(store.find_import(source, "00", "22").unwrap().is_none());
 }
+
+/// A record with `ids` phone numbers and `events` encounters.
+fn record_with(key: &str, ids: usize, events: usize) -> enlace_model::Record {
+    use enlace_normalize::{IdKind, Identifier, PersonName, Sex};
+    enlace_model::Record {
+        key: key.to_string(),
+        name: PersonName {
+            given: vec!["ana".into(), "maria".into()],
+            surname1: Some("xol".into()),
+            ..PersonName::default()
+        },
+        birth_date: None,
+        sex: Sex::Female,
+        nationality: Some("GT".into()),
+        identifiers: (0..ids)
+            .map(|i| Identifier {
+                kind: if i == 0 {
+                    IdKind::Phone
+                } else {
+                    IdKind::Passport
+                },
+                raw: format!("raw {key} {i}"),
+                value: format!("{key}-{i}"),
+                country: Some("GT".into()),
+                valid: true,
+                problem: None,
+            })
+            .collect(),
+        events: (0..events)
+            .map(|i| enlace_model::Event {
+                kind: "encounter".into(),
+                id: Some(format!("{key}/{i}")),
+                date: None,
+                place: None,
+            })
+            .collect(),
+        address: None,
+        attributes: Vec::new(),
+        warnings: Vec::new(),
+    }
+}
+
+#[test]
+fn each_record_reads_back_its_own_identifiers_and_events() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = Store::open(dir.path()).unwrap();
+    let source = store.ensure_source("gt", None, "GT", "m").unwrap();
+    let header = vec!["id".to_string()];
+    let import = store
+        .begin_import(&NewImport {
+            source,
+            file_name: "f.csv",
+            file_sha256: "00",
+            file_size: 1,
+            mapping_sha256: "11",
+            format: "csv",
+            encoding: "utf-8",
+            header: &header,
+        })
+        .unwrap();
+    // Records with none, one and several of each, in every order, so that a record taking
+    // another's items (or none of its own) shows.
+    let shapes = [(2, 1), (0, 0), (1, 3), (0, 2), (3, 0), (1, 1), (0, 0)];
+    let rows: Vec<enlace_store::RowOutcome> = shapes
+        .iter()
+        .enumerate()
+        .map(|(i, &(ids, events))| enlace_store::RowOutcome::Record {
+            line: i as u64 + 2,
+            raw: "[]".into(),
+            record: Box::new(record_with(&format!("r{i}"), ids, events)),
+        })
+        .collect();
+    store
+        .write_batch(import, source, "id", &rows, "end")
+        .unwrap();
+    let read = store.records("gt").unwrap();
+    let shapes_read: Vec<(usize, usize)> = read
+        .iter()
+        .map(|r| (r.record.identifiers.len(), r.record.events.len()))
+        .collect();
+    assert_eq!(shapes_read, shapes);
+    for (i, r) in read.iter().enumerate() {
+        assert_eq!(
+            r.record,
+            record_with(&format!("r{i}"), shapes[i].0, shapes[i].1)
+        );
+        // Each list holds room for its items and no more.
+        assert_eq!(r.record.identifiers.capacity(), shapes[i].0);
+        assert_eq!(r.record.events.capacity(), shapes[i].1);
+    }
+    for parts in [1, 2, 3, 7] {
+        let lean = store.records_for_linkage_in("gt", parts).unwrap();
+        let keys: Vec<Vec<&str>> = lean
+            .iter()
+            .map(|r| {
+                r.record
+                    .identifiers
+                    .iter()
+                    .map(|i| i.value.as_str())
+                    .collect()
+            })
+            .collect();
+        let want: Vec<Vec<&str>> = read
+            .iter()
+            .map(|r| {
+                r.record
+                    .identifiers
+                    .iter()
+                    .map(|i| i.value.as_str())
+                    .collect()
+            })
+            .collect();
+        assert_eq!(keys, want, "{parts} parts");
+        let events: Vec<usize> = lean.iter().map(|r| r.record.events.len()).collect();
+        assert_eq!(events, shapes.map(|s| s.1), "{parts} parts");
+    }
+    // An identifier kind this program does not know is reported as the store's corruption,
+    // not a panic, in the whole read and the one of a single record.
+    store
+        .connection()
+        .execute(
+            "UPDATE identifiers SET kind = 'bogus' WHERE value = 'r2-0'",
+            [],
+        )
+        .unwrap();
+    let err = store.records("gt").unwrap_err().to_string();
+    assert!(err.contains("unknown identifier kind `bogus`"), "{err}");
+    let err = store.record("gt", "r2").unwrap_err().to_string();
+    assert!(err.contains("unknown identifier kind `bogus`"), "{err}");
+    assert_eq!(
+        store.record("gt", "r0").unwrap().unwrap().record,
+        read[0].record
+    );
+}

@@ -11,14 +11,16 @@ use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 
 use rayon::prelude::*;
-use rustc_hash::FxHashMap;
 use serde::Serialize;
+
+mod packed;
 
 use crate::blocks::Blocks;
 use crate::compare::Field;
 use crate::{Dataset, Linkable};
 use enlace_model::Record;
 use enlace_normalize::IdKind;
+use packed::{KeyParts, RuleBlocks};
 
 /// One way of keying records into blocks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
@@ -107,7 +109,9 @@ impl BlockingRule {
         }
     }
 
-    /// The keys a record gets under this rule (none when a needed value is missing).
+    /// The keys a record gets under this rule (none when a needed value is missing), in
+    /// readable form. Blocking itself keys records by numbers ([`packed`]), which a test holds
+    /// to grouping the records exactly as these strings do.
     pub fn keys(self, r: &Record) -> Vec<String> {
         let n = &r.name;
         let date = r
@@ -297,17 +301,11 @@ impl BlockingReport {
 impl Blocker {
     /// The pairs one rule generates (each once, `a < b`, sorted), and its report.
     pub fn rule_pairs(&self, data: &Dataset, rule: BlockingRule) -> (Vec<(u32, u32)>, RuleReport) {
-        let blocks = rule_blocks(data, rule);
-        let mut rep = RuleReport {
-            rule: rule.name().to_string(),
-            blocks: blocks.len(),
-            pairs: 0,
-            new_pairs: 0,
-            capped_blocks: 0,
-            capped_records: 0,
-        };
-        let mut kept: Vec<&Vec<u32>> = Vec::with_capacity(blocks.len());
-        for members in blocks.values() {
+        let blocks = RuleBlocks::of(&KeyParts::new(data, &[rule]), rule);
+        let mut rep = RuleReport::named(rule.name());
+        let mut kept: Vec<&[u32]> = Vec::new();
+        for members in blocks.iter() {
+            rep.blocks += 1;
             if members.len() > self.max_block {
                 rep.capped_blocks += 1;
                 rep.capped_records += members.len();
@@ -342,22 +340,18 @@ impl Blocker {
     /// Every rule's blocks, for comparing the candidates block by block.
     pub(crate) fn blocks(&self, data: &Dataset) -> Blocks {
         let mut blocks = Blocks::new(data.len(), self.rules.len());
-        // Making every record's keys (strings) and grouping them is most of the time, and the
-        // rules do not depend on each other: as many rules at once as there are threads, their
-        // blocks then numbered in rule order as before. A chunk at a time, so that no more maps
+        // The rules do not depend on each other: as many at once as there are threads, their
+        // blocks then numbered in rule order. A chunk at a time, so that no more rules' blocks
         // are held than there are threads.
+        let parts = KeyParts::new(data, &self.rules);
         let threads = rayon::current_num_threads().max(1);
         for rules in self.rules.chunks(threads) {
-            let maps: Vec<_> = rules
+            let grouped: Vec<RuleBlocks> = rules
                 .par_iter()
-                .map(|&rule| rule_blocks(data, rule))
+                .map(|&rule| RuleBlocks::of(&parts, rule))
                 .collect();
-            for (rule, map) in rules.iter().zip(maps) {
-                blocks.add_rule(
-                    rule.name().to_string(),
-                    map.values().map(Vec::as_slice),
-                    self.max_block,
-                );
+            for (rule, rule_blocks) in rules.iter().zip(grouped) {
+                blocks.add_rule(rule.name().to_string(), rule_blocks.iter(), self.max_block);
             }
         }
         blocks
@@ -368,20 +362,6 @@ impl Blocker {
         let per_rule = self.rules.iter().map(|&rule| self.rule_pairs(data, rule));
         union_of_rules(per_rule, self.scope.possible(&data.source_sizes()))
     }
-}
-
-/// A rule's blocks: the records of each key, ascending, each once.
-fn rule_blocks(data: &Dataset, rule: BlockingRule) -> FxHashMap<String, Vec<u32>> {
-    let mut blocks: FxHashMap<String, Vec<u32>> = FxHashMap::default();
-    for id in 0..data.len() as u32 {
-        let mut keys = rule.keys(data.record(id));
-        keys.sort();
-        keys.dedup();
-        for k in keys {
-            blocks.entry(k).or_default().push(id);
-        }
-    }
-    blocks
 }
 
 /// The union of each rule's pairs, in rule order (a pair counts as new for the first rule that

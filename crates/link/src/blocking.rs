@@ -110,7 +110,7 @@ impl BlockingRule {
     }
 
     /// The keys a record gets under this rule (none when a needed value is missing), in
-    /// readable form. Blocking itself keys records by numbers ([`packed`]), which a test holds
+    /// readable form. Blocking itself keys records by numbers (module `packed`), which a test holds
     /// to grouping the records exactly as these strings do.
     pub fn keys(self, r: &Record) -> Vec<String> {
         let n = &r.name;

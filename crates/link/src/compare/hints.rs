@@ -233,7 +233,7 @@ pub(crate) struct RecordHints {
     /// [`Phonetic`]'s order), each held by [`short_text`].
     nationality: u128,
     phonetic: [u128; 3],
-    /// In [`Hints::sets`] from `set_at`: `official_len` entries of the valid official
+    /// In its chunk's sets from `set_at`: `official_len` entries of the valid official
     /// identifiers and `phones_len` of the valid phones (each a hash of the value with the
     /// kind in its low byte), `first_len` hashes of the first given name and its alternates
     /// (none when it is an initial), then `names_len` of all given names and alternates.
@@ -246,9 +246,20 @@ pub(crate) struct RecordHints {
     sets_known: bool,
 }
 
-/// The hints of every record of a dataset, by global id.
+/// Records per chunk of [`Hints`].
+const CHUNK: usize = 4096;
+
+/// The hints of every record of a dataset, by global id, in chunks of [`CHUNK`] records, each
+/// chunk with its records' sets. The chunks are made in parallel and kept as they are: copying
+/// them into one vector was a third of the hints' time at a million records, most of it the
+/// kernel zeroing the new vector's pages.
 #[derive(Debug, Default)]
 pub(crate) struct Hints {
+    chunks: Vec<Chunk>,
+}
+
+#[derive(Debug, Default)]
+struct Chunk {
     records: Vec<RecordHints>,
     sets: Vec<u64>,
 }
@@ -258,71 +269,68 @@ pub(crate) struct Hints {
 pub(crate) struct PairHints<'a> {
     pub(crate) a: &'a RecordHints,
     pub(crate) b: &'a RecordHints,
-    hints: &'a Hints,
+    /// The sets of each record's chunk.
+    a_sets: &'a [u64],
+    b_sets: &'a [u64],
 }
 
 impl Hints {
     /// The hints of `records`, worked out in parallel.
     pub(crate) fn of<'r>(records: impl IndexedParallelIterator<Item = &'r Record>) -> Hints {
-        // In chunks, each with its own vector of sets: one allocation per chunk, not per record.
-        let parts: Vec<(Vec<RecordHints>, Vec<u64>)> = records
-            .chunks(4096)
+        // Each chunk has one vector of sets: one allocation per chunk, not per record.
+        let chunks = records
+            .chunks(CHUNK)
             .map(|chunk| {
                 let (mut sets, mut buf) = (Vec::new(), Vec::new());
-                let hints = chunk
+                let records = chunk
                     .into_iter()
                     .map(|r| record_hints(r, &mut buf, &mut sets))
                     .collect();
-                (hints, sets)
+                Chunk { records, sets }
             })
             .collect();
-        let mut all = Hints {
-            records: Vec::with_capacity(parts.iter().map(|(h, _)| h.len()).sum()),
-            sets: Vec::with_capacity(parts.iter().map(|(_, s)| s.len()).sum()),
-        };
-        for (hints, sets) in parts {
-            let base = all.sets.len();
-            all.records.extend(hints.into_iter().map(|mut h| {
-                match u32::try_from(base + h.set_at as usize) {
-                    Ok(at) => h.set_at = at,
-                    // Past four billion entries the sets are not kept: no hint from them.
-                    Err(_) => h.forget_sets(),
-                }
-                h
-            }));
-            all.sets.extend(sets);
-        }
-        all
+        Hints { chunks }
+    }
+
+    /// The hints of record `id` and the sets of its chunk.
+    fn get(&self, id: u32) -> (&RecordHints, &[u64]) {
+        let chunk = &self.chunks[id as usize / CHUNK];
+        (&chunk.records[id as usize % CHUNK], &chunk.sets)
     }
 
     pub(crate) fn pair(&self, a: u32, b: u32) -> PairHints<'_> {
+        let ((a, a_sets), (b, b_sets)) = (self.get(a), self.get(b));
         PairHints {
-            a: &self.records[a as usize],
-            b: &self.records[b as usize],
-            hints: self,
+            a,
+            b,
+            a_sets,
+            b_sets,
         }
     }
+}
 
-    /// `len` entries of `h`'s sets after the first `skip`.
-    fn set(&self, h: &RecordHints, skip: u16, len: u16) -> &[u64] {
-        let at = h.set_at as usize + usize::from(skip);
-        self.sets.get(at..at + usize::from(len)).unwrap_or(&[])
+impl RecordHints {
+    /// `len` entries of the record's sets after the first `skip`; `sets` are its chunk's.
+    fn set<'s>(&self, sets: &'s [u64], skip: u16, len: u16) -> &'s [u64] {
+        let at = self.set_at as usize + usize::from(skip);
+        sets.get(at..at + usize::from(len)).unwrap_or(&[])
     }
 
-    fn identifiers<'s>(&'s self, h: &RecordHints, phones: bool) -> &'s [u64] {
+    fn identifiers<'s>(&self, sets: &'s [u64], phones: bool) -> &'s [u64] {
         if phones {
-            self.set(h, h.official_len, h.phones_len)
+            self.set(sets, self.official_len, self.phones_len)
         } else {
-            self.set(h, 0, h.official_len)
+            self.set(sets, 0, self.official_len)
         }
     }
 
-    fn first_set(&self, h: &RecordHints) -> &[u64] {
-        self.set(h, h.official_len + h.phones_len, h.first_len)
+    fn first_set<'s>(&self, sets: &'s [u64]) -> &'s [u64] {
+        self.set(sets, self.official_len + self.phones_len, self.first_len)
     }
 
-    fn names_set(&self, h: &RecordHints) -> &[u64] {
-        self.set(h, h.official_len + h.phones_len + h.first_len, h.names_len)
+    fn names_set<'s>(&self, sets: &'s [u64]) -> &'s [u64] {
+        let skip = self.official_len + self.phones_len + self.first_len;
+        self.set(sets, skip, self.names_len)
     }
 }
 
@@ -330,15 +338,15 @@ impl PairHints<'_> {
     /// False only when neither record's first given name, nor an alternate of it, is among the
     /// other's given names and alternates: the hint of `first_among` both ways.
     pub(crate) fn may_share_first(&self) -> bool {
-        let h = self.hints;
         if !self.a.sets_known || !self.b.sets_known {
             return true;
         }
-        let meets = |x: &RecordHints, y: &RecordHints| {
-            let names = h.names_set(y);
-            h.first_set(x).iter().any(|v| names.contains(v))
+        let meets = |x: &RecordHints, xs, y: &RecordHints, ys| {
+            let names = y.names_set(ys);
+            x.first_set(xs).iter().any(|v| names.contains(v))
         };
-        meets(self.a, self.b) || meets(self.b, self.a)
+        meets(self.a, self.a_sets, self.b, self.b_sets)
+            || meets(self.b, self.b_sets, self.a, self.a_sets)
     }
 
     /// The level of the phones (`phones`) or official identifiers, when the hashes settle it:
@@ -349,8 +357,8 @@ impl PairHints<'_> {
             return None;
         }
         let (xs, ys) = (
-            self.hints.identifiers(self.a, phones),
-            self.hints.identifiers(self.b, phones),
+            self.a.identifiers(self.a_sets, phones),
+            self.b.identifiers(self.b_sets, phones),
         );
         let mut same_kind = false;
         for x in xs {
@@ -388,18 +396,6 @@ impl PairHints<'_> {
         } else {
             super::agree::DISAGREE
         })
-    }
-}
-
-impl RecordHints {
-    fn forget_sets(&mut self) {
-        (
-            self.official_len,
-            self.phones_len,
-            self.first_len,
-            self.names_len,
-        ) = (0, 0, 0, 0);
-        self.sets_known = false;
     }
 }
 

@@ -398,12 +398,19 @@ fn read_records(
     // decode them and no string is made for them.
     let whole = read == Read::Whole;
     let col = |name: &'static str| if whole { name } else { "NULL" };
-    // With a key, every query reads one record through the (source, key) index; with a range
-    // of ids, through the records' primary key.
+    // With a key, every query reads one record through the (source, key) index. With a range
+    // of ids, each query reads its table's range in primary-key order: the `+` keeps SQLite
+    // from the (source, key) index, through which it visited every record of the source in key
+    // order and then sorted the range's; the identifiers and events of the whole range are
+    // read, and those of other sources' records skipped as the records are met.
     let filter = match scope {
         Scope::All => "source_id = ?1",
         Scope::Key(_) => "source_id = ?1 AND record_key = ?2",
-        Scope::Ids(..) => "source_id = ?1 AND id BETWEEN ?2 AND ?3",
+        Scope::Ids(..) => "+source_id = ?1 AND id BETWEEN ?2 AND ?3",
+    };
+    let of_records = match scope {
+        Scope::Ids(..) => "record_id BETWEEN ?2 AND ?3".to_string(),
+        _ => format!("record_id IN (SELECT id FROM records WHERE {filter})"),
     };
     let args: Vec<&dyn ToSql> = match &scope {
         Scope::All => vec![&source_id.0],
@@ -412,7 +419,7 @@ fn read_records(
     };
     let mut ids_stmt = conn.prepare_cached(&format!(
         "SELECT record_id, kind, {}, value, country, valid, {} FROM identifiers
-         WHERE record_id IN (SELECT id FROM records WHERE {filter}) ORDER BY record_id, seq",
+         WHERE {of_records} ORDER BY record_id, seq",
         col("raw"),
         col("problem"),
     ))?;
@@ -436,7 +443,7 @@ fn read_records(
         .peekable();
     let mut ev_stmt = conn.prepare_cached(&format!(
         "SELECT record_id, kind, event_key, date, date_flags, place FROM events
-         WHERE record_id IN (SELECT id FROM records WHERE {filter}) ORDER BY record_id, seq"
+         WHERE {of_records} ORDER BY record_id, seq"
     ))?;
     let mut events = ev_stmt
         .query_map(&args[..], |r| {
@@ -538,8 +545,7 @@ fn read_records(
 /// The items of record `id` at the front of `rows` (ordered by record id, as the records
 /// are), taken off it, in a vector of their number: gathered in `scratch` first, since a
 /// vector grown item by item holds room for four (400 bytes an identifier list, where most
-/// records have one). Items of smaller ids are skipped: none are, since each query reads the
-/// same records.
+/// records have one). Items of smaller ids, other sources' records', are skipped.
 fn take_rows<T>(
     rows: &mut std::iter::Peekable<impl Iterator<Item = rusqlite::Result<(i64, Result<T>)>>>,
     id: i64,

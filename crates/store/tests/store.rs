@@ -127,11 +127,12 @@ fn record_with(key: &str, ids: usize, events: usize) -> enlace_model::Record {
     }
 }
 
-#[test]
-fn each_record_reads_back_its_own_identifiers_and_events() {
-    let dir = tempfile::tempdir().unwrap();
-    let mut store = Store::open(dir.path()).unwrap();
-    let source = store.ensure_source("gt", None, "GT", "m").unwrap();
+/// Imports `rows` into `source` as one batch of a new import.
+fn import_rows(
+    store: &mut Store,
+    source: enlace_store::SourceId,
+    rows: &[enlace_store::RowOutcome],
+) {
     let header = vec!["id".to_string()];
     let import = store
         .begin_import(&NewImport {
@@ -145,22 +146,41 @@ fn each_record_reads_back_its_own_identifiers_and_events() {
             header: &header,
         })
         .unwrap();
-    // Records with none, one and several of each, in every order, so that a record taking
-    // another's items (or none of its own) shows.
-    let shapes = [(2, 1), (0, 0), (1, 3), (0, 2), (3, 0), (1, 1), (0, 0)];
-    let rows: Vec<enlace_store::RowOutcome> = shapes
+    store
+        .write_batch(import, source, "id", rows, "end")
+        .unwrap();
+}
+
+fn rows_of(prefix: &str, shapes: &[(usize, usize)]) -> Vec<enlace_store::RowOutcome> {
+    shapes
         .iter()
         .enumerate()
         .map(|(i, &(ids, events))| enlace_store::RowOutcome::Record {
             line: i as u64 + 2,
             raw: "[]".into(),
-            record: Box::new(record_with(&format!("r{i}"), ids, events)),
+            record: Box::new(record_with(&format!("{prefix}{i}"), ids, events)),
         })
-        .collect();
-    store
-        .write_batch(import, source, "id", &rows, "end")
-        .unwrap();
+        .collect()
+}
+
+#[test]
+fn each_record_reads_back_its_own_identifiers_and_events() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = Store::open(dir.path()).unwrap();
+    let gt = store.ensure_source("gt", None, "GT", "m").unwrap();
+    let mx = store.ensure_source("mx", None, "MX", "m").unwrap();
+    // Records with none, one and several of each, in every order, so that a record taking
+    // another's items (or none of its own) shows; another source's records, with items of
+    // their own, stored between them.
+    let shapes = [(2, 1), (0, 0), (1, 3), (0, 2), (3, 0), (1, 1), (0, 0)];
+    import_rows(&mut store, gt, &rows_of("r", &shapes[..4]));
+    import_rows(&mut store, mx, &rows_of("m", &[(2, 2), (1, 0), (0, 1)]));
+    let mut late = rows_of("r", &shapes);
+    late.drain(..4);
+    import_rows(&mut store, gt, &late);
     let read = store.records("gt").unwrap();
+    let keys: Vec<&str> = read.iter().map(|r| r.record.key.as_str()).collect();
+    assert_eq!(keys, ["r0", "r1", "r2", "r3", "r4", "r5", "r6"]);
     let shapes_read: Vec<(usize, usize)> = read
         .iter()
         .map(|r| (r.record.identifiers.len(), r.record.events.len()))
@@ -175,31 +195,38 @@ fn each_record_reads_back_its_own_identifiers_and_events() {
         assert_eq!(r.record.identifiers.capacity(), shapes[i].0);
         assert_eq!(r.record.events.capacity(), shapes[i].1);
     }
+    let values = |records: &[enlace_store::StoredRecord]| -> Vec<Vec<String>> {
+        records
+            .iter()
+            .map(|r| {
+                r.record
+                    .identifiers
+                    .iter()
+                    .map(|i| i.value.clone())
+                    .collect()
+            })
+            .collect()
+    };
+    let events = |records: &[enlace_store::StoredRecord]| -> Vec<Vec<Option<String>>> {
+        records
+            .iter()
+            .map(|r| r.record.events.iter().map(|e| e.id.clone()).collect())
+            .collect()
+    };
     for parts in [1, 2, 3, 7] {
         let lean = store.records_for_linkage_in("gt", parts).unwrap();
-        let keys: Vec<Vec<&str>> = lean
-            .iter()
-            .map(|r| {
-                r.record
-                    .identifiers
-                    .iter()
-                    .map(|i| i.value.as_str())
-                    .collect()
-            })
-            .collect();
-        let want: Vec<Vec<&str>> = read
-            .iter()
-            .map(|r| {
-                r.record
-                    .identifiers
-                    .iter()
-                    .map(|i| i.value.as_str())
-                    .collect()
-            })
-            .collect();
-        assert_eq!(keys, want, "{parts} parts");
-        let events: Vec<usize> = lean.iter().map(|r| r.record.events.len()).collect();
-        assert_eq!(events, shapes.map(|s| s.1), "{parts} parts");
+        assert_eq!(values(&lean), values(&read), "{parts} parts");
+        assert_eq!(events(&lean), events(&read), "{parts} parts");
+        let other = store.records_for_linkage_in("mx", parts).unwrap();
+        assert_eq!(
+            values(&other),
+            [vec!["m0-0", "m0-1"], vec!["m1-0"], vec![]],
+            "{parts} parts"
+        );
+        assert_eq!(
+            other[0].record.events.len() + other[2].record.events.len(),
+            3
+        );
     }
     // An identifier kind this program does not know is reported as the store's corruption,
     // not a panic, in the whole read and the one of a single record.
@@ -213,6 +240,11 @@ fn each_record_reads_back_its_own_identifiers_and_events() {
     let err = store.records("gt").unwrap_err().to_string();
     assert!(err.contains("unknown identifier kind `bogus`"), "{err}");
     let err = store.record("gt", "r2").unwrap_err().to_string();
+    assert!(err.contains("unknown identifier kind `bogus`"), "{err}");
+    let err = store
+        .records_for_linkage_in("gt", 2)
+        .unwrap_err()
+        .to_string();
     assert!(err.contains("unknown identifier kind `bogus`"), "{err}");
     assert_eq!(
         store.record("gt", "r0").unwrap().unwrap().record,

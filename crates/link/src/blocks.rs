@@ -385,10 +385,10 @@ mod tests {
         fn compare(&self, _: u32, _: u32) -> Comparison {
             NO_COMPARISON
         }
-        fn surname_key(&self, _: u32) -> Option<String> {
+        fn surname_key(&self, _: u32) -> Option<std::borrow::Cow<'_, str>> {
             None
         }
-        fn given_key(&self, _: u32) -> Option<String> {
+        fn given_key(&self, _: u32) -> Option<std::borrow::Cow<'_, str>> {
             None
         }
         fn same_event(&self, _: u32, _: u32) -> bool {

@@ -13,6 +13,7 @@
 use enlace_encode::schema::Field as EncField;
 use enlace_encode::{EncodedRecord, EncodingFile, FileError, SplitFile};
 use enlace_normalize::IdKind;
+use std::borrow::Cow;
 
 use crate::compare::{Comparison, ComparisonKind, Field, NULL_LEVEL};
 use crate::{Linkable, RecordRef};
@@ -484,12 +485,12 @@ impl Linkable for EncodedDataset {
         compare_encoded(self.side(a), self.side(b), &self.slots)
     }
 
-    fn surname_key(&self, id: u32) -> Option<String> {
-        self.surname_keys[id as usize].clone()
+    fn surname_key(&self, id: u32) -> Option<Cow<'_, str>> {
+        self.surname_keys[id as usize].as_deref().map(Cow::Borrowed)
     }
 
-    fn given_key(&self, id: u32) -> Option<String> {
-        self.given_keys[id as usize].clone()
+    fn given_key(&self, id: u32) -> Option<Cow<'_, str>> {
+        self.given_keys[id as usize].as_deref().map(Cow::Borrowed)
     }
 
     fn same_event(&self, _a: u32, _b: u32) -> bool {

@@ -5,6 +5,7 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use rayon::prelude::*;
 use rustc_hash::FxHashMap;
+use std::borrow::Cow;
 
 use crate::Linkable;
 use crate::blocks::Compared;
@@ -182,26 +183,29 @@ pub(crate) fn patterns_of(
 /// `TF_MIN_COUNT` times), the frequency of rarer values, and Σ f².
 pub(crate) fn term_frequencies<D: Linkable + ?Sized>(
     data: &D,
-    key: impl Fn(&D, u32) -> Option<String> + Sync,
+    key: impl Fn(&D, u32) -> Option<Cow<'_, str>> + Sync,
 ) -> TermFrequencies {
     // Counted in hash maps, one per thread, merged; then ordered by value, so that Σ f² is
     // summed in the order the table lists them, whatever the threads did (a tree map of a
     // million inserts, one thread, was a quarter of training at 1.13 M records).
     let counts = (0..data.len() as u32)
         .into_par_iter()
-        .fold(FxHashMap::<String, usize>::default, |mut counts, id| {
-            if let Some(k) = key(data, id) {
-                *counts.entry(k).or_insert(0) += 1;
-            }
-            counts
-        })
+        .fold(
+            FxHashMap::<Cow<'_, str>, usize>::default,
+            |mut counts, id| {
+                if let Some(k) = key(data, id) {
+                    *counts.entry(k).or_insert(0) += 1;
+                }
+                counts
+            },
+        )
         .reduce(FxHashMap::default, |into, from| {
             if into.len() < from.len() {
                 return merge_counts(from, into);
             }
             merge_counts(into, from)
         });
-    let mut counts: Vec<(String, usize)> = counts.into_iter().collect();
+    let mut counts: Vec<(Cow<'_, str>, usize)> = counts.into_iter().collect();
     counts.par_sort_unstable_by(|x, y| x.0.cmp(&y.0));
     let total: usize = counts.iter().map(|(_, c)| c).sum();
     if total == 0 {
@@ -213,16 +217,16 @@ pub(crate) fn term_frequencies<D: Linkable + ?Sized>(
     let table = counts
         .into_iter()
         .filter(|(_, c)| *c >= TF_MIN_COUNT)
-        .map(|(k, c)| (k, c as f64 / t))
+        .map(|(k, c)| (k.into_owned(), c as f64 / t))
         .collect();
     TermFrequencies { table, rare, mean }
 }
 
 /// `from`'s counts added to `into`'s.
-fn merge_counts(
-    mut into: FxHashMap<String, usize>,
-    from: FxHashMap<String, usize>,
-) -> FxHashMap<String, usize> {
+fn merge_counts<'a>(
+    mut into: FxHashMap<Cow<'a, str>, usize>,
+    from: FxHashMap<Cow<'a, str>, usize>,
+) -> FxHashMap<Cow<'a, str>, usize> {
     for (k, c) in from {
         *into.entry(k).or_insert(0) += c;
     }

@@ -217,7 +217,7 @@ pub struct Explanation {
 pub fn explain(model: &Model, a: &Record, b: &Record) -> Explanation {
     let comparison = model.score(a, b).comparison;
     let surname = model.tf_adjustment_for(&comparison, crate::model::surname_key(a).as_deref());
-    let given = model.given_adjustment_for(&comparison, crate::model::given_key(a).as_deref());
+    let given = model.given_adjustment_for(&comparison, crate::model::given_key(a));
     explain_comparison(model, &comparison, (surname, given))
 }
 

@@ -42,6 +42,7 @@ pub use solve::{
 };
 
 use enlace_model::Record;
+use std::borrow::Cow;
 
 /// What the model, the solvers and the evaluation need of the records being linked, whatever
 /// form they take: plaintext [`Record`]s ([`Dataset`]) or keyed encodings
@@ -63,12 +64,13 @@ pub trait Linkable: Sync {
     /// The comparison vector of two records.
     fn compare(&self, a: u32, b: u32) -> Comparison;
     /// The value whose frequency adjusts the weight of an agreeing first surname; `None` where
-    /// the data cannot say (encodings do not reveal values).
-    fn surname_key(&self, id: u32) -> Option<String>;
+    /// the data cannot say (encodings do not reveal values). Borrowed where the record holds
+    /// it as it is: it is asked for every record, twice a run.
+    fn surname_key(&self, id: u32) -> Option<Cow<'_, str>>;
     /// The value whose frequency adjusts the weight of an exactly agreeing given name (the
     /// first given name; on encodings a digest of the given-name filter); `None` where there
     /// is none.
-    fn given_key(&self, id: u32) -> Option<String>;
+    fn given_key(&self, id: u32) -> Option<Cow<'_, str>>;
     /// Whether two records of one source took part in the same event (so are two people).
     fn same_event(&self, a: u32, b: u32) -> bool;
     /// Whether the name fields are salted (encodings salted by birth year), so that names can
@@ -183,12 +185,12 @@ impl Linkable for Dataset {
         compare(self.record(a), self.record(b))
     }
 
-    fn surname_key(&self, id: u32) -> Option<String> {
+    fn surname_key(&self, id: u32) -> Option<Cow<'_, str>> {
         model::surname_key(self.record(id))
     }
 
-    fn given_key(&self, id: u32) -> Option<String> {
-        model::given_key(self.record(id))
+    fn given_key(&self, id: u32) -> Option<Cow<'_, str>> {
+        model::given_key(self.record(id)).map(Cow::Borrowed)
     }
 
     fn same_event(&self, a: u32, b: u32) -> bool {

@@ -11,6 +11,7 @@
 //! * Surnames get a term-frequency adjustment on the levels where the first surnames agree
 //!   exactly: agreeing on García is weaker evidence than agreeing on Tzunún.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::path::Path;
 
@@ -137,20 +138,24 @@ pub struct Score {
 }
 
 /// The first given name, unless it is an initial (an initial never agrees exactly).
-pub(crate) fn given_key(r: &Record) -> Option<String> {
+pub(crate) fn given_key(r: &Record) -> Option<&str> {
     r.name
         .given
         .first()
         // Not an initial: more than one character (two steps of the iterator, not a count).
         .filter(|g| g.chars().nth(1).is_some())
-        .cloned()
+        .map(String::as_str)
 }
 
-pub(crate) fn surname_key(r: &Record) -> Option<String> {
+/// The first surname without its word separators; borrowed when it has none.
+pub(crate) fn surname_key(r: &Record) -> Option<Cow<'_, str>> {
+    let separators = crate::compare::NAME_SEPARATORS;
     r.name.surname1.as_deref().map(|s| {
-        s.chars()
-            .filter(|c| !crate::compare::NAME_SEPARATORS.contains(c))
-            .collect()
+        if s.contains(separators) {
+            Cow::Owned(s.chars().filter(|c| !separators.contains(c)).collect())
+        } else {
+            Cow::Borrowed(s)
+        }
     })
 }
 
@@ -472,7 +477,7 @@ impl Model {
     /// together (0 when none does).
     pub fn pair_tf_adjustment(&self, c: &Comparison, a: &Record) -> f64 {
         self.tf_adjustment_for(c, surname_key(a).as_deref())
-            + self.given_adjustment_for(c, given_key(a).as_deref())
+            + self.given_adjustment_for(c, given_key(a))
     }
 
     /// The surname and given-name frequency adjustments of comparison `c` of record `a` of
@@ -535,7 +540,7 @@ impl Model {
         self.prior_weight()
             + self.bayes_weight(comparison)
             + self.tf_adjustment_for(comparison, surname_key(a).as_deref())
-            + self.given_adjustment_for(comparison, given_key(a).as_deref())
+            + self.given_adjustment_for(comparison, given_key(a))
     }
 
     /// Match probability of a match weight: 2^w / (1 + 2^w).

@@ -8,7 +8,7 @@ use rustc_hash::FxHashMap;
 use std::borrow::Cow;
 
 use crate::Linkable;
-use crate::blocks::Compared;
+use crate::blocks::{Compared, levels_of, pair_of};
 use crate::compare::{Comparison, ComparisonKind, FIELD_COUNT, Field, NULL_LEVEL};
 use crate::model::{TermFrequencies, TrainOptions};
 
@@ -144,20 +144,20 @@ pub(crate) fn count_patterns_known<D: Linkable + ?Sized>(
     if known.is_empty() {
         return count_patterns(data, pairs);
     }
-    debug_assert!(known.is_sorted_by_key(|c| (c.a, c.b)));
+    debug_assert!(known.is_sorted_by_key(pair_of));
     let mut sorted = pairs.to_vec();
     sorted.par_sort_unstable();
     let comparisons: Vec<Comparison> = sorted
         .par_chunks(4_096)
         .flat_map_iter(|chunk| {
             // Each chunk walks its own stretch of `known`, from its first pair on.
-            let mut at = known.partition_point(|c| (c.a, c.b) < chunk[0]);
+            let mut at = known.partition_point(|c| pair_of(c) < chunk[0]);
             chunk.iter().map(move |&(a, b)| {
-                while known.get(at).is_some_and(|c| (c.a, c.b) < (a, b)) {
+                while known.get(at).is_some_and(|c| pair_of(c) < (a, b)) {
                     at += 1;
                 }
                 match known.get(at) {
-                    Some(c) if (c.a, c.b) == (a, b) => c.comparison,
+                    Some(c) if pair_of(c) == (a, b) => levels_of(c),
                     _ => data.compare(a, b),
                 }
             })
@@ -337,16 +337,13 @@ mod tests {
         let mut known: Vec<Compared> = (0..n)
             .flat_map(|a| (a + 1..n).map(move |b| (a, b)))
             .step_by(2)
-            .map(|(a, b)| Compared {
-                a,
-                b,
-                comparison: data.compare(a, b),
-            })
+            .map(|(a, b)| crate::blocks::compared(a, b, data.compare(a, b)))
             .collect();
         let expected = count_patterns(&data, &pairs);
         assert_eq!(count_patterns_known(&data, &pairs, &known), expected);
         // The known comparison is the one counted: a wrong one shows.
-        known[0].comparison = Comparison([9; FIELD_COUNT]);
+        let (a, b) = pair_of(&known[0]);
+        known[0] = crate::blocks::compared(a, b, Comparison([9; FIELD_COUNT]));
         assert_ne!(count_patterns_known(&data, &pairs, &known), expected);
     }
 }

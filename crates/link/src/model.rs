@@ -931,14 +931,10 @@ mod tests {
                 for f in Field::ALL {
                     c[f.index()] = draw(&mut rng, &dists[f.index()]);
                 }
-                known.push(Compared {
-                    a,
-                    b,
-                    comparison: Comparison(c),
-                });
+                known.push(crate::blocks::compared(a, b, Comparison(c)));
             }
         }
-        let patterns = patterns_of(known.iter().map(|c| c.comparison));
+        let patterns = patterns_of(known.iter().map(crate::blocks::levels_of));
         let pairs_from = |start: u32| -> Vec<(u32, u32)> {
             (start..start + 100)
                 .flat_map(|a| (a + 1..n).map(move |b| (a, b)))

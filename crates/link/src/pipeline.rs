@@ -3,7 +3,7 @@
 use rayon::prelude::*;
 
 use crate::blocking::{Blocker, BlockingReport};
-use crate::blocks::Compared;
+use crate::blocks::{Compared, levels_of, pair_of};
 use crate::compare::{Hints, compare, compare_hinted};
 use crate::encoded::{EncodedBlocker, EncodedDataset, training_sets};
 use crate::estimate::patterns_of;
@@ -82,7 +82,7 @@ pub fn run(
     let (mut model, trained) = match model {
         Some(m) => (m, false),
         None => {
-            let patterns = patterns_of(compared.iter().map(|c| c.comparison));
+            let patterns = patterns_of(compared.iter().map(levels_of));
             let model = Model::fit_patterns(data, blocker, &patterns, &compared, train)?;
             (model, true)
         }
@@ -141,7 +141,7 @@ pub fn run_encoded(
         Some(m) => (m, false),
         None => {
             let sets = training_sets(data, blocker);
-            let patterns = patterns_of(compared.iter().map(|c| c.comparison));
+            let patterns = patterns_of(compared.iter().map(levels_of));
             let m = Model::fit_sets_known(data, &sets, &patterns, &compared, blocker.scope, train)?;
             (m, true)
         }
@@ -204,10 +204,13 @@ impl Phases {
 fn score_compared(compared: Vec<Compared>, weigher: &Weigher) -> Vec<ScoredPair> {
     compared
         .into_iter()
-        .map(|c| ScoredPair {
-            a: c.a,
-            b: c.b,
-            weight: weigher.weight(&c.comparison, c.a),
+        .map(|c| {
+            let (a, b) = pair_of(&c);
+            ScoredPair {
+                a,
+                b,
+                weight: weigher.weight(&levels_of(&c), a),
+            }
         })
         .collect()
 }

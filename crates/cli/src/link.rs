@@ -185,7 +185,7 @@ pub fn run(args: LinkArgs) -> Result<()> {
         };
         let output = enlace_link::run_encoded(&data, &blocker, model, &TrainOptions::default())?;
         let started = std::time::Instant::now();
-        finish(c, "encoded", &data, &output, truth.as_ref())?;
+        finish(c, "encoded", data, output, truth.as_ref())?;
         tracing::info!(seconds = started.elapsed().as_secs_f64(), "outputs written");
         return Ok(());
     }
@@ -204,9 +204,7 @@ pub fn run(args: LinkArgs) -> Result<()> {
     check_distinct(&sources)?;
     let data = Dataset::new(sources);
     let output = enlace_link::run(&data, &blocker, model, &TrainOptions::default())?;
-    let done = finish(c, "plaintext", &data, &output, truth.as_ref());
-    free_in_background((data, output));
-    done
+    finish(c, "plaintext", data, output, truth.as_ref())
 }
 
 /// Frees `value` on a thread of its own, which the process does not wait for when it ends.
@@ -317,9 +315,7 @@ pub fn dedupe(args: DedupeArgs) -> Result<()> {
     let (model, truth) = c.prepare()?;
     let data = Dataset::new(sources);
     let output = enlace_link::run(&data, &blocker, model, &TrainOptions::default())?;
-    let done = finish(c, "dedupe", &data, &output, truth.as_ref());
-    free_in_background((data, output));
-    done
+    finish(c, "dedupe", data, output, truth.as_ref())
 }
 
 /// Reads encoding files, names each source after its file stem, and checks they can be
@@ -372,7 +368,22 @@ fn check_distinct(sources: &[Source]) -> Result<()> {
 }
 
 /// Writes the outputs, evaluates against the truth when given, and prints the summary.
-pub(crate) fn finish<D: Linkable>(
+/// Writes a run's results and summary, then frees its data and results off the critical path
+/// ([`free_in_background`]).
+pub(crate) fn finish<D: Linkable + Send + 'static>(
+    args: &RunArgs,
+    mode: &'static str,
+    data: D,
+    output: LinkOutput,
+    truth: Option<&Truth>,
+) -> Result<()> {
+    let done = write_results(args, mode, &data, &output, truth);
+    free_in_background((data, output));
+    done
+}
+
+/// The files and summary of a run.
+fn write_results<D: Linkable>(
     args: &RunArgs,
     mode: &'static str,
     data: &D,

@@ -70,6 +70,11 @@ fn link_three_stores_and_evaluate_against_the_truth() {
     let summary: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let f1 = summary["evaluation"]["f1"].as_f64().unwrap();
     assert!(f1 > 0.93, "F1 {f1}");
+    let completeness = summary["pairs_completeness"].as_f64().unwrap();
+    assert!(
+        (0.95..=1.0).contains(&completeness),
+        "pairs completeness {completeness}"
+    );
     assert!(summary["clusters_across_sources"].as_u64().unwrap() > 50);
 
     let mut links = csv::Reader::from_path(result.join("links.csv")).unwrap();

@@ -46,6 +46,13 @@ pub enum BlockingRule {
     /// Phonetic key of the first surname, birth month and day: finds birth years off by one or
     /// two when the given name is misspelt too.
     Surname1PhoneticMonthDay,
+    /// Phonetic keys of the first surname and the first given name, and birth year: splits
+    /// the blocks of `Surname1PhoneticYear` and `Surname1PhoneticGivenPhonetic` that common
+    /// names make too large to keep (José López born in 1990, at a million people).
+    Surname1PhoneticGivenPhoneticYear,
+    /// Phonetic keys of both surnames, in either order, and birth year: splits the too-large
+    /// blocks of `SurnamesPhonetic` (García Pérez) for pairs whose given names disagree.
+    SurnamesPhoneticYear,
     /// Each valid official identifier (CURP, DPI/CUI, A-number, passport, national id), phones
     /// left out.
     /// Not a default blocking rule (`Identifier` covers it) but the cleanest set to train on:
@@ -55,11 +62,14 @@ pub enum BlockingRule {
 }
 
 impl BlockingRule {
-    /// Every rule, for lookups by name: the default set and the training-only one.
+    /// Every rule, for lookups by name: the default set, the two that split common names'
+    /// blocks (opt-in) and the training-only one.
     pub fn all() -> impl Iterator<Item = BlockingRule> {
-        BlockingRule::DEFAULT
-            .into_iter()
-            .chain([BlockingRule::OfficialIdentifier])
+        BlockingRule::DEFAULT.into_iter().chain([
+            BlockingRule::Surname1PhoneticGivenPhoneticYear,
+            BlockingRule::SurnamesPhoneticYear,
+            BlockingRule::OfficialIdentifier,
+        ])
     }
 
     /// The rule called `name` ([`BlockingRule::name`]).
@@ -89,6 +99,10 @@ impl BlockingRule {
             BlockingRule::BirthDate => "birth_date",
             BlockingRule::SurnamesPhonetic => "surnames_phonetic",
             BlockingRule::Surname1PhoneticMonthDay => "surname1_phonetic+birth_month_day",
+            BlockingRule::Surname1PhoneticGivenPhoneticYear => {
+                "surname1_phonetic+given_phonetic+birth_year"
+            }
+            BlockingRule::SurnamesPhoneticYear => "surnames_phonetic+birth_year",
             BlockingRule::OfficialIdentifier => "official_identifier",
         }
     }
@@ -105,6 +119,10 @@ impl BlockingRule {
             BlockingRule::BirthDate => &[Field::BirthDate],
             BlockingRule::SurnamesPhonetic => &[Field::Surnames],
             BlockingRule::Surname1PhoneticMonthDay => &[Field::Surnames, Field::BirthDate],
+            BlockingRule::Surname1PhoneticGivenPhoneticYear => {
+                &[Field::Surnames, Field::GivenName, Field::BirthDate]
+            }
+            BlockingRule::SurnamesPhoneticYear => &[Field::Surnames, Field::BirthDate],
             BlockingRule::OfficialIdentifier => &[Field::Identifier],
         }
     }
@@ -176,6 +194,25 @@ impl BlockingRule {
                     _ => vec![],
                 }
             }
+            BlockingRule::Surname1PhoneticGivenPhoneticYear => match (
+                nonempty(&n.surname1_phonetic),
+                nonempty(&n.given_phonetic),
+                date,
+            ) {
+                (Some(s), Some(g), Some((d, _))) => vec![format!("{s}|{g}|{}", d.year)],
+                _ => vec![],
+            },
+            BlockingRule::SurnamesPhoneticYear => match (
+                nonempty(&n.surname1_phonetic),
+                nonempty(&n.surname2_phonetic),
+                date,
+            ) {
+                (Some(a), Some(b), Some((d, _))) => {
+                    let (a, b) = if a <= b { (a, b) } else { (b, a) };
+                    vec![format!("{a}|{b}|{}", d.year)]
+                }
+                _ => vec![],
+            },
         }
     }
 }

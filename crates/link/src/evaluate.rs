@@ -176,13 +176,16 @@ pub fn cluster_pairs(clusters: &[Cluster]) -> Vec<(u32, u32)> {
 }
 
 /// Share of the true pairs that blocking generated (1.0 when there are none).
-pub fn pairs_completeness(candidates: &[(u32, u32)], truth: &FxHashSet<(u32, u32)>) -> f64 {
+pub fn pairs_completeness(
+    candidates: impl IntoIterator<Item = (u32, u32)>,
+    truth: &FxHashSet<(u32, u32)>,
+) -> f64 {
     if truth.is_empty() {
         return 1.0;
     }
     let found = candidates
-        .iter()
-        .filter(|&&(a, b)| truth.contains(&(a.min(b), a.max(b))))
+        .into_iter()
+        .filter(|&(a, b)| truth.contains(&(a.min(b), a.max(b))))
         .count();
     found as f64 / truth.len() as f64
 }
@@ -396,7 +399,7 @@ mod tests {
         assert!((m.precision - 2.0 / 3.0).abs() < 1e-12);
         assert!((m.recall - 0.5).abs() < 1e-12);
         assert!((m.f1 - 4.0 / 7.0).abs() < 1e-12);
-        assert!((pairs_completeness(&[(0, 1), (3, 2)], &truth) - 0.5).abs() < 1e-12);
+        assert!((pairs_completeness([(0, 1), (3, 2)], &truth) - 0.5).abs() < 1e-12);
     }
 
     #[test]

@@ -274,8 +274,7 @@ fn encode_and_link(
     let encoded = EncodedDataset::new(split).unwrap();
     let truth_pairs = Truth::from_assignments(encoded_truth).pairs(&encoded);
     let out = run_encoded(&encoded, &EncodedBlocker::default(), None, train).unwrap();
-    let candidates: Vec<(u32, u32)> = out.scored.iter().map(|p| (p.a, p.b)).collect();
-    let completeness = pairs_completeness(&candidates, &truth_pairs);
+    let completeness = pairs_completeness(out.scored.iter().map(|p| (p.a, p.b)), &truth_pairs);
     let metrics = Metrics::of_clusters(&out.clusters, &truth_pairs);
     EncodedRun {
         sources,

@@ -45,7 +45,7 @@ fn links_generated_scenario() {
     };
     let out = run(&data, &Blocker::default(), None, &train).unwrap();
     let candidates: Vec<(u32, u32)> = out.scored.iter().map(|p| (p.a, p.b)).collect();
-    let completeness = pairs_completeness(&candidates, &truth_pairs);
+    let completeness = pairs_completeness(candidates.iter().copied(), &truth_pairs);
     let m = Metrics::of_clusters(&out.clusters, &truth_pairs);
     println!(
         "scenario: {people} people, seed {seed}; {} records; {} true pairs",

@@ -175,6 +175,14 @@ impl KeyParts {
                 0,
                 (u64::from(date.month) << 8) | u64::from(date.day),
             )),
+            BlockingRule::Surname1PhoneticGivenPhoneticYear
+                if present(&[s1, given]) && date.known =>
+            {
+                key(pack(s1, given, u64::from(date.year as u32)))
+            }
+            BlockingRule::SurnamesPhoneticYear if present(&[s1, s2]) && date.known => {
+                key(pack(s1.min(s2), s1.max(s2), u64::from(date.year as u32)))
+            }
             _ => {}
         }
     }

@@ -317,6 +317,19 @@ impl RuleReport {
             capped_records: 0,
         }
     }
+
+    /// Counts `block` among the rule's blocks and tells whether its
+    /// pairs are kept: a block over `max_block` records is skipped and counted as capped, with
+    /// its records; a block of one record has no pairs.
+    pub(crate) fn keeps(&mut self, block: &[u32], max_block: usize) -> bool {
+        self.blocks += 1;
+        if block.len() > max_block {
+            self.capped_blocks += 1;
+            self.capped_records += block.len();
+            return false;
+        }
+        block.len() > 1
+    }
 }
 
 impl BlockingReport {
@@ -340,16 +353,10 @@ impl Blocker {
     pub fn rule_pairs(&self, data: &Dataset, rule: BlockingRule) -> (Vec<(u32, u32)>, RuleReport) {
         let blocks = RuleBlocks::of(&KeyParts::new(data, &[rule]), rule);
         let mut rep = RuleReport::named(rule.name());
-        let mut kept: Vec<&[u32]> = Vec::new();
-        for members in blocks.iter() {
-            rep.blocks += 1;
-            if members.len() > self.max_block {
-                rep.capped_blocks += 1;
-                rep.capped_records += members.len();
-            } else if members.len() > 1 {
-                kept.push(members);
-            }
-        }
+        let kept: Vec<&[u32]> = blocks
+            .iter()
+            .filter(|members| rep.keeps(members, self.max_block))
+            .collect();
         // Pairs are gathered block by block in parallel, then sorted and deduplicated (a record
         // with two phones may meet another in two blocks of one rule): a sort of 8-byte pairs
         // costs less time and memory than a hash set of them, and the result does not depend on

@@ -128,16 +128,7 @@ impl Blocks {
         assert!(r < self.rules, "more rules than the blocks were made for");
         let mut report = RuleReport::named(name);
         let (mut members, mut starts) = (Vec::new(), vec![0]);
-        for block in blocks {
-            report.blocks += 1;
-            if block.len() > max_block {
-                report.capped_blocks += 1;
-                report.capped_records += block.len();
-                continue;
-            }
-            if block.len() < 2 {
-                continue;
-            }
+        for block in blocks.filter(|block| report.keeps(block, max_block)) {
             let k = (starts.len() - 1) as u32;
             for &id in block {
                 let at = id as usize * self.rules + r;

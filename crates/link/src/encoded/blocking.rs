@@ -157,23 +157,11 @@ impl EncodedBlocker {
         for (k, id) in Self::entries(data, key, bands) {
             blocks.entry(k).or_default().push(id);
         }
-        let mut rep = RuleReport {
-            rule: key.name(data),
-            blocks: blocks.len(),
-            pairs: 0,
-            new_pairs: 0,
-            capped_blocks: 0,
-            capped_records: 0,
-        };
-        let mut members: Vec<&Vec<u32>> = Vec::new();
-        for m in blocks.values() {
-            if m.len() > self.max_block {
-                rep.capped_blocks += 1;
-                rep.capped_records += m.len();
-            } else if m.len() > 1 {
-                members.push(m);
-            }
-        }
+        let mut rep = RuleReport::named(key.name(data));
+        let members: Vec<&Vec<u32>> = blocks
+            .values()
+            .filter(|m| rep.keeps(m, self.max_block))
+            .collect();
         let mut out: Vec<(u32, u32)> = members
             .par_iter()
             .flat_map_iter(|m| {

@@ -42,6 +42,9 @@ struct Evaluation {
     threshold: f64,
     best_threshold: Option<f64>,
     best_pairwise_f1: Option<f64>,
+    /// From candidates.csv: the share of the true pairs blocking made candidates.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pairs_completeness: Option<f64>,
     charts: Vec<PathBuf>,
 }
 
@@ -152,8 +155,15 @@ pub fn run(args: EvaluateArgs) -> Result<()> {
     let candidates = args.run.join("candidates.csv");
     let mut charts = Vec::new();
     let mut best = None;
+    let mut completeness = None;
     if candidates.exists() {
         let scored = read_candidates(&candidates, &index, &person)?;
+        let true_candidates = scored.iter().filter(|(_, is_match)| *is_match).count();
+        completeness = Some(if truth_pairs.is_empty() {
+            1.0
+        } else {
+            true_candidates as f64 / truth_pairs.len() as f64
+        });
         let curve = threshold_curve(&scored, truth_pairs.len());
         best = best_f1(&curve);
         std::fs::create_dir_all(&out_dir)
@@ -184,6 +194,7 @@ pub fn run(args: EvaluateArgs) -> Result<()> {
         threshold: model.threshold,
         best_threshold: best.map(|b| b.threshold),
         best_pairwise_f1: best.map(|b| b.f1),
+        pairs_completeness: completeness,
         charts,
     };
     if args.json {
@@ -206,6 +217,9 @@ pub fn run(args: EvaluateArgs) -> Result<()> {
         metrics.false_positives,
         metrics.false_negatives
     );
+    if let Some(c) = evaluation.pairs_completeness {
+        outln!("pairs completeness (true pairs among the candidates): {c:.4}");
+    }
     if let Some(b) = best {
         outln!(
             "candidate pairs alone, best threshold {:.2} (chosen with the truth): precision {:.4}  recall {:.4}  F1 {:.4}",

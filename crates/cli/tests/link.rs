@@ -352,6 +352,11 @@ fn encode_link_encoded_dedupe_and_evaluate() {
     let f1 = e["clusters"]["f1"].as_f64().unwrap();
     assert!(f1 > 0.9, "encoded F1 {f1}");
     assert_eq!(e["records_without_truth"], 0);
+    let completeness = e["pairs_completeness"].as_f64().unwrap();
+    assert!(
+        (0.9..=1.0).contains(&completeness),
+        "encoded pairs completeness {completeness}"
+    );
     for chart in ["precision-recall.svg", "match-weights.svg"] {
         let svg = std::fs::read_to_string(run_dir.join(chart)).unwrap();
         assert!(

@@ -8,6 +8,7 @@ use anyhow::{Context, Result, bail};
 use clap::Args;
 use enlace_encode::EncodingFile;
 use enlace_ingest::{ImportOptions, import};
+use enlace_link::ErrorSources;
 use enlace_link::encoded::{EncodedBlocker, EncodedDataset, EncodedSource};
 use enlace_link::evaluate::pairs_completeness;
 use enlace_link::{
@@ -63,6 +64,9 @@ struct Summary {
     /// no threshold can go beyond).
     #[serde(skip_serializing_if = "Option::is_none")]
     pairs_completeness: Option<f64>,
+    /// Against the truth: the kinds of the clusters' errors (missed pairs, false pairs).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    errors: Option<ErrorSources>,
     /// What each blocking rule contributed.
     blocking: BlockingReport,
     warnings: Vec<String>,
@@ -426,6 +430,9 @@ fn write_results<D: Linkable>(
         }
     }
     let truth_pairs = truth.map(|t| t.pairs(data));
+    let evaluation = truth_pairs
+        .as_ref()
+        .map(|pairs| Metrics::of_clusters(&output.clusters, pairs));
     let smallest = sizes.iter().copied().filter(|&n| n > 0).min().unwrap_or(0);
     if sizes.len() > 1 && smallest >= 100 && (across as f64) < 0.01 * smallest as f64 {
         warnings.push(format!(
@@ -446,12 +453,22 @@ fn write_results<D: Linkable>(
             .filter(|c| c.members.len() > 1)
             .count(),
         clusters_across_sources: across,
-        evaluation: truth_pairs
-            .as_ref()
-            .map(|pairs| Metrics::of_clusters(&output.clusters, pairs)),
+        evaluation,
         pairs_completeness: truth_pairs
             .as_ref()
             .map(|pairs| pairs_completeness(output.scored.iter().map(|p| (p.a, p.b)), pairs)),
+        errors: truth_pairs
+            .as_ref()
+            .zip(evaluation.as_ref())
+            .map(|(pairs, m)| {
+                ErrorSources::of(
+                    &output.scored,
+                    output.model.threshold,
+                    &output.clusters,
+                    pairs,
+                    m,
+                )
+            }),
         blocking: output.blocking.clone(),
         warnings,
         out: args.out.clone(),
@@ -483,6 +500,17 @@ fn write_results<D: Linkable>(
             m.recall,
             m.f1,
             summary.pairs_completeness.unwrap_or(1.0)
+        );
+    }
+    if let Some(e) = &summary.errors {
+        outln!(
+            "missed pairs: {} never candidates, {} below the threshold, {} left apart by the solver; \
+             false pairs: {} linked directly, {} through other records",
+            e.missed_not_candidates,
+            e.missed_below_threshold,
+            e.missed_by_solver,
+            e.false_direct,
+            e.false_through_merges
         );
     }
     outln!(

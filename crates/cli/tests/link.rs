@@ -75,6 +75,20 @@ fn link_three_stores_and_evaluate_against_the_truth() {
         (0.95..=1.0).contains(&completeness),
         "pairs completeness {completeness}"
     );
+    // The kinds of errors add up to the clusters' errors.
+    let errors = &summary["errors"];
+    let count = |k: &str| errors[k].as_u64().unwrap();
+    assert_eq!(
+        count("missed_not_candidates")
+            + count("missed_below_threshold")
+            + count("missed_by_solver"),
+        summary["evaluation"]["false_negatives"].as_u64().unwrap()
+    );
+    assert_eq!(
+        count("false_direct") + count("false_through_merges"),
+        summary["evaluation"]["false_positives"].as_u64().unwrap()
+    );
+    assert!(count("missed_below_threshold") > 0, "{errors}");
     assert!(summary["clusters_across_sources"].as_u64().unwrap() > 50);
 
     let mut links = csv::Reader::from_path(result.join("links.csv")).unwrap();

@@ -7,12 +7,13 @@
 use std::fmt::Write as _;
 use std::path::Path;
 
+use rayon::prelude::*;
 use rustc_hash::{FxHashMap, FxHashSet};
 use serde::{Deserialize, Serialize};
 
 use crate::compare::{Comparison, Field};
 use crate::model::Model;
-use crate::solve::Cluster;
+use crate::solve::{Cluster, ScoredPair};
 use crate::{LinkError, Linkable};
 use enlace_model::Record;
 
@@ -173,6 +174,75 @@ pub fn cluster_pairs(clusters: &[Cluster]) -> Vec<(u32, u32)> {
         }
     }
     out
+}
+
+/// Where a run's errors come from, against the truth: each true pair the clusters missed and
+/// each false pair they hold, by its kind. The missed kinds add up to the false negatives and
+/// the false kinds to the false positives of the clusters' [`Metrics`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct ErrorSources {
+    /// True pairs blocking never made candidates (nor did the clusters join them otherwise).
+    pub missed_not_candidates: usize,
+    /// True candidates weighed below the threshold, left apart.
+    pub missed_below_threshold: usize,
+    /// True candidates at or above the threshold that the solver left apart (a merge refused
+    /// by average linkage, or by two records of one event).
+    pub missed_by_solver: usize,
+    /// False pairs in the clusters that were candidates at or above the threshold.
+    pub false_direct: usize,
+    /// False pairs in the clusters joined only through other records.
+    pub false_through_merges: usize,
+}
+
+impl ErrorSources {
+    /// The kinds of the errors of `clusters` (scored as `metrics`), from the run's scored
+    /// candidates and threshold.
+    pub fn of(
+        scored: &[ScoredPair],
+        threshold: f64,
+        clusters: &[Cluster],
+        truth: &FxHashSet<(u32, u32)>,
+        metrics: &Metrics,
+    ) -> ErrorSources {
+        let records = clusters
+            .iter()
+            .flat_map(|c| c.members.iter())
+            .chain(scored.iter().flat_map(|p| [&p.a, &p.b]))
+            .map(|&id| id as usize + 1)
+            .max()
+            .unwrap_or(0);
+        let mut cluster_of = vec![u32::MAX; records];
+        for (i, c) in clusters.iter().enumerate() {
+            for &m in &c.members {
+                cluster_of[m as usize] = i as u32;
+            }
+        }
+        let together = |a: u32, b: u32| {
+            let (x, y) = (cluster_of[a as usize], cluster_of[b as usize]);
+            x == y && x != u32::MAX
+        };
+        // (below threshold, by the solver, false direct) over the candidates.
+        let (below, by_solver, direct) = scored
+            .par_iter()
+            .map(|p| {
+                let is_true = truth.contains(&(p.a.min(p.b), p.a.max(p.b)));
+                let joined = together(p.a, p.b);
+                let kept = p.weight >= threshold;
+                (
+                    usize::from(is_true && !joined && !kept),
+                    usize::from(is_true && !joined && kept),
+                    usize::from(!is_true && joined && kept),
+                )
+            })
+            .reduce(|| (0, 0, 0), |x, y| (x.0 + y.0, x.1 + y.1, x.2 + y.2));
+        ErrorSources {
+            missed_not_candidates: metrics.false_negatives.saturating_sub(below + by_solver),
+            missed_below_threshold: below,
+            missed_by_solver: by_solver,
+            false_direct: direct,
+            false_through_merges: metrics.false_positives.saturating_sub(direct),
+        }
+    }
 }
 
 /// Share of the true pairs that blocking generated (1.0 when there are none).
@@ -387,6 +457,54 @@ mod tests {
     use crate::Dataset;
     use crate::Source;
     use crate::testutil::rec;
+
+    #[test]
+    fn error_sources_add_up_to_the_clusters_errors() {
+        // Persons {0, 1, 2}, {3, 4}, {5}, {6, 7}; clusters {0, 1}, {2}, {3, 4, 5}, {6}, {7}.
+        let truth: FxHashSet<(u32, u32)> = [(0, 1), (0, 2), (1, 2), (3, 4), (6, 7)]
+            .into_iter()
+            .collect();
+        let cluster = |members: Vec<u32>| Cluster {
+            id: String::new(),
+            members,
+        };
+        let clusters = vec![
+            cluster(vec![0, 1]),
+            cluster(vec![2]),
+            cluster(vec![3, 4, 5]),
+            cluster(vec![6]),
+            cluster(vec![7]),
+        ];
+        let pair = |a, b, weight| ScoredPair { a, b, weight };
+        let scored = [
+            pair(0, 1, 5.0),  // found
+            pair(2, 0, -3.0), // true, below the threshold
+            pair(1, 2, 1.0),  // true, above it, left apart
+            pair(3, 5, 2.0),  // false, above it, joined
+            pair(4, 5, -1.0), // false, below it, joined through 3
+            pair(2, 3, 4.0),  // false, above it, left apart: no error
+        ];
+        let metrics = Metrics::of_clusters(&clusters, &truth);
+        assert_eq!(
+            (
+                metrics.true_positives,
+                metrics.false_positives,
+                metrics.false_negatives
+            ),
+            (2, 2, 3)
+        );
+        let e = ErrorSources::of(&scored, 0.0, &clusters, &truth, &metrics);
+        assert_eq!(
+            e,
+            ErrorSources {
+                missed_not_candidates: 1,
+                missed_below_threshold: 1,
+                missed_by_solver: 1,
+                false_direct: 1,
+                false_through_merges: 1,
+            }
+        );
+    }
 
     #[test]
     fn metrics_count_pairs() {

@@ -32,8 +32,8 @@ pub use blocking::{Blocker, BlockingReport, BlockingRule, PairScope};
 pub use compare::{Comparison, ComparisonKind, Field, compare};
 pub use error::LinkError;
 pub use evaluate::{
-    Explanation, FieldLevels, LevelWeight, Metrics, Truth, WeightTable, explain, explain_pair,
-    levels_text, weight_table,
+    ErrorSources, Explanation, FieldLevels, LevelWeight, Metrics, Truth, WeightTable, explain,
+    explain_pair, levels_text, weight_table,
 };
 pub use model::{Model, TrainOptions, TrainingSet};
 pub use pipeline::{LinkOutput, run, run_encoded};

@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
 use clap::Args;
+use enlace_link::evaluate::completeness_of;
 use enlace_link::report::{best_f1, pr_chart_svg, threshold_curve, weight_histogram_svg};
 use enlace_link::{Metrics, Model, Truth};
 use rustc_hash::FxHashSet;
@@ -159,11 +160,7 @@ pub fn run(args: EvaluateArgs) -> Result<()> {
     if candidates.exists() {
         let scored = read_candidates(&candidates, &index, &person)?;
         let true_candidates = scored.iter().filter(|(_, is_match)| *is_match).count();
-        completeness = Some(if truth_pairs.is_empty() {
-            1.0
-        } else {
-            true_candidates as f64 / truth_pairs.len() as f64
-        });
+        completeness = Some(completeness_of(true_candidates, truth_pairs.len()));
         let curve = threshold_curve(&scored, truth_pairs.len());
         best = best_f1(&curve);
         std::fs::create_dir_all(&out_dir)

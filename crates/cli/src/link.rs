@@ -10,7 +10,7 @@ use enlace_encode::EncodingFile;
 use enlace_ingest::{ImportOptions, import};
 use enlace_link::ErrorSources;
 use enlace_link::encoded::{EncodedBlocker, EncodedDataset, EncodedSource};
-use enlace_link::evaluate::pairs_completeness;
+use enlace_link::evaluate::{cluster_positions, completeness_of};
 use enlace_link::{
     Blocker, BlockingReport, Dataset, LinkOutput, Linkable, Metrics, Model, ScoredPair, Source,
     TrainOptions, Truth,
@@ -433,6 +433,21 @@ fn write_results<D: Linkable>(
     let evaluation = truth_pairs
         .as_ref()
         .map(|pairs| Metrics::of_clusters(&output.clusters, pairs));
+    // The errors' kinds and the blocking's completeness, from one pass over the candidates.
+    let found = truth_pairs
+        .as_ref()
+        .zip(evaluation.as_ref())
+        .map(|(pairs, m)| {
+            let (errors, true_candidates) = ErrorSources::with_true_candidates(
+                &output.scored,
+                output.model.threshold,
+                &output.clusters,
+                data.len(),
+                pairs,
+                m,
+            );
+            (errors, completeness_of(true_candidates, pairs.len()))
+        });
     let smallest = sizes.iter().copied().filter(|&n| n > 0).min().unwrap_or(0);
     if sizes.len() > 1 && smallest >= 100 && (across as f64) < 0.01 * smallest as f64 {
         warnings.push(format!(
@@ -454,21 +469,8 @@ fn write_results<D: Linkable>(
             .count(),
         clusters_across_sources: across,
         evaluation,
-        pairs_completeness: truth_pairs
-            .as_ref()
-            .map(|pairs| pairs_completeness(output.scored.iter().map(|p| (p.a, p.b)), pairs)),
-        errors: truth_pairs
-            .as_ref()
-            .zip(evaluation.as_ref())
-            .map(|(pairs, m)| {
-                ErrorSources::of(
-                    &output.scored,
-                    output.model.threshold,
-                    &output.clusters,
-                    pairs,
-                    m,
-                )
-            }),
+        pairs_completeness: found.map(|(_, completeness)| completeness),
+        errors: found.map(|(errors, _)| errors),
         blocking: output.blocking.clone(),
         warnings,
         out: args.out.clone(),
@@ -542,12 +544,7 @@ fn source_names<D: Linkable>(data: &D) -> Vec<String> {
 /// Scored pairs at or above the threshold whose records ended in the same cluster.
 fn write_links<D: Linkable>(data: &D, output: &LinkOutput, path: &Path) -> Result<usize> {
     // Each record's cluster, by position in the cluster list.
-    let mut cluster_of = vec![u32::MAX; data.len()];
-    for (i, c) in output.clusters.iter().enumerate() {
-        for &m in &c.members {
-            cluster_of[m as usize] = i as u32;
-        }
-    }
+    let cluster_of = cluster_positions(&output.clusters, data.len());
     write_rows(path, &LINK_HEADER, &output.scored, |out, pair| {
         if pair.weight < output.model.threshold
             || cluster_of[pair.a as usize] != cluster_of[pair.b as usize]

@@ -195,53 +195,71 @@ pub struct ErrorSources {
 }
 
 impl ErrorSources {
-    /// The kinds of the errors of `clusters` (scored as `metrics`), from the run's scored
-    /// candidates and threshold.
-    pub fn of(
+    /// The kinds of the errors of `clusters` (scored as `metrics`) over records
+    /// `0..records`, from the run's scored candidates and threshold; and how many of the
+    /// candidates are true pairs (for [`completeness_of`]), from the same pass over them.
+    pub fn with_true_candidates(
         scored: &[ScoredPair],
         threshold: f64,
         clusters: &[Cluster],
+        records: usize,
         truth: &FxHashSet<(u32, u32)>,
         metrics: &Metrics,
-    ) -> ErrorSources {
-        let records = clusters
-            .iter()
-            .flat_map(|c| c.members.iter())
-            .chain(scored.iter().flat_map(|p| [&p.a, &p.b]))
-            .map(|&id| id as usize + 1)
-            .max()
-            .unwrap_or(0);
-        let mut cluster_of = vec![u32::MAX; records];
-        for (i, c) in clusters.iter().enumerate() {
-            for &m in &c.members {
-                cluster_of[m as usize] = i as u32;
-            }
-        }
+    ) -> (ErrorSources, usize) {
+        let cluster_of = cluster_positions(clusters, records);
         let together = |a: u32, b: u32| {
             let (x, y) = (cluster_of[a as usize], cluster_of[b as usize]);
             x == y && x != u32::MAX
         };
-        // (below threshold, by the solver, false direct) over the candidates.
-        let (below, by_solver, direct) = scored
+        // (true, below threshold, by the solver, false direct) over the candidates.
+        let (true_candidates, below, by_solver, direct) = scored
             .par_iter()
             .map(|p| {
                 let is_true = truth.contains(&(p.a.min(p.b), p.a.max(p.b)));
                 let joined = together(p.a, p.b);
                 let kept = p.weight >= threshold;
                 (
+                    usize::from(is_true),
                     usize::from(is_true && !joined && !kept),
                     usize::from(is_true && !joined && kept),
                     usize::from(!is_true && joined && kept),
                 )
             })
-            .reduce(|| (0, 0, 0), |x, y| (x.0 + y.0, x.1 + y.1, x.2 + y.2));
-        ErrorSources {
+            .reduce(
+                || (0, 0, 0, 0),
+                |x, y| (x.0 + y.0, x.1 + y.1, x.2 + y.2, x.3 + y.3),
+            );
+        let errors = ErrorSources {
             missed_not_candidates: metrics.false_negatives.saturating_sub(below + by_solver),
             missed_below_threshold: below,
             missed_by_solver: by_solver,
             false_direct: direct,
             false_through_merges: metrics.false_positives.saturating_sub(direct),
+        };
+        (errors, true_candidates)
+    }
+}
+
+/// Each of records `0..records`'s cluster, by its position in `clusters` (`u32::MAX` for a
+/// record in none).
+pub fn cluster_positions(clusters: &[Cluster], records: usize) -> Vec<u32> {
+    let mut cluster_of = vec![u32::MAX; records];
+    for (i, c) in clusters.iter().enumerate() {
+        for &m in &c.members {
+            if let Some(slot) = cluster_of.get_mut(m as usize) {
+                *slot = i as u32;
+            }
         }
+    }
+    cluster_of
+}
+
+/// The share of `true_pairs` true pairs that `found` of them are (1.0 when there are none).
+pub fn completeness_of(found: usize, true_pairs: usize) -> f64 {
+    if true_pairs == 0 {
+        1.0
+    } else {
+        found as f64 / true_pairs as f64
     }
 }
 
@@ -250,14 +268,11 @@ pub fn pairs_completeness(
     candidates: impl IntoIterator<Item = (u32, u32)>,
     truth: &FxHashSet<(u32, u32)>,
 ) -> f64 {
-    if truth.is_empty() {
-        return 1.0;
-    }
     let found = candidates
         .into_iter()
         .filter(|&(a, b)| truth.contains(&(a.min(b), a.max(b))))
         .count();
-    found as f64 / truth.len() as f64
+    completeness_of(found, truth.len())
 }
 
 /// One field's part in a pair's weight.
@@ -493,7 +508,10 @@ mod tests {
             ),
             (2, 2, 3)
         );
-        let e = ErrorSources::of(&scored, 0.0, &clusters, &truth, &metrics);
+        let (e, true_candidates) =
+            ErrorSources::with_true_candidates(&scored, 0.0, &clusters, 8, &truth, &metrics);
+        // (0, 1), (2, 0) and (1, 2) are true pairs among the candidates.
+        assert_eq!(true_candidates, 3);
         assert_eq!(
             e,
             ErrorSources {

@@ -32,7 +32,7 @@ use crate::{Dataset, LinkError, Linkable};
 use enlace_model::Record;
 
 /// The model file format's version; bumped when the meaning of a field or level changes.
-pub const MODEL_VERSION: u32 = 1;
+pub const MODEL_VERSION: u32 = 2;
 
 /// Term-frequency adjustments are clamped to ±this many bits: a surname seen once in a small
 /// dataset would otherwise outweigh every other field.
@@ -124,6 +124,7 @@ impl Default for TrainOptions {
             initial_lambda: 0.05,
             training_rules: vec![
                 BlockingRule::OfficialIdentifier,
+                BlockingRule::Phone,
                 BlockingRule::GivenPhoneticBirthDate,
             ],
         }
@@ -161,9 +162,14 @@ pub(crate) fn surname_key(r: &Record) -> Option<Cow<'_, str>> {
 
 /// One EM session's training pairs, and the fields left out of it because the rule that made
 /// the pairs forced them to agree.
+#[derive(Clone, Debug)]
 pub struct TrainingSet {
     pub pairs: Vec<(u32, u32)>,
     pub excluded: Vec<Field>,
+    /// Used only after an earlier set has run: its non-matches are too like its matches for
+    /// EM to tell apart without the fields held from a cleaner set (records sharing a phone
+    /// are one person or a household, and a household shares surnames).
+    pub follows: bool,
 }
 
 impl Model {
@@ -234,6 +240,7 @@ impl Model {
             .map(|&rule| TrainingSet {
                 pairs: trainer.rule_pairs(data, rule).0,
                 excluded: rule.fields().to_vec(),
+                follows: rule == BlockingRule::Phone,
             })
             .collect();
         Model::fit_sets_known(data, &sets, patterns, known, blocker.scope, opts)
@@ -250,6 +257,14 @@ impl Model {
     /// matches, and EM free on all of them put 97 % of the set in the match class, with a
     /// third of "matches" having different surnames (m of that level 0.32 against 0.06 from
     /// the identifier set).
+    ///
+    /// The first set's non-matches are taken to be like random pairs (u from random pairs).
+    /// A later set's are not: records sharing a phone that are not one person are a household
+    /// (surnames agree, given names and birth dates differ), and with u from random pairs their
+    /// agreeing surnames made EM count them as matches, so 6 % of "matches" had different
+    /// A-numbers (0.04 % true, at a million people). A later set therefore learns its own
+    /// non-matches' levels along with m, in that set only; the model keeps u from random pairs.
+    /// A set marked [`TrainingSet::follows`] is skipped when no set ran before it.
     pub fn fit_sets<D: Linkable + ?Sized>(
         data: &D,
         sets: &[TrainingSet],
@@ -285,8 +300,9 @@ impl Model {
         let mut converged = true;
         // Each field's m, from the first set that leaves it free.
         let mut held: Vec<Option<Vec<f64>>> = vec![None; FIELD_COUNT];
+        let mut first_set = true;
         for set in sets {
-            if set.pairs.is_empty() {
+            if set.pairs.is_empty() || (set.follows && first_set) {
                 continue;
             }
             let set_patterns = count_patterns_known(data, &set.pairs, known);
@@ -315,8 +331,10 @@ impl Model {
                     lambda_total: total,
                     max_iter: opts.max_em_iterations,
                     tolerance: opts.em_tolerance,
+                    learn_u: !first_set,
                 },
             );
+            first_set = false;
             iterations += it;
             converged &= conv;
             tracing::debug!(
@@ -401,6 +419,7 @@ impl Model {
                 max_iter: opts.max_em_iterations,
                 // λ is tiny among all pairs: its tolerance is relative.
                 tolerance: opts.em_tolerance * 1e-4,
+                learn_u: false,
             },
         );
         self.lambda = lambda;
@@ -425,6 +444,7 @@ impl Model {
                 lambda_total: total,
                 max_iter,
                 tolerance,
+                learn_u: false,
             },
         );
         for (p, m) in self.fields.iter_mut().zip(m) {
@@ -943,17 +963,34 @@ mod tests {
         let first = TrainingSet {
             pairs: pairs_from(0),
             excluded: vec![Field::Identifier],
+            follows: false,
         };
         let second = TrainingSet {
             pairs: pairs_from(50),
             excluded: vec![Field::GivenName, Field::BirthDate],
+            follows: false,
         };
         let opts = TrainOptions::default();
         let fit = |sets: &[TrainingSet]| {
             Model::fit_sets_known(&data, sets, &patterns, &known, PairScope::All, &opts).unwrap()
         };
         let alone = fit(std::slice::from_ref(&first));
+        // A set that only follows does nothing first, and after another set it estimates
+        // what that one left open, like any later set.
+        let following = |set: &TrainingSet| TrainingSet {
+            follows: true,
+            ..set.clone()
+        };
+        let leading = fit(&[following(&second), following(&first)]);
+        assert!(
+            Field::ALL
+                .iter()
+                .all(|f| leading.fields[f.index()].m == initial_m(*f, ComparisonKind::Plaintext)),
+            "a following set ran first"
+        );
+        let after = fit(&[first.clone(), following(&second)]);
         let both = fit(&[first, second]);
+        assert_eq!(after.fields, both.fields);
         for f in Field::ALL {
             let (a, b) = (&alone.fields[f.index()].m, &both.fields[f.index()].m);
             if f == Field::Identifier {

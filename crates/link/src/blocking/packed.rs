@@ -73,12 +73,7 @@ impl KeyParts {
     /// identifiers' texts are numbered side by side, in tables of their own.
     pub(super) fn new(data: &Dataset, rules: &[BlockingRule]) -> KeyParts {
         let records = data.len() as u32;
-        let by_identifier = |r: &BlockingRule| {
-            matches!(
-                r,
-                BlockingRule::Identifier | BlockingRule::OfficialIdentifier
-            )
-        };
+        let by_identifier = |r: &BlockingRule| r.by_identifier();
         let needs_ids = rules.iter().any(by_identifier);
         let needs_names = rules
             .iter()
@@ -152,10 +147,10 @@ impl KeyParts {
             BlockingRule::GivenPhoneticBirthDate if present(&[given]) && date.full => {
                 key(pack(given, 0, date.bits()))
             }
-            BlockingRule::Identifier | BlockingRule::OfficialIdentifier => {
+            BlockingRule::Identifier | BlockingRule::OfficialIdentifier | BlockingRule::Phone => {
                 let (lo, hi) = (self.id_starts[r], self.id_starts[r + 1]);
                 for &(kind, value) in &self.ids[lo..hi] {
-                    if kind != IdKind::Phone || rule == BlockingRule::Identifier {
+                    if rule.keys_identifiers_of(kind) {
                         key(pack(kind as u32, value, 0));
                     }
                 }

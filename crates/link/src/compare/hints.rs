@@ -350,8 +350,9 @@ impl PairHints<'_> {
     }
 
     /// The level of the phones (`phones`) or official identifiers, when the hashes settle it:
-    /// none of a kind on one side (null) or none of the same kind shared (disagree). `None`
-    /// when two of the same kind have the same hash: then only the values can tell.
+    /// none of a kind on one side (null), or no phone of the same kind shared (disagree).
+    /// `None` when two of the same kind have the same hash, or official identifiers of a kind
+    /// differ: then only the values can tell.
     pub(crate) fn identifier_level(&self, phones: bool) -> Option<u8> {
         if !self.a.sets_known || !self.b.sets_known {
             return None;
@@ -369,11 +370,13 @@ impl PairHints<'_> {
                 same_kind = true;
             }
         }
-        Some(if same_kind {
-            super::agree::DISAGREE
-        } else {
-            super::NULL_LEVEL
-        })
+        match (same_kind, phones) {
+            (false, _) => Some(super::NULL_LEVEL),
+            (true, true) => Some(super::agree::DISAGREE),
+            // Official identifiers one keying slip apart have a level of their own, which the
+            // hashes cannot tell.
+            (true, false) => None,
+        }
     }
 
     /// Whether both records have the phonetic key and it is the same, when the hints tell.
@@ -538,6 +541,8 @@ mod tests {
         (IdKind::Passport, "G12345678", "MX"),
         (IdKind::Passport, "G12345679", "MX"),
         (IdKind::ANumber, "A012345678", "US"),
+        (IdKind::ANumber, "A012345687", "US"),
+        (IdKind::ANumber, "A098765432", "US"),
         (IdKind::Plate, "ABC1234", "MX"),
     ];
     const NATIONALITIES: &[Option<&str>] = &[

@@ -14,6 +14,10 @@
 //! the other name from its start for every letter). Same matching rule, same arithmetic in
 //! the same order, so the value is `strsim::jaro_winkler`'s to the last bit (a property test
 //! holds it to that); anything else goes to strsim.
+//!
+//! And [`one_edit_apart`] for identifiers: whether a keying slip (one character changed, added
+//! or dropped, or two neighbours swapped) turns one value into the other, in one pass where
+//! `strsim::osa_distance` fills a table (a property test holds the two to the same answer).
 
 /// Jaro–Winkler similarity, equal to `strsim::jaro_winkler` to the last bit.
 pub(crate) fn jaro_winkler(a: &str, b: &str) -> f64 {
@@ -129,10 +133,60 @@ pub(crate) fn bound_from_common(common: usize, a_len: usize, b_len: usize, prefi
     jaro + 0.1 * prefix.min(4) as f64 * (1.0 - jaro)
 }
 
+/// Whether `a` and `b` differ by exactly one edit: one byte substituted, inserted or deleted,
+/// or two adjacent bytes transposed (optimal string alignment distance 1). Identifiers are
+/// ASCII after normalisation, so bytes are characters.
+pub(crate) fn one_edit_apart(a: &[u8], b: &[u8]) -> bool {
+    let (short, long) = if a.len() <= b.len() { (a, b) } else { (b, a) };
+    let prefix = short.iter().zip(long).take_while(|(x, y)| x == y).count();
+    match long.len() - short.len() {
+        // Equal values are not one edit apart.
+        0 if prefix == short.len() => false,
+        0 => {
+            let (x, y) = (&short[prefix..], &long[prefix..]);
+            // Substitution: the rest after the differing byte agrees.
+            x[1..] == y[1..]
+                // Transposition of the differing byte and the next.
+                || (x.len() >= 2 && x[0] == y[1] && x[1] == y[0] && x[2..] == y[2..])
+        }
+        // Insertion into the shorter: the longer without its byte at the first difference.
+        1 => short[prefix..] == long[prefix + 1..],
+        _ => false,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    #[test]
+    fn keying_slips_are_one_edit_apart() {
+        let yes = [
+            ("213405044", "213405244"),
+            ("100819325", "200819325"),
+            ("202719969", "202719967"),
+            ("123456789", "123465789"),
+            ("123456789", "12345678"),
+            ("23456789", "123456789"),
+            ("a", ""),
+        ];
+        for (a, b) in yes {
+            assert!(one_edit_apart(a.as_bytes(), b.as_bytes()), "{a} {b}");
+            assert!(one_edit_apart(b.as_bytes(), a.as_bytes()), "{b} {a}");
+        }
+        let no = [
+            ("123456789", "123456789"),
+            ("123456789", "923456781"),
+            ("123456789", "132456798"),
+            ("123456789", "1234567"),
+            ("", ""),
+            ("213405044", "312405044"),
+        ];
+        for (a, b) in no {
+            assert!(!one_edit_apart(a.as_bytes(), b.as_bytes()), "{a} {b}");
+        }
+    }
 
     #[test]
     fn bounds_hold_on_names() {
@@ -176,6 +230,26 @@ mod tests {
     }
 
     proptest! {
+        /// One edit apart exactly when strsim's optimal string alignment distance is 1: values
+        /// over three symbols (so near values are common) and any ASCII.
+        #[test]
+        fn one_edit_apart_is_osa_distance_one(
+            a in "[012]{0,8}",
+            b in "[012]{0,8}",
+            c in "[ -~]{0,12}",
+        ) {
+            // `a` with its first two symbols swapped: a transposition whenever they differ.
+            let mut edited = a.clone().into_bytes();
+            if edited.len() >= 2 {
+                edited.swap(0, 1);
+            }
+            let edited = String::from_utf8(edited).unwrap_or_default();
+            for (x, y) in [(&a, &b), (&a, &c), (&c, &b), (&a, &edited)] {
+                let want = strsim::osa_distance(x, y) == 1;
+                prop_assert_eq!(one_edit_apart(x.as_bytes(), y.as_bytes()), want, "{:?} {:?}", x, y);
+            }
+        }
+
         /// The fast path gives strsim's value to the last bit: short names over a small
         /// alphabet (many near pairs), any ASCII up to 70 letters (past the 64-letter masks),
         /// and any text (non-ASCII goes to strsim).

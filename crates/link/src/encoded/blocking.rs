@@ -253,6 +253,7 @@ pub fn training_sets(data: &EncodedDataset, blocker: &EncodedBlocker) -> Vec<Tra
             .key_pairs(data, Key::Identifier { phones: false }, &[], PairScope::All)
             .0,
         excluded: vec![Field::Identifier],
+        follows: false,
     }];
     if let Some(schema) = data.schema() {
         use enlace_encode::BlockingKey as B;
@@ -268,6 +269,7 @@ pub fn training_sets(data: &EncodedDataset, blocker: &EncodedBlocker) -> Vec<Tra
                     .key_pairs(data, Key::Token(i), &[], PairScope::All)
                     .0,
                 excluded,
+                follows: false,
             });
         }
     }

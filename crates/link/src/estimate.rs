@@ -258,10 +258,14 @@ pub(crate) fn em(
     s: EmSettings,
 ) -> (usize, bool) {
     let update_any = (0..FIELD_COUNT).any(|f| s.active[f] && s.update[f]);
-    let mut u = u.clone();
+    // The set's own u, when it learns one; otherwise `u` is read as given.
+    let mut own_u: Option<Counts> = s.learn_u.then(|| u.clone());
     for it in 0..s.max_iter {
+        let u = own_u.as_ref().unwrap_or(u);
         let mut counts: Counts = m.iter().map(|l| vec![0.0; l.len()]).collect();
-        let mut non_counts: Counts = m.iter().map(|l| vec![0.0; l.len()]).collect();
+        let mut non_counts: Option<Counts> = own_u
+            .is_some()
+            .then(|| m.iter().map(|l| vec![0.0; l.len()]).collect());
         let mut matched = 0.0;
         let prior = (*lambda / (1.0 - *lambda)).log2();
         for (c, n) in patterns {
@@ -274,18 +278,22 @@ pub(crate) fn em(
             let odds = w.clamp(-60.0, 60.0).exp2();
             let p = odds / (1.0 + odds);
             matched += p * n;
-            if update_any {
-                for (f, &l) in c.0.iter().enumerate() {
-                    if l != NULL_LEVEL {
-                        counts[f][l as usize] += p * n;
-                        non_counts[f][l as usize] += (1.0 - p) * n;
-                    }
+            if !update_any && non_counts.is_none() {
+                continue;
+            }
+            for (f, &l) in c.0.iter().enumerate() {
+                if l == NULL_LEVEL {
+                    continue;
+                }
+                counts[f][l as usize] += p * n;
+                if let Some(non) = non_counts.as_mut() {
+                    non[f][l as usize] += (1.0 - p) * n;
                 }
             }
         }
-        if s.learn_u {
+        if let (Some(own), Some(non)) = (own_u.as_mut(), non_counts) {
             for f in (0..FIELD_COUNT).filter(|&f| s.active[f]) {
-                u[f] = normalise(&non_counts[f], 1e-3);
+                own[f] = normalise(&non[f], 1e-3);
             }
         }
         let mut change: f64 = 0.0;

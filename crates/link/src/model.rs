@@ -305,11 +305,15 @@ impl Model {
             if set.pairs.is_empty() || (set.follows && first_set) {
                 continue;
             }
-            let set_patterns = count_patterns_known(data, &set.pairs, known);
             let mut active = [true; FIELD_COUNT];
             for f in &set.excluded {
                 active[f.index()] = false;
             }
+            // A set whose free fields earlier sets have all estimated has nothing to add.
+            if (0..FIELD_COUNT).all(|f| !active[f] || held[f].is_some()) {
+                continue;
+            }
+            let set_patterns = count_patterns_known(data, &set.pairs, known);
             let mut m: Counts = Field::ALL.iter().map(|&f| initial_m(f, kind)).collect();
             let mut update = [true; FIELD_COUNT];
             for f in 0..FIELD_COUNT {

@@ -11,10 +11,12 @@ use zeroize::Zeroize;
 use crate::bloom::{BitVector, MAX_DRAWS, draw, set_positions};
 use crate::encoded::{BlockToken, EncodedRecord, IdHash};
 use crate::keys::{Key, KeyCheck, Purpose, derive};
-use crate::memo::{Memo, SaltMemo};
+use crate::memo::{Memo, MemoShelf};
 use crate::schema::{Field, SaltSource, Schema, SchemaError};
 use crate::secret::ProjectSecret;
-use crate::tokens::{Decimal, bag_of_names, blocking_input, for_each_token, qgrams};
+use crate::tokens::{
+    Decimal, blocking_input, date_key, for_each_text, for_each_token, qgrams, trim,
+};
 use crate::values::{ValueKey, remembers_values};
 
 /// Where a field's tokens go, one at a time.
@@ -221,27 +223,49 @@ impl Encoder {
                 _ => &mut [],
             };
             let any = match memo.as_deref_mut() {
-                // The bag of names is the union of each name's q-grams, and a name recurs far
-                // more than the whole bag: remembered name by name.
-                Some(m) if matches!(plan.field, Field::Names) => {
+                Some(m) if remembers_values(plan.field) => {
+                    // Name fields by their texts (the bag of names name by name: its filter is
+                    // the union of its names', and a name recurs far more than a whole bag);
+                    // the others by their tokens.
                     let mut any = false;
-                    for name in bag_of_names(record) {
-                        let tokens =
-                            |emit: Emit<'_>| qgrams(name, usize::from(s.q), s.padded, emit);
-                        any |= self.place_value(
+                    let texts = for_each_text(plan.field, record, &mut |text| {
+                        any |= self.place_text(
                             plan_index,
-                            tokens,
+                            text,
                             salt,
                             m,
                             &mut *field_words,
                             &mut *clk_words,
                         );
+                    });
+                    if texts {
+                        any
+                    } else {
+                        let tokens = self.field_tokens(plan_index, record);
+                        self.place_value(plan_index, tokens, salt, m, field_words, clk_words)
                     }
-                    any
                 }
-                Some(m) if remembers_values(plan.field) => {
-                    let tokens = self.field_tokens(plan_index, record);
-                    self.place_value(plan_index, tokens, salt, m, field_words, clk_words)
+                // A birth date (never salted) by its parts: within a birth year's records the
+                // same few hundred dates recur.
+                Some(m) if plan.field == Field::BirthDate && salt.is_none() => {
+                    match &record.birth_date {
+                        Some(date) => {
+                            let mut value = ValueKey::new(None);
+                            value.push(&date_key(date));
+                            let tokens = self.field_tokens(plan_index, record);
+                            let key = value.bytes();
+                            self.place_remembered(
+                                plan_index,
+                                key,
+                                tokens,
+                                salt,
+                                m,
+                                field_words,
+                                clk_words,
+                            )
+                        }
+                        None => false,
+                    }
                 }
                 m => {
                     let tokens = self.field_tokens(plan_index, record);
@@ -324,8 +348,7 @@ impl Encoder {
     }
 
     /// [`Encoder::place_tokens`] for a value that repeats (see [`crate::values`]), its tokens
-    /// given by `tokens`: a value met before ORs in the words it set then; a new one is placed
-    /// token by token apart, ORed in and remembered.
+    /// given by `tokens`, remembered by its tokens.
     fn place_value(
         &self,
         plan_index: usize,
@@ -337,7 +360,54 @@ impl Encoder {
     ) -> bool {
         let mut value = ValueKey::new(salt);
         tokens(&mut |t| value.push(t));
-        let Some(key) = value.bytes().filter(|_| value.tokens() > 0) else {
+        let key = value.bytes().filter(|_| value.tokens() > 0);
+        let tokens = |emit: Emit<'_>| match key {
+            // Read back from the key, so that a new value is not split into tokens twice.
+            Some(_) => value.each_token(emit),
+            None => tokens(emit),
+        };
+        self.place_remembered(plan_index, key, tokens, salt, memo, field_words, clk_words)
+    }
+
+    /// [`Encoder::place_tokens`] for the q-grams of a name field's `text`, remembered by the
+    /// text itself (see [`crate::tokens::for_each_text`]): a name met before costs no q-grams.
+    fn place_text(
+        &self,
+        plan_index: usize,
+        text: &str,
+        salt: Option<&[u8]>,
+        memo: &mut Memo,
+        field_words: &mut [u64],
+        clk_words: &mut [u64],
+    ) -> bool {
+        let text = trim(text);
+        if text.is_empty() {
+            return false;
+        }
+        let s = &self.schema;
+        let tokens = |emit: Emit<'_>| qgrams(text, usize::from(s.q), s.padded, emit);
+        let mut value = ValueKey::new(salt);
+        value.push(text.as_bytes());
+        let key = value.bytes();
+        self.place_remembered(plan_index, key, tokens, salt, memo, field_words, clk_words)
+    }
+
+    /// Places a value's `tokens`: a value remembered under `key` ORs in the words it set then;
+    /// a new one is placed token by token apart, ORed in and remembered. Without a key (a value
+    /// too long to remember), the tokens are placed directly. Returns whether there was a token
+    /// (a remembered value has some).
+    #[allow(clippy::too_many_arguments)]
+    fn place_remembered(
+        &self,
+        plan_index: usize,
+        key: Option<&[u8]>,
+        tokens: impl Fn(Emit<'_>),
+        salt: Option<&[u8]>,
+        memo: &mut Memo,
+        field_words: &mut [u64],
+        clk_words: &mut [u64],
+    ) -> bool {
+        let Some(key) = key else {
             return self.place_tokens(plan_index, tokens, salt, Some(memo), field_words, clk_words);
         };
         if memo.values.apply(plan_index, key, field_words, clk_words) {
@@ -355,14 +425,7 @@ impl Encoder {
             }
         };
         let (own_field, own_clk) = own.split_at_mut(field_words.len());
-        let any = self.place_tokens(
-            plan_index,
-            |emit| value.each_token(emit),
-            salt,
-            Some(memo),
-            own_field,
-            own_clk,
-        );
+        let any = self.place_tokens(plan_index, tokens, salt, Some(memo), own_field, own_clk);
         field_words
             .iter_mut()
             .zip(&*own_field)
@@ -371,7 +434,9 @@ impl Encoder {
             .iter_mut()
             .zip(&*own_clk)
             .for_each(|(to, w)| *to |= w);
-        memo.values.remember(plan_index, key, own_field, own_clk);
+        if any {
+            memo.values.remember(plan_index, key, own_field, own_clk);
+        }
         own_field.zeroize();
         own_clk.zeroize();
         any
@@ -381,20 +446,21 @@ impl Encoder {
     /// The output is that of [`Encoder::encode`], in the order of `records`.
     ///
     /// Work is done the way a session's memory of token draws pays best: records are taken in
-    /// order of their salt (the birth year by default), in runs each thread encodes with its own
-    /// remembered draws, forgotten whenever the salt changes. A salt's draws are of no use to
-    /// another salt, and dropping them keeps the tables small enough to stay in cache, where
-    /// remembering every salt's made each look-up a miss to memory.
+    /// order of their salt (the birth year by default), in runs each thread encodes with the
+    /// memo of the salt at hand (see [`MemoShelf`]). A salt's draws are of no use to another
+    /// salt, and touching one salt's memo at a time keeps the tables in use small enough to
+    /// stay in cache, where one memo for every salt made each look-up a miss to memory.
     pub fn encode_all(
         &self,
         records: &[Record],
         reference: impl Fn(usize, &Record) -> u64 + Sync,
     ) -> Vec<EncodedRecord> {
         let order = self.salt_order(records);
+        let shelf = MemoShelf::new(self.plans.len());
         let mut encoded: Vec<(usize, EncodedRecord)> = order
             .par_chunks(SALT_RUN)
             .map_init(
-                || SaltMemo::new(self.plans.len()),
+                || shelf.hold(),
                 |memo, run| {
                     run.iter()
                         .map(|&(salt, i)| {
@@ -413,8 +479,8 @@ impl Encoder {
     }
 
     /// `(salt, index)` of every record, sorted: the records of one salt together, each salt's in
-    /// input order. Encoding in this order, a memo cleared at each change of salt (see
-    /// [`Encoder::encode_all`]) stays small and warm.
+    /// input order. Encoding in this order, only one salt's memo is in use at a time (see
+    /// [`Encoder::encode_all`]), and it stays warm.
     pub(crate) fn salt_order(&self, records: &[Record]) -> Vec<(SaltYear, usize)> {
         let mut order: Vec<_> = records
             .iter()
@@ -539,17 +605,13 @@ impl YearText {
 /// empty values, and passports or plates with no issuing country (a bare number is not unique
 /// across countries).
 fn id_input(id: &Identifier) -> Option<IdInput<'_>> {
-    if !id.valid || id.value.trim().is_empty() {
+    let value = trim(&id.value);
+    if !id.valid || value.is_empty() {
         return None;
     }
-    let value = id.value.trim();
     match id.kind {
         IdKind::Passport | IdKind::Plate => {
-            let country = id
-                .country
-                .as_deref()
-                .map(str::trim)
-                .filter(|c| !c.is_empty())?;
+            let country = id.country.as_deref().map(trim).filter(|c| !c.is_empty())?;
             Some(IdInput::Issued { country, value })
         }
         _ => Some(IdInput::Plain(value)),

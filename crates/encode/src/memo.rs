@@ -11,10 +11,12 @@
 //! remembered.
 //!
 //! The entries map tokens to filter positions, so they are as sensitive as the keys: every
-//! entry is wiped before its memory is given back or reused (when the array grows, when the
-//! memo is cleared and when the session ends).
+//! entry is wiped before its memory is given back or reused (when the array grows and when the
+//! memo is dropped).
 
+use std::collections::HashMap;
 use std::hash::BuildHasher;
+use std::sync::{Mutex, PoisonError};
 
 use zeroize::Zeroize;
 
@@ -108,29 +110,89 @@ impl Table {
     }
 }
 
-/// A memo for records taken in salt order (see [`crate::encoder::Encoder::salt_order`]): it
-/// forgets everything whenever the salt changes. A salt's draws are of no use to another salt,
-/// and dropping them keeps the tables small enough to stay in cache.
-pub(crate) struct SaltMemo {
-    memo: Memo,
-    salt: Option<SaltYear>,
+/// Memos of every salt met so far, kept from one run of records to the next.
+///
+/// `enlace encode` takes a file slice by slice (bounded memory), each slice in salt order, so a
+/// salt's records come in many short groups, one per slice (at a million records, a thousand a
+/// year per slice). A memo forgotten at every change of salt relearnt each year's names and
+/// dates in every slice. The shelf keeps each salt's memo between its groups instead: a thread
+/// takes the memo of the salt it meets ([`ShelvedMemo::for_salt`]) and puts it back when the
+/// salt changes or its run ends. Only the memo of the salt at hand is touched, so the others
+/// cost memory, not cache.
+pub(crate) struct MemoShelf {
+    plans: usize,
+    parked: Mutex<HashMap<SaltYear, Memo>>,
 }
 
-impl SaltMemo {
-    pub(crate) fn new(plans: usize) -> SaltMemo {
-        SaltMemo {
-            memo: Memo::new(plans),
-            salt: None,
+impl MemoShelf {
+    pub(crate) fn new(plans: usize) -> MemoShelf {
+        MemoShelf {
+            plans,
+            parked: Mutex::new(HashMap::new()),
         }
     }
 
-    /// The memo for a record of `salt`, cleared if the last record's salt was another.
-    pub(crate) fn for_salt(&mut self, salt: SaltYear) -> &mut Memo {
-        if self.salt != Some(salt) {
-            self.memo.clear();
-            self.salt = Some(salt);
+    /// A thread's hold on the shelf, for one run of records.
+    pub(crate) fn hold(&self) -> ShelvedMemo<'_> {
+        ShelvedMemo {
+            shelf: self,
+            current: None,
         }
-        &mut self.memo
+    }
+
+    fn parked(&self) -> std::sync::MutexGuard<'_, HashMap<SaltYear, Memo>> {
+        // A thread that panicked holding the lock left whole memos behind (an insert or a
+        // removal either happened or did not), so the map is still sound.
+        self.parked.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn take(&self, salt: SaltYear) -> Memo {
+        self.parked()
+            .remove(&salt)
+            .unwrap_or_else(|| Memo::new(self.plans))
+    }
+
+    /// Puts a memo back. When two threads met the same salt at once, the memo that learnt more
+    /// is kept and the other dropped (which wipes it).
+    fn put(&self, salt: SaltYear, memo: Memo) {
+        let mut parked = self.parked();
+        match parked.get_mut(&salt) {
+            Some(there) if there.remembered() >= memo.remembered() => {}
+            Some(there) => *there = memo,
+            None => {
+                parked.insert(salt, memo);
+            }
+        }
+    }
+}
+
+/// A thread's memo for the salt of the record at hand, taken from a [`MemoShelf`] and put back
+/// when the salt changes and when dropped.
+pub(crate) struct ShelvedMemo<'s> {
+    shelf: &'s MemoShelf,
+    current: Option<(SaltYear, Memo)>,
+}
+
+impl ShelvedMemo<'_> {
+    /// The memo for a record of `salt`.
+    pub(crate) fn for_salt(&mut self, salt: SaltYear) -> &mut Memo {
+        if self.current.as_ref().is_some_and(|(s, _)| *s != salt)
+            && let Some((s, memo)) = self.current.take()
+        {
+            self.shelf.put(s, memo);
+        }
+        let (_, memo) = self
+            .current
+            .get_or_insert_with(|| (salt, self.shelf.take(salt)));
+        memo
+    }
+}
+
+impl Drop for ShelvedMemo<'_> {
+    fn drop(&mut self) {
+        if let Some((salt, memo)) = self.current.take() {
+            self.shelf.put(salt, memo);
+        }
     }
 }
 
@@ -151,10 +213,9 @@ impl Memo {
         }
     }
 
-    /// Forgets every draw and value (wiping the entries), keeping the tables' memory.
-    pub(crate) fn clear(&mut self) {
-        self.tables.iter_mut().for_each(Table::clear);
-        self.values.clear();
+    /// Entries remembered, draws and values.
+    fn remembered(&self) -> usize {
+        self.tables.iter().map(|t| t.entries.len()).sum::<usize>() + self.values.len()
     }
 
     /// The draws for `token` after `salt`, from the table or freshly computed into `scratch`
@@ -349,6 +410,44 @@ mod tests {
     }
 
     #[test]
+    fn a_shelf_keeps_each_salts_memo_and_the_one_that_learnt_more() {
+        let key = key();
+        let shelf = MemoShelf::new(1);
+        let (y1990, y1991): (SaltYear, SaltYear) = (Some(Some(1990)), Some(Some(1991)));
+        let learn = |memo: &mut Memo, tokens: &[&[u8]]| {
+            for t in tokens {
+                memo.draws(0, &key, Some(b"x"), t, &mut [0u16; 10]);
+            }
+        };
+        let learnt = |salt: SaltYear| shelf.hold().for_salt(salt).tables[0].entries.len();
+        {
+            let mut hold = shelf.hold();
+            learn(hold.for_salt(y1990), &[b"aa", b"bb"]);
+            // Another salt puts the first back, and back again finds it.
+            learn(hold.for_salt(y1991), &[b"cc"]);
+            assert_eq!(hold.for_salt(y1990).tables[0].entries.len(), 2);
+        }
+        assert_eq!((learnt(y1990), learnt(y1991)), (2, 1));
+        assert_eq!(learnt(None), 0);
+        // Two threads on one salt at once: the second gets a fresh memo; whichever is put back
+        // last, the one that learnt more stays.
+        for bigger_last in [false, true] {
+            let shelf = MemoShelf::new(1);
+            let (mut a, mut b) = (shelf.hold(), shelf.hold());
+            learn(a.for_salt(y1990), &[b"aa", b"bb", b"cc"]);
+            learn(b.for_salt(y1990), &[b"dd"]);
+            if bigger_last {
+                drop(b);
+                drop(a);
+            } else {
+                drop(a);
+                drop(b);
+            }
+            assert_eq!(shelf.hold().for_salt(y1990).tables[0].entries.len(), 3);
+        }
+    }
+
+    #[test]
     fn a_token_asked_with_another_draw_count_is_drawn_afresh() {
         let key = key();
         let mut memo = Memo::new(1);
@@ -359,9 +458,6 @@ mod tests {
         draw(key.bytes(), None, b"again", &mut want);
         assert_eq!(memo.draws(0, &key, None, b"again", &mut long), &want[..]);
         assert_eq!(memo.tables[0].entries.len(), 1);
-        memo.clear();
-        assert!(memo.tables[0].entries.is_empty());
-        assert_eq!(memo.draws(0, &key, None, b"again", &mut long), &want[..]);
     }
 
     #[test]

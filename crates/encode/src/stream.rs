@@ -15,7 +15,7 @@ use rayon::prelude::*;
 
 use crate::encoder::{Encoder, SALT_RUN};
 use crate::file::{CHECKSUM_AT, FileError, HEADER_LEN, head, record_size, write_record};
-use crate::memo::SaltMemo;
+use crate::memo::MemoShelf;
 
 /// Records encoded between two writes. Within a slice, records are encoded in salt order (see
 /// [`Encoder::salt_order`]) and written back in input order: the file's order must not tell the
@@ -70,6 +70,7 @@ fn write_in_slices<W: Write + Seek>(
     let mut pending = Vec::with_capacity(WRITE_BUFFER + rsize);
     let mut position_of = Vec::new();
     let mut runs: Vec<Vec<u8>> = Vec::new();
+    let shelf = MemoShelf::new(encoder.plan_count());
     for (s, slice) in records.chunks(slice_len.max(1)).enumerate() {
         let base = s * slice_len.max(1);
         let order = encoder.salt_order(slice);
@@ -80,7 +81,7 @@ fn write_in_slices<W: Write + Seek>(
             .par_chunks(SALT_RUN)
             .zip(runs.par_iter_mut())
             .for_each_init(
-                || (SaltMemo::new(encoder.plan_count()), encoder.blank()),
+                || (shelf.hold(), encoder.blank()),
                 |(memo, scratch), (run, bytes)| {
                     bytes.clear();
                     bytes.reserve(run.len() * rsize);

@@ -20,40 +20,10 @@ pub(crate) fn for_each_token(
     emit: &mut dyn FnMut(&[u8]),
 ) {
     let name = &record.name;
+    if for_each_text(field, record, &mut |text| qgrams(text, q, padded, emit)) {
+        return;
+    }
     match field {
-        Field::Given => with_joined(name.given.iter().map(String::as_str), |joined| {
-            qgrams(joined, q, padded, emit)
-        }),
-        Field::GivenFirst => {
-            if let Some(first) = name.given.first() {
-                qgrams(first, q, padded, emit);
-            }
-        }
-        Field::GivenAlternates => {
-            for alt in &name.given_alternates {
-                qgrams(alt, q, padded, emit);
-            }
-        }
-        Field::Surname1 => qgrams(name.surname1.as_deref().unwrap_or(""), q, padded, emit),
-        Field::Surname2 => qgrams(name.surname2.as_deref().unwrap_or(""), q, padded, emit),
-        Field::MarriedSurname => qgrams(
-            name.married_surname.as_deref().unwrap_or(""),
-            q,
-            padded,
-            emit,
-        ),
-        Field::Surnames => with_joined(
-            [&name.surname1, &name.surname2]
-                .into_iter()
-                .flatten()
-                .map(String::as_str),
-            |joined| qgrams(joined, q, padded, emit),
-        ),
-        Field::Names => {
-            for n in bag_of_names(record) {
-                qgrams(n, q, padded, emit);
-            }
-        }
         Field::Phonetic => {
             let mut buf = String::new();
             for (tag, key) in [
@@ -84,7 +54,48 @@ pub(crate) fn for_each_token(
                 emit(n.to_ascii_uppercase().as_bytes());
             }
         }
+        // Texts, q-grammed above.
+        Field::Given
+        | Field::GivenFirst
+        | Field::GivenAlternates
+        | Field::Surname1
+        | Field::Surname2
+        | Field::MarriedSurname
+        | Field::Surnames
+        | Field::Names => {}
     }
+}
+
+/// For a field made of q-grams of texts (the name fields), calls `each` with each text whose
+/// q-grams are the field's tokens (their union is the field's filter) and returns `true`;
+/// `false`, calling nothing, for any other field. A text may be empty or blank (no tokens).
+///
+/// The texts are what a session remembers name fields by ([`crate::values`]): the same text
+/// always gives the same tokens, and a text is shorter and quicker to key on than its q-grams.
+pub(crate) fn for_each_text(field: Field, record: &Record, each: &mut dyn FnMut(&str)) -> bool {
+    let name = &record.name;
+    match field {
+        Field::Given => with_joined(name.given.iter().map(String::as_str), |joined| each(joined)),
+        Field::GivenFirst => {
+            if let Some(first) = name.given.first() {
+                each(first);
+            }
+        }
+        Field::GivenAlternates => name.given_alternates.iter().for_each(|alt| each(alt)),
+        Field::Surname1 => each(name.surname1.as_deref().unwrap_or("")),
+        Field::Surname2 => each(name.surname2.as_deref().unwrap_or("")),
+        Field::MarriedSurname => each(name.married_surname.as_deref().unwrap_or("")),
+        Field::Surnames => with_joined(
+            [&name.surname1, &name.surname2]
+                .into_iter()
+                .flatten()
+                .map(String::as_str),
+            |joined| each(joined),
+        ),
+        Field::Names => bag_of_names(record).for_each(each),
+        Field::Phonetic | Field::BirthDate | Field::Sex | Field::Nationality => return false,
+    }
+    true
 }
 
 /// The names the `names` field is the bag of: every given name, then the surnames. Its filter
@@ -97,7 +108,7 @@ pub(crate) fn bag_of_names(record: &Record) -> impl Iterator<Item = &str> {
 
 /// `str::trim`, without walking characters when the text starts and ends with a visible ASCII
 /// character, as normalised names do.
-fn trim(text: &str) -> &str {
+pub(crate) fn trim(text: &str) -> &str {
     match text.as_bytes() {
         [first, .., last] if first.is_ascii_graphic() && last.is_ascii_graphic() => text,
         [only] if only.is_ascii_graphic() => text,
@@ -182,6 +193,17 @@ pub(crate) fn qgrams(text: &str, q: usize, padded: bool, emit: &mut dyn FnMut(&[
     for i in 0..=chars - q {
         emit(&s.as_bytes()[bounds[i]..bounds[i + q]]);
     }
+}
+
+/// Every part of a date its tokens depend on, packed: what a session remembers a date's bits by
+/// (dates repeat within a birth year, and packing one costs far less than writing its tokens).
+pub(crate) fn date_key(date: &PartialDate) -> [u8; 9] {
+    let [y0, y1, y2, y3] = date.year.to_le_bytes();
+    let part = |p: Option<u8>| [u8::from(p.is_some()), p.unwrap_or(0)];
+    let [m0, m1] = part(date.month);
+    let [d0, d1] = part(date.day);
+    let flags = u8::from(date.placeholder) | u8::from(date.ambiguous_order) << 1;
+    [y0, y1, y2, y3, m0, m1, d0, d1, flags]
 }
 
 fn date_tokens(date: &PartialDate, emit: &mut dyn FnMut(&[u8])) {

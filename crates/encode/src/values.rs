@@ -2,17 +2,20 @@
 //! [`crate::memo`].
 //!
 //! A given name or a surname recurs far more than its q-grams are worth looking up one by one:
-//! in a year of births, most records share their given name with an earlier one. So for those
-//! fields a session remembers, per (field, salt, the value's tokens), the bits the value sets in
-//! the field's filter and in the CLK, and a repeated value costs one look-up and an OR of the
-//! words instead of a look-up and a dozen bit sets per token. The bag of all names is
-//! remembered name by name (its filter is the union of its names'). Values that repeat less
-//! are not remembered, as a miss costs more than placing the tokens: the phonetic keys (three
-//! words whose combination rarely repeats) and full birth dates (measured: remembering them
-//! cost a tenth of the benchmark's throughput, where a year holds a few hundred records).
+//! in a year of births, most records share their given name with an earlier one. So a session
+//! remembers, per field and salt, the bits a value sets in the field's filter and in the CLK,
+//! and a repeated value costs one look-up and an OR of the words instead of a look-up and a
+//! dozen bit sets per token. Values are keyed by what their tokens are made from, not by the
+//! tokens: a name field by its text ([`crate::tokens::for_each_text`]; the bag of all names
+//! name by name, its filter being the union of its names'), a birth date by its packed parts
+//! ([`crate::tokens::date_key`]), sex and nationality by their one token. Keying a name by its
+//! q-grams meant cutting it into q-grams on every record, hit or miss, which cost more than the
+//! look-up; keyed by its parts, a date is worth remembering too (a birth year's records share a
+//! few hundred dates), where keyed by its tokens it cost a tenth of the throughput. The
+//! phonetic keys (three words whose combination rarely repeats) are placed token by token.
 //!
 //! The entries map a value to filter bits, so they are as sensitive as the keys: wiped when
-//! cleared and on drop.
+//! their memory is given back or reused, and on drop.
 
 use std::hash::BuildHasher;
 
@@ -26,8 +29,9 @@ use crate::schema::Field;
 const KEY_BYTES: usize = 160;
 /// Values a field's table remembers; it stops adding when full.
 const MAX_ENTRIES: usize = 1 << 13;
-/// Index slots: a power of two, at most half full.
+/// Index slots a table grows to: a power of two, at most half full.
 const SLOTS: usize = 2 * MAX_ENTRIES;
+const FIRST_SLOTS: usize = 1 << 8;
 
 /// Whether a field's values are remembered whole.
 pub(crate) fn remembers_values(field: Field) -> bool {
@@ -40,6 +44,7 @@ pub(crate) fn remembers_values(field: Field) -> bool {
             | Field::Surname2
             | Field::Surnames
             | Field::MarriedSurname
+            | Field::Names
             | Field::Sex
             | Field::Nationality
     )
@@ -115,31 +120,69 @@ impl ValueKey {
     }
 }
 
-struct Entry {
-    key: Vec<u8>,
-    /// The field filter's words, then the CLK's.
+/// One field's values, in the order they came, looked up through a fingerprint index. Keys and
+/// words lie back to back in three arrays, so a look-up follows no pointer of its own and a new
+/// value takes no allocation of its own.
+#[derive(Default)]
+struct Table {
+    index: FingerprintIndex,
+    /// Where each value's key ends in `keys` (it starts where the previous one ends).
+    key_ends: Vec<u32>,
+    keys: Vec<u8>,
+    /// Words per value: the field filter's, then the CLK's; fixed by the first value.
+    stride: usize,
     words: Vec<u64>,
 }
 
-/// One field's values, in the order they came, looked up through a fingerprint index.
-struct Table {
-    index: FingerprintIndex,
-    entries: Vec<Entry>,
-}
-
 impl Table {
-    /// The entry holding `key`, or the empty slot where it would go; the index must have slots.
+    fn len(&self) -> usize {
+        self.key_ends.len()
+    }
+
+    fn key(&self, at: usize) -> &[u8] {
+        let start = at.checked_sub(1).map_or(0, |i| self.key_ends[i] as usize);
+        &self.keys[start..self.key_ends[at] as usize]
+    }
+
+    fn words(&self, at: usize) -> &[u64] {
+        &self.words[at * self.stride..(at + 1) * self.stride]
+    }
+
+    /// The value holding `key`, or the empty slot where it would go; the index must have slots.
     fn find(&self, hash: u64, key: &[u8]) -> Result<usize, usize> {
-        self.index.find(hash, |at| self.entries[at].key == key)
+        self.index.find(hash, |at| self.key(at) == key)
+    }
+
+    /// Grows the index when half full (up to [`SLOTS`]) and the arrays when full, wiping what
+    /// they leave behind.
+    fn make_room(&mut self, key_len: usize, hasher: &foldhash::fast::RandomState) {
+        let used = self.len();
+        grow_wiping(&mut self.key_ends, 1);
+        grow_wiping(&mut self.keys, key_len);
+        grow_wiping(&mut self.words, self.stride);
+        if used * 2 >= self.index.len() && self.index.len() < SLOTS {
+            let size = (self.index.len() * 2).max(FIRST_SLOTS);
+            let hashes: Vec<u64> = (0..used).map(|at| hasher.hash_one(self.key(at))).collect();
+            self.index.rebuild(size, hashes.into_iter());
+        }
     }
 
     fn clear(&mut self) {
-        for e in &mut self.entries {
-            e.key.zeroize();
-            e.words.zeroize();
-        }
-        self.entries.clear();
+        self.keys.zeroize();
+        self.words.zeroize();
+        self.key_ends.clear();
         self.index.clear();
+    }
+}
+
+/// Makes room in `v` for `more` items; when that moves it, the old memory is wiped first.
+fn grow_wiping<T: Zeroize + Copy>(v: &mut Vec<T>, more: usize) {
+    let need = v.len() + more;
+    if need > v.capacity() {
+        let mut bigger = Vec::with_capacity(need.max(2 * v.capacity()).max(64));
+        bigger.extend_from_slice(v);
+        v.zeroize();
+        *v = bigger;
     }
 }
 
@@ -152,12 +195,7 @@ pub(crate) struct Values {
 impl Values {
     pub(crate) fn new(plans: usize) -> Values {
         Values {
-            tables: (0..plans)
-                .map(|_| Table {
-                    index: FingerprintIndex::default(),
-                    entries: Vec::new(),
-                })
-                .collect(),
+            tables: (0..plans).map(|_| Table::default()).collect(),
             hasher: foldhash::fast::RandomState::default(),
         }
     }
@@ -171,17 +209,17 @@ impl Values {
         field: &mut [u64],
         clk: &mut [u64],
     ) -> bool {
-        let Some(table) = self.tables.get(plan).filter(|t| !t.index.is_empty()) else {
+        let Some(table) = self
+            .tables
+            .get(plan)
+            .filter(|t| !t.index.is_empty() && t.stride == field.len() + clk.len())
+        else {
             return false;
         };
         let Ok(at) = table.find(self.hasher.hash_one(key), key) else {
             return false;
         };
-        let words = &table.entries[at].words;
-        if words.len() != field.len() + clk.len() {
-            return false;
-        }
-        let (f, c) = words.split_at(field.len());
+        let (f, c) = table.words(at).split_at(field.len());
         field.iter_mut().zip(f).for_each(|(to, w)| *to |= w);
         clk.iter_mut().zip(c).for_each(|(to, w)| *to |= w);
         true
@@ -193,30 +231,28 @@ impl Values {
         let Some(table) = self.tables.get_mut(plan) else {
             return;
         };
-        if table.entries.len() >= MAX_ENTRIES {
+        if table.len() == 0 {
+            table.stride = field.len() + clk.len();
+        }
+        if table.len() >= MAX_ENTRIES
+            || table.stride != field.len() + clk.len()
+            || u32::try_from(table.keys.len() + key.len()).is_err()
+        {
             return;
         }
-        if table.index.is_empty() {
-            table.index.rebuild(SLOTS, std::iter::empty());
-        }
+        table.make_room(key.len(), &self.hasher);
         if let Err(slot) = table.find(hash, key) {
-            table.index.put(slot, hash, table.entries.len());
-            let mut words = Vec::with_capacity(field.len() + clk.len());
-            words.extend_from_slice(field);
-            words.extend_from_slice(clk);
-            table.entries.push(Entry {
-                key: key.to_vec(),
-                words,
-            });
+            table.index.put(slot, hash, table.len());
+            table.keys.extend_from_slice(key);
+            table.key_ends.push(table.keys.len() as u32);
+            table.words.extend_from_slice(field);
+            table.words.extend_from_slice(clk);
         }
     }
 
-    /// Forgets every value (wiping the entries), keeping the index's memory.
-    pub(crate) fn clear(&mut self) {
-        self.tables
-            .iter_mut()
-            .filter(|t| !t.entries.is_empty())
-            .for_each(Table::clear);
+    /// Values remembered, over all fields.
+    pub(crate) fn len(&self) -> usize {
+        self.tables.iter().map(Table::len).sum()
     }
 }
 
@@ -262,7 +298,7 @@ mod tests {
     }
 
     #[test]
-    fn remembered_values_come_back_until_full_and_are_forgotten_on_clear() {
+    fn remembered_values_come_back_until_full_and_are_forgotten_when_wiped() {
         let mut v = Values::new(2);
         let words = |i: u64| (vec![i, i << 1], vec![i ^ 0xff]);
         for i in 0..(MAX_ENTRIES as u64 + 100) {
@@ -283,7 +319,9 @@ mod tests {
         // Other filter sizes never take a remembered value.
         let k = key(Some(b"1990"), &[b"t0"]);
         assert!(!v.apply(1, k.bytes().unwrap(), &mut [0; 3], &mut [0; 1]));
-        v.clear();
+        // Wiped, a table forgets all.
+        v.tables[1].clear();
         assert!(!v.apply(1, k.bytes().unwrap(), &mut [0; 2], &mut [0; 1]));
+        assert!(v.tables[1].keys.is_empty() && v.tables[1].words.is_empty());
     }
 }

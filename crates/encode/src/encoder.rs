@@ -394,7 +394,8 @@ impl Encoder {
 
     /// Places a value's `tokens`: a value remembered under `key` ORs in the words it set then;
     /// a new one is placed token by token apart, ORed in and remembered. Without a key (a value
-    /// too long to remember), the tokens are placed directly. Returns whether there was a token
+    /// too long to remember), or once the field's values are found too rarely to pay
+    /// ([`crate::values::Values::pays`]), the tokens are placed directly. Returns whether there was a token
     /// (a remembered value has some).
     #[allow(clippy::too_many_arguments)]
     fn place_remembered(
@@ -407,7 +408,7 @@ impl Encoder {
         field_words: &mut [u64],
         clk_words: &mut [u64],
     ) -> bool {
-        let Some(key) = key else {
+        let Some(key) = key.filter(|_| memo.values.pays(plan_index)) else {
             return self.place_tokens(plan_index, tokens, salt, Some(memo), field_words, clk_words);
         };
         if memo.values.apply(plan_index, key, field_words, clk_words) {

@@ -32,6 +32,8 @@ const MAX_ENTRIES: usize = 1 << 13;
 /// Index slots a table grows to: a power of two, at most half full.
 const SLOTS: usize = 2 * MAX_ENTRIES;
 const FIRST_SLOTS: usize = 1 << 8;
+/// Look-ups of a field's values before [`Values::pays`] judges them.
+const TRIAL: u64 = 4096;
 
 /// Whether a field's values are remembered whole.
 pub(crate) fn remembers_values(field: Field) -> bool {
@@ -132,6 +134,10 @@ struct Table {
     /// Words per value: the field filter's, then the CLK's; fixed by the first value.
     stride: usize,
     words: Vec<u64>,
+    /// Look-ups made since the table was full, and those that found their value (see
+    /// [`Values::pays`]).
+    looked: u64,
+    found: u64,
 }
 
 impl Table {
@@ -168,6 +174,7 @@ impl Table {
     }
 
     fn clear(&mut self) {
+        (self.looked, self.found) = (0, 0);
         self.keys.zeroize();
         self.words.zeroize();
         self.key_ends.clear();
@@ -200,25 +207,40 @@ impl Values {
         }
     }
 
+    /// Whether remembering plan `plan`'s values still pays. A look-up that misses costs more
+    /// than a hit saves, and once a field's table is full a value missed is never found later:
+    /// so when, of [`TRIAL`] look-ups made in a full table, fewer than half found their value
+    /// (more distinct values than a table holds, as dates are when one memo serves every year),
+    /// the field's values are placed token by token instead. A table that is not full is never
+    /// judged: its misses are remembered, and pay when the values come again.
+    pub(crate) fn pays(&self, plan: usize) -> bool {
+        self.tables
+            .get(plan)
+            .is_none_or(|t| t.looked < TRIAL || 2 * t.found >= t.looked)
+    }
+
     /// ORs a remembered value's words into `field` and `clk`; `false` when it is not
     /// remembered (or was remembered with other filter sizes).
     pub(crate) fn apply(
-        &self,
+        &mut self,
         plan: usize,
         key: &[u8],
         field: &mut [u64],
         clk: &mut [u64],
     ) -> bool {
-        let Some(table) = self
-            .tables
-            .get(plan)
-            .filter(|t| !t.index.is_empty() && t.stride == field.len() + clk.len())
-        else {
+        let hash = self.hasher.hash_one(key);
+        let Some(table) = self.tables.get_mut(plan) else {
             return false;
         };
-        let Ok(at) = table.find(self.hasher.hash_one(key), key) else {
+        if table.index.is_empty() || table.stride != field.len() + clk.len() {
+            return false;
+        }
+        let full = table.len() >= MAX_ENTRIES;
+        table.looked += u64::from(full);
+        let Ok(at) = table.find(hash, key) else {
             return false;
         };
+        table.found += u64::from(full);
         let (f, c) = table.words(at).split_at(field.len());
         field.iter_mut().zip(f).for_each(|(to, w)| *to |= w);
         clk.iter_mut().zip(c).for_each(|(to, w)| *to |= w);
@@ -270,6 +292,43 @@ mod tests {
         let mut k = ValueKey::new(salt);
         tokens.iter().for_each(|t| k.push(t));
         k
+    }
+
+    #[test]
+    fn a_full_field_whose_values_are_rarely_found_stops_paying() {
+        let mut v = Values::new(2);
+        for plan in [0, 1] {
+            for i in 0..MAX_ENTRIES {
+                let k = key(None, &[format!("full{i}").as_bytes()]);
+                v.remember(plan, k.bytes().unwrap(), &[1], &[]);
+            }
+        }
+        let k = key(None, &[b"often"]);
+        v.remember(0, k.bytes().unwrap(), &[1], &[]);
+        assert!(
+            !v.apply(0, k.bytes().unwrap(), &mut [0], &mut []),
+            "full, not taken"
+        );
+        let k = key(None, &[b"full0"]);
+        for i in 0..TRIAL {
+            // Field 0: two in three found; field 1: never found.
+            let k0 = key(None, &[if i % 3 != 0 { &b"full0"[..] } else { b"never" }]);
+            v.apply(0, k0.bytes().unwrap(), &mut [0], &mut []);
+            assert!(v.pays(1), "judged after {i} look-ups");
+            let k1 = key(None, &[format!("v{i}").as_bytes()]);
+            v.apply(1, k1.bytes().unwrap(), &mut [0], &mut []);
+        }
+        assert!(v.pays(0));
+        assert!(!v.pays(1));
+        // A plan without a table is never judged, nor a table with room.
+        assert!(v.pays(7));
+        let mut room = Values::new(1);
+        room.remember(0, k.bytes().unwrap(), &[1], &[]);
+        for i in 0..2 * TRIAL {
+            let miss = key(None, &[format!("m{i}").as_bytes()]);
+            room.apply(0, miss.bytes().unwrap(), &mut [0], &mut []);
+        }
+        assert!(room.pays(0));
     }
 
     #[test]

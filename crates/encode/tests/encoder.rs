@@ -395,3 +395,30 @@ proptest::proptest! {
         proptest::prop_assert_eq!(&streamed.records[records.len()..], &again.records[..]);
     }
 }
+
+#[test]
+fn a_session_that_stops_remembering_still_encodes_exactly() {
+    // Unsalted, so one memo sees every record: dates and given names that never repeat, past
+    // a full table and the look-ups after which remembering them is judged not to pay, then
+    // repeated ones.
+    let mut schema = Schema::default_with_id("rarely-found");
+    schema.hardening.salt = None;
+    let e = Encoder::new(&secret(13), schema).unwrap();
+    let mut session = e.session();
+    for i in 0..14_000u32 {
+        let r = person(
+            &format!("n{i}"),
+            "soto",
+            "vega",
+            Some(date(
+                1900 + (i / 336) as i32,
+                1 + (i / 28 % 12) as u8,
+                1 + (i % 28) as u8,
+            )),
+            Sex::Female,
+        );
+        assert_eq!(session.encode(&r, 0), e.encode(&r, 0), "record {i}");
+    }
+    let again = person("n1", "soto", "vega", Some(date(1900, 1, 2)), Sex::Female);
+    assert_eq!(session.encode(&again, 0), e.encode(&again, 0));
+}

@@ -314,6 +314,8 @@ pub struct RuleReport {
     /// Blocks skipped for exceeding the cap, and the records in them.
     pub capped_blocks: usize,
     pub capped_records: usize,
+    /// Parts of capped blocks kept for the pairs within one source (see [`Cap`]).
+    pub kept_parts: usize,
 }
 
 /// What blocking produced.
@@ -338,20 +340,85 @@ impl RuleReport {
             new_pairs: 0,
             capped_blocks: 0,
             capped_records: 0,
+            kept_parts: 0,
         }
     }
 
-    /// Counts `block` among the rule's blocks and tells whether its
-    /// pairs are kept: a block over `max_block` records is skipped and counted as capped, with
-    /// its records; a block of one record has no pairs.
-    pub(crate) fn keeps(&mut self, block: &[u32], max_block: usize) -> bool {
+    /// Counts `block` (its records ascending) among the rule's blocks and gives `keep` the
+    /// records whose pairs are kept under `cap`: the whole block when it is within the cap, else
+    /// (the block counted as capped, with its records) each source's part of it that is within
+    /// the cap, when pairs within a source are wanted. A part of one record has no pairs.
+    pub(crate) fn keep_parts<'b>(
+        &mut self,
+        block: &'b [u32],
+        cap: &Cap,
+        mut keep: impl FnMut(&'b [u32]),
+    ) {
         self.blocks += 1;
-        if block.len() > max_block {
-            self.capped_blocks += 1;
-            self.capped_records += block.len();
-            return false;
+        if block.len() <= cap.max {
+            if block.len() > 1 {
+                keep(block);
+            }
+            return;
         }
-        block.len() > 1
+        self.capped_blocks += 1;
+        self.capped_records += block.len();
+        let Some(starts) = cap.source_starts.as_deref() else {
+            return;
+        };
+        let mut rest = block;
+        for &start in starts.iter().chain([&u32::MAX]) {
+            let (part, after) = rest.split_at(rest.partition_point(|&id| id < start));
+            // A block of one source is over the cap as a whole, so never kept here.
+            if part.len() > 1 && part.len() <= cap.max {
+                self.kept_parts += 1;
+                keep(part);
+            }
+            rest = after;
+        }
+    }
+}
+
+/// How large blocks are capped. A block of more than `max` records is skipped: its key is too
+/// common to mean anything, and it would cost `max²/2` comparisons. When the sources are linked
+/// and deduplicated together, a block over the cap may still hold few records of each source:
+/// a name common in all three files is not common in one. So each source's part of a capped
+/// block is kept for the pairs within that source when it is within the cap itself, and a
+/// source's duplicates are found as they are when it is deduplicated alone.
+#[derive(Debug, Clone)]
+pub(crate) struct Cap {
+    pub(crate) max: usize,
+    /// The first record of each source after the first (records are numbered source by
+    /// source); `None` when pairs within a source are not wanted.
+    source_starts: Option<Vec<u32>>,
+}
+
+impl Cap {
+    /// Blocks over `max` records skipped whole, whatever their sources: the encoded path's cap.
+    /// On encodings, keeping the sources' parts of capped blocks cost precision more than it
+    /// gave recall (docs/linkage.md, "Caps").
+    pub(crate) fn whole_blocks(max: usize) -> Cap {
+        Cap {
+            max,
+            source_starts: None,
+        }
+    }
+
+    /// The plaintext cap: each source's part of a capped block kept for the pairs within the
+    /// source unless `scope` links only across sources.
+    pub(crate) fn new(max: usize, scope: PairScope, source_sizes: &[u64]) -> Cap {
+        let starts = source_sizes
+            .iter()
+            .scan(0u64, |at, &n| {
+                *at += n;
+                Some(u32::try_from(*at).unwrap_or(u32::MAX))
+            })
+            .take(source_sizes.len().saturating_sub(1))
+            .collect();
+        Cap {
+            max,
+            source_starts: (scope != PairScope::Across).then_some(starts),
+        }
     }
 }
 
@@ -376,10 +443,11 @@ impl Blocker {
     pub fn rule_pairs(&self, data: &Dataset, rule: BlockingRule) -> (Vec<(u32, u32)>, RuleReport) {
         let blocks = RuleBlocks::of(&KeyParts::new(data, &[rule]), rule);
         let mut rep = RuleReport::named(rule.name());
-        let kept: Vec<&[u32]> = blocks
-            .iter()
-            .filter(|members| rep.keeps(members, self.max_block))
-            .collect();
+        let cap = Cap::new(self.max_block, self.scope, &data.source_sizes());
+        let mut kept: Vec<&[u32]> = Vec::new();
+        for block in blocks.iter() {
+            rep.keep_parts(block, &cap, |part| kept.push(part));
+        }
         // Pairs are gathered block by block in parallel, then sorted and deduplicated (a record
         // with two phones may meet another in two blocks of one rule): a sort of 8-byte pairs
         // costs less time and memory than a hash set of them, and the result does not depend on
@@ -411,6 +479,7 @@ impl Blocker {
         // blocks then numbered in rule order. A chunk at a time, so that no more rules' blocks
         // are held than there are threads.
         let parts = KeyParts::new(data, &self.rules);
+        let cap = Cap::new(self.max_block, self.scope, &data.source_sizes());
         let threads = rayon::current_num_threads().max(1);
         for rules in self.rules.chunks(threads) {
             let grouped: Vec<RuleBlocks> = rules
@@ -418,7 +487,7 @@ impl Blocker {
                 .map(|&rule| RuleBlocks::of(&parts, rule))
                 .collect();
             for (rule, rule_blocks) in rules.iter().zip(grouped) {
-                blocks.add_rule(rule.name().to_string(), rule_blocks.iter(), self.max_block);
+                blocks.add_rule(rule.name().to_string(), rule_blocks.iter(), &cap);
             }
         }
         blocks
@@ -470,6 +539,44 @@ mod tests {
     use super::*;
     use crate::Source;
     use crate::testutil::{rec, with_id};
+
+    #[test]
+    fn a_capped_block_keeps_each_sources_part_that_is_within_the_cap() {
+        // Three sources of ten records: ids 0..10, 10..20, 20..30.
+        let sizes = [10, 10, 10];
+        let block = [1, 2, 3, 11, 12, 13, 14, 15, 21, 22];
+        let parts = |cap: &Cap| {
+            let mut rep = RuleReport::named("r");
+            let mut kept: Vec<Vec<u32>> = Vec::new();
+            rep.keep_parts(&block, cap, |p| kept.push(p.to_vec()));
+            (kept, rep)
+        };
+        // Ten records over a cap of four: capped, but the first and third sources hold three
+        // and two of them; the second's five stay capped.
+        let (kept, rep) = parts(&Cap::new(4, PairScope::All, &sizes));
+        assert_eq!(kept, vec![vec![1, 2, 3], vec![21, 22]]);
+        assert_eq!(
+            (
+                rep.blocks,
+                rep.capped_blocks,
+                rep.capped_records,
+                rep.kept_parts
+            ),
+            (1, 1, 10, 2)
+        );
+        // Linking only across sources, and on encodings, a capped block gives nothing.
+        for cap in [Cap::new(4, PairScope::Across, &sizes), Cap::whole_blocks(4)] {
+            let (kept, rep) = parts(&cap);
+            assert!(kept.is_empty());
+            assert_eq!((rep.capped_blocks, rep.kept_parts), (1, 0));
+        }
+        // Within the cap, the block is kept whole; one source alone is never split.
+        assert_eq!(
+            parts(&Cap::new(10, PairScope::All, &sizes)).0,
+            vec![block.to_vec()]
+        );
+        assert!(parts(&Cap::new(4, PairScope::Within, &[30])).0.is_empty());
+    }
 
     fn data() -> Dataset {
         let phone = |r| with_id(r, IdKind::Phone, "962 123 4567", "MX");

@@ -14,7 +14,7 @@ use rayon::prelude::*;
 use rustc_hash::FxHashMap;
 
 use crate::Linkable;
-use crate::blocking::{BlockingReport, PairScope, RuleReport};
+use crate::blocking::{BlockingReport, Cap, PairScope, RuleReport};
 use crate::compare::Comparison;
 
 /// No block of a rule holds the record.
@@ -116,19 +116,37 @@ impl Blocks {
     }
 
     /// Adds the next rule, named `name`, from all of its blocks: each lists its records once,
-    /// ascending. Blocks of more than `max_block` records are skipped and counted, as are the
-    /// records in them.
+    /// ascending. Blocks over the cap are counted, as are the records in them, and only their
+    /// parts the cap keeps are added (see [`Cap`]).
     pub(crate) fn add_rule<'a>(
         &mut self,
         name: String,
         blocks: impl Iterator<Item = &'a [u32]>,
-        max_block: usize,
+        cap: &Cap,
     ) {
         let r = self.members.len();
         assert!(r < self.rules, "more rules than the blocks were made for");
         let mut report = RuleReport::named(name);
         let (mut members, mut starts) = (Vec::new(), vec![0]);
-        for block in blocks.filter(|block| report.keeps(block, max_block)) {
+        for whole in blocks {
+            report.keep_parts(whole, cap, |block| {
+                self.add_block(r, block, &mut members, &mut starts)
+            });
+        }
+        self.members.push(members);
+        self.starts.push(starts);
+        self.reports.push(report);
+    }
+
+    /// Adds one kept block of rule `r` to its `members` and `starts`.
+    fn add_block(
+        &mut self,
+        r: usize,
+        block: &[u32],
+        members: &mut Vec<u32>,
+        starts: &mut Vec<usize>,
+    ) {
+        {
             let k = (starts.len() - 1) as u32;
             for &id in block {
                 let at = id as usize * self.rules + r;
@@ -148,9 +166,6 @@ impl Blocks {
             members.extend_from_slice(block);
             starts.push(members.len());
         }
-        self.members.push(members);
-        self.starts.push(starts);
-        self.reports.push(report);
     }
 
     /// Kept blocks over all rules.
@@ -397,7 +412,9 @@ mod tests {
     }
 
     /// Each rule's pairs the way the merged union takes them: every block's pairs of the
-    /// scope, sorted and deduplicated.
+    /// scope, sorted and deduplicated. A pair of a block over the cap is kept when its two
+    /// records are of one source, within-source pairs are wanted, and the block holds no more
+    /// than the cap of that source's records.
     fn rule_pairs(
         blocks: &[Vec<u32>],
         cap: usize,
@@ -406,11 +423,20 @@ mod tests {
     ) -> Vec<(u32, u32)> {
         let mut out: Vec<(u32, u32)> = blocks
             .iter()
-            .filter(|b| b.len() <= cap)
             .flat_map(|b| {
-                b.iter()
-                    .enumerate()
-                    .flat_map(move |(i, &a)| b[i + 1..].iter().map(move |&c| (a.min(c), a.max(c))))
+                let of_source = |s: u32| b.iter().filter(|&&id| data.source_of(id) == s).count();
+                let kept = move |x: u32, y: u32| {
+                    b.len() <= cap
+                        || (scope != PairScope::Across
+                            && data.source_of(x) == data.source_of(y)
+                            && of_source(data.source_of(x)) <= cap)
+                };
+                b.iter().enumerate().flat_map(move |(i, &a)| {
+                    b[i + 1..]
+                        .iter()
+                        .filter(move |&&c| kept(a, c))
+                        .map(move |&c| (a.min(c), a.max(c)))
+                })
             })
             .filter(|&(a, b)| scope.admits(data, a, b))
             .collect();
@@ -443,8 +469,9 @@ mod tests {
                 })
                 .collect();
             let mut blocks = Blocks::new(n, rules.len());
+            let capped_by = Cap::new(cap, scope, &data.source_sizes());
             for (i, r) in rules.iter().enumerate() {
-                blocks.add_rule(i.to_string(), r.iter().map(Vec::as_slice), cap);
+                blocks.add_rule(i.to_string(), r.iter().map(Vec::as_slice), &capped_by);
             }
             let (compared, got) = blocks.compare_owned(&data, scope, |a, b| {
                 let mut c = NO_COMPARISON;
@@ -492,9 +519,10 @@ mod tests {
         blocks.add_rule(
             "phones".into(),
             [&[1, 2][..], &[0, 1, 2], &[4]].into_iter(),
-            10,
+            &Cap::new(10, PairScope::All, &data.source_sizes()),
         );
-        blocks.add_rule("name".into(), [&[1, 2, 5][..]].into_iter(), 10);
+        let cap = Cap::new(10, PairScope::All, &data.source_sizes());
+        blocks.add_rule("name".into(), [&[1, 2, 5][..]].into_iter(), &cap);
         let (compared, report) = blocks.compare_owned(&data, PairScope::All, |_, _| NO_COMPARISON);
         let pairs: Vec<(u32, u32)> = compared.iter().map(pair_of).collect();
         assert_eq!(pairs, vec![(0, 1), (0, 2), (1, 2), (1, 5), (2, 5)]);

@@ -17,7 +17,7 @@ use enlace_normalize::IdKind;
 
 use super::EncodedDataset;
 use crate::Linkable;
-use crate::blocking::{BlockingReport, PairScope, RuleReport, union_of_rules};
+use crate::blocking::{BlockingReport, Cap, PairScope, RuleReport, union_of_rules};
 use crate::blocks::Blocks;
 use crate::compare::Field;
 use crate::model::TrainingSet;
@@ -158,10 +158,11 @@ impl EncodedBlocker {
             blocks.entry(k).or_default().push(id);
         }
         let mut rep = RuleReport::named(key.name(data));
-        let members: Vec<&Vec<u32>> = blocks
-            .values()
-            .filter(|m| rep.keeps(m, self.max_block))
-            .collect();
+        let cap = Cap::whole_blocks(self.max_block);
+        let mut members: Vec<&[u32]> = Vec::new();
+        for block in blocks.values() {
+            rep.keep_parts(block, &cap, |part| members.push(part));
+        }
         let mut out: Vec<(u32, u32)> = members
             .par_iter()
             .flat_map_iter(|m| {
@@ -227,6 +228,7 @@ impl EncodedBlocker {
     /// once, and the blocks follow in key order.
     pub(crate) fn blocks(&self, data: &EncodedDataset) -> Blocks {
         let (keys, bands) = self.keys_and_bands(data);
+        let cap = Cap::whole_blocks(self.max_block);
         let mut blocks = Blocks::new(data.len(), keys.len());
         for key in keys {
             let mut entries = Self::entries(data, key, &bands);
@@ -238,7 +240,7 @@ impl EncodedBlocker {
                 at += run.len();
                 &ids[at - run.len()..at]
             });
-            blocks.add_rule(key.name(data), spans, self.max_block);
+            blocks.add_rule(key.name(data), spans, &cap);
         }
         blocks
     }

@@ -6,6 +6,22 @@
 //! and only a matching fingerprint leads to the entry itself, so a look-up touches the entry
 //! once. The index holds positions and hash bits, never keys, so it needs no wiping.
 
+use zeroize::Zeroize;
+
+/// Makes room in `v` for `more` items, its capacity doubled but kept to `limit` where it can
+/// be; when that moves it, the old memory is wiped first (the memos' entries are as sensitive as
+/// the keys).
+pub(crate) fn grow_wiping<T: Zeroize + Copy>(v: &mut Vec<T>, more: usize, limit: usize) {
+    let need = v.len() + more;
+    if need > v.capacity() {
+        let room = (2 * v.capacity()).clamp(64, limit.max(64)).max(need);
+        let mut bigger = Vec::with_capacity(room);
+        bigger.extend_from_slice(v);
+        v.iter_mut().for_each(Zeroize::zeroize);
+        *v = bigger;
+    }
+}
+
 /// Slots of an index; a power of two once the index has any.
 #[derive(Debug, Default)]
 pub(crate) struct FingerprintIndex {
@@ -53,6 +69,21 @@ impl FingerprintIndex {
             if let Err(slot) = self.find(hash, |_| false) {
                 self.put(slot, hash, at);
             }
+        }
+    }
+
+    /// Doubles the index (to at least `first` slots, at most `max`) once `used` entries fill
+    /// half of it, taking each entry's hash from `hash_of`: a probe then stays short.
+    pub(crate) fn make_room(
+        &mut self,
+        used: usize,
+        first: usize,
+        max: usize,
+        hash_of: impl Fn(usize) -> u64,
+    ) {
+        if used * 2 >= self.len() && self.len() < max {
+            let size = (self.len() * 2).max(first);
+            self.rebuild(size, (0..used).map(hash_of));
         }
     }
 

@@ -22,7 +22,7 @@ use zeroize::Zeroize;
 
 use crate::bloom::draw;
 use crate::encoder::SaltYear;
-use crate::fingerprints::FingerprintIndex;
+use crate::fingerprints::{FingerprintIndex, grow_wiping};
 use crate::keys::Key;
 use crate::values::Values;
 
@@ -86,20 +86,12 @@ impl Table {
         if used >= MAX_ENTRIES {
             return false;
         }
-        if used == self.entries.capacity() {
-            let mut bigger = Vec::with_capacity((used * 2).clamp(64, MAX_ENTRIES));
-            bigger.extend_from_slice(&self.entries);
-            self.entries.iter_mut().for_each(Zeroize::zeroize);
-            self.entries = bigger;
-        }
-        if used * 2 >= self.index.len() && self.index.len() < MAX_SLOTS {
-            let size = (self.index.len() * 2).max(FIRST_SLOTS);
-            let hashes = self
-                .entries
-                .iter()
-                .map(|e| SaltedToken::of_entry(&e.key[..usize::from(e.len)]).hash(hasher));
-            self.index.rebuild(size, hashes);
-        }
+        grow_wiping(&mut self.entries, 1, MAX_ENTRIES);
+        let entries = &self.entries;
+        self.index.make_room(used, FIRST_SLOTS, MAX_SLOTS, |at| {
+            let e = &entries[at];
+            SaltedToken::of_entry(&e.key[..usize::from(e.len)]).hash(hasher)
+        });
         true
     }
 

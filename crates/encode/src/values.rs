@@ -21,7 +21,7 @@ use std::hash::BuildHasher;
 
 use zeroize::Zeroize;
 
-use crate::fingerprints::FingerprintIndex;
+use crate::fingerprints::{FingerprintIndex, grow_wiping};
 use crate::memo::{salt_len, salt_marker};
 use crate::schema::Field;
 
@@ -146,8 +146,7 @@ impl Table {
     }
 
     fn key(&self, at: usize) -> &[u8] {
-        let start = at.checked_sub(1).map_or(0, |i| self.key_ends[i] as usize);
-        &self.keys[start..self.key_ends[at] as usize]
+        key_at(&self.key_ends, &self.keys, at)
     }
 
     fn words(&self, at: usize) -> &[u64] {
@@ -163,14 +162,13 @@ impl Table {
     /// they leave behind.
     fn make_room(&mut self, key_len: usize, hasher: &foldhash::fast::RandomState) {
         let used = self.len();
-        grow_wiping(&mut self.key_ends, 1);
-        grow_wiping(&mut self.keys, key_len);
-        grow_wiping(&mut self.words, self.stride);
-        if used * 2 >= self.index.len() && self.index.len() < SLOTS {
-            let size = (self.index.len() * 2).max(FIRST_SLOTS);
-            let hashes: Vec<u64> = (0..used).map(|at| hasher.hash_one(self.key(at))).collect();
-            self.index.rebuild(size, hashes.into_iter());
-        }
+        grow_wiping(&mut self.key_ends, 1, MAX_ENTRIES);
+        grow_wiping(&mut self.keys, key_len, usize::MAX);
+        grow_wiping(&mut self.words, self.stride, MAX_ENTRIES * self.stride);
+        let (ends, keys) = (&self.key_ends, &self.keys);
+        self.index.make_room(used, FIRST_SLOTS, SLOTS, |at| {
+            hasher.hash_one(key_at(ends, keys, at))
+        });
     }
 
     fn clear(&mut self) {
@@ -182,15 +180,10 @@ impl Table {
     }
 }
 
-/// Makes room in `v` for `more` items; when that moves it, the old memory is wiped first.
-fn grow_wiping<T: Zeroize + Copy>(v: &mut Vec<T>, more: usize) {
-    let need = v.len() + more;
-    if need > v.capacity() {
-        let mut bigger = Vec::with_capacity(need.max(2 * v.capacity()).max(64));
-        bigger.extend_from_slice(v);
-        v.zeroize();
-        *v = bigger;
-    }
+/// Value `at`'s key: it ends at `ends[at]` and starts where the previous one ends.
+fn key_at<'k>(ends: &[u32], keys: &'k [u8], at: usize) -> &'k [u8] {
+    let start = at.checked_sub(1).map_or(0, |i| ends[i] as usize);
+    &keys[start..ends[at] as usize]
 }
 
 /// Remembered field values, one table per field plan.

@@ -56,6 +56,7 @@ pub const NULL_LEVEL: u8 = 0;
 const GIVEN_LEVELS: &[&str] = &[
     "null",
     "exact",
+    "first agrees, one second missing",
     "nickname or alternate",
     "first agrees, second differs",
     "jaro-winkler >= 0.92",
@@ -164,13 +165,25 @@ impl Field {
 
 /// Given-name levels.
 pub mod given {
+    use super::ComparisonKind;
+
     pub const EXACT: u8 = 1;
-    pub const ALTERNATE: u8 = 2;
-    pub const SECOND_DIFFERS: u8 = 3;
-    pub const JW_HIGH: u8 = 4;
-    pub const JW_LOW: u8 = 5;
-    pub const PHONETIC: u8 = 6;
-    pub const DIFFERENT: u8 = 7;
+    /// The first given names agree and only one record has a second: weaker than agreeing
+    /// names throughout ("Juan" and "Juan Luis" are as often father and son as one man).
+    pub const FIRST_SECOND_MISSING: u8 = 2;
+    pub const ALTERNATE: u8 = 3;
+    pub const SECOND_DIFFERS: u8 = 4;
+    pub const JW_HIGH: u8 = 5;
+    pub const JW_LOW: u8 = 6;
+    pub const PHONETIC: u8 = 7;
+    pub const DIFFERENT: u8 = 8;
+
+    /// Whether a given-name level of comparisons of `kind` is one whose weight the first
+    /// given name's frequency adjusts: the levels on which the first names agree exactly. The
+    /// encoded levels share only the number of [`EXACT`].
+    pub fn takes_frequency(level: u8, kind: ComparisonKind) -> bool {
+        level == EXACT || (kind == ComparisonKind::Plaintext && level == FIRST_SECOND_MISSING)
+    }
 }
 
 /// Surname levels.
@@ -400,10 +413,17 @@ pub(crate) fn compare_given(a: &PersonName, b: &PersonName, hints: Option<PairHi
     };
     if equal && !initial_a {
         // "Juan Luis" and "Juan Alfredo" are brothers more often than one man: both second
-        // names written and different is its own, weaker level. One missing is still exact.
+        // names written and different is its own, weaker level; one missing is a level of its
+        // own too, unless it is the other record's second surname (a US MIDDLE_NAME).
         return match (a.given.get(1), b.given.get(1)) {
             (Some(x), Some(y)) if x != y && !is_initial(x) && !is_initial(y) => {
                 given::SECOND_DIFFERS
+            }
+            (Some(x), None) if b.surname2.as_deref() != Some(x.as_str()) => {
+                given::FIRST_SECOND_MISSING
+            }
+            (None, Some(y)) if a.surname2.as_deref() != Some(y.as_str()) => {
+                given::FIRST_SECOND_MISSING
             }
             _ => given::EXACT,
         };
@@ -693,7 +713,11 @@ mod tests {
         assert_eq!(given_level("Juan", "John"), given::ALTERNATE);
         assert_eq!(given_level("Luis", "José Luis"), given::ALTERNATE);
         assert_eq!(given_level("Fernando", "Fernadno"), given::JW_HIGH);
-        assert_eq!(given_level("Juan Luis", "Juan"), given::EXACT);
+        assert_eq!(
+            given_level("Juan Luis", "Juan"),
+            given::FIRST_SECOND_MISSING
+        );
+        assert_eq!(given_level("Juan Luis", "Juan Luis"), given::EXACT);
         assert_eq!(given_level("Juan Luis", "Juan L"), given::EXACT);
         assert_eq!(
             given_level("Juan Luis", "Juan Alfredo"),
@@ -706,6 +730,20 @@ mod tests {
             given_level("Rosa Guadalupe", "Marta Guadalupe"),
             given::DIFFERENT
         );
+    }
+
+    #[test]
+    fn a_second_surname_written_as_a_middle_name_is_not_a_missing_given_name() {
+        // A US record with the second surname in MIDDLE_NAME against a Mexican one.
+        let level = |given_us: &str| {
+            compare(
+                &rec("1", given_us, "Pérez", "", ""),
+                &rec("2", "Juan", "Pérez", "García", ""),
+            )
+            .level(Field::GivenName)
+        };
+        assert_eq!(level("Juan García"), given::EXACT);
+        assert_eq!(level("Juan Luis"), given::FIRST_SECOND_MISSING);
     }
 
     #[test]

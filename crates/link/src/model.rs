@@ -32,7 +32,7 @@ use crate::{Dataset, LinkError, Linkable};
 use enlace_model::Record;
 
 /// The model file format's version; bumped when the meaning of a field or level changes.
-pub const MODEL_VERSION: u32 = 2;
+pub const MODEL_VERSION: u32 = 3;
 
 /// Term-frequency adjustments are clamped to ±this many bits: a surname seen once in a small
 /// dataset would otherwise outweigh every other field.
@@ -519,11 +519,12 @@ impl Model {
     }
 
     /// The given-name frequency adjustment of a comparison whose first record's given-name
-    /// key is `key`: only for an exactly agreeing given name (the plaintext and encoded
-    /// levels share that number).
+    /// key is `key`: only on the levels where the first given names agree exactly.
     pub fn given_adjustment_for(&self, c: &Comparison, key: Option<&str>) -> f64 {
         match key {
-            Some(k) if c.level(Field::GivenName) == given::EXACT => self.given_tf.adjustment(k),
+            Some(k) if given::takes_frequency(c.level(Field::GivenName), self.kind) => {
+                self.given_tf.adjustment(k)
+            }
             _ => 0.0,
         }
     }
@@ -1035,13 +1036,14 @@ mod tests {
             rec("5", "Pedro", "Ixcoy", "Pérez", "1970-01-01"),
             rec("6", "Pedro", "Ixcoy", "", "1970-01-01"),
             rec("7", "Ana", "", "", ""),
+            rec("8", "Juan Luis", "García", "López", "1990-03-05"),
         ];
         let data = Dataset::new(vec![crate::Source {
             name: "s".into(),
             records,
         }]);
         let weigher = crate::weigher::Weigher::new(&model, &data);
-        let (mut adjusted, mut given_adjusted) = (0, 0);
+        let (mut adjusted, mut given_adjusted, mut second_missing) = (0, 0, 0);
         for a in 0..data.len() as u32 {
             for b in 0..data.len() as u32 {
                 let c = compare(data.record(a), data.record(b));
@@ -1049,6 +1051,8 @@ mod tests {
                 let (surname, given) = model.adjustments_of(&c, &data, a);
                 adjusted += usize::from(surname != 0.0);
                 given_adjusted += usize::from(given != 0.0);
+                let missing = c.level(Field::GivenName) == given::FIRST_SECOND_MISSING;
+                second_missing += usize::from(missing && given != 0.0);
                 assert_eq!(weigher.weight(&c, a).to_bits(), want.to_bits(), "{a} {b}");
                 // The record-based weight is the same sum.
                 let by_record = model.weight(&c, data.record(a));
@@ -1059,5 +1063,7 @@ mod tests {
         assert!(adjusted >= 12, "{adjusted} pairs adjusted");
         // And common (Juan), rare (Pedro) and unlisted (María, Ana) given names.
         assert!(given_adjusted >= 12, "{given_adjusted} pairs adjusted");
+        // "Juan Luis" against either "Juan", both ways.
+        assert_eq!(second_missing, 4);
     }
 }

@@ -25,6 +25,8 @@ pub struct Weigher {
     surname_tf: Vec<f64>,
     /// Per record id, the adjustment when its given name agrees exactly.
     given_tf: Vec<f64>,
+    /// Per given-name level, whether the given-name adjustment applies.
+    given_tf_levels: [bool; LEVELS],
 }
 
 impl Weigher {
@@ -50,11 +52,16 @@ impl Weigher {
                     .map_or(0.0, |key| model.given_tf.adjustment(&key))
             })
             .collect();
+        let mut given_tf_levels = [false; LEVELS];
+        for (level, takes) in given_tf_levels.iter_mut().enumerate() {
+            *takes = u8::try_from(level).is_ok_and(|l| given::takes_frequency(l, model.kind));
+        }
         Weigher {
             prior: model.prior_weight(),
             levels,
             surname_tf,
             given_tf,
+            given_tf_levels,
         }
     }
 
@@ -70,7 +77,7 @@ impl Weigher {
         } else {
             0.0
         };
-        let given = if c.level(Field::GivenName) == given::EXACT {
+        let given = if self.given_tf_levels[usize::from(c.level(Field::GivenName))] {
             self.given_tf.get(a as usize).copied().unwrap_or(0.0)
         } else {
             0.0

@@ -13,6 +13,7 @@
 use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
+use rayon::prelude::*;
 
 use crate::csr::{Csr, NodeIx};
 use crate::error::{GraphError, Result};
@@ -215,68 +216,74 @@ fn one_iteration(
 /// neighbours outside the new community that are not queued already.
 fn move_nodes_fast(g: &Csr, w: &[f64], part: &mut [u32], p: &Params, rng: &mut ChaCha8Rng) {
     let n = g.node_count();
-    let mut comm_weight = vec![0.0; n];
-    let mut comm_size = vec![0usize; n];
+    // A community's weight and size side by side, and a neighbouring community's link weight
+    // beside its seen mark: one cache line each where two arrays would cost two misses.
+    let mut comm = vec![Tally::default(); n];
     for v in 0..n {
-        comm_weight[part[v] as usize] += w[v];
-        comm_size[part[v] as usize] += 1;
+        let c = &mut comm[part[v] as usize];
+        c.weight += w[v];
+        c.size += 1;
     }
     let mut empty: Vec<u32> = (0..n as u32)
-        .filter(|&c| comm_size[c as usize] == 0)
+        .filter(|&c| comm[c as usize].size == 0)
         .collect();
     let mut order: Vec<NodeIx> = (0..n as NodeIx).collect();
     order.shuffle(rng);
     let mut queue: std::collections::VecDeque<NodeIx> = order.into();
     let mut queued = vec![true; n];
-    let mut link = vec![0.0; n];
+    let mut link = vec![Link::default(); n];
     let mut touched: Vec<u32> = Vec::new();
-    let mut seen = vec![false; n];
     while let Some(v) = queue.pop_front() {
         let vi = v as usize;
         queued[vi] = false;
+        // Nodes come in random order, so each row is a cache miss: load the row of a node a
+        // few places ahead now (a load nothing waits on), and it is in cache by its turn.
+        if let Some(&ahead) = queue.get(TOUCH_AHEAD) {
+            std::hint::black_box((g.neighbors(ahead).first(), g.weights(ahead).first()));
+        }
         let cur = part[vi];
         for (u, wt) in g.edges(v) {
             if u == v {
                 continue;
             }
             let c = part[u as usize];
-            if !seen[c as usize] {
-                seen[c as usize] = true;
+            let l = &mut link[c as usize];
+            if !l.seen {
+                l.seen = true;
                 touched.push(c);
             }
-            link[c as usize] += wt;
+            l.weight += wt;
         }
-        comm_weight[cur as usize] -= w[vi];
-        comm_size[cur as usize] -= 1;
+        comm[cur as usize].weight -= w[vi];
+        comm[cur as usize].size -= 1;
         let null = p.gamma * w[vi] * p.null_scale;
-        let gain = |c: u32, link: &[f64], cw: &[f64]| link[c as usize] - null * cw[c as usize];
+        let gain = |c: u32| link[c as usize].weight - null * comm[c as usize].weight;
         let mut best = cur;
-        let mut best_gain = gain(cur, &link, &comm_weight);
+        let mut best_gain = gain(cur);
         for &c in &touched {
-            let gc = gain(c, &link, &comm_weight);
+            let gc = gain(c);
             if gc > best_gain {
                 best = c;
                 best_gain = gc;
             }
         }
-        if best_gain < 0.0 && comm_size[cur as usize] > 0 {
+        if best_gain < 0.0 && comm[cur as usize].size > 0 {
             // Alone is better than anywhere else: take an empty community.
             while let Some(c) = empty.pop() {
-                if comm_size[c as usize] == 0 && c != cur {
+                if comm[c as usize].size == 0 && c != cur {
                     best = c;
                     break;
                 }
             }
         }
-        comm_weight[best as usize] += w[vi];
-        comm_size[best as usize] += 1;
+        comm[best as usize].weight += w[vi];
+        comm[best as usize].size += 1;
         part[vi] = best;
-        if comm_size[cur as usize] == 0 {
+        if comm[cur as usize].size == 0 {
             empty.push(cur);
         }
         for &c in &touched {
-            link[c as usize] = 0.0;
-            seen[c as usize] = false;
+            link[c as usize] = Link::default();
         }
         touched.clear();
         if best != cur {
@@ -291,115 +298,248 @@ fn move_nodes_fast(g: &Csr, w: &[f64], part: &mut [u32], p: &Params, rng: &mut C
     }
 }
 
+/// How far ahead in the queue local moving loads a node's row.
+const TOUCH_AHEAD: usize = 8;
+
+/// A community's total node weight and size during local moving.
+#[derive(Clone, Copy, Default)]
+struct Tally {
+    weight: f64,
+    size: u32,
+}
+
+/// The link weight from the node being moved to a community, and whether it is counted yet.
+#[derive(Clone, Copy, Default)]
+struct Link {
+    weight: f64,
+    seen: bool,
+}
+
 /// The paper's `RefinePartition` / `MergeNodesSubset`: within each community `S`, start from
 /// singletons and visit nodes in random order; a node still alone and well connected to `S`
 /// joins a well-connected refined community of `S` it links to, chosen with probability
 /// proportional to `exp(gain / θ)` among those with a non-negative gain (staying alone has gain
 /// 0). Refined communities are thus connected subsets of the communities.
+///
+/// Each community is refined on its own (the paper's loop over `S` is independent from one
+/// `S` to the next), in parallel, with its own generator seeded from one draw of `rng` and the
+/// community's number: the result depends on the seed alone, not on the threads. `part` is
+/// numbered `0..count`.
 fn refine(g: &Csr, w: &[f64], part: &[u32], p: &Params, rng: &mut ChaCha8Rng) -> Vec<u32> {
     let n = g.node_count();
-    let mut total = vec![0.0; n];
-    for v in 0..n {
-        total[part[v] as usize] += w[v];
+    let count = part.iter().copied().max().map_or(0, |c| c as usize + 1);
+    // The members of each community, in node order, and each node's place among them.
+    let mut start = vec![0usize; count + 1];
+    for &c in part {
+        start[c as usize + 1] += 1;
     }
-    // Weight from each node to the rest of its community.
-    let ext: Vec<f64> = (0..n as NodeIx)
-        .map(|v| {
-            g.edges(v)
-                .filter(|&(u, _)| u != v && part[u as usize] == part[v as usize])
-                .map(|(_, x)| x)
-                .sum()
-        })
-        .collect();
-    let mut refined: Vec<u32> = (0..n as u32).collect();
-    let mut r_weight = w.to_vec();
-    let mut r_size = vec![1usize; n];
-    // Weight from each refined community to the rest of its community.
-    let mut r_ext = ext.clone();
-    let mut order: Vec<NodeIx> = (0..n as NodeIx).collect();
-    order.shuffle(rng);
-    let mut link = vec![0.0; n];
-    let mut seen = vec![false; n];
-    let mut touched: Vec<u32> = Vec::new();
-    let mut candidates: Vec<(u32, f64)> = Vec::new();
-    for v in order {
-        let vi = v as usize;
-        let own = refined[vi];
-        if r_size[own as usize] != 1 {
-            continue;
-        }
-        let s = part[vi] as usize;
-        let null = p.gamma * p.null_scale;
-        if ext[vi] < null * w[vi] * (total[s] - w[vi]) {
-            continue;
-        }
-        for (u, wt) in g.edges(v) {
-            if u == v || part[u as usize] as usize != s {
-                continue;
-            }
-            let c = refined[u as usize];
-            if !seen[c as usize] {
-                seen[c as usize] = true;
-                touched.push(c);
-            }
-            link[c as usize] += wt;
-        }
-        candidates.clear();
-        candidates.push((own, 0.0));
-        for &c in &touched {
-            let ci = c as usize;
-            if c == own {
-                continue;
-            }
-            let well_connected = r_ext[ci] >= null * r_weight[ci] * (total[s] - r_weight[ci]);
-            let gain = link[ci] - null * w[vi] * r_weight[ci];
-            if well_connected && gain >= 0.0 {
-                candidates.push((c, gain * p.gain_scale));
-            }
-        }
-        if candidates.len() > 1 {
-            let top = candidates
-                .iter()
-                .map(|&(_, x)| x)
-                .fold(f64::NEG_INFINITY, f64::max);
-            let mut sum = 0.0;
-            for cand in candidates.iter_mut() {
-                cand.1 = ((cand.1 - top) / p.theta).exp();
-                sum += cand.1;
-            }
-            let mut pick = rng.random::<f64>() * sum;
-            let mut chosen = candidates[candidates.len() - 1].0;
-            for &(c, x) in &candidates {
-                if pick < x {
-                    chosen = c;
-                    break;
-                }
-                pick -= x;
-            }
-            if chosen != own {
-                let ci = chosen as usize;
-                r_ext[ci] += ext[vi] - 2.0 * link[ci];
-                r_weight[ci] += w[vi];
-                r_size[ci] += 1;
-                r_weight[own as usize] = 0.0;
-                r_size[own as usize] = 0;
-                refined[vi] = chosen;
-            }
-        }
-        for &c in &touched {
-            link[c as usize] = 0.0;
-            seen[c as usize] = false;
-        }
-        touched.clear();
+    for c in 0..count {
+        start[c + 1] += start[c];
+    }
+    let mut fill = start.clone();
+    let mut members = vec![0 as NodeIx; n];
+    let mut place = vec![0u32; n];
+    for (v, &c) in part.iter().enumerate() {
+        let at = fill[c as usize];
+        members[at] = v as NodeIx;
+        place[v] = (at - start[c as usize]) as u32;
+        fill[c as usize] += 1;
+    }
+    let base: u64 = rng.random();
+    // Refined labels in `members` order, cut into one slice per community.
+    let mut labels = vec![0u32; n];
+    let mut slices: Vec<(usize, &mut [u32])> = Vec::with_capacity(count);
+    let mut rest: &mut [u32] = &mut labels;
+    for c in 0..count {
+        let (head, tail) = rest.split_at_mut(start[c + 1] - start[c]);
+        slices.push((c, head));
+        rest = tail;
+    }
+    let community = Community {
+        g,
+        w,
+        part,
+        place: &place,
+        p,
+    };
+    slices
+        .into_par_iter()
+        .for_each_init(Scratch::default, |scratch, (c, out)| {
+            let nodes = &members[start[c]..start[c + 1]];
+            let seed = base ^ (c as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+            community.refine(nodes, c as u32, seed, scratch, out);
+        });
+    let mut refined = vec![0u32; n];
+    for (&v, &label) in members.iter().zip(&labels) {
+        refined[v as usize] = label;
     }
     refined
+}
+
+/// What the refinement of every community reads.
+struct Community<'a> {
+    g: &'a Csr,
+    w: &'a [f64],
+    part: &'a [u32],
+    /// Each node's place among its community's members.
+    place: &'a [u32],
+    p: &'a Params,
+}
+
+/// One thread's working arrays, indexed by a node's place in the community being refined.
+#[derive(Default)]
+struct Scratch {
+    ext: Vec<f64>,
+    refined: Vec<u32>,
+    r_weight: Vec<f64>,
+    r_size: Vec<u32>,
+    r_ext: Vec<f64>,
+    link: Vec<f64>,
+    seen: Vec<bool>,
+    order: Vec<u32>,
+    touched: Vec<u32>,
+    candidates: Vec<(u32, f64)>,
+}
+
+impl Scratch {
+    fn reset(&mut self, len: usize) {
+        fn fill<T: Clone>(v: &mut Vec<T>, len: usize, x: T) {
+            v.clear();
+            v.resize(len, x);
+        }
+        fill(&mut self.ext, len, 0.0);
+        fill(&mut self.r_weight, len, 0.0);
+        fill(&mut self.r_size, len, 1);
+        fill(&mut self.link, len, 0.0);
+        fill(&mut self.seen, len, false);
+        self.refined.clear();
+        self.refined.extend(0..len as u32);
+        self.order.clear();
+        self.order.extend(0..len as u32);
+        self.touched.clear();
+        self.candidates.clear();
+    }
+}
+
+impl Community<'_> {
+    /// Refines community `s` of `nodes`, writing each one's refined community (the node that
+    /// began it) to `out`, in the order of `nodes`.
+    fn refine(&self, nodes: &[NodeIx], s: u32, seed: u64, t: &mut Scratch, out: &mut [u32]) {
+        let (g, w, part, place, p) = (self.g, self.w, self.part, self.place, self.p);
+        if nodes.len() == 1 {
+            out[0] = nodes[0];
+            return;
+        }
+        t.reset(nodes.len());
+        let mut total = 0.0;
+        for (i, &v) in nodes.iter().enumerate() {
+            total += w[v as usize];
+            t.r_weight[i] = w[v as usize];
+            // Weight from the node to the rest of its community.
+            t.ext[i] = g
+                .edges(v)
+                .filter(|&(u, _)| u != v && part[u as usize] == s)
+                .map(|(_, x)| x)
+                .sum();
+        }
+        // Weight from each refined community to the rest of its community.
+        t.r_ext.clone_from(&t.ext);
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        let mut order = std::mem::take(&mut t.order);
+        order.shuffle(&mut rng);
+        let null = p.gamma * p.null_scale;
+        for &i in &order {
+            let iu = i as usize;
+            let own = t.refined[iu];
+            if t.r_size[own as usize] != 1 {
+                continue;
+            }
+            let (v, wv) = (nodes[iu], w[nodes[iu] as usize]);
+            if t.ext[iu] < null * wv * (total - wv) {
+                continue;
+            }
+            for (u, wt) in g.edges(v) {
+                if u == v || part[u as usize] != s {
+                    continue;
+                }
+                let c = t.refined[place[u as usize] as usize];
+                if !t.seen[c as usize] {
+                    t.seen[c as usize] = true;
+                    t.touched.push(c);
+                }
+                t.link[c as usize] += wt;
+            }
+            t.candidates.clear();
+            t.candidates.push((own, 0.0));
+            for &c in &t.touched {
+                let ci = c as usize;
+                if c == own {
+                    continue;
+                }
+                let well_connected =
+                    t.r_ext[ci] >= null * t.r_weight[ci] * (total - t.r_weight[ci]);
+                let gain = t.link[ci] - null * wv * t.r_weight[ci];
+                if well_connected && gain >= 0.0 {
+                    t.candidates.push((c, gain * p.gain_scale));
+                }
+            }
+            if t.candidates.len() > 1 {
+                let chosen = pick_by_gain(&mut t.candidates, p.theta, &mut rng);
+                if chosen != own {
+                    let ci = chosen as usize;
+                    t.r_ext[ci] += t.ext[iu] - 2.0 * t.link[ci];
+                    t.r_weight[ci] += wv;
+                    t.r_size[ci] += 1;
+                    t.r_weight[own as usize] = 0.0;
+                    t.r_size[own as usize] = 0;
+                    t.refined[iu] = chosen;
+                }
+            }
+            for &c in &t.touched {
+                t.link[c as usize] = 0.0;
+                t.seen[c as usize] = false;
+            }
+            t.touched.clear();
+        }
+        t.order = order;
+        for (o, &r) in out.iter_mut().zip(&t.refined) {
+            *o = nodes[r as usize];
+        }
+    }
+}
+
+/// One of `candidates` (community, scaled gain; staying first), drawn with probability
+/// proportional to `exp(gain / θ)`.
+fn pick_by_gain(candidates: &mut [(u32, f64)], theta: f64, rng: &mut ChaCha8Rng) -> u32 {
+    let top = candidates
+        .iter()
+        .map(|&(_, x)| x)
+        .fold(f64::NEG_INFINITY, f64::max);
+    let mut sum = 0.0;
+    for cand in candidates.iter_mut() {
+        cand.1 = ((cand.1 - top) / theta).exp();
+        sum += cand.1;
+    }
+    let mut pick = rng.random::<f64>() * sum;
+    let mut chosen = candidates[candidates.len() - 1].0;
+    for &(c, x) in candidates.iter() {
+        if pick < x {
+            chosen = c;
+            break;
+        }
+        pick -= x;
+    }
+    chosen
 }
 
 /// The graph whose nodes are the blocks of `basis`: links between blocks summed, links inside a
 /// block kept as its self-loop so strengths and total weight are preserved. Built block by
 /// block with a dense accumulator, so it costs one pass over the links and a sort of each
-/// aggregate row, not a sort of every link.
+/// aggregate row, not a sort of every link; runs of blocks are built in parallel, each with
+/// its own accumulator, and joined in block order.
 fn aggregate(g: &Csr, basis: &[u32], k: usize) -> Csr {
+    /// The fewest blocks a parallel run takes.
+    const MIN_RUN: usize = 1024;
     let n = g.node_count();
     // Nodes grouped by block, in node order within a block.
     let mut start = vec![0usize; k + 1];
@@ -415,41 +555,64 @@ fn aggregate(g: &Csr, basis: &[u32], k: usize) -> Csr {
         members[fill[b as usize]] = u as NodeIx;
         fill[b as usize] += 1;
     }
-    let mut acc = vec![0.0f64; k];
-    let mut seen = vec![false; k];
-    let mut touched: Vec<u32> = Vec::new();
+    // A few runs per thread: each allocates accumulators over all k blocks, whose pages the
+    // kernel zeroes as they are touched.
+    let run = k.div_ceil(4 * rayon::current_num_threads()).max(MIN_RUN);
+    let runs: Vec<Rows> = (0..k.div_ceil(run))
+        .into_par_iter()
+        .map(|r| {
+            let (mut acc, mut seen, mut touched) = (vec![0.0f64; k], vec![false; k], Vec::new());
+            let mut rows = Rows::default();
+            for c in r * run..((r + 1) * run).min(k) {
+                for &u in &members[start[c]..start[c + 1]] {
+                    for (v, wt) in g.edges(u) {
+                        let cv = basis[v as usize];
+                        if !seen[cv as usize] {
+                            seen[cv as usize] = true;
+                            touched.push(cv);
+                        }
+                        // A link inside the block is seen from both its rows: half each; a
+                        // self-loop is stored once.
+                        acc[cv as usize] += if cv as usize == c && u != v {
+                            wt / 2.0
+                        } else {
+                            wt
+                        };
+                    }
+                }
+                touched.sort_unstable();
+                for &cv in &touched {
+                    rows.targets.push(cv);
+                    rows.weights.push(acc[cv as usize]);
+                    acc[cv as usize] = 0.0;
+                    seen[cv as usize] = false;
+                }
+                touched.clear();
+                rows.lengths.push(rows.targets.len());
+            }
+            rows
+        })
+        .collect();
+    let links = runs.iter().map(|r| r.targets.len()).sum();
     let mut offsets = Vec::with_capacity(k + 1);
     offsets.push(0usize);
-    let mut targets: Vec<NodeIx> = Vec::new();
-    let mut weights: Vec<f64> = Vec::new();
-    for c in 0..k {
-        for &u in &members[start[c]..start[c + 1]] {
-            for (v, wt) in g.edges(u) {
-                let cv = basis[v as usize];
-                if !seen[cv as usize] {
-                    seen[cv as usize] = true;
-                    touched.push(cv);
-                }
-                // A link inside the block is seen from both its rows: half each; a self-loop
-                // is stored once.
-                acc[cv as usize] += if cv as usize == c && u != v {
-                    wt / 2.0
-                } else {
-                    wt
-                };
-            }
-        }
-        touched.sort_unstable();
-        for &cv in &touched {
-            targets.push(cv);
-            weights.push(acc[cv as usize]);
-            acc[cv as usize] = 0.0;
-            seen[cv as usize] = false;
-        }
-        touched.clear();
-        offsets.push(targets.len());
+    let mut targets: Vec<NodeIx> = Vec::with_capacity(links);
+    let mut weights: Vec<f64> = Vec::with_capacity(links);
+    for run in runs {
+        let at = targets.len();
+        offsets.extend(run.lengths.iter().map(|&end| at + end));
+        targets.extend(run.targets);
+        weights.extend(run.weights);
     }
     Csr::from_sorted_rows(offsets, targets, weights)
+}
+
+/// The rows of a run of aggregate blocks: each row's end within the run, then the rows.
+#[derive(Default)]
+struct Rows {
+    lengths: Vec<usize>,
+    targets: Vec<NodeIx>,
+    weights: Vec<f64>,
 }
 
 /// Labels renumbered 0.. in order of first appearance, with their count.

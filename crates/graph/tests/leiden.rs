@@ -35,6 +35,36 @@ fn same_seed_same_partition() {
     assert_eq!(leiden(&g, &cfg).unwrap(), leiden(&g, &cfg).unwrap());
 }
 
+/// The refinement runs community by community in parallel, each with a generator of its own:
+/// the partition must not depend on how many threads did the work.
+#[test]
+fn the_partition_does_not_depend_on_the_threads() {
+    let (g, _) = planted(24, 50, 0.2, 0.01, 5);
+    let run = |threads: usize| {
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .unwrap();
+        pool.install(|| {
+            let modularity = leiden(&g, &LeidenConfig::default()).unwrap();
+            let cpm = leiden(
+                &g,
+                &LeidenConfig {
+                    objective: Objective::Cpm { resolution: 0.05 },
+                    seed: 9,
+                    ..LeidenConfig::default()
+                },
+            )
+            .unwrap();
+            (modularity, cpm)
+        })
+    };
+    let one = run(1);
+    assert!(one.0.count > 1 && one.1.count > 1);
+    assert_eq!(one, run(4));
+    assert_eq!(one, run(3));
+}
+
 #[test]
 fn planted_partition_is_recovered() {
     let (g, truth) = planted(8, 40, 0.25, 0.01, 11);

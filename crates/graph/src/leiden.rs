@@ -329,21 +329,12 @@ fn refine(g: &Csr, w: &[f64], part: &[u32], p: &Params, rng: &mut ChaCha8Rng) ->
     let n = g.node_count();
     let count = part.iter().copied().max().map_or(0, |c| c as usize + 1);
     // The members of each community, in node order, and each node's place among them.
-    let mut start = vec![0usize; count + 1];
-    for &c in part {
-        start[c as usize + 1] += 1;
-    }
-    for c in 0..count {
-        start[c + 1] += start[c];
-    }
-    let mut fill = start.clone();
-    let mut members = vec![0 as NodeIx; n];
+    let (start, members) = group(part, count);
     let mut place = vec![0u32; n];
-    for (v, &c) in part.iter().enumerate() {
-        let at = fill[c as usize];
-        members[at] = v as NodeIx;
-        place[v] = (at - start[c as usize]) as u32;
-        fill[c as usize] += 1;
+    for c in 0..count {
+        for (i, &v) in members[start[c]..start[c + 1]].iter().enumerate() {
+            place[v as usize] = i as u32;
+        }
     }
     let base: u64 = rng.random();
     // Refined labels in `members` order, cut into one slice per community.
@@ -540,21 +531,7 @@ fn pick_by_gain(candidates: &mut [(u32, f64)], theta: f64, rng: &mut ChaCha8Rng)
 fn aggregate(g: &Csr, basis: &[u32], k: usize) -> Csr {
     /// The fewest blocks a parallel run takes.
     const MIN_RUN: usize = 1024;
-    let n = g.node_count();
-    // Nodes grouped by block, in node order within a block.
-    let mut start = vec![0usize; k + 1];
-    for &b in basis {
-        start[b as usize + 1] += 1;
-    }
-    for i in 0..k {
-        start[i + 1] += start[i];
-    }
-    let mut fill = start.clone();
-    let mut members = vec![0 as NodeIx; n];
-    for (u, &b) in basis.iter().enumerate() {
-        members[fill[b as usize]] = u as NodeIx;
-        fill[b as usize] += 1;
-    }
+    let (start, members) = group(basis, k);
     // A few runs per thread: each allocates accumulators over all k blocks, whose pages the
     // kernel zeroes as they are touched.
     let run = k.div_ceil(4 * rayon::current_num_threads()).max(MIN_RUN);
@@ -613,6 +590,25 @@ struct Rows {
     lengths: Vec<usize>,
     targets: Vec<NodeIx>,
     weights: Vec<f64>,
+}
+
+/// The nodes grouped by their label in `0..count`, in node order within a group: where each
+/// group starts (and, last, the node count), and the nodes. A counting sort.
+fn group(labels: &[u32], count: usize) -> (Vec<usize>, Vec<NodeIx>) {
+    let mut start = vec![0usize; count + 1];
+    for &l in labels {
+        start[l as usize + 1] += 1;
+    }
+    for i in 0..count {
+        start[i + 1] += start[i];
+    }
+    let mut fill = start.clone();
+    let mut members = vec![0 as NodeIx; labels.len()];
+    for (v, &l) in labels.iter().enumerate() {
+        members[fill[l as usize]] = v as NodeIx;
+        fill[l as usize] += 1;
+    }
+    (start, members)
 }
 
 /// Labels renumbered 0.. in order of first appearance, with their count.

@@ -377,6 +377,36 @@ fn build_analyse_and_recover_the_planted_networks() {
     let p: serde_json::Value = serde_json::from_slice(&p.stdout).unwrap();
     // Two persons sharing an event are two hops apart.
     assert_eq!(p["path"]["hops"], 2);
+    // They share two events at least: the second fewest-hops path goes through the other.
+    let k = ok(enlace()
+        .args(["network", "path", "--json", "--k", "3", "--graph"])
+        .arg(&out)
+        .args([a, b]));
+    let k: serde_json::Value = serde_json::from_slice(&k.stdout).unwrap();
+    let paths = k["paths"].as_array().unwrap();
+    assert!(paths.len() >= 2, "{k}");
+    assert_eq!(paths[0], p["path"]);
+    assert_eq!(paths[1]["hops"], 2);
+    assert_ne!(paths[0]["nodes"][1], paths[1]["nodes"][1]);
+    let hops: Vec<u64> = paths.iter().map(|p| p["hops"].as_u64().unwrap()).collect();
+    assert!(hops.windows(2).all(|w| w[0] <= w[1]), "{hops:?}");
+    let err = fails(
+        enlace()
+            .args([
+                "network",
+                "path",
+                "--k",
+                "2",
+                "--time-respecting",
+                "--graph",
+            ])
+            .arg(&out)
+            .args([a, b]),
+    );
+    assert!(
+        err.contains("does not combine with --time-respecting"),
+        "{err}"
+    );
     let e = ok(enlace()
         .args(["network", "ego", "--json", "--depth", "1", "--graph"])
         .arg(&out)

@@ -21,6 +21,7 @@ pub mod export;
 pub mod generate;
 pub mod graph;
 pub mod io;
+pub mod kpaths;
 pub mod leiden;
 pub mod paths;
 pub mod persist;
@@ -40,6 +41,7 @@ pub use graph::{
     Provenance, Restricted, Update,
 };
 pub use io::{read_edge_list, write_atomic};
+pub use kpaths::k_shortest_paths;
 pub use leiden::{LeidenConfig, Objective, Partition, leiden, leiden_from};
 pub use paths::{
     TemporalPath, TimeWindow, cheapest_path, ego_network, shortest_path, time_respecting_path,

@@ -12,7 +12,7 @@ use enlace_graph::export::{
 use enlace_graph::{
     Centrality, CoTravelConfig, EdgeKind, Filter, Graph, LeidenConfig, NodeKind, Objective,
     PageRankConfig, TimeWindow, betweenness_sampled, co_travel, co_travel_edges, ego_network,
-    leiden, pagerank, persist, shareable, shortest_path, time_respecting_path,
+    k_shortest_paths, leiden, pagerank, persist, shareable, shortest_path, time_respecting_path,
 };
 use serde_json::json;
 
@@ -403,6 +403,10 @@ pub struct PathArgs {
     /// With --time-respecting: no edge after this day (YYYY-MM-DD).
     #[arg(long)]
     pub until: Option<chrono::NaiveDate>,
+    /// Up to K fewest-hops loopless paths, shortest first (Yen's algorithm; not with
+    /// --time-respecting).
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=100))]
+    pub k: u16,
     #[arg(long)]
     pub json: bool,
 }
@@ -422,6 +426,37 @@ pub fn path(args: PathArgs) -> Result<()> {
         let n = &g.nodes()[u as usize];
         json!({"id": n.id, "kind": n.kind})
     };
+    if args.k > 1 {
+        if args.time_respecting {
+            bail!("--k gives the fewest-hops paths; it does not combine with --time-respecting");
+        }
+        let paths = k_shortest_paths(g.adjacency(), a, b, usize::from(args.k))?;
+        let paths: Vec<_> = paths
+            .iter()
+            .map(|p| json!({"hops": p.len() - 1, "nodes": p.iter().map(|&u| node(u)).collect::<Vec<_>>()}))
+            .collect();
+        if args.json {
+            outln!(
+                "{}",
+                serde_json::to_string_pretty(&json!({"paths": paths}))?
+            );
+            return Ok(());
+        }
+        if paths.is_empty() {
+            outln!("No path.");
+        }
+        for (i, p) in paths.iter().enumerate() {
+            outln!("path {} of {}: {} hops", i + 1, paths.len(), p["hops"]);
+            for n in p["nodes"].as_array().into_iter().flatten() {
+                outln!(
+                    "  {} ({})",
+                    n["id"].as_str().unwrap_or(""),
+                    n["kind"].as_str().unwrap_or("")
+                );
+            }
+        }
+        return Ok(());
+    }
     let result = if args.time_respecting {
         if args.max_gap_days.is_some_and(|d| d < 0) {
             bail!("--max-gap-days must be ≥ 0");

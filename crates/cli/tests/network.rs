@@ -354,6 +354,29 @@ fn build_analyse_and_recover_the_planted_networks() {
             "{format}"
         );
     }
+    // A filtered export: Guatemala's persons (and the phones, accounts and events without a
+    // country), with the analyses of the whole graph as columns.
+    let nodes = |extra: &[&str]| {
+        let path = s.root.join("filtered.json");
+        ok(enlace()
+            .args(["network", "export", "--format", "json", "--out"])
+            .arg(&path)
+            .args(extra)
+            .arg("--graph")
+            .arg(&out));
+        let v: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+        v["nodes"].as_array().unwrap().clone()
+    };
+    let all = nodes(&[]);
+    let gt = nodes(&["--countries", "GT"]);
+    assert!(gt.len() < all.len(), "{} of {}", gt.len(), all.len());
+    assert!(
+        gt.iter()
+            .all(|n| n["country"].is_null() || n["country"] == "GT")
+    );
+    assert!(gt.iter().any(|n| n["country"] == "GT"));
+    assert!(gt.iter().all(|n| n["community"].is_number()));
 
     // Co-travel, paths and ego networks on the same graph.
     // The scenario has events with a partial date: an error naming the way out, or left out.
@@ -418,6 +441,29 @@ fn build_analyse_and_recover_the_planted_networks() {
             .unwrap()
             .iter()
             .any(|n| n["id"] == pair["events"][0])
+    );
+    // Filtered: only persons and encounters around the same person, and no phone in reach.
+    let kept = ok(enlace()
+        .args(["network", "ego", "--json", "--depth", "2"])
+        .args(["--node-kinds", "person,encounter", "--graph"])
+        .arg(&out)
+        .arg(a));
+    let kept: serde_json::Value = serde_json::from_slice(&kept.stdout).unwrap();
+    let kinds = kept["by_kind"].as_object().unwrap();
+    assert!(
+        kinds.keys().all(|k| k == "person" || k == "encounter"),
+        "{kinds:?}"
+    );
+    assert!(kinds.contains_key("encounter"));
+    let err = fails(
+        enlace()
+            .args(["network", "ego", "--node-kinds", "spaceship", "--graph"])
+            .arg(&out)
+            .arg(a),
+    );
+    assert!(
+        err.contains("--node-kinds: unknown value 'spaceship'"),
+        "{err}"
     );
     let err = fails(
         enlace()

@@ -16,6 +16,8 @@ use enlace_graph::{
 };
 use serde_json::json;
 
+use super::filter::FilterArgs;
+
 use super::{CENTRALITY_FILE, COMMUNITIES_FILE, GRAPH_DIR, GraphDir, node_ix, read_communities};
 
 const DAY: i64 = 86_400;
@@ -387,6 +389,8 @@ pub fn cotravel(args: CoTravelArgs) -> Result<()> {
 pub struct PathArgs {
     #[command(flatten)]
     pub graph: GraphDir,
+    #[command(flatten)]
+    pub filter: FilterArgs,
     /// Start node id.
     pub from: String,
     /// End node id.
@@ -416,7 +420,7 @@ fn day_start(d: chrono::NaiveDate) -> Option<i64> {
 }
 
 pub fn path(args: PathArgs) -> Result<()> {
-    let g = args.graph.load()?;
+    let g = args.filter.apply(args.graph.load()?)?;
     let a = node_ix(&g, &args.from, "FROM")?;
     let b = node_ix(&g, &args.to, "TO")?;
     if a == b {
@@ -535,6 +539,8 @@ pub fn path(args: PathArgs) -> Result<()> {
 pub struct EgoArgs {
     #[command(flatten)]
     pub graph: GraphDir,
+    #[command(flatten)]
+    pub filter: FilterArgs,
     /// The centre's node id.
     pub id: String,
     /// Hops from the centre.
@@ -548,7 +554,7 @@ pub struct EgoArgs {
 }
 
 pub fn ego(args: EgoArgs) -> Result<()> {
-    let g = args.graph.load()?;
+    let g = args.filter.apply(args.graph.load()?)?;
     let c = node_ix(&g, &args.id, "ID")?;
     let around = ego_network(g.adjacency(), c, args.depth)?;
     if let Some(path) = &args.gexf {
@@ -614,6 +620,8 @@ pub enum Format {
 pub struct ExportArgs {
     #[command(flatten)]
     pub graph: GraphDir,
+    #[command(flatten)]
+    pub filter: FilterArgs,
     #[arg(long, value_enum)]
     pub format: Format,
     /// The file to write (a directory for csv).
@@ -633,6 +641,22 @@ pub fn export(args: ExportArgs) -> Result<()> {
     let full = args.graph.load()?;
     let comm = read_communities(&args.graph, &full)?;
     let cent = read_centrality(&args.graph, &full)?;
+    // The analyses were made on the whole graph; a filtered export keeps each staying node's
+    // values.
+    let (full, comm, cent) = match args.filter.filter()? {
+        None => (full, comm, cent),
+        Some(f) => {
+            let part = full.filter(&f)?;
+            let keep: Vec<usize> = part
+                .nodes()
+                .iter()
+                .map(|n| full.ix(&n.id).map(|i| i as usize))
+                .collect::<std::result::Result<_, _>>()?;
+            let comm = comm.map(|m| keep.iter().map(|&i| m[i]).collect::<Vec<u32>>());
+            let cent = cent.map(|c| c.select(&keep));
+            (part, comm, cent)
+        }
+    };
     // Data a partner released under H2 (no onward sharing) is left out of every format; the
     // per-node columns follow the nodes that stay.
     let out = shareable(&full, comm.as_deref(), cent.as_ref())?;

@@ -7,6 +7,7 @@
 
 pub mod analyse;
 pub mod build;
+pub mod filter;
 mod released;
 mod report;
 

@@ -378,6 +378,28 @@ fn build_analyse_and_recover_the_planted_networks() {
     assert!(gt.iter().any(|n| n["country"] == "GT"));
     assert!(gt.iter().all(|n| n["community"].is_number()));
 
+    // Brokers between countries and between communities: most reached first.
+    for by in ["countries", "communities"] {
+        let b = ok(enlace()
+            .args(["network", "brokerage", "--json", "--by", by, "--graph"])
+            .arg(&out));
+        let b: serde_json::Value = serde_json::from_slice(&b.stdout).unwrap();
+        let top = b["top"].as_array().unwrap();
+        assert!(
+            b["brokers"].as_u64().unwrap() > 0 && !top.is_empty(),
+            "{by}"
+        );
+        let reached: Vec<u64> = top
+            .iter()
+            .map(|t| t["groups_reached"].as_u64().unwrap())
+            .collect();
+        assert!(reached.iter().all(|&r| r >= 1), "{by}");
+        assert!(
+            reached.windows(2).all(|w| w[0] >= w[1]),
+            "{by}: {reached:?}"
+        );
+    }
+
     // Co-travel, paths and ego networks on the same graph.
     // The scenario has events with a partial date: an error naming the way out, or left out.
     let err = fails(enlace().args(["network", "cotravel", "--graph"]).arg(&out));

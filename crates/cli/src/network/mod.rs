@@ -6,6 +6,7 @@
 //! phones and plates, so errors about an id name the argument, never the value.
 
 pub mod analyse;
+pub mod brokers;
 pub mod build;
 pub mod filter;
 mod released;
@@ -39,7 +40,9 @@ pub enum NetworkCommand {
     Centrality(analyse::CentralityArgs),
     /// Pairs of persons seen together in several events within a time window.
     Cotravel(analyse::CoTravelArgs),
-    /// A shortest path between two nodes, or a time-respecting one.
+    /// Nodes whose ties reach across countries or communities (brokerage).
+    Brokerage(brokers::BrokerageArgs),
+    /// A shortest path between two nodes, the k shortest, or a time-respecting one.
     Path(analyse::PathArgs),
     /// The nodes within a few hops of one node.
     Ego(analyse::EgoArgs),
@@ -55,6 +58,7 @@ pub fn run(args: NetworkArgs) -> Result<()> {
         NetworkCommand::Communities(a) => analyse::communities(a),
         NetworkCommand::Centrality(a) => analyse::centrality(a),
         NetworkCommand::Cotravel(a) => analyse::cotravel(a),
+        NetworkCommand::Brokerage(a) => brokers::run(a),
         NetworkCommand::Path(a) => analyse::path(a),
         NetworkCommand::Ego(a) => analyse::ego(a),
         NetworkCommand::Export(a) => analyse::export(a),

@@ -216,23 +216,22 @@ fn one_iteration(
 /// neighbours outside the new community that are not queued already.
 fn move_nodes_fast(g: &Csr, w: &[f64], part: &mut [u32], p: &Params, rng: &mut ChaCha8Rng) {
     let n = g.node_count();
-    // A community's weight and size side by side, and a neighbouring community's link weight
-    // beside its seen mark: one cache line each where two arrays would cost two misses.
-    let mut comm = vec![Tally::default(); n];
+    let mut comm_weight = vec![0.0; n];
+    let mut comm_size = vec![0usize; n];
     for v in 0..n {
-        let c = &mut comm[part[v] as usize];
-        c.weight += w[v];
-        c.size += 1;
+        comm_weight[part[v] as usize] += w[v];
+        comm_size[part[v] as usize] += 1;
     }
     let mut empty: Vec<u32> = (0..n as u32)
-        .filter(|&c| comm[c as usize].size == 0)
+        .filter(|&c| comm_size[c as usize] == 0)
         .collect();
     let mut order: Vec<NodeIx> = (0..n as NodeIx).collect();
     order.shuffle(rng);
     let mut queue: std::collections::VecDeque<NodeIx> = order.into();
     let mut queued = vec![true; n];
-    let mut link = vec![Link::default(); n];
+    let mut link = vec![0.0; n];
     let mut touched: Vec<u32> = Vec::new();
+    let mut seen = vec![false; n];
     while let Some(v) = queue.pop_front() {
         let vi = v as usize;
         queued[vi] = false;
@@ -247,43 +246,43 @@ fn move_nodes_fast(g: &Csr, w: &[f64], part: &mut [u32], p: &Params, rng: &mut C
                 continue;
             }
             let c = part[u as usize];
-            let l = &mut link[c as usize];
-            if !l.seen {
-                l.seen = true;
+            if !seen[c as usize] {
+                seen[c as usize] = true;
                 touched.push(c);
             }
-            l.weight += wt;
+            link[c as usize] += wt;
         }
-        comm[cur as usize].weight -= w[vi];
-        comm[cur as usize].size -= 1;
+        comm_weight[cur as usize] -= w[vi];
+        comm_size[cur as usize] -= 1;
         let null = p.gamma * w[vi] * p.null_scale;
-        let gain = |c: u32| link[c as usize].weight - null * comm[c as usize].weight;
+        let gain = |c: u32, link: &[f64], cw: &[f64]| link[c as usize] - null * cw[c as usize];
         let mut best = cur;
-        let mut best_gain = gain(cur);
+        let mut best_gain = gain(cur, &link, &comm_weight);
         for &c in &touched {
-            let gc = gain(c);
+            let gc = gain(c, &link, &comm_weight);
             if gc > best_gain {
                 best = c;
                 best_gain = gc;
             }
         }
-        if best_gain < 0.0 && comm[cur as usize].size > 0 {
+        if best_gain < 0.0 && comm_size[cur as usize] > 0 {
             // Alone is better than anywhere else: take an empty community.
             while let Some(c) = empty.pop() {
-                if comm[c as usize].size == 0 && c != cur {
+                if comm_size[c as usize] == 0 && c != cur {
                     best = c;
                     break;
                 }
             }
         }
-        comm[best as usize].weight += w[vi];
-        comm[best as usize].size += 1;
+        comm_weight[best as usize] += w[vi];
+        comm_size[best as usize] += 1;
         part[vi] = best;
-        if comm[cur as usize].size == 0 {
+        if comm_size[cur as usize] == 0 {
             empty.push(cur);
         }
         for &c in &touched {
-            link[c as usize] = Link::default();
+            link[c as usize] = 0.0;
+            seen[c as usize] = false;
         }
         touched.clear();
         if best != cur {
@@ -300,20 +299,6 @@ fn move_nodes_fast(g: &Csr, w: &[f64], part: &mut [u32], p: &Params, rng: &mut C
 
 /// How far ahead in the queue local moving loads a node's row.
 const TOUCH_AHEAD: usize = 8;
-
-/// A community's total node weight and size during local moving.
-#[derive(Clone, Copy, Default)]
-struct Tally {
-    weight: f64,
-    size: u32,
-}
-
-/// The link weight from the node being moved to a community, and whether it is counted yet.
-#[derive(Clone, Copy, Default)]
-struct Link {
-    weight: f64,
-    seen: bool,
-}
 
 /// The paper's `RefinePartition` / `MergeNodesSubset`: within each community `S`, start from
 /// singletons and visit nodes in random order; a node still alone and well connected to `S`

@@ -9,7 +9,7 @@
 use rayon::prelude::*;
 
 use crate::Linkable;
-use crate::compare::{Comparison, FIELD_COUNT, Field, given, surname};
+use crate::compare::{Comparison, ComparisonKind, FIELD_COUNT, Field, given, surname};
 use crate::model::Model;
 
 /// Levels are `u8`: a table per field covers every one.
@@ -23,10 +23,10 @@ pub struct Weigher {
     levels: Box<[[f64; LEVELS]; FIELD_COUNT]>,
     /// Per record id, the term-frequency adjustment when its first surname agrees.
     surname_tf: Vec<f64>,
-    /// Per record id, the adjustment when its given name agrees exactly.
+    /// Per record id, the adjustment when its first given name agrees exactly.
     given_tf: Vec<f64>,
-    /// Per given-name level, whether the given-name adjustment applies.
-    given_tf_levels: [bool; LEVELS],
+    /// Which level tables the model's comparisons follow (which given-name levels are adjusted).
+    kind: ComparisonKind,
 }
 
 impl Weigher {
@@ -52,16 +52,12 @@ impl Weigher {
                     .map_or(0.0, |key| model.given_tf.adjustment(&key))
             })
             .collect();
-        let mut given_tf_levels = [false; LEVELS];
-        for (level, takes) in given_tf_levels.iter_mut().enumerate() {
-            *takes = u8::try_from(level).is_ok_and(|l| given::takes_frequency(l, model.kind));
-        }
         Weigher {
             prior: model.prior_weight(),
             levels,
             surname_tf,
             given_tf,
-            given_tf_levels,
+            kind: model.kind,
         }
     }
 
@@ -77,7 +73,7 @@ impl Weigher {
         } else {
             0.0
         };
-        let given = if self.given_tf_levels[usize::from(c.level(Field::GivenName))] {
+        let given = if given::takes_frequency(c.level(Field::GivenName), self.kind) {
             self.given_tf.get(a as usize).copied().unwrap_or(0.0)
         } else {
             0.0

@@ -18,7 +18,9 @@ use serde_json::json;
 
 use super::filter::FilterArgs;
 
-use super::{CENTRALITY_FILE, COMMUNITIES_FILE, GRAPH_DIR, GraphDir, node_ix, read_communities};
+use super::{
+    CENTRALITY_FILE, COMMUNITIES_FILE, GRAPH_DIR, GraphDir, kind_arg, node_ix, read_communities,
+};
 
 const DAY: i64 = 86_400;
 
@@ -185,10 +187,7 @@ pub fn compute_centrality(g: &Graph, pivots: usize, seed: u64) -> Result<Central
 }
 
 pub fn centrality(args: CentralityArgs) -> Result<()> {
-    let kind: NodeKind = args
-        .kind
-        .parse()
-        .map_err(|_| anyhow::anyhow!("--kind: not a node kind (person, phone, vehicle, address, account, organisation, encounter, crossing, case, transfer)"))?;
+    let kind = kind_arg(&args.kind)?;
     let g = args.graph.load()?;
     let c = compute_centrality(&g, args.pivots, args.seed)?;
     let path = args.graph.file(CENTRALITY_FILE);
@@ -415,6 +414,17 @@ pub struct PathArgs {
     pub json: bool,
 }
 
+/// The nodes of a path as `hops` gives it, one line each.
+fn print_nodes(path: &serde_json::Value) {
+    for n in path["nodes"].as_array().into_iter().flatten() {
+        outln!(
+            "  {} ({})",
+            n["id"].as_str().unwrap_or(""),
+            n["kind"].as_str().unwrap_or("")
+        );
+    }
+}
+
 fn day_start(d: chrono::NaiveDate) -> Option<i64> {
     d.and_hms_opt(0, 0, 0).map(|t| t.and_utc().timestamp())
 }
@@ -430,15 +440,13 @@ pub fn path(args: PathArgs) -> Result<()> {
         let n = &g.nodes()[u as usize];
         json!({"id": n.id, "kind": n.kind})
     };
+    let hops = |p: &[u32]| json!({"hops": p.len() - 1, "nodes": p.iter().map(|&u| node(u)).collect::<Vec<_>>()});
     if args.k > 1 {
         if args.time_respecting {
             bail!("--k gives the fewest-hops paths; it does not combine with --time-respecting");
         }
         let paths = k_shortest_paths(g.adjacency(), a, b, usize::from(args.k))?;
-        let paths: Vec<_> = paths
-            .iter()
-            .map(|p| json!({"hops": p.len() - 1, "nodes": p.iter().map(|&u| node(u)).collect::<Vec<_>>()}))
-            .collect();
+        let paths: Vec<_> = paths.iter().map(|p| hops(p)).collect();
         if args.json {
             outln!(
                 "{}",
@@ -451,13 +459,7 @@ pub fn path(args: PathArgs) -> Result<()> {
         }
         for (i, p) in paths.iter().enumerate() {
             outln!("path {} of {}: {} hops", i + 1, paths.len(), p["hops"]);
-            for n in p["nodes"].as_array().into_iter().flatten() {
-                outln!(
-                    "  {} ({})",
-                    n["id"].as_str().unwrap_or(""),
-                    n["kind"].as_str().unwrap_or("")
-                );
-            }
+            print_nodes(p);
         }
         return Ok(());
     }
@@ -488,9 +490,7 @@ pub fn path(args: PathArgs) -> Result<()> {
             json!({"hops": p.edges.len(), "steps": steps})
         })
     } else {
-        shortest_path(g.adjacency(), a, b)?.map(|p| {
-            json!({"hops": p.len() - 1, "nodes": p.iter().map(|&u| node(u)).collect::<Vec<_>>()})
-        })
+        shortest_path(g.adjacency(), a, b)?.map(|p| hops(&p))
     };
     if args.json {
         outln!(
@@ -510,15 +510,7 @@ pub fn path(args: PathArgs) -> Result<()> {
         ),
         Some(p) => {
             outln!("{} hops:", p["hops"]);
-            if let Some(nodes) = p["nodes"].as_array() {
-                for n in nodes {
-                    outln!(
-                        "  {} ({})",
-                        n["id"].as_str().unwrap_or(""),
-                        n["kind"].as_str().unwrap_or("")
-                    );
-                }
-            }
+            print_nodes(&p);
             if let Some(steps) = p["steps"].as_array() {
                 for s in steps {
                     outln!(

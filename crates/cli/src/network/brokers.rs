@@ -4,10 +4,10 @@
 
 use anyhow::{Context, Result, anyhow};
 use clap::{Args, ValueEnum};
-use enlace_graph::{Country, Graph, NodeKind, brokerage};
+use enlace_graph::{Country, Graph, brokerage};
 use serde_json::json;
 
-use super::{GraphDir, read_communities};
+use super::{GraphDir, kind_arg, read_communities};
 
 #[derive(Clone, Copy, ValueEnum)]
 pub enum GroupBy {
@@ -33,10 +33,7 @@ pub struct BrokerageArgs {
 }
 
 pub fn run(args: BrokerageArgs) -> Result<()> {
-    let kind: NodeKind = args
-        .kind
-        .parse()
-        .map_err(|_| anyhow!("--kind: not a node kind (person, phone, vehicle, address, account, organisation, encounter, crossing, case, transfer)"))?;
+    let kind = kind_arg(&args.kind)?;
     let g = args.graph.load()?;
     let groups = match args.by {
         GroupBy::Countries => country_groups(&g),
@@ -156,7 +153,7 @@ fn country_groups(g: &Graph) -> Vec<u32> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use enlace_graph::{EdgeKind, Node, Update};
+    use enlace_graph::{EdgeKind, Node, NodeKind, Update};
 
     /// Two Mexican persons and a Guatemalan share a phone; a US person has a phone of their own.
     #[test]

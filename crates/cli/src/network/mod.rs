@@ -16,7 +16,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
 use clap::{Args, Subcommand};
-use enlace_graph::{Graph, GraphError, NodeIx, SavedDir};
+use enlace_graph::{Graph, GraphError, NodeIx, NodeKind, SavedDir};
 
 pub use enlace_graph::saved::{CENTRALITY_FILE, COMMUNITIES_FILE, GRAPH_DIR};
 /// `source,record_id,person`: which person node holds each record.
@@ -107,6 +107,13 @@ impl GraphDir {
     pub fn file(&self, name: &str) -> PathBuf {
         self.dir.join(name)
     }
+}
+
+/// The node kind `--kind` names.
+pub fn kind_arg(kind: &str) -> Result<NodeKind> {
+    kind.parse().map_err(|_| {
+        anyhow::anyhow!("--kind: not a node kind (person, phone, vehicle, address, account, organisation, encounter, crossing, case, transfer)")
+    })
 }
 
 /// Looks up a node id given on the command line; an unknown id is named by its argument only.

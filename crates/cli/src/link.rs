@@ -9,6 +9,7 @@ use clap::Args;
 use enlace_encode::EncodingFile;
 use enlace_ingest::{ImportOptions, import};
 use enlace_link::ErrorSources;
+use enlace_link::cotravel::CoTravel;
 use enlace_link::encoded::{EncodedBlocker, EncodedDataset, EncodedSource};
 use enlace_link::evaluate::{cluster_positions, completeness_of};
 use enlace_link::{
@@ -69,6 +70,9 @@ struct Summary {
     errors: Option<ErrorSources>,
     /// What each blocking rule contributed.
     blocking: BlockingReport,
+    /// The companions' evidence added in the second pass (docs/linkage.md, "Companions").
+    #[serde(skip_serializing_if = "Option::is_none")]
+    cotravel: Option<CoTravel>,
     warnings: Vec<String>,
     out: PathBuf,
 }
@@ -203,7 +207,10 @@ pub fn run(args: LinkArgs) -> Result<()> {
             "give the sources to link: --from STORE[:SOURCE], --file FILE=MAPPING or --encoded FILE"
         );
     }
-    let blocker = c.blocker(enlace_link::PairScope::All)?;
+    let blocker = c.blocker(
+        enlace_link::PairScope::All,
+        &enlace_link::BlockingRule::LINK_DEFAULT,
+    )?;
     let scratch = tempfile::tempdir().context("creating a scratch store")?;
     let today = args
         .today
@@ -251,10 +258,10 @@ pub struct RunArgs {
     /// Also write candidates.csv: every scored candidate pair, for `enlace evaluate` charts.
     #[arg(long)]
     pub candidates: bool,
-    /// Plaintext blocking rules to union, comma-separated, in order (default: the eight
-    /// default rules of docs/linkage.md's table). Fewer rules mean fewer candidate pairs and a
-    /// faster run on large sources, at some cost in recall; the two opt-in rules find more
-    /// pairs of common names at a million records, for more time.
+    /// Plaintext blocking rules to union, comma-separated, in order (default: the ten rules of
+    /// docs/linkage.md's table for `link`, the first eight for `dedupe`). Fewer rules mean
+    /// fewer candidate pairs and a faster run on large sources, at some cost in recall; the
+    /// last two find more pairs of common names at a million records, for more time.
     #[arg(long, value_delimiter = ',')]
     pub blocking: Vec<String>,
     /// Skip plaintext blocks with more records than this.
@@ -266,8 +273,13 @@ pub struct RunArgs {
 }
 
 impl RunArgs {
-    /// The plaintext blocker these options ask for, with `scope`.
-    fn blocker(&self, scope: enlace_link::PairScope) -> Result<Blocker> {
+    /// The plaintext blocker these options ask for, with `scope`, and `defaults` when they
+    /// name no rules.
+    fn blocker(
+        &self,
+        scope: enlace_link::PairScope,
+        defaults: &[enlace_link::BlockingRule],
+    ) -> Result<Blocker> {
         let mut rules = Vec::new();
         for name in &self.blocking {
             match enlace_link::blocking::BlockingRule::from_name(name.trim()) {
@@ -289,9 +301,11 @@ impl RunArgs {
             scope,
             ..Blocker::default()
         };
-        if !rules.is_empty() {
-            blocker.rules = rules;
-        }
+        blocker.rules = if rules.is_empty() {
+            defaults.to_vec()
+        } else {
+            rules
+        };
         Ok(blocker)
     }
 
@@ -311,7 +325,10 @@ impl RunArgs {
 
 /// Deduplication of one source: the plaintext run on that source alone.
 pub fn dedupe(args: DedupeArgs) -> Result<()> {
-    let blocker = args.common.blocker(enlace_link::PairScope::Within)?;
+    let blocker = args.common.blocker(
+        enlace_link::PairScope::Within,
+        &enlace_link::BlockingRule::DEFAULT,
+    )?;
     let sources = load_sources(std::slice::from_ref(&args.from))?;
     if sources.len() != 1 {
         bail!(
@@ -401,6 +418,17 @@ fn write_results<D: Linkable>(
     truth: Option<&Truth>,
 ) -> Result<()> {
     let links = write_links(data, output, &args.out.join("links.csv"))?;
+    let companions = args.out.join("companions.csv");
+    match &output.companions {
+        Some(evidence) => write_companions(data, output, evidence, &companions)?,
+        // A file of an earlier run would explain this run's links wrongly.
+        None => match std::fs::remove_file(&companions) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                return Err(e).with_context(|| format!("removing {}", companions.display()));
+            }
+            _ => {}
+        },
+    }
     write_clusters(data, output, &args.out.join("clusters.csv"))?;
     if args.candidates {
         write_candidates(data, output, &args.out.join("candidates.csv"))?;
@@ -472,6 +500,7 @@ fn write_results<D: Linkable>(
         pairs_completeness: found.map(|(_, completeness)| completeness),
         errors: found.map(|(errors, _)| errors),
         blocking: output.blocking.clone(),
+        cotravel: output.companions.as_ref().map(|e| e.report.clone()),
         warnings,
         out: args.out.clone(),
     };
@@ -546,14 +575,54 @@ fn write_links<D: Linkable>(data: &D, output: &LinkOutput, path: &Path) -> Resul
     // Each record's cluster, by position in the cluster list.
     let cluster_of = cluster_positions(&output.clusters, data.len());
     write_rows(path, &LINK_HEADER, &output.scored, |out, pair| {
-        if pair.weight < output.model.threshold
-            || cluster_of[pair.a as usize] != cluster_of[pair.b as usize]
-        {
+        if !is_link(output, &cluster_of, pair) {
             return Ok(false);
         }
         write_pair(out, data, output, pair)?;
         Ok(true)
     })
+}
+
+/// Whether a scored pair is a link: at or above the threshold, its records in one cluster.
+fn is_link(output: &LinkOutput, cluster_of: &[u32], pair: &ScoredPair) -> bool {
+    pair.weight >= output.model.threshold
+        && cluster_of[pair.a as usize] == cluster_of[pair.b as usize]
+}
+
+/// For each link, what its records' companions added to its weight (docs/linkage.md,
+/// "Companions"), so that `enlace explain --companions` gives the link's weight in full.
+fn write_companions<D: Linkable>(
+    data: &D,
+    output: &LinkOutput,
+    evidence: &enlace_link::cotravel::Evidence,
+    path: &Path,
+) -> Result<()> {
+    let cluster_of = cluster_positions(&output.clusters, data.len());
+    let header = [
+        "left_source",
+        "left_id",
+        "right_source",
+        "right_id",
+        "support",
+        "weight",
+    ];
+    write_rows(path, &header, &output.scored, |out, pair| {
+        if !is_link(output, &cluster_of, pair) {
+            return Ok(false);
+        }
+        let (ls, lk) = data.key(pair.a);
+        let (rs, rk) = data.key(pair.b);
+        out.write_record([
+            ls,
+            lk,
+            rs,
+            rk,
+            evidence.support(pair.a, pair.b).name(),
+            &format!("{:.6}", evidence.adjustment(pair.a, pair.b)),
+        ])?;
+        Ok(true)
+    })?;
+    Ok(())
 }
 
 const LINK_HEADER: [&str; 6] = [
@@ -625,6 +694,11 @@ pub struct ExplainArgs {
     /// The model that scored them (model.json from `enlace link`).
     #[arg(long)]
     pub model: PathBuf,
+    /// The run's companions.csv (written by `link` beside links.csv): adds what the two
+    /// records' companions gave the link in the run's second pass, so the total is the link's
+    /// weight. Only links are listed there.
+    #[arg(long)]
+    pub companions: Option<PathBuf>,
     /// The first record, as SOURCE:RECORD_ID.
     pub left: String,
     /// The second record, as SOURCE:RECORD_ID.
@@ -672,7 +746,48 @@ pub fn explain(args: ExplainArgs) -> Result<()> {
             .with_context(|| format!("no record `{key}` in source `{source}`"))
     };
     let (left, right) = (find(&args.left)?, find(&args.right)?);
-    print_explanation(&args, &enlace_link::explain(&model, left, right))
+    let one_agency =
+        args.left.split_once(':').map(|p| p.0) == args.right.split_once(':').map(|p| p.0);
+    let mut explanation = enlace_link::explain_records(&model, left, right, one_agency);
+    if let Some(path) = &args.companions {
+        let (support, weight) = companions_of(path, &args.left, &args.right)?;
+        explanation = explanation.with_companions(&model, &support, weight);
+    }
+    print_explanation(&args, &explanation)
+}
+
+/// The support and weight companions.csv gives the link of `left` and `right` (either order).
+fn companions_of(path: &Path, left: &str, right: &str) -> Result<(String, f64)> {
+    let mut reader =
+        csv::Reader::from_path(path).with_context(|| format!("reading {}", path.display()))?;
+    for (i, row) in reader.records().enumerate() {
+        let line = i + 2;
+        let row = row.with_context(|| format!("{}, line {line}", path.display()))?;
+        let (Some(ls), Some(lk), Some(rs), Some(rk), Some(support), Some(weight)) = (
+            row.get(0),
+            row.get(1),
+            row.get(2),
+            row.get(3),
+            row.get(4),
+            row.get(5),
+        ) else {
+            bail!("{}, line {line}: expected six columns", path.display());
+        };
+        let (a, b) = (format!("{ls}:{lk}"), format!("{rs}:{rk}"));
+        if (a == left && b == right) || (a == right && b == left) {
+            let weight: f64 = weight.parse().with_context(|| {
+                format!(
+                    "{}, line {line}, field `weight`: not a number",
+                    path.display()
+                )
+            })?;
+            return Ok((support.to_string(), weight));
+        }
+    }
+    bail!(
+        "{} does not list {left} ~ {right}: it lists the run's links only, so this pair was not linked",
+        path.display()
+    )
 }
 
 fn print_explanation(args: &ExplainArgs, explanation: &enlace_link::Explanation) -> Result<()> {

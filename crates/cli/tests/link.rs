@@ -119,12 +119,15 @@ fn link_three_stores_and_evaluate_against_the_truth() {
         "every record is in exactly one cluster"
     );
 
-    // The first link, explained field by field from the saved model: levels and weights only.
+    // The first link, explained field by field from the saved model and the run's companions:
+    // levels and weights only.
     let first = &rows[0];
     let out = run_ok(
         over_nodes("explain", &nodes)
             .arg("--model")
             .arg(result.join("model.json"))
+            .arg("--companions")
+            .arg(result.join("companions.csv"))
             .arg(format!("{}:{}", &first[0], &first[1]))
             .arg(format!("{}:{}", &first[2], &first[3])),
     );
@@ -144,6 +147,7 @@ fn link_three_stores_and_evaluate_against_the_truth() {
         (shown - weight).abs() < 0.01,
         "the waterfall's total {shown} is the link's weight {weight}"
     );
+    assert!(text.contains("companions: "), "{text}");
 
     // The saved model scores the same data to the same links.
     let again = tmp.path().join("again");

@@ -240,7 +240,7 @@ fn a_three_party_project_gives_each_holder_only_its_own_side_and_refuses_the_res
             assert!(
                 r["levels"]
                     .as_str()
-                    .is_some_and(|l| l.split('.').count() == 8)
+                    .is_some_and(|l| l.split('.').count() == enlace_link::compare::FIELD_COUNT)
             );
             assert!(["certain", "probable", "possible"].contains(&r["band"].as_str().unwrap()));
             let partner_ref = r["partner_ref"].as_str().unwrap();
@@ -859,7 +859,7 @@ fn hits_carry_their_evidence_and_clerical_reviews_feed_the_next_run() {
     .unwrap();
     let table = &fetched["weights"];
     let fields = table["fields"].as_array().unwrap();
-    assert_eq!(fields.len(), 8, "{table}");
+    assert_eq!(fields.len(), enlace_link::compare::FIELD_COUNT, "{table}");
     for r in &rows {
         let levels: Vec<usize> = r["levels"]
             .as_str()

@@ -66,12 +66,16 @@ const _: () = assert!(
         && std::mem::align_of::<Compared>() == std::mem::align_of::<crate::ScoredPair>()
 );
 
+/// Bits a level takes in the second word: every field has fewer than 16 levels.
+const LEVEL_BITS: usize = 4;
+const _: () = assert!(crate::compare::FIELD_COUNT * LEVEL_BITS <= 64);
+
 /// Pair `(a, b)` with its comparison.
 pub(crate) fn compared(a: u32, b: u32, comparison: Comparison) -> Compared {
-    [
-        (u64::from(a) << 32) | u64::from(b),
-        u64::from_le_bytes(comparison.0),
-    ]
+    let levels = comparison.0.iter().enumerate().fold(0u64, |w, (f, &l)| {
+        w | (u64::from(l & 0xf) << (f * LEVEL_BITS))
+    });
+    [(u64::from(a) << 32) | u64::from(b), levels]
 }
 
 /// The pair `(a, b)` of a compared pair.
@@ -81,7 +85,9 @@ pub(crate) fn pair_of(c: &Compared) -> (u32, u32) {
 
 /// The comparison of a compared pair.
 pub(crate) fn levels_of(c: &Compared) -> Comparison {
-    Comparison(c[1].to_le_bytes())
+    Comparison(std::array::from_fn(|f| {
+        ((c[1] >> (f * LEVEL_BITS)) & 0xf) as u8
+    }))
 }
 
 /// The blocks of several rules, as the candidates are compared from them.
@@ -309,7 +315,12 @@ impl Blocks {
         // Made of zeros the system hands over unwritten: its pages are zeroed as the
         // comparisons first write them, on both cores, where a vector of structs had to be
         // written through first, 880 MB on one core, for close to two seconds.
-        let mut compared = vec![[0u64; 2]; found.iter().map(|f| f.owned).sum()];
+        // An eighth more than the pairs, cut off at once: the vector keeps that room, never
+        // written so costing no memory, for the candidates a later pass adds (the companions',
+        // `crate::cotravel`), which would otherwise copy the whole vector to grow it.
+        let owned: usize = found.iter().map(|f| f.owned).sum();
+        let mut compared = vec![[0u64; 2]; owned + owned / 8];
+        compared.truncate(owned);
         let mut places = Vec::with_capacity(tasks.len());
         let mut rest = &mut compared[..];
         for f in &found {
@@ -377,6 +388,18 @@ pub(crate) const NO_COMPARISON: Comparison = Comparison([0; crate::compare::FIEL
 mod tests {
     use super::*;
     use crate::blocking::union_of_rules;
+
+    /// A comparison whose levels spell `a` and `b` (below 65,536), four bits a level: which
+    /// pair a stored comparison belongs to, and that the packing keeps every level.
+    fn levels_naming(a: u32, b: u32) -> Comparison {
+        let mut c = NO_COMPARISON;
+        for i in 0..4 {
+            c.0[i] = ((a >> (4 * i)) & 0xf) as u8;
+            c.0[4 + i] = ((b >> (4 * i)) & 0xf) as u8;
+        }
+        c.0[8] = ((a ^ b) & 0xf) as u8;
+        c
+    }
 
     /// Records `0..n` in one source.
     struct Plain(usize);
@@ -474,10 +497,7 @@ mod tests {
                 blocks.add_rule(i.to_string(), r.iter().map(Vec::as_slice), &capped_by);
             }
             let (compared, got) = blocks.compare_owned(&data, scope, |a, b| {
-                let mut c = NO_COMPARISON;
-                c.0[0] = (a % 200) as u8;
-                c.0[1] = (b % 200) as u8;
-                c
+                levels_naming(a, b)
             });
             let (want_pairs, want) = union_of_rules(
                 rules.iter().enumerate().map(|(i, r)| {
@@ -493,8 +513,7 @@ mod tests {
             // Each pair compared as (a, b), once.
             for c in &compared {
                 let ((a, b), levels) = (pair_of(c), levels_of(c));
-                proptest::prop_assert_eq!(levels.0[0], (a % 200) as u8);
-                proptest::prop_assert_eq!(levels.0[1], (b % 200) as u8);
+                proptest::prop_assert_eq!(levels, levels_naming(a, b));
             }
             proptest::prop_assert_eq!(got.pairs, want.pairs);
             for (i, (g, w)) in got.rules.iter().zip(&want.rules).enumerate() {

@@ -41,6 +41,10 @@ pub enum Field {
     Nationality,
     /// Postal address: street, postcode, locality.
     Address,
+    /// The dates of the records' events (encounters, registrations): one journey reaches
+    /// Guatemala, Mexico and the United States within weeks, so the nearest two dates of two
+    /// records say whether they can be one trip.
+    EventDates,
 }
 
 /// The characters that separate the words of a name, and that a name's compact form ("de la
@@ -48,7 +52,7 @@ pub enum Field {
 pub(crate) const NAME_SEPARATORS: [char; 2] = [' ', '-'];
 
 /// Number of fields in a comparison vector.
-pub const FIELD_COUNT: usize = 8;
+pub const FIELD_COUNT: usize = 9;
 
 /// The level every field uses for a missing value.
 pub const NULL_LEVEL: u8 = 0;
@@ -87,6 +91,15 @@ const DATE_LEVELS: &[&str] = &[
     "different",
 ];
 const AGREE_LEVELS: &[&str] = &["null", "agree", "disagree"];
+pub(crate) const EVENT_DATE_LEVELS: &[&str] = &[
+    "null",
+    "two agencies, within 60 days",
+    "two agencies, within a year",
+    "two agencies, more than a year apart",
+    "one agency, within 60 days",
+    "one agency, within a year",
+    "one agency, more than a year apart",
+];
 const ID_LEVELS: &[&str] = &[
     "null",
     "a valid identifier shared",
@@ -114,6 +127,7 @@ impl Field {
         Field::Phone,
         Field::Nationality,
         Field::Address,
+        Field::EventDates,
     ];
 
     pub fn name(self) -> &'static str {
@@ -126,6 +140,7 @@ impl Field {
             Field::Phone => "phone",
             Field::Nationality => "nationality",
             Field::Address => "address",
+            Field::EventDates => "event_dates",
         }
     }
 
@@ -139,6 +154,7 @@ impl Field {
             Field::Identifier => ID_LEVELS,
             Field::Phone => PHONE_LEVELS,
             Field::Address => ADDRESS_LEVELS,
+            Field::EventDates => EVENT_DATE_LEVELS,
         }
     }
 
@@ -219,6 +235,18 @@ pub mod date {
     pub const DIFFERENT: u8 = 7;
 }
 
+/// Event-date levels: how far apart the nearest two full event dates of two records are,
+/// for records of two agencies (one journey reaches each within weeks) and of one agency (a
+/// repeat encounter comes weeks to months later), whose matches space their events so
+/// differently that one set of levels would blur both.
+pub mod event_dates {
+    pub const WITHIN_60_DAYS: u8 = 1;
+    pub const WITHIN_A_YEAR: u8 = 2;
+    pub const APART: u8 = 3;
+    /// What is added to a level for two records of one agency.
+    pub const ONE_AGENCY: u8 = 3;
+}
+
 /// Address levels.
 pub mod address {
     pub const STREET: u8 = 1;
@@ -257,9 +285,20 @@ impl Comparison {
     }
 }
 
-/// Compares two records field by field.
+/// Compares two records field by field, as records of two agencies (see
+/// [`within_one_agency`] for two of one).
 pub fn compare(a: &Record, b: &Record) -> Comparison {
     compare_hinted(a, b, None)
+}
+
+/// A comparison of two records of one agency: the event dates' level moved to the one-agency
+/// levels.
+pub fn within_one_agency(mut c: Comparison) -> Comparison {
+    let level = &mut c.0[Field::EventDates.index()];
+    if (event_dates::WITHIN_60_DAYS..=event_dates::APART).contains(level) {
+        *level += event_dates::ONE_AGENCY;
+    }
+    c
 }
 
 /// [`compare`], faster with the two records' [`Hints`]; the same levels.
@@ -296,7 +335,27 @@ pub(crate) fn compare_hinted(a: &Record, b: &Record, hints: Option<PairHints<'_>
             .and_then(|h| h.nationality_level())
             .unwrap_or_else(|| compare_opt(a.nationality.as_deref(), b.nationality.as_deref())),
         compare_address(a.address.as_ref(), b.address.as_ref()),
+        compare_event_dates(a, b),
     ])
+}
+
+/// The level of the nearest two full event dates of two records.
+pub(crate) fn compare_event_dates(a: &Record, b: &Record) -> u8 {
+    fn days(r: &Record) -> impl Iterator<Item = i64> + '_ {
+        r.events
+            .iter()
+            .filter_map(|e| e.date.as_ref().and_then(full))
+            .map(|(y, m, d)| day_number(y, m, d))
+    }
+    let nearest = days(a)
+        .flat_map(|x| days(b).map(move |y| (x - y).abs()))
+        .min();
+    match nearest {
+        None => NULL_LEVEL,
+        Some(g) if g <= 60 => event_dates::WITHIN_60_DAYS,
+        Some(g) if g <= 365 => event_dates::WITHIN_A_YEAR,
+        Some(_) => event_dates::APART,
+    }
 }
 
 /// What a hint told, or else what the names say.
@@ -572,7 +631,8 @@ fn full(d: &PartialDate) -> Option<(i32, u8, u8)> {
     }
 }
 
-/// Days since 1970-01-01 of a civil date (proleptic Gregorian), for the "within 2 days" level.
+/// Days since 1970-01-01 of a civil date (proleptic Gregorian), for the "within 2 days" level
+/// and the event dates' distance.
 fn day_number(y: i32, m: u8, d: u8) -> i64 {
     let (y, m, d) = (i64::from(y), i64::from(m), i64::from(d));
     let y = if m <= 2 { y - 1 } else { y };
@@ -684,6 +744,71 @@ fn shared_ids(a: &Record, b: &Record, keep: impl Fn(IdKind) -> bool) -> Shared {
 mod tests {
     use super::*;
     use crate::testutil::{rec, with_id};
+
+    fn on(dates: &[&str]) -> Record {
+        let mut r = rec("e", "Ana", "Xol", "", "1990-01-02");
+        r.events = dates
+            .iter()
+            .map(|d| enlace_model::Event {
+                kind: "encounter".into(),
+                id: None,
+                date: crate::testutil::date(d),
+                place: None,
+            })
+            .collect();
+        r
+    }
+
+    #[test]
+    fn event_dates_compare_the_nearest_two_full_dates() {
+        let level = |a: &[&str], b: &[&str]| compare(&on(a), &on(b)).level(Field::EventDates);
+        // One journey: Guatemala, then Mexico a fortnight later; across a year end.
+        assert_eq!(
+            level(&["2024-03-01"], &["2024-03-15"]),
+            event_dates::WITHIN_60_DAYS
+        );
+        assert_eq!(
+            level(&["2023-12-20"], &["2024-02-17"]),
+            event_dates::WITHIN_60_DAYS
+        );
+        assert_eq!(
+            level(&["2023-12-20"], &["2024-02-19"]),
+            event_dates::WITHIN_A_YEAR
+        );
+        assert_eq!(level(&["2020-01-05"], &["2022-06-03"]), event_dates::APART);
+        // The nearest pair decides: a repeat encounter near the other record's event.
+        assert_eq!(
+            level(&["2019-05-05", "2024-03-10"], &["2024-03-01"]),
+            event_dates::WITHIN_60_DAYS
+        );
+        // Missing or partial dates say nothing.
+        assert_eq!(level(&[], &["2024-03-01"]), NULL_LEVEL);
+        assert_eq!(level(&["2024"], &["2024-03-01"]), NULL_LEVEL);
+        // Order does not matter.
+        assert_eq!(
+            level(&["2024-03-15"], &["2024-03-01"]),
+            event_dates::WITHIN_60_DAYS
+        );
+    }
+
+    #[test]
+    fn one_agency_moves_the_event_levels_only() {
+        let (a, b) = (on(&["2024-03-01"]), on(&["2024-03-15"]));
+        let across = compare(&a, &b);
+        let within = within_one_agency(across);
+        assert_eq!(
+            within.level(Field::EventDates),
+            event_dates::WITHIN_60_DAYS + event_dates::ONE_AGENCY
+        );
+        for f in Field::ALL.iter().filter(|&&f| f != Field::EventDates) {
+            assert_eq!(within.level(*f), across.level(*f), "{f:?}");
+        }
+        // Every level it can make is named, and null stays null.
+        let top = event_dates::APART + event_dates::ONE_AGENCY;
+        assert_eq!(usize::from(top) + 1, Field::EventDates.level_count());
+        let null = compare(&on(&[]), &b);
+        assert_eq!(within_one_agency(null).level(Field::EventDates), NULL_LEVEL);
+    }
 
     fn given_level(a: &str, b: &str) -> u8 {
         compare(&rec("1", a, "perez", "", ""), &rec("2", b, "perez", "", ""))

@@ -78,6 +78,8 @@ pub fn levels(field: Field) -> &'static [&'static str] {
         // The default schema does not encode addresses (a home address is too identifying to
         // send even keyed, and few agencies hold one): the field is always null on encodings.
         Field::Address => AGREE_LEVELS,
+        // Event dates are not encoded: always null on encodings.
+        Field::EventDates => crate::compare::EVENT_DATE_LEVELS,
     }
 }
 
@@ -170,6 +172,7 @@ fn compare_encoded(x: Side<'_>, y: Side<'_>, s: &Slots) -> Comparison {
         compare_ids(x.record, y.record, IdKind::is_official),
         compare_ids(x.record, y.record, |k| k == IdKind::Phone),
         compare_agree(x, y, s.nationality),
+        NULL_LEVEL,
         NULL_LEVEL,
     ])
 }

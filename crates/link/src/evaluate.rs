@@ -296,14 +296,29 @@ pub struct Explanation {
     pub tf_adjustment: f64,
     /// The given-name frequency adjustment (0 unless the given names agree exactly).
     pub given_tf_adjustment: f64,
+    /// What the records' companions added in a run's second pass (docs/linkage.md,
+    /// "Companions"), when the caller knows it: the support's name and its weight.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub companions: Option<(String, f64)>,
     pub total: f64,
     pub probability: f64,
     pub threshold: f64,
 }
 
-/// Explains the model's weight for two records.
+/// Explains the model's weight for two records of two agencies.
 pub fn explain(model: &Model, a: &Record, b: &Record) -> Explanation {
+    explain_records(model, a, b, false)
+}
+
+/// Explains the model's weight for two records, of one agency when `one_agency` (see
+/// [`crate::compare::within_one_agency`]).
+pub fn explain_records(model: &Model, a: &Record, b: &Record, one_agency: bool) -> Explanation {
     let comparison = model.score(a, b).comparison;
+    let comparison = if one_agency {
+        crate::compare::within_one_agency(comparison)
+    } else {
+        comparison
+    };
     let surname = model.tf_adjustment_for(&comparison, crate::model::surname_key(a).as_deref());
     let given = model.given_adjustment_for(&comparison, crate::model::given_key(a));
     explain_comparison(model, &comparison, (surname, given))
@@ -348,6 +363,7 @@ fn explain_comparison(model: &Model, comparison: &Comparison, tf: (f64, f64)) ->
         fields,
         tf_adjustment: tf.0,
         given_tf_adjustment: tf.1,
+        companions: None,
         total,
         probability: model.probability(total),
         threshold: model.threshold,
@@ -414,6 +430,14 @@ pub fn levels_text(c: &Comparison) -> String {
 }
 
 impl Explanation {
+    /// The explanation with the companions' term of a run added to its total.
+    pub fn with_companions(mut self, model: &Model, support: &str, weight: f64) -> Explanation {
+        self.total += weight;
+        self.probability = model.probability(self.total);
+        self.companions = Some((support.to_string(), weight));
+        self
+    }
+
     /// A text waterfall: one line per step with its weight, a bar, and the running total.
     pub fn render(&self) -> String {
         let mut out = String::new();
@@ -449,6 +473,15 @@ impl Explanation {
                 &mut out,
                 "given-name frequency adjustment",
                 self.given_tf_adjustment,
+                running,
+            );
+        }
+        if let Some((support, weight)) = &self.companions {
+            running += weight;
+            line(
+                &mut out,
+                &format!("companions: {support}"),
+                *weight,
                 running,
             );
         }

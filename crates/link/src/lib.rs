@@ -18,6 +18,7 @@ mod agglomerate;
 pub mod blocking;
 mod blocks;
 pub mod compare;
+pub mod cotravel;
 pub mod encoded;
 mod error;
 mod estimate;
@@ -33,7 +34,7 @@ pub use compare::{Comparison, ComparisonKind, Field, compare};
 pub use error::LinkError;
 pub use evaluate::{
     ErrorSources, Explanation, FieldLevels, LevelWeight, Metrics, Truth, WeightTable, explain,
-    explain_pair, levels_text, weight_table,
+    explain_pair, explain_records, levels_text, weight_table,
 };
 pub use model::{Model, TrainOptions, TrainingSet};
 pub use pipeline::{LinkOutput, run, run_encoded};
@@ -155,6 +156,22 @@ impl Dataset {
     pub fn key(&self, id: u32) -> (&str, &str) {
         (self.source_name(id), &self.record(id).key)
     }
+
+    /// Records `a` and `b` compared, with their hints when the caller has them, as records of
+    /// one agency when they are of one source.
+    pub(crate) fn compare_hinted(
+        &self,
+        a: u32,
+        b: u32,
+        hints: Option<compare::PairHints<'_>>,
+    ) -> Comparison {
+        let c = compare::compare_hinted(self.record(a), self.record(b), hints);
+        if self.source_of(a) == self.source_of(b) {
+            compare::within_one_agency(c)
+        } else {
+            c
+        }
+    }
 }
 
 impl Linkable for Dataset {
@@ -182,7 +199,7 @@ impl Linkable for Dataset {
     }
 
     fn compare(&self, a: u32, b: u32) -> Comparison {
-        compare(self.record(a), self.record(b))
+        self.compare_hinted(a, b, None)
     }
 
     fn surname_key(&self, id: u32) -> Option<Cow<'_, str>> {

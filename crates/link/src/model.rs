@@ -32,7 +32,7 @@ use crate::{Dataset, LinkError, Linkable};
 use enlace_model::Record;
 
 /// The model file format's version; bumped when the meaning of a field or level changes.
-pub const MODEL_VERSION: u32 = 3;
+pub const MODEL_VERSION: u32 = 4;
 
 /// Term-frequency adjustments are clamped to ±this many bits: a surname seen once in a small
 /// dataset would otherwise outweigh every other field.
@@ -131,6 +131,24 @@ impl Default for TrainOptions {
     }
 }
 
+/// The fields a training rule's set leaves out of EM: those its key is made of (their
+/// agreement is forced by the block), and the event dates on the identifier and phone sets.
+/// Official identifiers are each one agency's own (a CURP in Mexico, an A-number in the United
+/// States), so those pairs are nearly all of one agency and would teach the two-agency
+/// event-date levels nothing (their m fell to the floor, and cross-border matches with them);
+/// the non-matches of the phone set are households, caught on the same days as each other.
+/// The event dates are then learnt on the given name and birth date set, across agencies.
+fn training_excluded(rule: BlockingRule) -> Vec<Field> {
+    let mut fields = rule.fields().to_vec();
+    if matches!(
+        rule,
+        BlockingRule::OfficialIdentifier | BlockingRule::Identifier | BlockingRule::Phone
+    ) {
+        fields.push(Field::EventDates);
+    }
+    fields
+}
+
 /// The match weight of a pair with the comparison it came from.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Score {
@@ -195,7 +213,7 @@ impl Model {
         let mut model = Model::fit(data, blocker, pairs, None, opts)?;
         let weights = pairs
             .par_iter()
-            .map(|&(a, b)| model.score(data.record(a), data.record(b)).weight);
+            .map(|&(a, b)| model.weight_of(&data.compare(a, b), data, a));
         model.threshold = model.choose_threshold_of(weights);
         Ok(model)
     }
@@ -239,7 +257,7 @@ impl Model {
             .iter()
             .map(|&rule| TrainingSet {
                 pairs: trainer.rule_pairs(data, rule).0,
-                excluded: rule.fields().to_vec(),
+                excluded: training_excluded(rule),
                 follows: rule == BlockingRule::Phone,
             })
             .collect();
@@ -1046,7 +1064,7 @@ mod tests {
         let (mut adjusted, mut given_adjusted, mut second_missing) = (0, 0, 0);
         for a in 0..data.len() as u32 {
             for b in 0..data.len() as u32 {
-                let c = compare(data.record(a), data.record(b));
+                let c = data.compare(a, b);
                 let want = model.weight_of(&c, &data, a);
                 let (surname, given) = model.adjustments_of(&c, &data, a);
                 adjusted += usize::from(surname != 0.0);

@@ -4,7 +4,8 @@ use rayon::prelude::*;
 
 use crate::blocking::{Blocker, BlockingReport};
 use crate::blocks::{Compared, levels_of, pair_of};
-use crate::compare::{Hints, compare, compare_hinted};
+use crate::compare::Hints;
+use crate::cotravel::{COMPANIONS_RULE, Companions, Evidence, companion_candidates};
 use crate::encoded::{EncodedBlocker, EncodedDataset, training_sets};
 use crate::estimate::patterns_of;
 use crate::model::{Model, TrainOptions};
@@ -20,6 +21,8 @@ pub struct LinkOutput {
     /// Every candidate pair with its weight, in blocking order.
     pub scored: Vec<ScoredPair>,
     pub clusters: Vec<Cluster>,
+    /// The co-traveller evidence the second pass added, when records had companions.
+    pub companions: Option<Evidence>,
 }
 
 /// Refuses data with a source none of whose records has a field the comparison can use (every
@@ -74,8 +77,8 @@ pub fn run(
             .map(|id| data.record(id)),
     );
     clock.done("names hinted", data.len());
-    let (compared, blocking) = blocks.compare_owned(data, blocker.scope, |a, b| {
-        compare_hinted(data.record(a), data.record(b), Some(hints.pair(a, b)))
+    let (compared, mut blocking) = blocks.compare_owned(data, blocker.scope, |a, b| {
+        data.compare_hinted(a, b, Some(hints.pair(a, b)))
     });
     drop(hints);
     clock.done("candidate pairs compared", compared.len());
@@ -88,16 +91,50 @@ pub fn run(
         }
     };
     clock.done("model ready", usize::from(trained));
-    let (weigher, scored) = weigh_candidates(&mut model, trained, data, compared);
+    let (weigher, mut scored) = weigh_candidates(&mut model, trained, data, compared);
     clock.done("pairs weighed", scored.len());
-    let score = |a: u32, b: u32| weigher.weight(&compare(data.record(a), data.record(b)), a);
-    let clusters = dedupe_then_link(data, &scored, model.threshold, &score);
+    let score = |a: u32, b: u32| weigher.weight(&data.compare(a, b), a);
+    let mut clusters = dedupe_then_link(data, &scored, model.threshold, &score);
     clock.done("clusters solved", clusters.len());
+    let companions = Companions::of_dataset(data);
+    let evidence = Evidence::estimate(&companions, &clusters, data.len(), &scored);
+    clock.done(
+        "companions' support estimated",
+        usize::from(evidence.is_some()),
+    );
+    if let Some(evidence) = &evidence {
+        let extra = companion_candidates(data, blocker.scope, &companions, &clusters, &scored);
+        clock.done("companions' candidates found", extra.len());
+        blocking.add_rule_after_the_fact(COMPANIONS_RULE, extra.len());
+        scored.reserve_exact(extra.len());
+        // Hinted comparisons, as the blocked candidates had: several times faster.
+        let hints = Hints::of(
+            (0..data.len() as u32)
+                .into_par_iter()
+                .map(|id| data.record(id)),
+        );
+        scored.par_extend(extra.into_par_iter().map(|(a, b)| {
+            let levels = data.compare_hinted(a, b, Some(hints.pair(a, b)));
+            ScoredPair {
+                a,
+                b,
+                weight: weigher.weight(&levels, a),
+            }
+        }));
+        drop(hints);
+        clock.done("companions' candidates weighed", scored.len());
+        evidence.apply(&mut scored);
+        clock.done("companions' support added", scored.len());
+        let score = |a: u32, b: u32| score(a, b) + evidence.adjustment(a, b);
+        clusters = dedupe_then_link(data, &scored, model.threshold, &score);
+        clock.done("clusters solved again with companions", clusters.len());
+    }
     Ok(LinkOutput {
         model,
         blocking,
         scored,
         clusters,
+        companions: evidence,
     })
 }
 
@@ -160,6 +197,7 @@ pub fn run_encoded(
         blocking,
         scored,
         clusters,
+        companions: None,
     })
 }
 
@@ -200,7 +238,8 @@ impl Phases {
     }
 }
 
-/// The compared pairs weighed, in their own memory (see [`Compared`]).
+/// The compared pairs weighed, in their own memory (see [`Compared`]), and so with its room
+/// for the companions' candidates (see `Blocks::compare_owned`).
 fn score_compared(compared: Vec<Compared>, weigher: &Weigher) -> Vec<ScoredPair> {
     compared
         .into_iter()

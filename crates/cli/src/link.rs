@@ -610,16 +610,13 @@ fn write_companions<D: Linkable>(
         if !is_link(output, &cluster_of, pair) {
             return Ok(false);
         }
-        let (ls, lk) = data.key(pair.a);
-        let (rs, rk) = data.key(pair.b);
-        out.write_record([
-            ls,
-            lk,
-            rs,
-            rk,
-            evidence.support(pair.a, pair.b).name(),
-            &format!("{:.6}", evidence.adjustment(pair.a, pair.b)),
-        ])?;
+        let weight = format!("{:.6}", evidence.adjustment(pair.a, pair.b));
+        write_pair_with(
+            out,
+            data,
+            pair,
+            [evidence.support(pair.a, pair.b).name(), &weight],
+        )?;
         Ok(true)
     })?;
     Ok(())
@@ -640,16 +637,21 @@ fn write_pair<D: Linkable>(
     output: &LinkOutput,
     pair: &ScoredPair,
 ) -> Result<()> {
+    let weight = format!("{:.3}", pair.weight);
+    let probability = format!("{:.6}", output.model.probability(pair.weight));
+    write_pair_with(out, data, pair, [&weight, &probability])
+}
+
+/// A row naming the pair's two records (source and id each), then `rest`.
+fn write_pair_with<D: Linkable>(
+    out: &mut csv::Writer<Vec<u8>>,
+    data: &D,
+    pair: &ScoredPair,
+    rest: [&str; 2],
+) -> Result<()> {
     let (ls, lk) = data.key(pair.a);
     let (rs, rk) = data.key(pair.b);
-    out.write_record([
-        ls,
-        lk,
-        rs,
-        rk,
-        &format!("{:.3}", pair.weight),
-        &format!("{:.6}", output.model.probability(pair.weight)),
-    ])?;
+    out.write_record([ls, lk, rs, rk, rest[0], rest[1]])?;
     Ok(())
 }
 

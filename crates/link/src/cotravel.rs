@@ -19,6 +19,12 @@ use crate::blocking::PairScope;
 use crate::solve::{Cluster, ScoredPair};
 use crate::{Dataset, Linkable};
 
+/// The largest event whose records are each other's companions. A travelling unit is a few
+/// people, a convoy or a safe house a few dozen; an "event" of thousands is a mapping that
+/// read a constant into the event id, and its companions (a million squared) would fill the
+/// memory while saying nothing.
+pub const MAX_GROUP: usize = 64;
+
 /// Each record's companions, in compressed rows: the other records of its source that share
 /// one of its events (same kind, same event id).
 #[derive(Debug, Clone, Default)]
@@ -29,12 +35,20 @@ pub struct Companions {
 
 impl Companions {
     /// Companions from groups of record ids (each group one event's records): every member of
-    /// a group is a companion of the others. `n` is the number of records.
+    /// a group is a companion of the others. `n` is the number of records; ids from `n` up
+    /// are ignored. Groups of more than [`MAX_GROUP`] records give no companions.
     pub fn from_groups(n: usize, groups: &[Vec<u32>]) -> Companions {
         let mut lists: Vec<Vec<u32>> = vec![Vec::new(); n];
-        for group in groups.iter().filter(|g| g.len() > 1) {
+        for group in groups.iter().filter(|g| (2..=MAX_GROUP).contains(&g.len())) {
             for &a in group {
-                lists[a as usize].extend(group.iter().copied().filter(|&b| b != a));
+                if let Some(list) = lists.get_mut(a as usize) {
+                    list.extend(
+                        group
+                            .iter()
+                            .copied()
+                            .filter(|&b| b != a && (b as usize) < n),
+                    );
+                }
             }
         }
         let mut offsets = Vec::with_capacity(n + 1);
@@ -103,15 +117,10 @@ struct CompanionClusters {
 }
 
 impl CompanionClusters {
-    fn new(companions: &Companions, clusters: &[Cluster], n: usize) -> CompanionClusters {
-        let mut cluster_of = vec![u32::MAX; n];
-        for (c, cluster) in clusters.iter().enumerate() {
-            for &m in &cluster.members {
-                if let Some(slot) = cluster_of.get_mut(m as usize) {
-                    *slot = c as u32;
-                }
-            }
-        }
+    /// `cluster_of`: each record's cluster (`u32::MAX` for none), as
+    /// [`crate::evaluate::cluster_positions`] gives it.
+    fn new(companions: &Companions, cluster_of: &[u32]) -> CompanionClusters {
+        let n = cluster_of.len();
         let rows: Vec<Vec<u32>> = (0..n as u32)
             .into_par_iter()
             .map(|id| {
@@ -207,15 +216,8 @@ impl Evidence {
         if !companions.any() {
             return None;
         }
-        let cc = CompanionClusters::new(companions, clusters, n);
-        let mut cluster_of = vec![u32::MAX; n];
-        for (c, cluster) in clusters.iter().enumerate() {
-            for &m in &cluster.members {
-                if let Some(slot) = cluster_of.get_mut(m as usize) {
-                    *slot = c as u32;
-                }
-            }
-        }
+        let cluster_of = crate::evaluate::cluster_positions(clusters, n);
+        let cc = CompanionClusters::new(companions, &cluster_of);
         // [linked?][support level] counts.
         let counts = scored
             .par_iter()
@@ -437,6 +439,10 @@ mod tests {
         assert_eq!(c.of(99), &[] as &[u32]);
         assert!(c.any());
         assert!(!Companions::from_groups(3, &[vec![0], vec![1]]).any());
+        // Ids beyond the records are ignored; an event of thousands gives no companions.
+        assert_eq!(Companions::from_groups(2, &[vec![0, 1, 7]]).of(0), &[1]);
+        let crowd: Vec<u32> = (0..1000).collect();
+        assert!(!Companions::from_groups(1000, &[crowd]).any());
     }
 
     #[test]
@@ -450,7 +456,10 @@ mod tests {
             cluster(&[0]),
             cluster(&[10]),
         ];
-        let cc = CompanionClusters::new(&companions, &clusters, 13);
+        let cc = CompanionClusters::new(
+            &companions,
+            &crate::evaluate::cluster_positions(&clusters, 13),
+        );
         assert_eq!(cc.support(0, 10), Support::Linked);
         assert_eq!(cc.support(3, 10), Support::Apart);
         assert_eq!(cc.support(0, 12), Support::Alone);

@@ -2,7 +2,7 @@
 
 use rayon::prelude::*;
 
-use crate::blocking::{Blocker, BlockingReport};
+use crate::blocking::{Blocker, BlockingReport, PairScope};
 use crate::blocks::{Compared, levels_of, pair_of};
 use crate::compare::Hints;
 use crate::cotravel::{COMPANIONS_RULE, Companions, Evidence, companion_candidates};
@@ -71,11 +71,7 @@ pub fn run(
     let clock = Phases::start();
     let blocks = blocker.blocks(data);
     clock.done("blocks built", blocks.kept());
-    let hints = Hints::of(
-        (0..data.len() as u32)
-            .into_par_iter()
-            .map(|id| data.record(id)),
-    );
+    let hints = hints_of(data);
     clock.done("names hinted", data.len());
     let (compared, mut blocking) = blocks.compare_owned(data, blocker.scope, |a, b| {
         data.compare_hinted(a, b, Some(hints.pair(a, b)))
@@ -96,39 +92,16 @@ pub fn run(
     let score = |a: u32, b: u32| weigher.weight(&data.compare(a, b), a);
     let mut clusters = dedupe_then_link(data, &scored, model.threshold, &score);
     clock.done("clusters solved", clusters.len());
-    let companions = Companions::of_dataset(data);
-    let evidence = Evidence::estimate(&companions, &clusters, data.len(), &scored);
-    clock.done(
-        "companions' support estimated",
-        usize::from(evidence.is_some()),
+    let evidence = second_pass(
+        data,
+        blocker.scope,
+        &weigher,
+        model.threshold,
+        &mut scored,
+        &mut clusters,
+        &mut blocking,
+        &clock,
     );
-    if let Some(evidence) = &evidence {
-        let extra = companion_candidates(data, blocker.scope, &companions, &clusters, &scored);
-        clock.done("companions' candidates found", extra.len());
-        blocking.add_rule_after_the_fact(COMPANIONS_RULE, extra.len());
-        scored.reserve_exact(extra.len());
-        // Hinted comparisons, as the blocked candidates had: several times faster.
-        let hints = Hints::of(
-            (0..data.len() as u32)
-                .into_par_iter()
-                .map(|id| data.record(id)),
-        );
-        scored.par_extend(extra.into_par_iter().map(|(a, b)| {
-            let levels = data.compare_hinted(a, b, Some(hints.pair(a, b)));
-            ScoredPair {
-                a,
-                b,
-                weight: weigher.weight(&levels, a),
-            }
-        }));
-        drop(hints);
-        clock.done("companions' candidates weighed", scored.len());
-        evidence.apply(&mut scored);
-        clock.done("companions' support added", scored.len());
-        let score = |a: u32, b: u32| score(a, b) + evidence.adjustment(a, b);
-        clusters = dedupe_then_link(data, &scored, model.threshold, &score);
-        clock.done("clusters solved again with companions", clusters.len());
-    }
     Ok(LinkOutput {
         model,
         blocking,
@@ -136,6 +109,57 @@ pub fn run(
         clusters,
         companions: evidence,
     })
+}
+
+/// Every record's name hints, for the hinted comparisons.
+fn hints_of(data: &Dataset) -> Hints {
+    Hints::of(
+        (0..data.len() as u32)
+            .into_par_iter()
+            .map(|id| data.record(id)),
+    )
+}
+
+/// The companions' pass (`crate::cotravel`): the support of every candidate under the first
+/// answer's `clusters`, the companions of linked records added as candidates, every weight
+/// adjusted and the candidates solved again into `clusters`. `None`, changing nothing, when
+/// no record has a companion.
+#[allow(clippy::too_many_arguments)]
+fn second_pass(
+    data: &Dataset,
+    scope: PairScope,
+    weigher: &Weigher,
+    threshold: f64,
+    scored: &mut Vec<ScoredPair>,
+    clusters: &mut Vec<Cluster>,
+    blocking: &mut BlockingReport,
+    clock: &Phases,
+) -> Option<Evidence> {
+    let companions = Companions::of_dataset(data);
+    let evidence = Evidence::estimate(&companions, clusters, data.len(), scored)?;
+    clock.done("companions' support estimated", scored.len());
+    let extra = companion_candidates(data, scope, &companions, clusters, scored);
+    clock.done("companions' candidates found", extra.len());
+    blocking.add_rule_after_the_fact(COMPANIONS_RULE, extra.len());
+    // Within the room the compared vector was made with (see `Blocks::compare_owned`).
+    scored.reserve_exact(extra.len());
+    // Hinted comparisons, as the blocked candidates had: several times faster.
+    let hints = hints_of(data);
+    scored.par_extend(extra.into_par_iter().map(|(a, b)| {
+        let levels = data.compare_hinted(a, b, Some(hints.pair(a, b)));
+        ScoredPair {
+            a,
+            b,
+            weight: weigher.weight(&levels, a),
+        }
+    }));
+    drop(hints);
+    clock.done("companions' candidates weighed", scored.len());
+    evidence.apply(scored);
+    let score = |a: u32, b: u32| weigher.weight(&data.compare(a, b), a) + evidence.adjustment(a, b);
+    *clusters = dedupe_then_link(data, scored, threshold, &score);
+    clock.done("clusters solved again with companions", clusters.len());
+    Some(evidence)
 }
 
 /// [`run`] on encodings: blocks with tokens, identifier hashes and CLK bands, trains an

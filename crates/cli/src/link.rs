@@ -544,14 +544,18 @@ fn write_results<D: Linkable>(
             e.false_through_merges
         );
     }
-    outln!(
-        "written: {0}/links.csv, {0}/clusters.csv, {0}/model.json{1}",
-        args.out.display(),
-        if args.candidates {
-            format!(", {}/candidates.csv", args.out.display())
+    let optional = |written: bool, name: &str| {
+        if written {
+            format!(", {}/{name}", args.out.display())
         } else {
             String::new()
         }
+    };
+    outln!(
+        "written: {0}/links.csv, {0}/clusters.csv, {0}/model.json{1}{2}",
+        args.out.display(),
+        optional(output.companions.is_some(), "companions.csv"),
+        optional(args.candidates, "candidates.csv"),
     );
     Ok(())
 }

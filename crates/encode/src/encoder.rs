@@ -15,7 +15,7 @@ use crate::memo::{Memo, MemoShelf};
 use crate::schema::{Field, SaltSource, Schema, SchemaError};
 use crate::secret::ProjectSecret;
 use crate::tokens::{
-    Decimal, blocking_input, date_key, for_each_text, for_each_token, qgrams, trim,
+    Decimal, blocking_input, date_key, event_days, for_each_text, for_each_token, qgrams, trim,
 };
 use crate::values::{ValueKey, remembers_values};
 
@@ -207,11 +207,13 @@ impl Encoder {
         for (plan_index, plan) in self.plans.iter().enumerate() {
             // The birth date is the salt; sex and nationality have a handful of values whose
             // frequencies the linkage unit reads off anyway, so salting them hides nothing and
-            // only makes records of different years look different in them too.
+            // only makes records of different years look different in them too. Event dates
+            // are compared across birth years (a missing or mistyped birth year is where they
+            // count most).
             let salt = salt.filter(|_| {
                 !matches!(
                     plan.field,
-                    Field::BirthDate | Field::Sex | Field::Nationality
+                    Field::BirthDate | Field::Sex | Field::Nationality | Field::EventDates
                 )
             });
             let field_words: &mut [u64] = match plan.filter {
@@ -266,6 +268,17 @@ impl Encoder {
                         }
                         None => false,
                     }
+                }
+                // Event dates by their days: a day's windows recur across thousands of
+                // records, and eight tokens an event drawn afresh cost a third of the speed.
+                Some(m) if plan.field == Field::EventDates && salt.is_none() => {
+                    let mut value = ValueKey::new(None);
+                    for days in event_days(record) {
+                        value.push(&days.to_le_bytes());
+                    }
+                    let key = value.bytes().filter(|_| value.tokens() > 0);
+                    let tokens = self.field_tokens(plan_index, record);
+                    self.place_remembered(plan_index, key, tokens, salt, m, field_words, clk_words)
                 }
                 m => {
                     let tokens = self.field_tokens(plan_index, record);

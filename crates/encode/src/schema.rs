@@ -45,6 +45,12 @@ pub enum Field {
     Sex,
     /// Nationality (ISO alpha-2) as one token.
     Nationality,
+    /// The record's event dates (encounters, registrations), each as the tokens of the
+    /// overlapping windows around it: three 30-day windows and five 120-day ones. Two records
+    /// share tokens of both kinds when their nearest events are within about two months (one
+    /// journey), of the long kind only when they are within about a year. Dates are never
+    /// tokens themselves.
+    EventDates,
 }
 
 impl Field {
@@ -63,6 +69,7 @@ impl Field {
             Field::BirthDate => "birth_date",
             Field::Sex => "sex",
             Field::Nationality => "nationality",
+            Field::EventDates => "event_dates",
         }
     }
 }
@@ -259,6 +266,7 @@ impl Schema {
                 spec(Field::Phonetic, 10),
                 spec(Field::BirthDate, 10),
                 spec(Field::Sex, 10),
+                spec(Field::EventDates, 10),
             ],
             clk: Some(ClkSpec {
                 bits: 1024,

@@ -4,6 +4,7 @@
 use enlace_model::Record;
 use enlace_normalize::{PartialDate, PersonName, Sex, spanish_phonetic};
 use std::borrow::Cow;
+use std::io::Write;
 
 use crate::schema::{BlockingKey, Field};
 
@@ -54,6 +55,7 @@ pub(crate) fn for_each_token(
                 emit(n.to_ascii_uppercase().as_bytes());
             }
         }
+        Field::EventDates => event_tokens(record, emit),
         // Texts, q-grammed above.
         Field::Given
         | Field::GivenFirst
@@ -93,7 +95,11 @@ pub(crate) fn for_each_text(field: Field, record: &Record, each: &mut dyn FnMut(
             |joined| each(joined),
         ),
         Field::Names => bag_of_names(record).for_each(each),
-        Field::Phonetic | Field::BirthDate | Field::Sex | Field::Nationality => return false,
+        Field::Phonetic
+        | Field::BirthDate
+        | Field::Sex
+        | Field::Nationality
+        | Field::EventDates => return false,
     }
     true
 }
@@ -228,6 +234,50 @@ fn date_tokens(date: &PartialDate, emit: &mut dyn FnMut(&[u8])) {
         emit(buf.tagged(b"d:", &[Part::Two(m)]));
         emit(buf.tagged(b"md:", &[Part::Two(d), Part::Two(m)]));
     }
+}
+
+/// The windows of one event date: (tag, window length in days, windows each side).
+const EVENT_WINDOWS: [(&[u8], i64, i64); 2] = [(b"e30:", 30, 1), (b"e120:", 120, 2)];
+
+/// The day numbers of a record's full event dates (partial and placeholder dates left out):
+/// what its event-date tokens are made of, and what the encoder remembers them by.
+pub(crate) fn event_days(record: &Record) -> impl Iterator<Item = i64> + '_ {
+    record.events.iter().filter_map(|e| {
+        let date = e.date.as_ref()?;
+        let (month, day) = (date.month?, date.day?);
+        let valid = !date.placeholder && (1..=12).contains(&month) && (1..=31).contains(&day);
+        valid.then(|| day_number(date.year, month, day))
+    })
+}
+
+/// The tokens of every full event date of a record (see `Field::EventDates`): for each window
+/// length, the window holding the date and its neighbours, as the window's number.
+fn event_tokens(record: &Record, emit: &mut dyn FnMut(&[u8])) {
+    let mut buf = [0u8; 24];
+    for days in event_days(record) {
+        for (tag, length, side) in EVENT_WINDOWS {
+            let window = days.div_euclid(length);
+            for w in window - side..=window + side {
+                let mut out = std::io::Cursor::new(&mut buf[..]);
+                let _ = out.write_all(tag);
+                let _ = write!(out, "{w}");
+                let len = out.position() as usize;
+                emit(&buf[..len]);
+            }
+        }
+    }
+}
+
+/// Days since 1970-01-01 of a civil date (proleptic Gregorian): windows of days are then
+/// plain divisions.
+fn day_number(year: i32, month: u8, day: u8) -> i64 {
+    let (m, d) = (i64::from(month), i64::from(day));
+    let y = i64::from(year) - i64::from(month <= 2);
+    let era = y.div_euclid(400);
+    let year_of_era = y - era * 400;
+    let day_of_year = (153 * ((m + 9) % 12) + 2) / 5 + d - 1;
+    let day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
+    era * 146_097 + day_of_era - 719_468
 }
 
 /// A number in a date token: the year as `{:04}`, a month or day as `{:02}`.

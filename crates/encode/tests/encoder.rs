@@ -25,15 +25,58 @@ fn same_secret_and_record_give_the_same_encoding() {
     let b = encoder(1).encode(&r, 7);
     assert_eq!(a, b);
     assert_eq!(a.reference, 7);
-    // Every default field but the alternates (the record has none).
-    let alternates = encoder(1)
-        .schema()
-        .field_index(Field::GivenAlternates)
-        .unwrap();
+    // Every default field but the alternates and the event dates (the record has neither).
+    let absent = |f| encoder(1).schema().field_index(f).unwrap();
     let all = (1u32 << a.fields.len()) - 1;
-    assert_eq!(a.present, all & !(1 << alternates));
+    assert_eq!(
+        a.present,
+        all & !(1 << absent(Field::GivenAlternates)) & !(1 << absent(Field::EventDates))
+    );
     assert!(a.block_tokens.iter().all(Option::is_some));
     assert_eq!(a.id_hashes.len(), 2);
+}
+
+fn caught_on(dates: &[PartialDateParts]) -> enlace_model::Record {
+    let mut r = typical();
+    r.events = dates
+        .iter()
+        .map(|&(y, m, d)| enlace_model::Event {
+            kind: "encounter".into(),
+            id: None,
+            date: Some(date(y, m, d)),
+            place: None,
+        })
+        .collect();
+    r
+}
+
+type PartialDateParts = (i32, u8, u8);
+
+#[test]
+fn event_dates_share_tokens_as_their_days_are_near() {
+    let e = encoder(1);
+    let dice = |a: &[PartialDateParts], b: &[PartialDateParts]| {
+        field_dice(&e, &caught_on(a), &caught_on(b), Field::EventDates)
+    };
+    let day = (2024, 3, 1);
+    assert_eq!(dice(&[day], &[day]), 1.0);
+    // One journey: a fortnight, seven weeks (across a year's end too).
+    assert!(dice(&[day], &[(2024, 3, 15)]) >= 0.6);
+    assert!(dice(&[(2023, 12, 20)], &[(2024, 2, 5)]) >= 0.6);
+    // Months apart within a year: some long windows shared.
+    let months = dice(&[day], &[(2024, 9, 20)]);
+    assert!((0.1..0.6).contains(&months), "{months}");
+    // Years apart: nothing shared but the filter's chance collisions.
+    assert!(dice(&[day], &[(2021, 6, 1)]) < 0.1);
+    // The nearest of several events counts: a repeat encounter near the other's date.
+    assert!(dice(&[(2019, 5, 5), day], &[(2024, 3, 10)]) >= 0.3);
+    // A placeholder date is no event date.
+    let mut placeholder = caught_on(&[(2024, 1, 1)]);
+    if let Some(d) = placeholder.events[0].date.as_mut() {
+        d.placeholder = true;
+    }
+    let i = e.schema().field_index(Field::EventDates).unwrap();
+    assert!(!e.encode(&placeholder, 0).has_field(i));
 }
 
 #[test]

@@ -119,10 +119,10 @@ fn round_trip() {
 
 #[test]
 fn default_schema_record_size() {
-    // 24 + 8 × 128 (fields) + 128 (CLK) + 3 × 8 (blocking) + 8 × 40 (identifiers)
+    // 24 + 9 × 128 (fields) + 128 (CLK) + 3 × 8 (blocking) + 8 × 40 (identifiers)
     let schema = Schema::default_with_id("x");
-    assert_eq!(schema.fields.len(), 8);
-    assert_eq!(record_size(&schema), 24 + 1024 + 128 + 24 + 320);
+    assert_eq!(schema.fields.len(), 9);
+    assert_eq!(record_size(&schema), 24 + 1152 + 128 + 24 + 320);
 }
 
 #[test]

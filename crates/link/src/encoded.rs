@@ -125,6 +125,7 @@ struct Slots {
     birth_date: Option<usize>,
     sex: Option<usize>,
     nationality: Option<usize>,
+    event_dates: Option<usize>,
     /// The schema salts the name filters by birth year.
     salted: bool,
 }
@@ -148,6 +149,7 @@ impl Slots {
             birth_date: at(EncField::BirthDate),
             sex: at(EncField::Sex),
             nationality: at(EncField::Nationality),
+            event_dates: at(EncField::EventDates),
             salted: schema.hardening.salt.is_some(),
         }
     }
@@ -173,7 +175,7 @@ fn compare_encoded(x: Side<'_>, y: Side<'_>, s: &Slots) -> Comparison {
         compare_ids(x.record, y.record, |k| k == IdKind::Phone),
         compare_agree(x, y, s.nationality),
         NULL_LEVEL,
-        NULL_LEVEL,
+        compare_event_dates(x, y, s),
     ])
 }
 
@@ -436,6 +438,18 @@ fn compare_date(a: Side<'_>, b: Side<'_>, s: &Slots) -> u8 {
     }
 }
 
+/// The event-date filters' Dice in the plaintext levels' bands (as records of two agencies;
+/// the dataset moves one agency's pairs): each date's tokens are its overlapping 30- and
+/// 120-day windows (`enlace_encode::Field::EventDates`), so dates within about two months share
+/// at least five of a date's eight tokens (Dice ≥ 0.6), dates within about a year at least
+/// one long window.
+fn compare_event_dates(a: Side<'_>, b: Side<'_>, s: &Slots) -> u8 {
+    match (counted(a, s.event_dates), counted(b, s.event_dates)) {
+        (Some(x), Some(y)) => band(dice(x, y), &[0.6, 0.1]),
+        _ => NULL_LEVEL,
+    }
+}
+
 fn compare_agree(a: Side<'_>, b: Side<'_>, slot: Option<usize>) -> u8 {
     match (counted(a, slot), counted(b, slot)) {
         (Some(x), Some(y)) => band(dice(x, y), &[EQUAL]),
@@ -485,7 +499,12 @@ impl Linkable for EncodedDataset {
     }
 
     fn compare(&self, a: u32, b: u32) -> Comparison {
-        compare_encoded(self.side(a), self.side(b), &self.slots)
+        let c = compare_encoded(self.side(a), self.side(b), &self.slots);
+        if self.source_of(a) == self.source_of(b) {
+            crate::compare::within_one_agency(c)
+        } else {
+            c
+        }
     }
 
     fn surname_key(&self, id: u32) -> Option<Cow<'_, str>> {

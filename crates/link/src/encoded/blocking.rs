@@ -254,7 +254,9 @@ pub fn training_sets(data: &EncodedDataset, blocker: &EncodedBlocker) -> Vec<Tra
         pairs: blocker
             .key_pairs(data, Key::Identifier { phones: false }, &[], PairScope::All)
             .0,
-        excluded: vec![Field::Identifier],
+        // Event dates too: those pairs are nearly all of one agency, as in the plaintext
+        // model (`model::training_excluded`).
+        excluded: vec![Field::Identifier, Field::EventDates],
         follows: false,
     }];
     if let Some(schema) = data.schema() {

@@ -242,12 +242,10 @@ const EVENT_WINDOWS: [(&[u8], i64, i64); 2] = [(b"e30:", 30, 1), (b"e120:", 120,
 /// The day numbers of a record's full event dates (partial and placeholder dates left out):
 /// what its event-date tokens are made of, and what the encoder remembers them by.
 pub(crate) fn event_days(record: &Record) -> impl Iterator<Item = i64> + '_ {
-    record.events.iter().filter_map(|e| {
-        let date = e.date.as_ref()?;
-        let (month, day) = (date.month?, date.day?);
-        let valid = !date.placeholder && (1..=12).contains(&month) && (1..=31).contains(&day);
-        valid.then(|| day_number(date.year, month, day))
-    })
+    record
+        .events
+        .iter()
+        .filter_map(|e| e.date.as_ref()?.day_number())
 }
 
 /// The tokens of every full event date of a record (see `Field::EventDates`): for each window
@@ -266,18 +264,6 @@ fn event_tokens(record: &Record, emit: &mut dyn FnMut(&[u8])) {
             }
         }
     }
-}
-
-/// Days since 1970-01-01 of a civil date (proleptic Gregorian): windows of days are then
-/// plain divisions.
-fn day_number(year: i32, month: u8, day: u8) -> i64 {
-    let (m, d) = (i64::from(month), i64::from(day));
-    let y = i64::from(year) - i64::from(month <= 2);
-    let era = y.div_euclid(400);
-    let year_of_era = y - era * 400;
-    let day_of_year = (153 * ((m + 9) % 12) + 2) / 5 + d - 1;
-    let day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
-    era * 146_097 + day_of_era - 719_468
 }
 
 /// A number in a date token: the year as `{:04}`, a month or day as `{:02}`.

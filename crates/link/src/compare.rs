@@ -344,8 +344,7 @@ pub(crate) fn compare_event_dates(a: &Record, b: &Record) -> u8 {
     fn days(r: &Record) -> impl Iterator<Item = i64> + '_ {
         r.events
             .iter()
-            .filter_map(|e| e.date.as_ref().and_then(full))
-            .map(|(y, m, d)| day_number(y, m, d))
+            .filter_map(|e| e.date.as_ref().and_then(PartialDate::day_number))
     }
     let nearest = days(a)
         .flat_map(|x| days(b).map(move |y| (x - y).abs()))
@@ -631,19 +630,6 @@ fn full(d: &PartialDate) -> Option<(i32, u8, u8)> {
     }
 }
 
-/// Days since 1970-01-01 of a civil date (proleptic Gregorian), for the "within 2 days" level
-/// and the event dates' distance.
-fn day_number(y: i32, m: u8, d: u8) -> i64 {
-    let (y, m, d) = (i64::from(y), i64::from(m), i64::from(d));
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let mp = (m + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
-}
-
 pub(crate) fn compare_dates(a: Option<&PartialDate>, b: Option<&PartialDate>) -> u8 {
     let (Some(a), Some(b)) = (a, b) else {
         return NULL_LEVEL;
@@ -657,7 +643,11 @@ pub(crate) fn compare_dates(a: Option<&PartialDate>, b: Option<&PartialDate>) ->
                 date::EXACT
             } else if ya == yb && ma == db && da == mb {
                 date::SWAPPED
-            } else if (day_number(ya, ma, da) - day_number(yb, mb, db)).abs() <= 2 {
+            } else if a
+                .day_number()
+                .zip(b.day_number())
+                .is_some_and(|(x, y)| (x - y).abs() <= 2)
+            {
                 date::WITHIN_2_DAYS
             } else if ya == yb && ma == mb {
                 date::SAME_MONTH

@@ -50,6 +50,22 @@ impl PartialDate {
         }
     }
 
+    /// Days since 1970-01-01 (proleptic Gregorian) of a full date — day and month known, not a
+    /// placeholder — so that the distance between two dates is a subtraction; `None` otherwise.
+    pub fn day_number(&self) -> Option<i64> {
+        let (month, day) = (self.month?, self.day?);
+        if self.placeholder || !(1..=12).contains(&month) || !(1..=31).contains(&day) {
+            return None;
+        }
+        let (m, d) = (i64::from(month), i64::from(day));
+        let y = i64::from(self.year) - i64::from(month <= 2);
+        let era = y.div_euclid(400);
+        let year_of_era = y - era * 400;
+        let day_of_year = (153 * ((m + 9) % 12) + 2) / 5 + d - 1;
+        let day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
+        Some(era * 146_097 + day_of_era - 719_468)
+    }
+
     /// Whether this is the "1900-01-01" null sentinel some systems store for an unknown date: it
     /// parses as year 1900 with `placeholder`, and carries no information at all.
     pub fn is_null_sentinel(&self) -> bool {

@@ -200,3 +200,31 @@ fn iso_and_sentinel() {
     let real = parse_date("1990-01-01", DateOrder::Infer, today());
     assert!(real.is_ok_and(|d| !d.is_null_sentinel()));
 }
+
+#[test]
+fn day_numbers_count_days_from_1970_for_full_dates_only() {
+    let full = |year, month, day| PartialDate {
+        year,
+        month: Some(month),
+        day: Some(day),
+        placeholder: false,
+        ambiguous_order: false,
+    };
+    assert_eq!(full(1970, 1, 1).day_number(), Some(0));
+    assert_eq!(full(1969, 12, 31).day_number(), Some(-1));
+    // Across a leap day, and the year 2000 (a leap year by the 400-year rule).
+    let (feb28, mar1) = (full(2024, 2, 28), full(2024, 3, 1));
+    assert_eq!(mar1.day_number().unwrap() - feb28.day_number().unwrap(), 2);
+    assert_eq!(
+        full(2000, 3, 1).day_number().unwrap() - full(2000, 2, 28).day_number().unwrap(),
+        2
+    );
+    assert_eq!(full(2024, 3, 1).day_number(), Some(19_783));
+    // Partial and placeholder dates have none.
+    let mut partial = full(2024, 3, 1);
+    partial.day = None;
+    assert_eq!(partial.day_number(), None);
+    let mut filler = full(2024, 1, 1);
+    filler.placeholder = true;
+    assert_eq!(filler.day_number(), None);
+}

@@ -59,6 +59,10 @@ pub struct EncodedRecord {
     pub id_hashes: Vec<IdHash>,
     /// One entry per schema blocking key, `None` where a part of its input was missing.
     pub block_tokens: Vec<Option<BlockToken>>,
+    /// Keyed tokens of the record's events (kind and id), sorted, distinct and never 0, at
+    /// most the schema's `event_slots`: records of one file sharing a token were met in one
+    /// event (a family unit, one vehicle), which the linkage unit's companions' pass reads.
+    pub event_tokens: Vec<u64>,
 }
 
 impl EncodedRecord {

@@ -61,6 +61,7 @@ pub struct Encoder {
     block_keys: Vec<Key>,
     flip_key: Key,
     reference_key: Key,
+    event_key: Key,
 }
 
 impl std::fmt::Debug for Encoder {
@@ -109,6 +110,7 @@ impl Encoder {
             key_check: KeyCheck::compute(secret, &schema),
             flip_key: derive(secret, &schema, "filters", Purpose::Flip),
             reference_key: derive(secret, &schema, "records", Purpose::Reference),
+            event_key: derive(secret, &schema, "events", Purpose::Event),
             plans,
             id_keys,
             block_keys,
@@ -176,6 +178,7 @@ impl Encoder {
             clk: s.clk.as_ref().map(|c| BitVector::zeros(c.bits as usize)),
             id_hashes: Vec::with_capacity(usize::from(s.max_identifiers)),
             block_tokens: Vec::with_capacity(s.blocking.len()),
+            event_tokens: Vec::with_capacity(usize::from(s.event_slots)),
         }
     }
 
@@ -310,6 +313,7 @@ impl Encoder {
             let token = blocking_input(b, record, &mut input).then(|| block_token(key, &input));
             out.block_tokens.push(token);
         }
+        self.event_tokens(record, &mut out.event_tokens);
     }
 
     /// Sets the bits of the tokens `each_token` gives (a field's) in the field's filter words and
@@ -534,6 +538,34 @@ impl Encoder {
                 out.push(h);
             }
         }
+    }
+
+    /// Puts the keyed tokens of the record's events with an id in `out`, emptied first:
+    /// sorted and distinct, at most the schema's slots (the first events in record order).
+    /// Hashed with the kind, so an encounter and a case that happen to share a number stay
+    /// apart; 0 is left free to mean an empty slot.
+    fn event_tokens(&self, record: &Record, out: &mut Vec<u64>) {
+        out.clear();
+        let slots = usize::from(self.schema.event_slots);
+        for event in &record.events {
+            if out.len() >= slots {
+                break;
+            }
+            let Some(id) = event.id.as_deref().map(trim).filter(|id| !id.is_empty()) else {
+                continue;
+            };
+            let mut h = blake3::Hasher::new_keyed(self.event_key.bytes());
+            h.update(&(event.kind.len() as u64).to_le_bytes());
+            h.update(event.kind.as_bytes());
+            h.update(id.as_bytes());
+            let mut first = [0u8; 8];
+            first.copy_from_slice(&h.finalize().as_bytes()[..8]);
+            let token = u64::from_le_bytes(first).max(1);
+            if !out.contains(&token) {
+                out.push(token);
+            }
+        }
+        out.sort_unstable();
     }
 
     /// What makes a record's noise its own: a keyed hash of the record's key and of all its

@@ -18,8 +18,11 @@ use crate::schema::{Schema, SchemaError};
 /// First bytes of every encoding file.
 pub const MAGIC: [u8; 8] = *b"ENLACEBF";
 /// The format version this code writes. Version 2 added the record's group (bytes 20..24 of a
-/// record, reserved and zero in version 1), so version 1 files read as ungrouped.
-pub const FORMAT_VERSION: u16 = 2;
+/// record, reserved and zero in version 1), so version 1 files read as ungrouped. Version 3
+/// added the event-token count (byte 17, reserved and zero before) and the schema's event
+/// slots after the identifier slots; older files' schemas have no slots, so they read as
+/// records without events.
+pub const FORMAT_VERSION: u16 = 3;
 /// The oldest format version this code reads.
 pub const OLDEST_READABLE_VERSION: u16 = 1;
 /// Fixed header length; the schema JSON follows it.
@@ -30,6 +33,8 @@ pub const MAX_SCHEMA_LEN: u32 = 1 << 20;
 pub const RECORD_PREFIX_LEN: usize = 24;
 /// Bytes per identifier slot: kind code, 7 reserved bytes, 32-byte hash.
 pub const ID_SLOT_LEN: usize = 40;
+/// Bytes per event slot: one token.
+pub const EVENT_SLOT_LEN: usize = 8;
 
 /// Where the header's checksum sits; it covers the bytes before it and those from
 /// [`HEADER_LEN`] on.
@@ -139,7 +144,10 @@ struct Checked {
 pub fn record_size(schema: &Schema) -> u64 {
     let words =
         schema.fields.len() * schema.filter_words() + schema.clk_words() + schema.blocking.len();
-    (RECORD_PREFIX_LEN + 8 * words + ID_SLOT_LEN * usize::from(schema.max_identifiers)) as u64
+    (RECORD_PREFIX_LEN
+        + 8 * words
+        + ID_SLOT_LEN * usize::from(schema.max_identifiers)
+        + EVENT_SLOT_LEN * usize::from(schema.event_slots)) as u64
 }
 
 /// A file's bytes before its body, for `records` records under `schema`: the header with the
@@ -261,6 +269,7 @@ impl EncodingFile {
                     s.max_identifiers
                 )));
             }
+            check_event_tokens(&r.event_tokens, s.event_slots).map_err(bad)?;
         }
         Ok(())
     }
@@ -403,6 +412,12 @@ impl EncodingFile {
             return Err(FileError::BadHeader(
                 "stored schema fingerprint does not match the schema".to_string(),
             ));
+        }
+        if version < 3 && schema.event_slots > 0 {
+            return Err(FileError::BadHeader(format!(
+                "format version {version} has no event slots but the schema asks for {}",
+                schema.event_slots
+            )));
         }
         let implied = record_size(&schema);
         if implied != rsize {
@@ -597,7 +612,8 @@ pub(crate) fn write_record(out: &mut Vec<u8>, schema: &Schema, r: &EncodedRecord
     out.extend_from_slice(&r.present.to_le_bytes());
     out.extend_from_slice(&block_mask.to_le_bytes());
     out.push(r.id_hashes.len() as u8);
-    out.extend_from_slice(&[0u8; 3]);
+    out.push(r.event_tokens.len() as u8);
+    out.extend_from_slice(&[0u8; 2]);
     out.extend_from_slice(&r.group.to_le_bytes());
     for f in &r.fields {
         put_words(out, f.words());
@@ -618,6 +634,25 @@ pub(crate) fn write_record(out: &mut Vec<u8>, schema: &Schema, r: &EncodedRecord
             None => out.extend_from_slice(&[0u8; ID_SLOT_LEN]),
         }
     }
+    for slot in 0..usize::from(schema.event_slots) {
+        let token = r.event_tokens.get(slot).copied().unwrap_or(0);
+        out.extend_from_slice(&token.to_le_bytes());
+    }
+}
+
+/// Event tokens as a record must hold them: at most `slots`, none 0 (0 marks an empty slot),
+/// strictly increasing (so one set of events has one encoding).
+fn check_event_tokens(tokens: &[u64], slots: u8) -> Result<(), String> {
+    if tokens.len() > usize::from(slots) {
+        return Err(format!(
+            "{} event tokens, schema allows {slots}",
+            tokens.len()
+        ));
+    }
+    if tokens.first() == Some(&0) || tokens.windows(2).any(|w| w[0] >= w[1]) {
+        return Err("event tokens are not distinct, increasing and non-zero".to_string());
+    }
+    Ok(())
 }
 
 /// Appends `words` little-endian: sized once and filled in place, as a word-by-word append
@@ -665,7 +700,8 @@ fn visit_record(
     let present = c.u32();
     let block_mask = c.u32();
     let id_count = c.u8();
-    if c.take(3).iter().any(|&b| b != 0) {
+    let event_count = c.u8();
+    if c.take(2).iter().any(|&b| b != 0) {
         return Err("reserved bytes are not zero".to_string());
     }
     let group = c.u32();
@@ -740,6 +776,22 @@ fn visit_record(
             return Err(format!("identifier slot {slot} is unused but not zero"));
         }
     }
+    if event_count > schema.event_slots {
+        return Err(format!(
+            "{event_count} event tokens, schema allows {}",
+            schema.event_slots
+        ));
+    }
+    let mut event_tokens = Vec::with_capacity(usize::from(event_count));
+    for slot in 0..usize::from(schema.event_slots) {
+        let token = c.u64();
+        if slot < usize::from(event_count) {
+            event_tokens.push(token);
+        } else if token != 0 {
+            return Err(format!("event slot {slot} is unused but not zero"));
+        }
+    }
+    check_event_tokens(&event_tokens, schema.event_slots)?;
     if !build {
         return Ok((None, group));
     }
@@ -752,6 +804,7 @@ fn visit_record(
             clk,
             id_hashes,
             block_tokens,
+            event_tokens,
         }),
         group,
     ))

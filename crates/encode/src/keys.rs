@@ -30,6 +30,8 @@ pub(crate) enum Purpose {
     KeyCheck,
     /// Opaque record references.
     Reference,
+    /// Keyed tokens of event ids.
+    Event,
 }
 
 impl Purpose {
@@ -41,6 +43,7 @@ impl Purpose {
             Purpose::Flip => "flip",
             Purpose::KeyCheck => "key-check",
             Purpose::Reference => "reference",
+            Purpose::Event => "event",
         }
     }
 }

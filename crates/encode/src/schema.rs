@@ -12,6 +12,8 @@ pub const MAX_K: u16 = 128;
 pub const MAX_FIELDS: usize = 32;
 /// Most identifier slots per record.
 pub const MAX_IDENTIFIERS: u8 = 32;
+/// Most event-id token slots a record may carry.
+pub const MAX_EVENT_SLOTS: u8 = 16;
 
 /// A value of a normalised record that can be encoded into a Bloom filter.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -194,6 +196,11 @@ pub struct Schema {
     pub blocking: Vec<BlockingKey>,
     /// Identifier slots per record; identifiers beyond this are dropped.
     pub max_identifiers: u8,
+    /// Event-id token slots per record (0: no event ids leave the node). A token is a keyed
+    /// hash of one of the record's events (kind and id), so the linkage unit sees which
+    /// records of one file were met in one event, never the event; see docs/privacy.md.
+    #[serde(default)]
+    pub event_slots: u8,
     #[serde(default)]
     pub hardening: Hardening,
 }
@@ -284,6 +291,7 @@ impl Schema {
                 BlockingKey::Surname2PhoneticBirthYear,
             ],
             max_identifiers: 8,
+            event_slots: 4,
             hardening: Hardening::recommended(),
         }
     }
@@ -358,6 +366,9 @@ impl Schema {
         if self.max_identifiers > MAX_IDENTIFIERS {
             return Err(self.invalid(format!("max_identifiers above {MAX_IDENTIFIERS}")));
         }
+        if self.event_slots > MAX_EVENT_SLOTS {
+            return Err(self.invalid(format!("event_slots above {MAX_EVENT_SLOTS}")));
+        }
         if self.hardening.flip_ppm >= 500_000 {
             return Err(self
                 .invalid("flip_ppm must be below 500000 (a flip rate of 1/2 erases the filter)"));
@@ -405,6 +416,12 @@ impl Schema {
             Some(SaltSource::BirthYear) => put_str(&mut out, "birth_year"),
         }
         out.extend_from_slice(&self.hardening.flip_ppm.to_le_bytes());
+        // Appended only when set, so schemas written before event slots existed keep their
+        // fingerprints (and their keys, which are derived under the fingerprint).
+        if self.event_slots > 0 {
+            put_str(&mut out, "event_slots");
+            out.push(self.event_slots);
+        }
         out
     }
 
@@ -461,6 +478,9 @@ impl Schema {
                 "max_identifiers {} vs {}",
                 self.max_identifiers, other.max_identifiers
             );
+        }
+        if self.event_slots != other.event_slots {
+            return format!("event_slots {} vs {}", self.event_slots, other.event_slots);
         }
         "hardening differs".to_string()
     }
@@ -537,6 +557,32 @@ mod tests {
         let mut u = s.clone();
         u.hardening.flip_ppm = 10;
         assert_ne!(s.fingerprint(), u.fingerprint());
+        let mut v = s.clone();
+        v.event_slots = 0;
+        assert_ne!(s.fingerprint(), v.fingerprint());
+        assert_eq!(s.first_difference(&v), "event_slots 4 vs 0");
+    }
+
+    #[test]
+    fn a_schema_without_event_slots_reads_as_before_them() {
+        // A schema JSON written before event slots existed: no `event_slots` key. It reads as
+        // 0 slots and its fingerprint (hence its keys) is what it was: the canonical bytes
+        // gain the slots only when there are some.
+        let mut s = Schema::default_with_id("old");
+        s.event_slots = 0;
+        let mut json: serde_json::Value = serde_json::from_str(&s.to_json()).unwrap();
+        json.as_object_mut().unwrap().remove("event_slots");
+        let back = Schema::from_json(&json.to_string()).unwrap();
+        assert_eq!(back.event_slots, 0);
+        assert!(
+            !back
+                .canonical_bytes()
+                .windows(11)
+                .any(|w| w == b"event_slots")
+        );
+        let mut many = Schema::default_with_id("t");
+        many.event_slots = MAX_EVENT_SLOTS + 1;
+        assert!(many.validate().is_err());
     }
 
     #[test]

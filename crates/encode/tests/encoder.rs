@@ -79,6 +79,65 @@ fn event_dates_share_tokens_as_their_days_are_near() {
     assert!(!e.encode(&placeholder, 0).has_field(i));
 }
 
+fn met_in(events: &[(&str, &str)]) -> enlace_model::Record {
+    let mut r = typical();
+    r.events = events
+        .iter()
+        .map(|&(kind, id)| enlace_model::Event {
+            kind: kind.into(),
+            id: Some(id.into()),
+            date: None,
+            place: None,
+        })
+        .collect();
+    r
+}
+
+#[test]
+fn event_ids_become_keyed_tokens_shared_by_records_of_one_event() {
+    let e = encoder(1);
+    let tokens = |r: &enlace_model::Record| e.encode(r, 0).event_tokens;
+    let one = tokens(&met_in(&[("encounter", "E-17")]));
+    assert_eq!(one.len(), 1);
+    assert_ne!(one[0], 0);
+    // Another record of the same event: the same token; of another event, or of an event of
+    // another kind with the same number, another.
+    assert_eq!(tokens(&met_in(&[("encounter", " E-17 ")])), one);
+    assert_ne!(tokens(&met_in(&[("encounter", "E-18")])), one);
+    assert_ne!(tokens(&met_in(&[("case", "E-17")])), one);
+    // Another secret, other tokens: the linkage unit cannot hash ids it guesses.
+    assert_ne!(
+        encoder(2)
+            .encode(&met_in(&[("encounter", "E-17")]), 0)
+            .event_tokens,
+        one
+    );
+    // Sorted and distinct, events without an id left out, at most the schema's slots.
+    let many = tokens(&met_in(&[
+        ("encounter", "E-5"),
+        ("encounter", "E-4"),
+        ("encounter", "E-5"),
+        ("encounter", ""),
+        ("crossing", "C-1"),
+        ("encounter", "E-3"),
+        ("encounter", "E-2"),
+    ]));
+    assert_eq!(many.len(), usize::from(e.schema().event_slots));
+    assert!(many.windows(2).all(|w| w[0] < w[1]), "{many:?}");
+    let mut no_id = met_in(&[("encounter", "E-17")]);
+    no_id.events[0].id = None;
+    assert!(tokens(&no_id).is_empty());
+    // A schema without event slots sends none.
+    let mut schema = Schema::default_with_id("enc-test");
+    schema.event_slots = 0;
+    let bare = Encoder::new(&secret(1), schema).unwrap();
+    assert!(
+        bare.encode(&met_in(&[("encounter", "E-17")]), 0)
+            .event_tokens
+            .is_empty()
+    );
+}
+
 #[test]
 fn different_secrets_give_unrelated_filters() {
     let r = typical();

@@ -7,7 +7,12 @@ use enlace_normalize::Sex;
 use proptest::prelude::*;
 
 fn sample_file(n: usize) -> EncodingFile {
-    let e = Encoder::new(&secret(1), Schema::default_with_id("file-test")).unwrap();
+    sample_file_of(n, Schema::default_with_id("file-test"))
+}
+
+/// As [`sample_file`] under `schema`; every other record met in one of two events.
+fn sample_file_of(n: usize, schema: Schema) -> EncodingFile {
+    let e = Encoder::new(&secret(1), schema).unwrap();
     let mut records = Vec::new();
     for i in 0..n {
         let mut r = person(
@@ -20,6 +25,14 @@ fn sample_file(n: usize) -> EncodingFile {
         if i % 3 == 0 {
             r.identifiers.clear();
             r.birth_date = None;
+        }
+        if i % 2 == 0 {
+            r.events.push(enlace_model::Event {
+                kind: "encounter".into(),
+                id: Some(format!("E-{}", i % 4)),
+                date: None,
+                place: None,
+            });
         }
         records.push(e.encode(&r, i as u64 * 31));
     }
@@ -119,10 +132,11 @@ fn round_trip() {
 
 #[test]
 fn default_schema_record_size() {
-    // 24 + 9 × 128 (fields) + 128 (CLK) + 3 × 8 (blocking) + 8 × 40 (identifiers)
+    // 24 + 9 × 128 (fields) + 128 (CLK) + 3 × 8 (blocking) + 8 × 40 (identifiers) + 4 × 8
+    // (events)
     let schema = Schema::default_with_id("x");
     assert_eq!(schema.fields.len(), 9);
-    assert_eq!(record_size(&schema), 24 + 1152 + 128 + 24 + 320);
+    assert_eq!(record_size(&schema), 24 + 1152 + 128 + 24 + 320 + 32);
 }
 
 #[test]
@@ -148,9 +162,9 @@ fn wrong_version() {
         matches!(
             err,
             FileError::UnsupportedVersion {
-                found: 3,
-                supported: 2
-            }
+                found,
+                supported: FORMAT_VERSION
+            } if found == FORMAT_VERSION + 1
         ),
         "{err}"
     );
@@ -158,14 +172,18 @@ fn wrong_version() {
 
 #[test]
 fn groups_round_trip_and_version_1_reads_as_ungrouped() {
-    let mut f = sample_file(4);
+    // Schemas had no event slots before version 3.
+    let mut old = Schema::default_with_id("file-test");
+    old.event_slots = 0;
+    let mut f = sample_file_of(4, old.clone());
     f.records[1].group = 7;
     f.records[2].group = 7;
     let back = EncodingFile::from_bytes(&f.to_bytes().unwrap()).unwrap();
     assert_eq!(back, f);
 
-    // A version 1 file: the group bytes were reserved and zero.
-    let mut v1 = sample_file(4).to_bytes().unwrap();
+    // A version 1 file: the group bytes were reserved and zero (and schemas had no event
+    // slots).
+    let mut v1 = sample_file_of(4, old).to_bytes().unwrap();
     v1[8..10].copy_from_slice(&1u16.to_le_bytes());
     reseal(&mut v1);
     let read = EncodingFile::from_bytes(&v1).unwrap();
@@ -180,6 +198,57 @@ fn groups_round_trip_and_version_1_reads_as_ungrouped() {
         matches!(err, FileError::BadRecord { index: 1, .. }),
         "{err}"
     );
+}
+
+#[test]
+fn event_tokens_round_trip_and_older_versions_have_none() {
+    let f = sample_file(6);
+    assert!(f.records[0].event_tokens.len() == 1 && f.records[1].event_tokens.is_empty());
+    assert_eq!(f.records[0].event_tokens, f.records[4].event_tokens);
+    assert_ne!(f.records[0].event_tokens, f.records[2].event_tokens);
+    let bytes = f.to_bytes().unwrap();
+    assert_eq!(EncodingFile::from_bytes(&bytes).unwrap(), f);
+    assert_eq!(
+        EncodingFile::split_from_bytes(&bytes).unwrap().file.records[4].event_tokens,
+        f.records[4].event_tokens
+    );
+
+    // A version 2 file was written under a schema without event slots: it reads, eventless.
+    let mut old = Schema::default_with_id("file-test");
+    old.event_slots = 0;
+    let mut v2 = sample_file_of(6, old).to_bytes().unwrap();
+    v2[8..10].copy_from_slice(&2u16.to_le_bytes());
+    reseal(&mut v2);
+    let read = EncodingFile::from_bytes(&v2).unwrap();
+    assert!(read.records.iter().all(|r| r.event_tokens.is_empty()));
+    // A version 2 file whose schema asks for slots it cannot have is refused.
+    let mut bad = bytes.clone();
+    bad[8..10].copy_from_slice(&2u16.to_le_bytes());
+    reseal(&mut bad);
+    let err = EncodingFile::from_bytes(&bad).unwrap_err();
+    assert!(err.to_string().contains("event slots"), "{err}");
+
+    // Tokens out of order, repeated or beyond the count are refused with the record's index.
+    let rsize = record_size(&f.schema) as usize;
+    let slots_at = rsize - 32;
+    let at = body_at(&bytes) + 2 * rsize;
+    let token = f.records[2].event_tokens[0];
+    let cases: [(usize, u64, u8); 3] = [
+        (slots_at + 8, token, 2),     // the same token twice
+        (slots_at + 8, token - 1, 2), // a smaller one after it
+        (slots_at + 16, 5, 1),        // an unused slot not zero
+    ];
+    for (offset, value, count) in cases {
+        let mut b = bytes.clone();
+        b[at + offset..at + offset + 8].copy_from_slice(&value.to_le_bytes());
+        b[at + 17] = count;
+        reseal(&mut b);
+        let err = EncodingFile::from_bytes(&b).unwrap_err();
+        assert!(
+            matches!(err, FileError::BadRecord { index: 2, .. }),
+            "offset {offset}: {err}"
+        );
+    }
 }
 
 #[test]
@@ -271,7 +340,7 @@ fn invalid_records_are_refused_with_their_index() {
     let rsize = record_size(&f.schema) as usize;
     let base = f.to_bytes().unwrap();
     let at = body_at(&base) + 2 * rsize;
-    for (offset, value) in [(17, 1u8), (8 + 3, 0x80), (16, 99)] {
+    for (offset, value) in [(18, 1u8), (8 + 3, 0x80), (16, 99)] {
         let mut b = base.clone();
         b[at + offset] = value;
         reseal(&mut b);
@@ -320,7 +389,7 @@ fn files_of_several_parallel_chunks_read_in_order_and_name_the_first_bad_record(
     let rsize = record_size(&f.schema) as usize;
     let mut bad = bytes.clone();
     for index in [8_500, 5_000] {
-        bad[body_at(&bytes) + index * rsize + 17] = 1;
+        bad[body_at(&bytes) + index * rsize + 18] = 1;
     }
     reseal(&mut bad);
     for err in [

@@ -16,6 +16,7 @@ use rayon::prelude::*;
 use serde::Serialize;
 
 use crate::blocking::PairScope;
+use crate::encoded::EncodedDataset;
 use crate::solve::{Cluster, ScoredPair};
 use crate::{Dataset, Linkable};
 
@@ -65,21 +66,38 @@ impl Companions {
 
     /// The companions of a plaintext dataset's records: events with an id, within a source.
     pub fn of_dataset(data: &Dataset) -> Companions {
-        let mut keyed: Vec<(u32, &str, &str, u32)> = Vec::new();
+        let mut keyed: Vec<((u32, &str, &str), u32)> = Vec::new();
         for id in 0..data.len() as u32 {
             for e in &data.record(id).events {
                 if let Some(event) = &e.id {
-                    keyed.push((data.source_of(id), &e.kind, event, id));
+                    keyed.push(((data.source_of(id), &e.kind, event), id));
                 }
             }
         }
+        Companions::from_keyed(data.len(), keyed)
+    }
+
+    /// The companions of encoded records: records of one file sharing a keyed event token
+    /// (the holder hashed each event's kind and id; the linkage unit sees only the tokens).
+    pub fn of_encoded(data: &EncodedDataset) -> Companions {
+        let mut keyed: Vec<((u32, u64), u32)> = Vec::new();
+        for id in 0..data.len() as u32 {
+            for &token in &data.record(id).event_tokens {
+                keyed.push(((data.source_of(id), token), id));
+            }
+        }
+        Companions::from_keyed(data.len(), keyed)
+    }
+
+    /// Companions from (event key, record) pairs: the records of each key are one group.
+    fn from_keyed<K: Ord + Send>(n: usize, mut keyed: Vec<(K, u32)>) -> Companions {
         keyed.par_sort_unstable();
         let groups: Vec<Vec<u32>> = keyed
-            .chunk_by(|x, y| (x.0, x.1, x.2) == (y.0, y.1, y.2))
+            .chunk_by(|x, y| x.0 == y.0)
             .filter(|g| g.len() > 1)
-            .map(|g| g.iter().map(|k| k.3).collect())
+            .map(|g| g.iter().map(|k| k.1).collect())
             .collect();
-        Companions::from_groups(data.len(), &groups)
+        Companions::from_groups(n, &groups)
     }
 
     pub fn of(&self, id: u32) -> &[u32] {

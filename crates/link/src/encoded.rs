@@ -7,8 +7,10 @@
 //! hashes. The fields are the plaintext ones; the levels are this module's ([`levels`]).
 //! The term-frequency adjustment counts identical first-surname filters: equal surnames give
 //! identical filters (within a salt group when salting is on), which the linkage unit can see
-//! anyway, so the adjustment learns nothing the file does not already show. There is no
-//! same-event rule (events do not leave a node).
+//! anyway, so the adjustment learns nothing the file does not already show. Events leave a
+//! node only as keyed tokens of their ids (when the schema has event slots): records of one
+//! file sharing a token were met together, which gives the same-event rule and the
+//! companions' pass (`crate::cotravel`) what they need without the event.
 
 use enlace_encode::schema::Field as EncField;
 use enlace_encode::{EncodedRecord, EncodingFile, FileError, SplitFile};
@@ -515,8 +517,14 @@ impl Linkable for EncodedDataset {
         self.given_keys[id as usize].as_deref().map(Cow::Borrowed)
     }
 
-    fn same_event(&self, _a: u32, _b: u32) -> bool {
-        false
+    fn same_event(&self, a: u32, b: u32) -> bool {
+        let theirs = &self.record(b).event_tokens;
+        self.source_of(a) == self.source_of(b)
+            && self
+                .record(a)
+                .event_tokens
+                .iter()
+                .any(|t| theirs.binary_search(t).is_ok())
     }
 
     fn salted(&self) -> bool {

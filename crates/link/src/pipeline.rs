@@ -4,6 +4,7 @@ use rayon::prelude::*;
 
 use crate::blocking::{Blocker, BlockingReport, PairScope};
 use crate::blocks::{Compared, levels_of, pair_of};
+use crate::compare::Comparison;
 use crate::compare::Hints;
 use crate::cotravel::{COMPANIONS_RULE, Companions, Evidence, companion_candidates};
 use crate::encoded::{EncodedBlocker, EncodedDataset, training_sets};
@@ -92,11 +93,23 @@ pub fn run(
     let score = |a: u32, b: u32| weigher.weight(&data.compare(a, b), a);
     let mut clusters = dedupe_then_link(data, &scored, model.threshold, &score);
     clock.done("clusters solved", clusters.len());
-    let evidence = second_pass(
+    let pass = SecondPass {
         data,
-        blocker.scope,
-        &weigher,
-        model.threshold,
+        companions: Companions::of_dataset(data),
+        scope: blocker.scope,
+        weigher: &weigher,
+    };
+    // Hinted comparisons for the new candidates, as the blocked ones had: several times
+    // faster. The hints are made only once there are candidates to compare.
+    let compare_new = || {
+        let hints = hints_of(data);
+        move |a: u32, b: u32| data.compare_hinted(a, b, Some(hints.pair(a, b)))
+    };
+    let evidence = pass.run(
+        compare_new,
+        |scored: &[ScoredPair], score: &(dyn Fn(u32, u32) -> f64 + Sync)| {
+            dedupe_then_link(data, scored, model.threshold, score)
+        },
         &mut scored,
         &mut clusters,
         &mut blocking,
@@ -120,53 +133,63 @@ fn hints_of(data: &Dataset) -> Hints {
     )
 }
 
-/// The companions' pass (`crate::cotravel`): the support of every candidate under the first
-/// answer's `clusters`, the companions of linked records added as candidates, every weight
-/// adjusted and the candidates solved again into `clusters`. `None`, changing nothing, when
-/// no record has a companion.
-#[allow(clippy::too_many_arguments)]
-fn second_pass(
-    data: &Dataset,
+/// The companions' pass (`crate::cotravel`) over plaintext or encodings: what it reads.
+struct SecondPass<'a, D: Linkable + ?Sized> {
+    data: &'a D,
+    companions: Companions,
     scope: PairScope,
-    weigher: &Weigher,
-    threshold: f64,
-    scored: &mut Vec<ScoredPair>,
-    clusters: &mut Vec<Cluster>,
-    blocking: &mut BlockingReport,
-    clock: &Phases,
-) -> Option<Evidence> {
-    let companions = Companions::of_dataset(data);
-    let evidence = Evidence::estimate(&companions, clusters, data.len(), scored)?;
-    clock.done("companions' support estimated", scored.len());
-    let extra = companion_candidates(data, scope, &companions, clusters, scored);
-    clock.done("companions' candidates found", extra.len());
-    blocking.add_rule_after_the_fact(COMPANIONS_RULE, extra.len());
-    // Within the room the compared vector was made with (see `Blocks::compare_owned`).
-    scored.reserve_exact(extra.len());
-    // Hinted comparisons, as the blocked candidates had: several times faster.
-    let hints = hints_of(data);
-    scored.par_extend(extra.into_par_iter().map(|(a, b)| {
-        let levels = data.compare_hinted(a, b, Some(hints.pair(a, b)));
-        ScoredPair {
+    weigher: &'a Weigher,
+}
+
+impl<D: Linkable + ?Sized> SecondPass<'_, D> {
+    /// The support of every candidate under the first answer's `clusters`, the companions of
+    /// linked records added as candidates (compared by what `compare_new` makes), every
+    /// weight adjusted and the candidates solved again by `solve` into `clusters`. `None`,
+    /// changing nothing, when no record has a companion.
+    fn run<C, S>(
+        &self,
+        compare_new: impl FnOnce() -> C,
+        solve: S,
+        scored: &mut Vec<ScoredPair>,
+        clusters: &mut Vec<Cluster>,
+        blocking: &mut BlockingReport,
+        clock: &Phases,
+    ) -> Option<Evidence>
+    where
+        C: Fn(u32, u32) -> Comparison + Sync,
+        S: Fn(&[ScoredPair], &(dyn Fn(u32, u32) -> f64 + Sync)) -> Vec<Cluster>,
+    {
+        let (data, weigher) = (self.data, self.weigher);
+        let evidence = Evidence::estimate(&self.companions, clusters, data.len(), scored)?;
+        clock.done("companions' support estimated", scored.len());
+        let extra = companion_candidates(data, self.scope, &self.companions, clusters, scored);
+        clock.done("companions' candidates found", extra.len());
+        blocking.add_rule_after_the_fact(COMPANIONS_RULE, extra.len());
+        // Within the room the compared vector was made with (see `Blocks::compare_owned`).
+        scored.reserve_exact(extra.len());
+        let compare = compare_new();
+        scored.par_extend(extra.into_par_iter().map(|(a, b)| ScoredPair {
             a,
             b,
-            weight: weigher.weight(&levels, a),
-        }
-    }));
-    drop(hints);
-    clock.done("companions' candidates weighed", scored.len());
-    evidence.apply(scored);
-    let score = |a: u32, b: u32| weigher.weight(&data.compare(a, b), a) + evidence.adjustment(a, b);
-    *clusters = dedupe_then_link(data, scored, threshold, &score);
-    clock.done("clusters solved again with companions", clusters.len());
-    Some(evidence)
+            weight: weigher.weight(&compare(a, b), a),
+        }));
+        drop(compare);
+        clock.done("companions' candidates weighed", scored.len());
+        evidence.apply(scored);
+        let score =
+            |a: u32, b: u32| weigher.weight(&data.compare(a, b), a) + evidence.adjustment(a, b);
+        *clusters = solve(scored, &score);
+        clock.done("clusters solved again with companions", clusters.len());
+        Some(evidence)
+    }
 }
 
 /// [`run`] on encodings: blocks with tokens, identifier hashes and CLK bands, trains an
 /// encoded model when none is given (refusing a plaintext one), scores, deduplicates within
 /// each source and links across. When the holders grouped their records (their own plaintext
 /// deduplication, carried in the files), those groups are the entities and only pairs across
-/// sources are compared and linked.
+/// sources are compared and linked. When the files carry event tokens, the companions' pass
+/// runs on them as on plaintext events.
 pub fn run_encoded(
     data: &EncodedDataset,
     blocker: &EncodedBlocker,
@@ -189,7 +212,8 @@ pub fn run_encoded(
     let clock = Phases::start();
     let blocks = blocker.blocks(data);
     clock.done("blocks built", blocks.kept());
-    let (compared, blocking) = blocks.compare_owned(data, blocker.scope, |a, b| data.compare(a, b));
+    let (compared, mut blocking) =
+        blocks.compare_owned(data, blocker.scope, |a, b| data.compare(a, b));
     clock.done("candidate pairs compared", compared.len());
     let (mut model, trained) = match model {
         Some(m) if m.kind != data.kind() => {
@@ -208,20 +232,38 @@ pub fn run_encoded(
         }
     };
     clock.done("model ready", usize::from(trained));
-    let (weigher, scored) = weigh_candidates(&mut model, trained, data, compared);
+    let (weigher, mut scored) = weigh_candidates(&mut model, trained, data, compared);
     clock.done("pairs weighed", scored.len());
-    let score = |a: u32, b: u32| weigher.weight(&data.compare(a, b), a);
-    let clusters = match groups {
-        Some(entities) => link_entities(data, entities, &scored, model.threshold, &score),
-        None => dedupe_then_link(data, &scored, model.threshold, &score),
+    let threshold = model.threshold;
+    // The holders' groups are the entities when they sent them; else records are deduplicated
+    // here first.
+    let solve = |scored: &[ScoredPair], score: &(dyn Fn(u32, u32) -> f64 + Sync)| match &groups {
+        Some(entities) => link_entities(data, entities.clone(), scored, threshold, score),
+        None => dedupe_then_link(data, scored, threshold, score),
     };
+    let score = |a: u32, b: u32| weigher.weight(&data.compare(a, b), a);
+    let mut clusters = solve(&scored, &score);
     clock.done("clusters solved", clusters.len());
+    let pass = SecondPass {
+        data,
+        companions: Companions::of_encoded(data),
+        scope: blocker.scope,
+        weigher: &weigher,
+    };
+    let evidence = pass.run(
+        || |a: u32, b: u32| data.compare(a, b),
+        solve,
+        &mut scored,
+        &mut clusters,
+        &mut blocking,
+        &clock,
+    );
     Ok(LinkOutput {
         model,
         blocking,
         scored,
         clusters,
-        companions: None,
+        companions: evidence,
     })
 }
 

@@ -175,6 +175,7 @@ mod tests {
             clk: None,
             id_hashes: vec![],
             block_tokens: vec![],
+            event_tokens: vec![],
         }
     }
 

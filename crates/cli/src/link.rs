@@ -735,7 +735,8 @@ pub fn explain(args: ExplainArgs) -> Result<()> {
                 .with_context(|| format!("no record `{key}` of source `{source}` in the files"))
         };
         let (a, b) = (find(&args.left)?, find(&args.right)?);
-        return print_explanation(&args, &enlace_link::explain_pair(&model, &data, a, b));
+        let explanation = enlace_link::explain_pair(&model, &data, a, b);
+        return print_explanation(&args, &with_companions(&args, &model, explanation)?);
     }
     let sources = load_sources(&args.from)?;
     let find = |spec: &str| -> Result<&enlace_model::Record> {
@@ -754,12 +755,23 @@ pub fn explain(args: ExplainArgs) -> Result<()> {
     let (left, right) = (find(&args.left)?, find(&args.right)?);
     let one_agency =
         args.left.split_once(':').map(|p| p.0) == args.right.split_once(':').map(|p| p.0);
-    let mut explanation = enlace_link::explain_records(&model, left, right, one_agency);
-    if let Some(path) = &args.companions {
-        let (support, weight) = companions_of(path, &args.left, &args.right)?;
-        explanation = explanation.with_companions(&model, &support, weight);
-    }
-    print_explanation(&args, &explanation)
+    let explanation = enlace_link::explain_records(&model, left, right, one_agency);
+    print_explanation(&args, &with_companions(&args, &model, explanation)?)
+}
+
+/// The explanation with the companions' term of `--companions`, when given.
+fn with_companions(
+    args: &ExplainArgs,
+    model: &Model,
+    explanation: enlace_link::evaluate::Explanation,
+) -> Result<enlace_link::evaluate::Explanation> {
+    Ok(match &args.companions {
+        Some(path) => {
+            let (support, weight) = companions_of(path, &args.left, &args.right)?;
+            explanation.with_companions(model, &support, weight)
+        }
+        None => explanation,
+    })
 }
 
 /// The support and weight companions.csv gives the link of `left` and `right` (either order).

@@ -340,10 +340,14 @@ fn encode_link_encoded_dedupe_and_evaluate() {
     for f in &files {
         explain.arg("--encoded").arg(f);
     }
+    // The files carry event tokens: the run's second pass weighed companions too.
+    assert!(run_dir.join("companions.csv").exists());
     let out = run_ok(
         explain
             .arg("--model")
             .arg(run_dir.join("model.json"))
+            .arg("--companions")
+            .arg(run_dir.join("companions.csv"))
             .arg(format!("{}:{}", cols[0], cols[1]))
             .arg(format!("{}:{}", cols[2], cols[3])),
     );

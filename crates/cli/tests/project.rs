@@ -214,6 +214,11 @@ fn a_three_party_project_gives_each_holder_only_its_own_side_and_refuses_the_res
     for (id, _, _) in AGENCIES {
         let rows = fed.results(id);
         assert!(rows.len() > 20, "{id}: {} rows", rows.len());
+        // The uploads carry event tokens, so the run weighed the records' companions.
+        assert!(
+            rows.iter().any(|r| r["companions"].as_f64().is_some()),
+            "{id}: no row says what companions added"
+        );
         let own = fed.references(id);
         for r in &rows {
             let reference = r["reference"].as_str().unwrap();
@@ -222,7 +227,7 @@ fn a_three_party_project_gives_each_holder_only_its_own_side_and_refuses_the_res
                 "{id} got a row for a record it does not hold"
             );
             // What a row may say, and nothing else: no partner reference, no encoding, no
-            // value; the evidence is the pair's levels and weight.
+            // value; the evidence is the pair's levels and weight, and what companions added.
             let keys: BTreeSet<&str> = r.as_object().unwrap().keys().map(String::as_str).collect();
             let allowed: BTreeSet<&str> = [
                 "reference",
@@ -234,6 +239,7 @@ fn a_three_party_project_gives_each_holder_only_its_own_side_and_refuses_the_res
                 "levels",
                 "weight",
                 "review",
+                "companions",
             ]
             .into();
             assert!(keys.is_subset(&allowed), "{keys:?}");
@@ -699,9 +705,12 @@ fn the_online_query_answers_hit_or_no_hit_and_finds_records_uploaded_after_the_r
         let Some(reference) = keys.get(&row[0]) else {
             continue;
         };
+        // The query weighs a person's details alone: links the run made certain with what the
+        // records' companions added are the run's to find, not the query's.
         let partners: BTreeSet<&str> = rows
             .iter()
             .filter(|r| r["reference"] == reference.as_str() && r["band"] == "certain")
+            .filter(|r| r["companions"].as_f64().unwrap_or(0.0) <= 0.0)
             .map(|r| r["partner_ref"].as_str().unwrap())
             .collect();
         if partners.is_empty() {

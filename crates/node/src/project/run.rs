@@ -242,7 +242,9 @@ pub fn link(
                         }
                         let c = data.compare(m, q);
                         let weight = out.model.weight_of(&c, &data, m);
-                        pairs.push((m, q, om, oq, enlace_link::levels_text(&c), weight, review));
+                        let companions = out.companions.as_ref().map(|e| e.adjustment(m, q));
+                        let evidence = (enlace_link::levels_text(&c), weight, companions);
+                        pairs.push((m, q, om, oq, evidence, review));
                     }
                 }
                 if pairs.is_empty() {
@@ -260,7 +262,7 @@ pub fn link(
                     Band::Probable => entry.probable += 1,
                     Band::Possible => entry.possible += 1,
                 }
-                for (m, q, om, oq, levels, weight, review) in pairs {
+                for (m, q, om, oq, (levels, weight, companions), review) in pairs {
                     let pair_band = match review.as_deref() {
                         Some("accept") => Band::Certain,
                         _ => band,
@@ -279,6 +281,7 @@ pub fn link(
                                 levels: Some(levels.clone()),
                                 weight: Some(weight),
                                 review: review.clone(),
+                                companions,
                             },
                         ));
                     }

@@ -129,6 +129,12 @@ pub struct ResultRow {
     /// The pair's match weight (bits): prior, fields and the surname frequency adjustment.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub weight: Option<f64>,
+    /// What the two records' companions (people met in one event with them, by the holders'
+    /// event tokens) added to the pair's weight in the run's second pass (docs/linkage.md,
+    /// "Companions"); the band was read from the pair's weight and this together. Absent when
+    /// no record had companions, and on runs before format 3.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub companions: Option<f64>,
     /// A holder's clerical review of this pair that the run applied: `accept` (reported as
     /// certain), `unsure` (kept in its band); rejected pairs are not reported at all.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -171,9 +177,9 @@ pub struct UnitStore {
 
 /// The store's format, in SQLite's `user_version`: a store of another format is refused rather
 /// than misread.
-/// Format 2 added each result's evidence (levels and weight) and the holders' reviews; a
-/// format 1 store is migrated in place when opened.
-const FORMAT: i64 = 2;
+/// Format 2 added each result's evidence (levels and weight) and the holders' reviews, format
+/// 3 what companions added to it; older stores are migrated in place when opened.
+const FORMAT: i64 = 3;
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS projects (
@@ -236,7 +242,8 @@ CREATE TABLE IF NOT EXISTS results (
     band        TEXT NOT NULL,
     levels      TEXT,
     weight      REAL,
-    review      TEXT
+    review      TEXT,
+    companions  REAL
 );
 CREATE INDEX IF NOT EXISTS results_by_holder ON results (project, run, holder);
 CREATE TABLE IF NOT EXISTS reviews (
@@ -257,6 +264,9 @@ ALTER TABLE results ADD COLUMN levels TEXT;
 ALTER TABLE results ADD COLUMN weight REAL;
 ALTER TABLE results ADD COLUMN review TEXT;
 ";
+
+/// From format 2: results gain what companions added to their weight (old rows have none).
+const MIGRATE_2_TO_3: &str = "ALTER TABLE results ADD COLUMN companions REAL;";
 
 impl UnitStore {
     /// Opens (creating) the store at `path`, with chunk bodies under `chunks`.
@@ -281,6 +291,9 @@ impl UnitStore {
         let tx = conn.unchecked_transaction()?;
         if fresh > 0 && version == 1 {
             tx.execute_batch(MIGRATE_1_TO_2)?;
+        }
+        if fresh > 0 && (1..=2).contains(&version) {
+            tx.execute_batch(MIGRATE_2_TO_3)?;
         }
         tx.execute_batch(SCHEMA)?;
         tx.pragma_update(None, "user_version", FORMAT)?;
@@ -700,8 +713,8 @@ impl UnitStore {
         )?;
         {
             let mut insert = tx.prepare(
-                "INSERT INTO results (project, run, holder, reference, opaque, partner, partner_ref, cluster, band, levels, weight, review)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+                "INSERT INTO results (project, run, holder, reference, opaque, partner, partner_ref, cluster, band, levels, weight, review, companions)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
             )?;
             for (holder, r) in rows {
                 insert.execute(params![
@@ -716,7 +729,8 @@ impl UnitStore {
                     r.band,
                     r.levels,
                     r.weight,
-                    r.review
+                    r.review,
+                    r.companions
                 ])?;
             }
         }
@@ -855,7 +869,7 @@ impl UnitStore {
             return Ok(None);
         };
         let mut stmt = self.conn.prepare(
-            "SELECT reference, opaque, partner, partner_ref, cluster, band, levels, weight, review FROM results
+            "SELECT reference, opaque, partner, partner_ref, cluster, band, levels, weight, review, companions FROM results
              WHERE project = ?1 AND run = ?2 AND holder = ?3 ORDER BY cluster, reference, partner, partner_ref",
         )?;
         let rows = stmt
@@ -870,6 +884,7 @@ impl UnitStore {
                     levels: r.get(6)?,
                     weight: r.get(7)?,
                     review: r.get(8)?,
+                    companions: r.get(9)?,
                 })
             })?
             .collect::<Result<Vec<_>, _>>()?;
@@ -1062,6 +1077,7 @@ mod tests {
             levels: Some("1.1.1.1.0.1.0.0".into()),
             weight: Some(21.5),
             review: None,
+            companions: Some(5.7),
         };
         s.finish_run(
             "p",
@@ -1123,6 +1139,7 @@ mod tests {
         assert_eq!((run, rows.len()), (1, 1));
         assert_eq!(rows[0].band, "probable");
         assert_eq!(rows[0].levels, None, "old rows have no evidence");
+        assert_eq!(rows[0].companions, None);
         assert!(s.reviews("p").unwrap().is_empty());
         drop(s);
         let version: i64 = rusqlite::Connection::open(&path)

@@ -344,6 +344,9 @@ pub struct Hit {
     /// The pair's match weight, in bits.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub weight: Option<f64>,
+    /// What the two records' companions added to the weight in the run (bits).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub companions: Option<f64>,
     /// The review the unit applied to this pair in this run.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub applied_review: Option<String>,
@@ -411,6 +414,7 @@ pub(super) async fn hits(
                 opaque: r.opaque,
                 levels: r.levels,
                 weight: r.weight,
+                companions: r.companions,
                 applied_review: r.review,
             })
             .collect();

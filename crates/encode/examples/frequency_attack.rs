@@ -17,6 +17,12 @@
 //! from the unsalted birth-date filter). Every variant is run and the best is reported, with
 //! the grouping threshold chosen by looking at the truth: an upper bound on this attack.
 //!
+//! For the settings without flips a last section adds the time classes the unsalted event-date
+//! filter gives the attacker (records with identical filters): alignment within each time class
+//! and within each (birth year, time class), with the one census ranking, since nothing places a
+//! time class in a census; and the time class as a join key, how many records it and the
+//! unsalted birth-date filter single out.
+//!
 //! Quality is measured on the same encodings: for true cross-source pairs against random
 //! cross-source non-pairs and against non-pairs that share a blocking token (the hard ones a
 //! blocker hands the comparator), the share of true pairs scoring above the threshold that lets
@@ -25,7 +31,7 @@
 
 use std::collections::HashMap;
 use std::path::Path;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use enlace_encode::kernel;
 use enlace_encode::{EncodedRecord, Encoder, Field, Hardening, ProjectSecret, SaltSource, Schema};
@@ -664,7 +670,12 @@ impl Target {
     }
 }
 
-/// Runs every attack variant on one target; `near` lists the Dice thresholds to try.
+/// A partition the attacker aligns within: its label and each record's class (`None` is a class
+/// too: the records the partition knows nothing about). No partition: the whole file.
+pub type Partition<'a> = (&'a str, Option<&'a [Option<i32>]>);
+
+/// Runs every attack variant on one target, over the whole file and per birth year; `near`
+/// lists the Dice thresholds to try.
 pub fn attack_target(
     target: Target,
     schema: &Schema,
@@ -672,6 +683,23 @@ pub fn attack_target(
     census: &Census,
     truth: &RecordTruth,
     near: &[f64],
+) -> Res<Vec<AttackResult>> {
+    let partitions: [Partition<'_>; 2] = [
+        ("whole file", None),
+        ("per birth year", Some(&truth.birth_year)),
+    ];
+    attack_target_in(target, schema, enc, census, truth, near, &partitions)
+}
+
+/// Runs every attack variant on one target within each of `partitions`.
+pub fn attack_target_in(
+    target: Target,
+    schema: &Schema,
+    enc: &[EncodedRecord],
+    census: &Census,
+    truth: &RecordTruth,
+    near: &[f64],
+    partitions: &[Partition<'_>],
 ) -> Res<Vec<AttackResult>> {
     let tokens: Vec<[u64; 1]>;
     let clk_census;
@@ -719,11 +747,7 @@ pub fn attack_target(
         }
     };
     let mut out = Vec::new();
-    let partitions: [(&str, Option<&[Option<i32>]>); 2] = [
-        ("whole file", None),
-        ("per birth year", Some(&truth.birth_year)),
-    ];
-    for (pname, partition) in partitions {
+    for &(pname, partition) in partitions {
         out.push(attack(
             &format!("exact, {pname}"),
             &items,
@@ -790,8 +814,289 @@ pub fn best(results: &[AttackResult]) -> Option<&AttackResult> {
     })
 }
 
+/// Dense class ids of `keys`, one a record: equal keys, equal ids.
+fn dense<K: std::hash::Hash + Eq>(keys: impl Iterator<Item = K>) -> Vec<Option<i32>> {
+    let mut ids: HashMap<K, i32> = HashMap::new();
+    keys.map(|k| {
+        let next = ids.len() as i32;
+        Some(*ids.entry(k).or_insert(next))
+    })
+    .collect()
+}
+
+/// A field's filter on each record, `None` where the field is absent.
+fn field_items<'a>(
+    schema: &Schema,
+    enc: &'a [EncodedRecord],
+    field: Field,
+) -> Res<Vec<Option<&'a [u64]>>> {
+    let i = schema
+        .field_index(field)
+        .ok_or_else(|| format!("the schema has no {} filter", field.as_str()))?;
+    Ok(enc
+        .iter()
+        .map(|e| e.has_field(i).then(|| e.fields[i].words()))
+        .collect())
+}
+
+/// The attacker's own partitions from the event-date filter, which no setting salts: the time
+/// class (records with identical filters, whose events fall in the same windows; records without
+/// event dates form one class), and the time class within each birth year (the year handed over
+/// as the per-year attack has it).
+pub struct TimeClasses {
+    pub time: Vec<Option<i32>>,
+    pub year_time: Vec<Option<i32>>,
+}
+
+pub fn time_classes(
+    schema: &Schema,
+    enc: &[EncodedRecord],
+    truth: &RecordTruth,
+) -> Res<TimeClasses> {
+    let events = field_items(schema, enc, Field::EventDates)?;
+    Ok(TimeClasses {
+        time: dense(events.iter().copied()),
+        year_time: dense(truth.birth_year.iter().copied().zip(events.iter().copied())),
+    })
+}
+
+/// How the records with a key fall into classes of equal keys.
+#[derive(Debug, Clone, Default)]
+pub struct ClassSizes {
+    /// Records with a key.
+    pub records: usize,
+    pub classes: usize,
+    /// Records in classes of 1, 2–5, 6–20 and over 20 records.
+    pub by_size: [usize; 4],
+    /// Classes of two records or more, and those among them whose records are all one person:
+    /// there the key is a linkage key, and the class shows how often that person was met.
+    pub multi: usize,
+    pub multi_one_person: usize,
+}
+
+/// Class sizes of `keys` (one a record, `None` for records left out).
+pub fn class_sizes<K: std::hash::Hash + Eq>(
+    keys: impl Iterator<Item = Option<K>>,
+    person: &[u32],
+) -> ClassSizes {
+    let mut classes: HashMap<K, Vec<usize>> = HashMap::new();
+    for (i, k) in keys.enumerate() {
+        if let Some(k) = k {
+            classes.entry(k).or_default().push(i);
+        }
+    }
+    let mut out = ClassSizes {
+        classes: classes.len(),
+        ..ClassSizes::default()
+    };
+    for members in classes.values() {
+        let n = members.len();
+        out.records += n;
+        let bucket = match n {
+            1 => 0,
+            2..=5 => 1,
+            6..=20 => 2,
+            _ => 3,
+        };
+        out.by_size[bucket] += n;
+        if n > 1 {
+            out.multi += 1;
+            let first = person.get(members[0]);
+            if members.iter().all(|&i| person.get(i) == first) {
+                out.multi_one_person += 1;
+            }
+        }
+    }
+    out
+}
+
+/// The time class as a quasi-identifier, alone and joined with the unsalted birth-date filter,
+/// over the records that have event dates (a missing birth date is a value of the join).
+pub fn time_uniqueness(
+    schema: &Schema,
+    enc: &[EncodedRecord],
+    person: &[u32],
+) -> Res<Vec<(&'static str, ClassSizes)>> {
+    let events = field_items(schema, enc, Field::EventDates)?;
+    let birth = field_items(schema, enc, Field::BirthDate)?;
+    let with_events = |i: usize| events[i].is_some();
+    Ok(vec![
+        (
+            "event-date filter",
+            class_sizes(events.iter().copied(), person),
+        ),
+        (
+            "birth-date filter",
+            class_sizes(
+                birth
+                    .iter()
+                    .enumerate()
+                    .map(|(i, b)| with_events(i).then_some(*b)),
+                person,
+            ),
+        ),
+        (
+            "birth-date + event-date filters",
+            class_sizes(
+                birth.iter().zip(&events).map(|(b, e)| e.map(|e| (*b, e))),
+                person,
+            ),
+        ),
+    ])
+}
+
 fn pct(x: f64) -> String {
     format!("{:.1}%", 100.0 * x)
+}
+
+/// The labels of the partitions the time-class section compares, in its order.
+const TIME_PARTITIONS: [&str; 4] = [
+    "whole file",
+    "per birth year",
+    "per time class",
+    "per (birth year, time class)",
+];
+
+/// The best an attack did within one partition.
+pub struct TimeRow {
+    pub target: Target,
+    pub partition: &'static str,
+    /// Distinct classes of the partition (records without a target item included).
+    pub classes: usize,
+    pub best: Option<AttackResult>,
+    pub maxima: Maxima,
+}
+
+/// Distinct classes of a partition.
+fn class_count(partition: Option<&[Option<i32>]>) -> usize {
+    partition.map_or(1, |p| {
+        p.iter().collect::<std::collections::HashSet<_>>().len()
+    })
+}
+
+/// Adds the time-class partitions to the whole-file and per-year results `kept` of each target,
+/// and takes the best variant within each partition.
+fn time_attacks(
+    kept: Vec<(Target, Vec<AttackResult>)>,
+    schema: &Schema,
+    enc: &[EncodedRecord],
+    census: &Census,
+    truth: &RecordTruth,
+    near: &[f64],
+) -> Res<Vec<TimeRow>> {
+    let tc = time_classes(schema, enc, truth)?;
+    let partitions: [Partition<'_>; 4] = [
+        (TIME_PARTITIONS[0], None),
+        (TIME_PARTITIONS[1], Some(&truth.birth_year)),
+        (TIME_PARTITIONS[2], Some(&tc.time)),
+        (TIME_PARTITIONS[3], Some(&tc.year_time)),
+    ];
+    let mut rows = Vec::new();
+    for (target, mut results) in kept {
+        results.extend(attack_target_in(
+            target,
+            schema,
+            enc,
+            census,
+            truth,
+            near,
+            &partitions[2..],
+        )?);
+        for (pname, (_, partition)) in TIME_PARTITIONS.into_iter().zip(partitions) {
+            let suffix = format!(", {pname}");
+            let of: Vec<AttackResult> = results
+                .iter()
+                .filter(|r| r.variant.ends_with(&suffix))
+                .cloned()
+                .collect();
+            rows.push(TimeRow {
+                target,
+                partition: pname,
+                classes: class_count(partition),
+                best: best(&of).cloned(),
+                maxima: Maxima::of(&of),
+            });
+        }
+    }
+    Ok(rows)
+}
+
+/// A settings' time-class attacks, the time classes as quasi-identifiers, and how long they took.
+type TimeSection = (
+    String,
+    Vec<TimeRow>,
+    Vec<(&'static str, ClassSizes)>,
+    Duration,
+);
+
+fn print_time_section(section: &[TimeSection], records: usize) {
+    if section.is_empty() {
+        return;
+    }
+    println!(
+        "\n## Time classes: the unsalted event-date filter as a partition and as a join key\n"
+    );
+    println!(
+        "Alignment within each class with the one census ranking (the attacker cannot place a \
+         time class in the census); each row the best grouping within its partition, within ±1 \
+         and top-10 the best over groupings.\n"
+    );
+    println!(
+        "| setting | target | partition | classes | best grouping | records | groups | named | \
+         beyond mode | mode baseline | within ±1 rank | top-3 baseline | top-10 |"
+    );
+    println!("|---|---|---|---|---|---|---|---|---|---|---|---|---|");
+    for (name, rows, _, _) in section {
+        for row in rows {
+            let Some(b) = &row.best else { continue };
+            let grouping = b
+                .variant
+                .strip_suffix(&format!(", {}", row.partition))
+                .unwrap_or(&b.variant);
+            println!(
+                "| {name} | {} | {} | {} | {grouping} | {} | {} | {} | {} | {} | {} | {} | {} |",
+                row.target.label(),
+                row.partition,
+                row.classes,
+                b.targets,
+                b.groups,
+                pct(b.share()),
+                pct(b.share_beyond_mode()),
+                pct(b.baseline_share()),
+                pct(row.maxima.within_one),
+                pct(b.baseline_three_share()),
+                row.maxima.top10
+            );
+        }
+    }
+    println!(
+        "\nQuasi-identifiers: records with event dates ({records} records in all) by the size of \
+         their class of equal filters (a missing birth date is a value of the join)\n"
+    );
+    println!(
+        "| setting | key | records | classes | in classes of 1 | 2–5 | 6–20 | >20 | classes of ≥2 \
+         that are one person |"
+    );
+    println!("|---|---|---|---|---|---|---|---|---|");
+    for (name, _, unique, _) in section {
+        for (key, c) in unique {
+            let of = |n: usize| format!("{n} ({})", pct(n as f64 / c.records.max(1) as f64));
+            println!(
+                "| {name} | {key} | {} | {} | {} | {} | {} | {} | {} of {} |",
+                c.records,
+                c.classes,
+                of(c.by_size[0]),
+                of(c.by_size[1]),
+                of(c.by_size[2]),
+                of(c.by_size[3]),
+                c.multi_one_person,
+                c.multi
+            );
+        }
+    }
+    for (name, _, _, took) in section {
+        println!("time-class section, {name}: {took:.1?}");
+    }
 }
 
 /// Leaves with a usage message: command-line values are outside input, never a panic.
@@ -898,6 +1203,7 @@ fn main() -> Res<()> {
     ];
     let mut negs = None;
     let mut summary = Vec::new();
+    let mut time_section = Vec::new();
     for s in &settings {
         let t = Instant::now();
         let (schema, enc) = encode(&sc, &s.hardening)?;
@@ -927,6 +1233,10 @@ fn main() -> Res<()> {
         );
         println!("|---|---|---|---|---|---|---|---|---|---|");
         let mut bests = Vec::new();
+        // The settings without flips, where exact classes are value classes, get the time-class
+        // attacks too; the whole-file and per-year results are kept to set them against.
+        let time_attacked = s.hardening.flip_ppm == 0;
+        let mut kept = Vec::new();
         for target in targets {
             let results = attack_target(target, &schema, &enc, &census, &truth, &near)?;
             if show_top && target == Target::Surname1 {
@@ -955,9 +1265,18 @@ fn main() -> Res<()> {
                 );
             }
             bests.push(Maxima::of(&results));
+            if time_attacked && target != Target::Clk {
+                kept.push((target, results));
+            }
         }
         println!("({:.1?})", t.elapsed());
         summary.push((s.name.clone(), q, bests));
+        if time_attacked {
+            let t = Instant::now();
+            let rows = time_attacks(kept, &schema, &enc, &census, &truth, &near)?;
+            let unique = time_uniqueness(&schema, &enc, &sc.person)?;
+            time_section.push((s.name.clone(), rows, unique, t.elapsed()));
+        }
     }
 
     println!("\n## Summary: each figure the best over the variants\n");
@@ -997,6 +1316,7 @@ fn main() -> Res<()> {
         let v: Vec<&str> = m.iter().map(|m| m.variant.as_str()).collect();
         println!("  {name}: {}", v.join("; "));
     }
+    print_time_section(&time_section, sc.records.len());
     println!("total {:.1?}", t0.elapsed());
     Ok(())
 }

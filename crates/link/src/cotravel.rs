@@ -383,23 +383,13 @@ pub fn companion_candidates<D: Linkable + ?Sized>(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::testutil::caught;
 
     fn cluster(members: &[u32]) -> Cluster {
         Cluster {
             id: String::new(),
             members: members.to_vec(),
         }
-    }
-
-    fn caught(key: &str, event: &str) -> enlace_model::Record {
-        let mut r = crate::testutil::rec(key, "Ana", "Xol", "", "1990-01-02");
-        r.events.push(enlace_model::Event {
-            kind: "encounter".into(),
-            id: Some(event.into()),
-            date: None,
-            place: None,
-        });
-        r
     }
 
     #[test]

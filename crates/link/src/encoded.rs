@@ -610,6 +610,41 @@ mod tests {
     }
 
     #[test]
+    fn records_sharing_an_event_token_are_of_one_event_and_companions() {
+        use crate::Linkable;
+        let met = crate::testutil::caught;
+        let records = vec![
+            met("1", "E-1"),
+            met("2", "E-1"),
+            met("3", "E-2"),
+            met("4", "E-1"),
+        ];
+        let data = encoded(&records, enlace_encode::Hardening::NONE);
+        assert!(data.same_event(0, 1) && data.same_event(1, 3));
+        assert!(!data.same_event(0, 2));
+        let companions = crate::cotravel::Companions::of_encoded(&data);
+        assert_eq!(companions.of(0), &[1, 3]);
+        assert_eq!(companions.of(2), &[] as &[u32]);
+        // The same event id in another agency's file is another event.
+        let secret = enlace_encode::ProjectSecret::from_bytes(&[9u8; 32]).unwrap();
+        let encoder =
+            enlace_encode::Encoder::new(&secret, enlace_encode::Schema::default_with_id("test"))
+                .unwrap();
+        let file = |records: &[enlace_model::Record]| enlace_encode::EncodingFile {
+            schema: encoder.schema().clone(),
+            key_check: encoder.key_check(),
+            records: encoder.encode_all(records, |_, r| encoder.reference_for(&r.key)),
+        };
+        let two = EncodedDataset::new(vec![
+            EncodedSource::new("us", file(&records[..1])),
+            EncodedSource::new("mx", file(&records[1..2])),
+        ])
+        .unwrap();
+        assert!(!two.same_event(0, 1));
+        assert!(!crate::cotravel::Companions::of_encoded(&two).any());
+    }
+
+    #[test]
     fn level_tables_start_with_null() {
         for f in Field::ALL {
             assert_eq!(levels(f)[0], "null");

@@ -248,6 +248,18 @@ pub(crate) mod testutil {
         }
     }
 
+    /// Ana Xol (born 1990-01-02) met in the encounter `event`.
+    pub fn caught(key: &str, event: &str) -> Record {
+        let mut r = rec(key, "Ana", "Xol", "", "1990-01-02");
+        r.events.push(enlace_model::Event {
+            kind: "encounter".into(),
+            id: Some(event.into()),
+            date: None,
+            place: None,
+        });
+        r
+    }
+
     pub fn date(dob: &str) -> Option<PartialDate> {
         if dob.is_empty() {
             return None;

@@ -4,8 +4,7 @@ use rayon::prelude::*;
 
 use crate::blocking::{Blocker, BlockingReport, PairScope};
 use crate::blocks::{Compared, levels_of, pair_of};
-use crate::compare::Comparison;
-use crate::compare::Hints;
+use crate::compare::{Comparison, Hints};
 use crate::cotravel::{COMPANIONS_RULE, Companions, Evidence, companion_candidates};
 use crate::encoded::{EncodedBlocker, EncodedDataset, training_sets};
 use crate::estimate::patterns_of;

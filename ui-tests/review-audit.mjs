@@ -46,6 +46,8 @@ export async function reviewAndAuditSteps({ step, signedIn, shot, call, PROJECT 
     const steps = await card.locator("tbody th").allTextContents();
     assert.equal(steps[0], "Prior (before any field)");
     assert.ok(steps.includes("Surnames") && steps.includes("Date of birth"), steps.join("|"));
+    // The uploads carry event tokens, so the run weighed the records' companions too.
+    assert.ok(steps.some((s) => s.startsWith("Companions")), steps.join("|"));
     // The running total of the table ends at the pair's weight, as the verdict states it.
     const last = (await card.locator("tbody tr:last-child td").allTextContents()).at(-1);
     assert.match(await card.getByRole("status").textContent(), new RegExp(`Total \\${last.slice(0, 1)}${last.slice(1).replace(".", "\\.")} bits`));

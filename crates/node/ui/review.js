@@ -1,7 +1,8 @@
 // A hit's explanation and its clerical review. The explanation is drawn on this node's side
 // from what the linkage unit sent with the hit — the pair's comparison level of each field and
 // the run's weight of every level — as a waterfall: the prior, each field's weight, the name
-// frequency adjustments (surname and given name, together), and the total against the threshold. The review form records accept,
+// frequency adjustments (surname and given name, together), what the records' companions added
+// in the run's second pass, and the total against the threshold. The review form records accept,
 // reject or unsure with a reason; the reason stays at this node.
 
 import { h, replace, field, uid } from "./dom.js";
@@ -33,7 +34,15 @@ export function steps(weights, hit) {
   });
   const rest = hit.weight - sum;
   if (Math.abs(rest) > 0.005) out.push({ label: t("explain.tf"), detail: "", weight: rest });
+  if (typeof hit.companions === "number") {
+    out.push({ label: t("explain.companions"), detail: "", weight: hit.companions });
+  }
   return out;
+}
+
+/** The pair's weight in the run: its fields' and what its companions added. */
+export function total(hit) {
+  return hit.weight + (typeof hit.companions === "number" ? hit.companions : 0);
 }
 
 const fmtBits = (w) => `${w >= 0 ? "+" : "−"}${Math.abs(w).toFixed(2)}`;
@@ -41,6 +50,7 @@ const fmtBits = (w) => `${w >= 0 ? "+" : "−"}${Math.abs(w).toFixed(2)}`;
 /** The waterfall of a hit as an SVG chart, with a table that says the same in text. */
 export function explanation(weights, hit) {
   const parts = steps(weights, hit);
+  const inRun = parts ? total(hit) : 0;
   const headingId = uid("explain");
   if (!parts) {
     return h("section", { class: "card", "aria-labelledby": headingId, "data-test": "explanation" },
@@ -67,7 +77,7 @@ export function explanation(weights, hit) {
     viewBox: `0 0 ${labelW + plotW + 70} ${height}`,
     class: "waterfall",
     role: "img",
-    "aria-label": t("explain.chart", { total: fmtBits(hit.weight), threshold: fmtBits(weights.threshold) }),
+    "aria-label": t("explain.chart", { total: fmtBits(inRun), threshold: fmtBits(weights.threshold) }),
   });
   bars.forEach((b, i) => {
     const y = top + i * rowH;
@@ -83,10 +93,10 @@ export function explanation(weights, hit) {
   const yTotal = top + bars.length * rowH;
   chart.appendChild(svg("text", { x: 4, y: yTotal + 17, class: "wf-label wf-total" }, t("explain.total")));
   chart.appendChild(svg("rect", {
-    x: x(Math.min(0, hit.weight)), y: yTotal + 4, width: Math.max(1, Math.abs(x(hit.weight) - x(0))), height: rowH - 8,
-    class: hit.weight >= weights.threshold ? "wf-total-link" : "wf-total-nolink",
+    x: x(Math.min(0, inRun)), y: yTotal + 4, width: Math.max(1, Math.abs(x(inRun) - x(0))), height: rowH - 8,
+    class: inRun >= weights.threshold ? "wf-total-link" : "wf-total-nolink",
   }));
-  chart.appendChild(svg("text", { x: labelW + plotW + 6, y: yTotal + 17, class: "wf-value wf-total" }, fmtBits(hit.weight)));
+  chart.appendChild(svg("text", { x: labelW + plotW + 6, y: yTotal + 17, class: "wf-value wf-total" }, fmtBits(inRun)));
   const yAxis = yTotal + rowH + 4;
   chart.appendChild(svg("line", { x1: x(weights.threshold), x2: x(weights.threshold), y1: top, y2: yAxis, class: "wf-threshold" }));
   chart.appendChild(svg("text", { x: x(weights.threshold) + 3, y: yAxis + 14, class: "wf-value" }, t("explain.threshold", { w: fmtBits(weights.threshold) })));
@@ -97,14 +107,14 @@ export function explanation(weights, hit) {
     run += p.weight;
     return h("tr", {}, h("th", { scope: "row" }, p.label), h("td", {}, p.detail || "—"), h("td", { class: "num" }, fmtBits(p.weight)), h("td", { class: "num" }, fmtBits(run)));
   });
-  const verdict = hit.weight >= weights.threshold ? t("explain.link") : t("explain.nolink");
+  const verdict = inRun >= weights.threshold ? t("explain.link") : t("explain.nolink");
   return h(
     "section",
     { class: "card", "aria-labelledby": headingId, "data-test": "explanation" },
     h("h2", { id: headingId, tabindex: "-1" }, t("explain.title")),
     h("p", {}, t("explain.about", { record: hit.record || "—", partner: hit.partner.toUpperCase(), ref: hit.partner_ref })),
     chart,
-    h("p", { role: "status" }, t("explain.verdict", { total: fmtBits(hit.weight), threshold: fmtBits(weights.threshold), verdict })),
+    h("p", { role: "status" }, t("explain.verdict", { total: fmtBits(inRun), threshold: fmtBits(weights.threshold), verdict })),
     h("details", {}, h("summary", {}, t("explain.as_table")),
       h("table", {}, h("caption", {}, t("explain.title")),
         h("thead", {}, h("tr", {}, [t("explain.step"), t("explain.level"), t("explain.weight"), t("explain.running")].map((c) => h("th", { scope: "col" }, c)))),

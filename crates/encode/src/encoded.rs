@@ -5,6 +5,13 @@ use subtle::ConstantTimeEq;
 
 use crate::bloom::BitVector;
 
+/// The first 8 bytes of a 32-byte hash as a little-endian number: how every 64-bit token and
+/// reference is cut from its keyed hash.
+pub(crate) fn leading_u64(hash: &[u8; 32]) -> u64 {
+    let [a, b, c, d, e, f, g, h, ..] = *hash;
+    u64::from_le_bytes([a, b, c, d, e, f, g, h])
+}
+
 /// Keyed hash of one valid identifier (BLAKE3 under the identifier kind's key).
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
 pub struct IdHash {
@@ -20,9 +27,7 @@ impl IdHash {
 
     /// The first 8 bytes as a number, for use as a blocking key.
     pub fn token(&self) -> u64 {
-        let mut first = [0u8; 8];
-        first.copy_from_slice(&self.hash[..8]);
-        u64::from_le_bytes(first)
+        leading_u64(&self.hash)
     }
 }
 

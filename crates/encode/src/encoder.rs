@@ -9,7 +9,7 @@ use rayon::prelude::*;
 use zeroize::Zeroize;
 
 use crate::bloom::{BitVector, MAX_DRAWS, draw, set_positions};
-use crate::encoded::{BlockToken, EncodedRecord, IdHash};
+use crate::encoded::{BlockToken, EncodedRecord, IdHash, leading_u64};
 use crate::keys::{Key, KeyCheck, Purpose, derive};
 use crate::memo::{Memo, MemoShelf};
 use crate::schema::{Field, SaltSource, Schema, SchemaError};
@@ -135,10 +135,9 @@ impl Encoder {
     /// An opaque, stable reference for a record key: a keyed hash, so the linkage unit cannot
     /// recover the key while the holder can map references back by recomputing them.
     pub fn reference_for(&self, record_key: &str) -> u64 {
-        let h = blake3::keyed_hash(self.reference_key.bytes(), record_key.as_bytes());
-        let mut first = [0u8; 8];
-        first.copy_from_slice(&h.as_bytes()[..8]);
-        u64::from_le_bytes(first)
+        leading_u64(
+            blake3::keyed_hash(self.reference_key.bytes(), record_key.as_bytes()).as_bytes(),
+        )
     }
 
     /// Encodes one record.
@@ -558,9 +557,7 @@ impl Encoder {
             h.update(&(event.kind.len() as u64).to_le_bytes());
             h.update(event.kind.as_bytes());
             h.update(id.as_bytes());
-            let mut first = [0u8; 8];
-            first.copy_from_slice(&h.finalize().as_bytes()[..8]);
-            let token = u64::from_le_bytes(first).max(1);
+            let token = leading_u64(h.finalize().as_bytes()).max(1);
             if !out.contains(&token) {
                 out.push(token);
             }
@@ -701,10 +698,9 @@ impl IdInput<'_> {
 }
 
 fn block_token(key: &Key, input: &[u8]) -> BlockToken {
-    let h = blake3::keyed_hash(key.bytes(), input);
-    let mut first = [0u8; 8];
-    first.copy_from_slice(&h.as_bytes()[..8]);
-    BlockToken(u64::from_le_bytes(first))
+    BlockToken(leading_u64(
+        blake3::keyed_hash(key.bytes(), input).as_bytes(),
+    ))
 }
 
 #[cfg(test)]
